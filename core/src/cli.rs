@@ -1,0 +1,119 @@
+//! What every stage binary does the same way: parse its usage, print JSON,
+//! report an error in one line and leave with the documented exit code.
+//!
+//! Exit codes, the same for all five stages:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | done |
+//! | 1 | failed: the API, the network, a file, or the job itself (failed, expired) |
+//! | 2 | usage or input error: a bad flag or value, a bad ID file, no token |
+
+use std::fmt;
+use std::io::{self, Write};
+use std::process;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Exit code for success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code for a failure of the API, the network, a file or the job.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code for a usage or input error.
+pub const EXIT_USAGE: i32 = 2;
+
+/// An error in what the user asked for: a flag, a value, an input file.
+///
+/// Anywhere in an error's chain, it makes the process exit with [`EXIT_USAGE`].
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Returns early with a [`UsageError`] built like `format!`.
+#[macro_export]
+macro_rules! usage_bail {
+    ($($arg:tt)*) => {
+        return Err(anyhow::Error::new($crate::cli::UsageError(format!($($arg)*))))
+    };
+}
+
+/// Parses the command line against a docopt `usage` text.
+///
+/// `--help` prints the usage on stdout and exits 0; `--version` prints
+/// `version`. A usage error prints docopt's message and the usage patterns
+/// on stderr and exits with [`EXIT_USAGE`] (docopt itself would exit 1).
+pub fn args<T: DeserializeOwned>(usage: &str, version: &str) -> T {
+    let parsed =
+        docopt::Docopt::new(usage).and_then(|d| d.version(Some(version.to_string())).deserialize());
+    match parsed {
+        Ok(args) => args,
+        Err(e) if e.fatal() => {
+            eprintln!("{e}");
+            process::exit(EXIT_USAGE);
+        }
+        Err(e) => {
+            println!("{e}");
+            process::exit(EXIT_OK);
+        }
+    }
+}
+
+/// Runs a stage's body and exits: 0 on success, else prints `error: …` as
+/// one line on stderr and exits 1, or 2 for a [`UsageError`].
+pub fn run(body: impl FnOnce() -> anyhow::Result<()>) -> ! {
+    let code = match body() {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            // `{:#}` joins the context chain into one line.
+            eprintln!("error: {e:#}");
+            exit_code(&e)
+        }
+    };
+    process::exit(code)
+}
+
+/// The exit code an error leads to.
+pub fn exit_code(e: &anyhow::Error) -> i32 {
+    if e.chain().any(|c| c.is::<UsageError>()) {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILED
+    }
+}
+
+/// Prints a value as pretty JSON on stdout, for a person and for `jq` alike.
+pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Prints a message for the person at the terminal on stderr.
+pub fn note(message: impl fmt::Display) {
+    eprintln!("{message}");
+}
+
+/// Prints a warning on stderr, as `warning: …`.
+pub fn warn(message: impl fmt::Display) {
+    eprintln!("warning: {message}");
+}
+
+/// Parses a `--interval`-style value in seconds (fractions allowed).
+pub fn seconds(flag: &str, value: &str) -> anyhow::Result<std::time::Duration> {
+    match value.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => {
+            Ok(std::time::Duration::from_secs_f64(s))
+        }
+        _ => usage_bail!("{flag} takes a number of seconds from 0 to 86400, not {value:?}"),
+    }
+}

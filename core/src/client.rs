@@ -1,0 +1,315 @@
+//! The blocking client: one HTTP agent, the API base and the token, and the
+//! three compliance endpoints (`POST /2/compliance/jobs`,
+//! `GET /2/compliance/jobs`, `GET /2/compliance/jobs/:id`).
+
+use std::io::Read as _;
+
+use anyhow::Context as _;
+use serde_json::Value;
+use ureq::http::Response;
+use ureq::Body;
+
+use crate::auth::{redact_in, Origin};
+use crate::cli::{note, warn};
+use crate::config::Config;
+use crate::jobs::{check_name, Job, JobId, JobRef, JobType, NewJob, Status};
+use crate::problem::{describe_error_item, ApiError, MAX_ERROR_BODY};
+use crate::time::Timestamp;
+use crate::usage_bail;
+
+/// A job was not found: by id (the API's `resource-not-found`) or by name.
+#[derive(Debug)]
+pub struct NotFound(pub String);
+
+impl std::fmt::Display for NotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotFound {}
+
+/// A blocking client for the batch compliance API.
+#[derive(Debug)]
+pub struct Client {
+    agent: ureq::Agent,
+    config: Config,
+    origin: Origin,
+}
+
+impl Client {
+    /// A client for the configuration in the environment (see [`Config::from_env`]).
+    pub fn from_env(tool: &str) -> anyhow::Result<Client> {
+        Client::new(Config::from_env(tool)?)
+    }
+
+    /// A client for `config`.
+    pub fn new(config: Config) -> anyhow::Result<Client> {
+        let agent = ureq::Agent::config_builder()
+            // Status codes are decoded here, into errors a person can act on.
+            .http_status_as_error(false)
+            .user_agent(config.user_agent.as_str())
+            .timeout_connect(Some(config.connect_timeout))
+            .timeout_per_read(Some(config.read_timeout))
+            .timeout_per_write(Some(config.read_timeout))
+            // ureq's default, made explicit: a redirect never carries the token.
+            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
+            .build()
+            .new_agent();
+        let origin = Origin::of(&config.api_url)?;
+        Ok(Client {
+            agent,
+            config,
+            origin,
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The HTTP agent, shared by API calls and transfers.
+    pub(crate) fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
+    /// The `Authorization` value for `url`: the token, but only on the API's origin.
+    pub(crate) fn authorization_for(&self, url: &str) -> Option<String> {
+        match Origin::of(url) {
+            Ok(origin) if origin == self.origin => Some(self.config.token.header_value()),
+            _ => None,
+        }
+    }
+
+    /// Creates a job.
+    ///
+    /// A name is checked first and must not already belong to a listed job of
+    /// that type (names are how people find their jobs again). If the API
+    /// refuses because a job of that type is still active, the error names it.
+    pub fn create_job(&self, new: &NewJob) -> anyhow::Result<Job> {
+        let job_type = JobType::from_flag(new.job_type)?;
+        if let Some(name) = &new.name {
+            check_name(name)?;
+            let jobs = self.list_jobs(job_type, None)?;
+            if let Some(job) = jobs.iter().find(|j| j.name() == Some(name.as_str())) {
+                usage_bail!(
+                    "a {job_type} job named {name:?} already exists ({}); choose another name",
+                    job.describe()
+                );
+            }
+        }
+        let body = serde_json::to_vec(new)?;
+        let result = self.call("POST", "/2/compliance/jobs", &[], Some(&body));
+        match result {
+            Err(e)
+                if e.downcast_ref::<ApiError>()
+                    .is_some_and(|a| a.is("conflict")) =>
+            {
+                let active = self.list_jobs(job_type, None).ok().and_then(|jobs| {
+                    jobs.into_iter()
+                        .find(|j| matches!(j.status(), Status::Created | Status::InProgress))
+                });
+                match active {
+                    Some(job) => Err(e.context(format!(
+                        "only one {job_type} job may be active at a time, and {} is; \
+                         wait for it to finish (list-job --id {} --wait) or let its upload window close",
+                        job.describe(),
+                        job.id()
+                    ))),
+                    None => Err(e),
+                }
+            }
+            other => job_from(other?),
+        }
+    }
+
+    /// Lists the jobs of one type, newest first, optionally of one status.
+    ///
+    /// The API cannot filter on `expired`; that filter is applied here.
+    pub fn list_jobs(
+        &self,
+        job_type: JobType,
+        status: Option<&Status>,
+    ) -> anyhow::Result<Vec<Job>> {
+        let mut query = vec![("type", job_type.as_str())];
+        if let Some(status) = status.filter(|s| **s != Status::Expired) {
+            query.push(("status", status.as_str()));
+        }
+        let envelope = self.call("GET", "/2/compliance/jobs", &query, None)?;
+        // An empty list comes without `data`.
+        let data = match envelope.get("data") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items.clone(),
+            Some(_) => anyhow::bail!("GET /2/compliance/jobs: `data` is not a list"),
+        };
+        let mut jobs = data
+            .into_iter()
+            .map(Job::from_value)
+            .collect::<anyhow::Result<Vec<_>>>()
+            .context("GET /2/compliance/jobs")?;
+        if let Some(status) = status {
+            jobs.retain(|j| j.status() == *status);
+        }
+        jobs.sort_by(Job::newest_first);
+        Ok(jobs)
+    }
+
+    /// Lists the jobs of the given types (both when `None`), newest first.
+    pub fn list_all(
+        &self,
+        job_type: Option<JobType>,
+        status: Option<&Status>,
+    ) -> anyhow::Result<Vec<Job>> {
+        let types = match job_type {
+            Some(t) => vec![t],
+            None => JobType::ALL.to_vec(),
+        };
+        let mut jobs = Vec::new();
+        for t in types {
+            jobs.extend(self.list_jobs(t, status)?);
+        }
+        jobs.sort_by(Job::newest_first);
+        Ok(jobs)
+    }
+
+    /// Gets one job by id. An unknown id is a [`NotFound`] error.
+    pub fn get_job(&self, id: &JobId) -> anyhow::Result<Job> {
+        let path = format!("/2/compliance/jobs/{id}");
+        let envelope = self.call("GET", &path, &[], None)?;
+        if envelope.get("data").is_none_or(Value::is_null) {
+            let why = envelope
+                .get("errors")
+                .and_then(Value::as_array)
+                .and_then(|e| e.first())
+                .map(describe_error_item)
+                .unwrap_or_else(|| "the API sent no job".into());
+            return Err(NotFound(format!("job {id} not found: {why}")).into());
+        }
+        job_from(envelope)
+    }
+
+    /// Finds the job a user named: by id, or the newest job with exactly that
+    /// name among the given type or both (a note on stderr if several match).
+    pub fn find_job(&self, job: &JobRef) -> anyhow::Result<Job> {
+        let (name, job_type) = match job {
+            JobRef::Id(id) => return self.get_job(id),
+            JobRef::Name { name, job_type } => (name, *job_type),
+        };
+        let mut matches: Vec<Job> = self
+            .list_all(job_type, None)?
+            .into_iter()
+            .filter(|j| j.name() == Some(name.as_str()))
+            .collect();
+        if matches.is_empty() {
+            let among = job_type.map_or("tweets or users".to_string(), |t| t.to_string());
+            return Err(NotFound(format!("no {among} job named {name:?} is listed")).into());
+        }
+        if matches.len() > 1 {
+            let ids: Vec<&str> = matches.iter().map(Job::id).collect();
+            note(format!(
+                "{} jobs are named {name:?} ({}); using the newest, {}",
+                matches.len(),
+                ids.join(", "),
+                ids[0]
+            ));
+        }
+        Ok(matches.swap_remove(0))
+    }
+
+    /// Calls the API and returns its JSON envelope; a non-200 answer becomes an
+    /// [`ApiError`], and partial `errors` beside `data` are printed as warnings.
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> anyhow::Result<Value> {
+        let request = format!("{method} {path}");
+        let url = format!("{}{path}", self.config.api_url);
+        let auth = self.config.token.header_value();
+        let sent = match (method, body) {
+            ("POST", Some(body)) => self
+                .agent
+                .post(&url)
+                .query_pairs(query.iter().copied())
+                .header("authorization", &auth)
+                .header("content-type", "application/json")
+                .send(body),
+            _ => self
+                .agent
+                .get(&url)
+                .query_pairs(query.iter().copied())
+                .header("authorization", &auth)
+                .call(),
+        };
+        let mut response = sent.map_err(|e| {
+            anyhow::anyhow!(
+                "{request} to {}: {}",
+                self.origin.host_port(),
+                redact_in(&e.to_string(), &url)
+            )
+        })?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            let reset = rate_limit_reset(&response);
+            let body = read_limited(&mut response, MAX_ERROR_BODY);
+            return Err(ApiError::decode(request, status, reset, &body).into());
+        }
+        let envelope: Value = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_json_value()
+            .with_context(|| format!("{request}: the API's answer is not JSON"))?;
+        if envelope.get("data").is_some_and(|d| !d.is_null()) {
+            if let Some(errors) = envelope.get("errors").and_then(Value::as_array) {
+                for e in errors {
+                    warn(format!("{request}: {}", describe_error_item(e)));
+                }
+            }
+        }
+        Ok(envelope)
+    }
+}
+
+/// Reads a JSON body; ureq's `read_json` needs its `json` feature, so this
+/// reads the bytes and parses them here.
+trait ReadJsonValue {
+    fn read_json_value(self) -> anyhow::Result<Value>;
+}
+
+impl ReadJsonValue for ureq::BodyWithConfig<'_> {
+    fn read_json_value(self) -> anyhow::Result<Value> {
+        let bytes = self.read_to_vec()?;
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+}
+
+fn job_from(envelope: Value) -> anyhow::Result<Job> {
+    let data = envelope.get("data").cloned().unwrap_or(Value::Null);
+    Job::from_value(data)
+}
+
+/// `x-rate-limit-reset`, Unix seconds, if present.
+pub(crate) fn rate_limit_reset(response: &Response<Body>) -> Option<Timestamp> {
+    let value = response
+        .headers()
+        .get("x-rate-limit-reset")?
+        .to_str()
+        .ok()?;
+    value.trim().parse().ok().map(Timestamp::from_unix_seconds)
+}
+
+/// Reads at most `limit` bytes of a body, for an error message; what cannot
+/// be read is left out rather than turned into another error.
+pub(crate) fn read_limited(response: &mut Response<Body>, limit: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = response
+        .body_mut()
+        .as_reader()
+        .take(limit)
+        .read_to_end(&mut out);
+    out
+}

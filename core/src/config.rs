@@ -1,0 +1,88 @@
+//! Configuration from the environment, checked before any request is made.
+//!
+//! - `BEARER_TOKEN`: the app-only bearer token (required).
+//! - `X_API_URL`: the API base, default `https://api.x.com`. Plain `http://`
+//!   only for loopback hosts, such as the emulator.
+//! - `HTTPS_PROXY` (and `ALL_PROXY`, `HTTP_PROXY`): honoured by the HTTP client.
+
+use std::time::Duration;
+
+use crate::auth::{Origin, Token};
+use crate::usage_bail;
+
+/// The API base used when `X_API_URL` is not set.
+pub const DEFAULT_API_URL: &str = "https://api.x.com";
+
+/// Everything a [`Client`](crate::Client) needs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The API base, without a trailing slash, e.g. `https://api.x.com`.
+    pub api_url: String,
+    /// The app-only bearer token.
+    pub token: Token,
+    /// How long to wait for a connection.
+    pub connect_timeout: Duration,
+    /// How long a read may wait for the first or next bytes before the request fails.
+    pub read_timeout: Duration,
+    /// The `User-Agent`: this tool's name and version.
+    pub user_agent: String,
+}
+
+impl Config {
+    /// Reads the configuration from the environment; `tool` names the stage
+    /// in the `User-Agent`. A missing token or a bad `X_API_URL` is a usage error.
+    pub fn from_env(tool: &str) -> anyhow::Result<Config> {
+        let token = std::env::var("BEARER_TOKEN").unwrap_or_default();
+        if token.trim().is_empty() {
+            usage_bail!(
+                "BEARER_TOKEN is not set: export BEARER_TOKEN=<token>, the app-only bearer token \
+                 from your app's \"Keys and tokens\" page in the X developer portal"
+            );
+        }
+        let api_url = std::env::var("X_API_URL").unwrap_or_else(|_| DEFAULT_API_URL.to_string());
+        Config::new(&api_url, Token::new(token.trim().to_string()), tool)
+    }
+
+    /// A configuration for `api_url` and `token`, with default timeouts.
+    pub fn new(api_url: &str, token: Token, tool: &str) -> anyhow::Result<Config> {
+        let api_url = api_url.trim().trim_end_matches('/').to_string();
+        let origin = match Origin::of(&api_url) {
+            Ok(origin) => origin,
+            Err(e) => usage_bail!("X_API_URL: {e:#}"),
+        };
+        if !origin.is_https() && !origin.is_loopback() {
+            usage_bail!(
+                "X_API_URL must be https:// (plain http:// is only for loopback hosts), not {api_url}"
+            );
+        }
+        Ok(Config {
+            api_url,
+            token,
+            connect_timeout: Duration::from_secs(15),
+            read_timeout: Duration::from_secs(60),
+            user_agent: format!("compliance-tools/{} ({tool})", env!("CARGO_PKG_VERSION")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(url: &str) -> anyhow::Result<Config> {
+        Config::new(url, Token::new("t".into()), "test")
+    }
+
+    #[test]
+    fn https_anywhere_http_only_on_loopback() {
+        assert_eq!(
+            config("https://api.x.com/").unwrap().api_url,
+            "https://api.x.com"
+        );
+        assert!(config("http://127.0.0.1:8080").is_ok());
+        assert!(config("http://localhost:1").is_ok());
+        let err = config("http://api.x.com").unwrap_err();
+        assert!(crate::cli::exit_code(&err) == 2 && err.to_string().contains("https"));
+        assert!(config("api.x.com").is_err());
+    }
+}

@@ -1,0 +1,393 @@
+//! ID files: checked in full before a byte is sent, then streamed normalised.
+//!
+//! An ID file holds one Tweet or user ID per line, 1 to 19 decimal digits.
+//! Surrounding spaces and tabs, CRLF endings, a UTF-8 byte order mark and
+//! blank lines are normalised away; any other line is an error. What is sent
+//! is the normalised file: each ID followed by `\n`, nothing else.
+//!
+//! The same [`Scanner`] serves both passes. The first ([`check_file`]) only
+//! counts; the second ([`NormalisedIds`]) writes the normalised bytes as the
+//! upload reads them. Neither holds more than one buffer of the file.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use crate::cli::UsageError;
+
+/// The longest an ID may be: the API's `^[0-9]{1,19}$`.
+pub const MAX_ID_DIGITS: usize = 19;
+
+/// How many bad lines an error lists before it only counts the rest.
+pub const MAX_LISTED_BAD_LINES: usize = 10;
+
+/// How much of a bad line an error quotes.
+const QUOTE_LIMIT: usize = 40;
+
+const READ_BUFFER: usize = 256 * 1024;
+
+/// What a full pass over an ID file found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IdStats {
+    /// IDs found (each is sent).
+    pub ids: u64,
+    /// Blank lines skipped (including whitespace-only lines).
+    pub skipped: u64,
+    /// Size in bytes of the normalised file: what an upload sends.
+    pub normalised_bytes: u64,
+}
+
+/// A line that is not an ID.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadLine {
+    /// 1-based line number.
+    pub line: u64,
+    /// The start of the line, as text (invalid UTF-8 shown as U+FFFD).
+    pub content: String,
+}
+
+/// Why an ID file cannot be sent. Shows as one line naming the file.
+#[derive(Debug)]
+pub struct IdFileError {
+    path: PathBuf,
+    bad: Vec<BadLine>,
+    bad_total: u64,
+}
+
+impl fmt::Display for IdFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display();
+        if self.bad_total == 0 {
+            return write!(f, "{path}: no ID found; the file must hold one ID per line");
+        }
+        let plural = if self.bad_total == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{path}: {} line{plural} not an ID (1 to {MAX_ID_DIGITS} digits): ",
+            self.bad_total
+        )?;
+        for (i, b) in self.bad.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}line {} {:?}", b.line, b.content)?;
+        }
+        let unlisted = self.bad_total - self.bad.len() as u64;
+        if unlisted > 0 {
+            write!(f, " and {unlisted} more")?;
+        }
+        write!(f, "; nothing was uploaded")
+    }
+}
+
+impl std::error::Error for IdFileError {}
+
+/// What one line of an ID file is.
+#[derive(Debug, PartialEq, Eq)]
+enum Line<'a> {
+    Id(&'a [u8]),
+    Blank,
+    Bad,
+}
+
+fn classify(line: &[u8]) -> Line<'_> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = line.trim_ascii();
+    if line.is_empty() {
+        Line::Blank
+    } else if line.len() <= MAX_ID_DIGITS && line.iter().all(u8::is_ascii_digit) {
+        Line::Id(line)
+    } else {
+        Line::Bad
+    }
+}
+
+/// A streaming scanner over the bytes of an ID file, fed in pieces of any size.
+///
+/// It keeps at most one partial line between pieces, and only its first
+/// bytes once it is too long to be an ID, so memory stays flat whatever the file.
+#[derive(Debug, Default)]
+pub struct Scanner {
+    line: u64,
+    carry: Vec<u8>,
+    carry_overflow: bool,
+    stats: IdStats,
+    bad: Vec<BadLine>,
+    bad_total: u64,
+}
+
+impl Scanner {
+    /// A scanner at the start of a file.
+    pub fn new() -> Scanner {
+        Scanner::default()
+    }
+
+    /// Scans the next piece of the file; with `out`, appends the normalised bytes.
+    pub fn feed(&mut self, chunk: &[u8], mut out: Option<&mut Vec<u8>>) {
+        let mut rest = chunk;
+        while let Some(nl) = memchr::memchr(b'\n', rest) {
+            let (piece, tail) = (&rest[..nl], &rest[nl + 1..]);
+            if self.carry.is_empty() && !self.carry_overflow {
+                self.line(piece, out.as_deref_mut());
+            } else {
+                self.push_carry(piece);
+                self.end_carried_line(out.as_deref_mut());
+            }
+            rest = tail;
+        }
+        self.push_carry(rest);
+    }
+
+    fn end_carried_line(&mut self, out: Option<&mut Vec<u8>>) {
+        let carried = std::mem::take(&mut self.carry);
+        if std::mem::take(&mut self.carry_overflow) {
+            self.line += 1;
+            self.bad_line(&carried);
+        } else {
+            self.line(&carried, out);
+        }
+    }
+
+    fn push_carry(&mut self, piece: &[u8]) {
+        // A line longer than this cannot be an ID; keep only what a message quotes.
+        const KEEP: usize = 64;
+        let room = KEEP.saturating_sub(self.carry.len());
+        if piece.len() > room {
+            self.carry_overflow = true;
+        }
+        self.carry
+            .extend_from_slice(&piece[..piece.len().min(room)]);
+    }
+
+    fn line(&mut self, line: &[u8], out: Option<&mut Vec<u8>>) {
+        self.line += 1;
+        // A byte order mark is only one at the very start of the file.
+        let line = match self.line {
+            1 => line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line),
+            _ => line,
+        };
+        match classify(line) {
+            Line::Id(id) => {
+                self.stats.ids += 1;
+                self.stats.normalised_bytes += id.len() as u64 + 1;
+                if let Some(out) = out {
+                    out.extend_from_slice(id);
+                    out.push(b'\n');
+                }
+            }
+            Line::Blank => self.stats.skipped += 1,
+            Line::Bad => self.bad_line(line),
+        }
+    }
+
+    fn bad_line(&mut self, line: &[u8]) {
+        self.bad_total += 1;
+        if self.bad.len() < MAX_LISTED_BAD_LINES {
+            let line_text = line.strip_suffix(b"\r").unwrap_or(line);
+            let mut content = String::from_utf8_lossy(line_text).into_owned();
+            if content.chars().count() > QUOTE_LIMIT {
+                content = content.chars().take(QUOTE_LIMIT).collect::<String>() + "…";
+            }
+            self.bad.push(BadLine {
+                line: self.line,
+                content,
+            });
+        }
+    }
+
+    /// Ends the file: scans a last line without `\n`, then returns what was
+    /// found, or the error naming `path` if any line was bad or no ID was found.
+    pub fn finish(
+        mut self,
+        path: &Path,
+        out: Option<&mut Vec<u8>>,
+    ) -> Result<IdStats, IdFileError> {
+        if !self.carry.is_empty() || self.carry_overflow {
+            self.end_carried_line(out);
+        }
+        if self.bad_total > 0 || self.stats.ids == 0 {
+            return Err(IdFileError {
+                path: path.to_path_buf(),
+                bad: self.bad,
+                bad_total: self.bad_total,
+            });
+        }
+        Ok(self.stats)
+    }
+}
+
+/// Checks a whole ID file and returns its counts.
+///
+/// An unreadable file or a bad line is an input error (exit code 2).
+pub fn check_file(path: &Path) -> anyhow::Result<IdStats> {
+    let mut file = open(path)?;
+    let mut scanner = Scanner::new();
+    let mut buf = vec![0; READ_BUFFER];
+    loop {
+        let n = read(&mut file, &mut buf, path)?;
+        if n == 0 {
+            break;
+        }
+        scanner.feed(&buf[..n], None);
+    }
+    scanner
+        .finish(path, None)
+        .map_err(|e| anyhow::Error::new(UsageError(e.to_string())))
+}
+
+fn open(path: &Path) -> anyhow::Result<File> {
+    File::open(path)
+        .map_err(|e| anyhow::Error::new(UsageError(format!("cannot open {}: {e}", path.display()))))
+}
+
+fn read(file: &mut File, buf: &mut [u8], path: &Path) -> anyhow::Result<usize> {
+    loop {
+        match file.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => anyhow::bail!(UsageError(format!("cannot read {}: {e}", path.display()))),
+        }
+    }
+}
+
+/// A reader of the normalised form of an ID file, for streaming an upload.
+///
+/// It re-checks every line as it goes: if the file changed since
+/// [`check_file`] and now holds a bad line, the read fails and the upload
+/// with it, rather than sending a file that was never checked.
+pub struct NormalisedIds {
+    file: File,
+    path: PathBuf,
+    scanner: Option<Scanner>,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    pos: usize,
+}
+
+impl NormalisedIds {
+    /// Opens `path` for a normalised read.
+    pub fn open(path: &Path) -> anyhow::Result<NormalisedIds> {
+        Ok(NormalisedIds {
+            file: open(path)?,
+            path: path.to_path_buf(),
+            scanner: Some(Scanner::new()),
+            input: vec![0; READ_BUFFER],
+            output: Vec::with_capacity(READ_BUFFER + 64),
+            pos: 0,
+        })
+    }
+
+    fn refill(&mut self) -> io::Result<()> {
+        self.output.clear();
+        self.pos = 0;
+        while self.output.is_empty() {
+            let Some(scanner) = self.scanner.as_mut() else {
+                return Ok(());
+            };
+            let n = loop {
+                match self.file.read(&mut self.input) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other?,
+                }
+            };
+            if n > 0 {
+                scanner.feed(&self.input[..n], Some(&mut self.output));
+                continue;
+            }
+            let scanner = self.scanner.take().expect("checked above");
+            scanner
+                .finish(&self.path, Some(&mut self.output))
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Read for NormalisedIds {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.output.len() {
+            self.refill()?;
+        }
+        let n = buf.len().min(self.output.len() - self.pos);
+        buf[..n].copy_from_slice(&self.output[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(bytes: &[u8], piece: usize) -> (Result<IdStats, IdFileError>, Vec<u8>) {
+        let mut s = Scanner::new();
+        let mut out = Vec::new();
+        for chunk in bytes.chunks(piece.max(1)) {
+            s.feed(chunk, Some(&mut out));
+        }
+        (s.finish(Path::new("ids.txt"), Some(&mut out)), out)
+    }
+
+    #[test]
+    fn normalises_whitespace_crlf_bom_and_blanks() {
+        let input = b"\xEF\xBB\xBF 123 \r\n\r\n\t456\n\n7890123456789012345\r\n  \n42";
+        for piece in [1, 2, 3, 5, 1024] {
+            let (stats, out) = scan(input, piece);
+            let stats = stats.unwrap();
+            assert_eq!(out, b"123\n456\n7890123456789012345\n42\n", "piece {piece}");
+            assert_eq!(stats.ids, 4);
+            assert_eq!(stats.skipped, 3);
+            assert_eq!(stats.normalised_bytes, out.len() as u64);
+        }
+    }
+
+    #[test]
+    fn names_bad_lines_with_numbers() {
+        let (res, _) = scan(b"1\nabc\n12345678901234567890\n4 5\n\n-7\n", 3);
+        let msg = res.unwrap_err().to_string();
+        assert_eq!(
+            msg,
+            "ids.txt: 4 lines not an ID (1 to 19 digits): line 2 \"abc\", \
+             line 3 \"12345678901234567890\", line 4 \"4 5\", line 6 \"-7\"; nothing was uploaded"
+        );
+    }
+
+    #[test]
+    fn lists_ten_then_counts() {
+        let input: Vec<u8> = (0..25)
+            .flat_map(|i| format!("x{i}\n").into_bytes())
+            .collect();
+        let msg = scan(&input, 7).0.unwrap_err().to_string();
+        assert!(msg.starts_with("ids.txt: 25 lines not an ID"), "{msg}");
+        assert!(msg.contains("line 10 \"x9\""), "{msg}");
+        assert!(!msg.contains("line 11 "), "{msg}");
+        assert!(msg.contains(" and 15 more;"), "{msg}");
+    }
+
+    #[test]
+    fn long_lines_are_bad_and_quoted_short() {
+        let mut input = b"1\n".to_vec();
+        input.extend(std::iter::repeat_n(b'9', 100_000));
+        input.extend(b"\n2\n");
+        let msg = scan(&input, 4096).0.unwrap_err().to_string();
+        assert!(msg.contains("line 2 \"9999"), "{msg}");
+        assert!(msg.contains("…\""), "{msg}");
+        assert!(msg.len() < 200, "{msg}");
+    }
+
+    #[test]
+    fn a_file_without_ids_is_an_error() {
+        for input in [&b""[..], b"\n\n", b"\xEF\xBB\xBF", b" \r\n"] {
+            let msg = scan(input, 1).0.unwrap_err().to_string();
+            assert_eq!(
+                msg,
+                "ids.txt: no ID found; the file must hold one ID per line"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bom_elsewhere_is_bad() {
+        let msg = scan(b"1\n\xEF\xBB\xBF2\n", 1).0.unwrap_err().to_string();
+        assert!(msg.contains(r#"line 2 "\u{feff}2""#), "{msg}");
+    }
+}

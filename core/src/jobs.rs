@@ -1,0 +1,377 @@
+//! Compliance jobs: their type, status and id, and the job object itself.
+//!
+//! A [`Job`] keeps the API's object whole, unknown fields included, so that
+//! printing it shows exactly what the API said; accessors read the fields
+//! this tool uses, leniently (an unknown status is shown as it is).
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::time::Timestamp;
+use crate::usage_bail;
+
+/// The longest job name the API accepts.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// What a job checks: Tweet IDs or user IDs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobType {
+    /// A job over Tweet IDs.
+    Tweets,
+    /// A job over user IDs.
+    Users,
+}
+
+impl JobType {
+    /// Both types, in the order they are listed.
+    pub const ALL: [JobType; 2] = [JobType::Tweets, JobType::Users];
+
+    /// The API's name: `tweets` or `users`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobType::Tweets => "tweets",
+            JobType::Users => "users",
+        }
+    }
+
+    /// Parses a `--type` value; anything else is a usage error naming the flag.
+    pub fn from_flag(value: &str) -> anyhow::Result<JobType> {
+        match value {
+            "tweets" => Ok(JobType::Tweets),
+            "users" => Ok(JobType::Users),
+            _ => usage_bail!("--type must be tweets or users, not {value:?}"),
+        }
+    }
+}
+
+impl fmt::Display for JobType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a job is in its life.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Waiting for its ID file.
+    Created,
+    /// IDs uploaded, being processed.
+    InProgress,
+    /// Results ready to download.
+    Complete,
+    /// Failed, or cancelled.
+    Failed,
+    /// The upload window passed without an upload.
+    Expired,
+    /// A status this tool does not know, shown as the API sent it.
+    Other(String),
+}
+
+impl Status {
+    /// The statuses `--status` accepts, in lifecycle order.
+    pub const KNOWN: [&'static str; 5] =
+        ["created", "in_progress", "complete", "failed", "expired"];
+
+    /// Parses the API's status string; an unknown one is kept as [`Status::Other`].
+    pub fn parse(s: &str) -> Status {
+        match s {
+            "created" => Status::Created,
+            "in_progress" => Status::InProgress,
+            "complete" => Status::Complete,
+            "failed" => Status::Failed,
+            "expired" => Status::Expired,
+            other => Status::Other(other.to_string()),
+        }
+    }
+
+    /// Parses a `--status` value: one of [`Status::KNOWN`], else a usage error.
+    pub fn from_flag(value: &str) -> anyhow::Result<Status> {
+        match Status::parse(value) {
+            Status::Other(_) => usage_bail!(
+                "--status must be one of {}, not {value:?}",
+                Status::KNOWN.join(", ")
+            ),
+            status => Ok(status),
+        }
+    }
+
+    /// The API's name for it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Status::Created => "created",
+            Status::InProgress => "in_progress",
+            Status::Complete => "complete",
+            Status::Failed => "failed",
+            Status::Expired => "expired",
+            Status::Other(s) => s,
+        }
+    }
+
+    /// Whether the job will not change any more: complete, failed or expired.
+    pub fn is_final(&self) -> bool {
+        matches!(self, Status::Complete | Status::Failed | Status::Expired)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A job id: 1 to 19 digits, checked before it goes into a URL.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct JobId(String);
+
+impl JobId {
+    /// Parses an `--id` value; anything but 1 to 19 digits is a usage error.
+    pub fn from_flag(value: &str) -> anyhow::Result<JobId> {
+        if value.is_empty() || value.len() > 19 || !value.bytes().all(|b| b.is_ascii_digit()) {
+            usage_bail!("--id must be a job id of 1 to 19 digits, not {value:?}");
+        }
+        Ok(JobId(value.to_string()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Checks a `--name` value: 1 to 64 characters.
+pub fn check_name(name: &str) -> anyhow::Result<()> {
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS {
+        usage_bail!("--name must be 1 to {MAX_NAME_CHARS} characters, not {chars}: {name:?}");
+    }
+    Ok(())
+}
+
+/// How the user named a job on the command line: by id, or by name.
+#[derive(Clone, Debug)]
+pub enum JobRef {
+    /// `--id <id>`.
+    Id(JobId),
+    /// `--name <name>`, within one type or (with `None`) both.
+    Name {
+        /// The exact name.
+        name: String,
+        /// `--type`, if given.
+        job_type: Option<JobType>,
+    },
+}
+
+impl JobRef {
+    /// Builds a reference from the usual `--id`, `--name` and `--type` flags.
+    pub fn from_flags(id: &str, name: &str, job_type: &str) -> anyhow::Result<JobRef> {
+        let job_type = match job_type {
+            "" => None,
+            t => Some(JobType::from_flag(t)?),
+        };
+        match (id, name) {
+            ("", "") => usage_bail!("give the job with --id or --name"),
+            (id, "") => Ok(JobRef::Id(JobId::from_flag(id)?)),
+            ("", name) => {
+                check_name(name)?;
+                Ok(JobRef::Name {
+                    name: name.to_string(),
+                    job_type,
+                })
+            }
+            _ => usage_bail!("give either --id or --name, not both"),
+        }
+    }
+}
+
+impl fmt::Display for JobRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JobRef::Id(id) => write!(f, "job {id}"),
+            JobRef::Name { name, .. } => write!(f, "job named {name:?}"),
+        }
+    }
+}
+
+/// The request body of `POST /2/compliance/jobs`.
+#[derive(Clone, Debug, Serialize)]
+pub struct NewJob {
+    /// `tweets` or `users`.
+    #[serde(rename = "type")]
+    pub job_type: &'static str,
+    /// An optional name, at most 64 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Ask for a resumable upload URL (sent only when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub resumable: bool,
+}
+
+/// A compliance job as the API returned it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Job(Map<String, Value>);
+
+impl Job {
+    /// Takes a job object from the API; it must have string `id`, `type` and `status`.
+    pub fn from_value(value: Value) -> anyhow::Result<Job> {
+        let Value::Object(map) = value else {
+            anyhow::bail!("the API sent a job that is not a JSON object");
+        };
+        for field in ["id", "type", "status"] {
+            if !map.get(field).is_some_and(Value::is_string) {
+                anyhow::bail!("the API sent a job without a string {field:?}");
+            }
+        }
+        Ok(Job(map))
+    }
+
+    fn text(&self, field: &str) -> Option<&str> {
+        self.0.get(field).and_then(Value::as_str)
+    }
+
+    fn time(&self, field: &str) -> Option<Timestamp> {
+        self.text(field).and_then(Timestamp::parse)
+    }
+
+    /// The job id.
+    pub fn id(&self) -> &str {
+        self.text("id").unwrap_or_default()
+    }
+
+    /// `tweets` or `users` (or what the API sent).
+    pub fn job_type(&self) -> &str {
+        self.text("type").unwrap_or_default()
+    }
+
+    /// The status.
+    pub fn status(&self) -> Status {
+        Status::parse(self.text("status").unwrap_or_default())
+    }
+
+    /// The name, if the job was given one.
+    pub fn name(&self) -> Option<&str> {
+        self.text("name")
+    }
+
+    /// When the job was created.
+    pub fn created_at(&self) -> Option<Timestamp> {
+        self.time("created_at")
+    }
+
+    /// The signed URL to upload the ID file to.
+    pub fn upload_url(&self) -> Option<&str> {
+        self.text("upload_url")
+    }
+
+    /// When the upload window closes.
+    pub fn upload_expires_at(&self) -> Option<Timestamp> {
+        self.time("upload_expires_at")
+    }
+
+    /// The signed URL to download the results from.
+    pub fn download_url(&self) -> Option<&str> {
+        self.text("download_url")
+    }
+
+    /// When the download URL stops working.
+    pub fn download_expires_at(&self) -> Option<Timestamp> {
+        self.time("download_expires_at")
+    }
+
+    /// When the API expects processing to finish (undocumented; sent by some versions).
+    pub fn estimated_completion(&self) -> Option<Timestamp> {
+        self.time("estimated_completion")
+    }
+
+    /// Whether the upload URL takes the resumable protocol.
+    pub fn resumable(&self) -> bool {
+        self.0
+            .get("resumable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// A short description for messages: `tweets job 123 ("name", in_progress)`.
+    pub fn describe(&self) -> String {
+        match self.name() {
+            Some(name) => format!(
+                "{} job {} ({name:?}, {})",
+                self.job_type(),
+                self.id(),
+                self.status()
+            ),
+            None => format!("{} job {} ({})", self.job_type(), self.id(), self.status()),
+        }
+    }
+
+    /// Orders jobs newest first: by `created_at`, then by id (ids grow with time).
+    pub fn newest_first(a: &Job, b: &Job) -> Ordering {
+        let by_id = |j: &Job| (j.id().len(), j.id().to_string());
+        b.created_at()
+            .cmp(&a.created_at())
+            .then_with(|| by_id(b).cmp(&by_id(a)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keeps_unknown_fields_and_order() {
+        let raw =
+            json!({"status": "weird", "id": "1", "type": "tweets", "zeta": [1], "alpha": null});
+        let job = Job::from_value(raw.clone()).unwrap();
+        assert_eq!(job.status(), Status::Other("weird".into()));
+        assert_eq!(serde_json::to_string(&job).unwrap(), raw.to_string());
+    }
+
+    #[test]
+    fn requires_id_type_and_status() {
+        assert!(Job::from_value(json!({"id": "1", "type": "tweets"})).is_err());
+        assert!(Job::from_value(json!({"id": 1, "type": "tweets", "status": "created"})).is_err());
+        assert!(Job::from_value(json!([])).is_err());
+    }
+
+    #[test]
+    fn sorts_newest_first() {
+        let job = |id: &str, at: &str| {
+            Job::from_value(
+                json!({"id": id, "type": "users", "status": "created", "created_at": at}),
+            )
+            .unwrap()
+        };
+        let mut jobs = vec![
+            job("9", "2021-01-01T00:00:00.000Z"),
+            job("10", "2022-01-01T00:00:00.000Z"),
+            job("11", "2022-01-01T00:00:00.000Z"),
+        ];
+        jobs.sort_by(Job::newest_first);
+        let ids: Vec<_> = jobs.iter().map(Job::id).collect();
+        assert_eq!(ids, ["11", "10", "9"]);
+    }
+
+    #[test]
+    fn flags_are_checked() {
+        assert!(JobId::from_flag("1234567890123456789").is_ok());
+        for bad in ["", "12345678901234567890", "12a", " 1"] {
+            assert!(JobId::from_flag(bad).is_err(), "{bad:?}");
+        }
+        assert!(JobType::from_flag("tweet").is_err());
+        assert!(Status::from_flag("done").is_err());
+        assert!(check_name(&"é".repeat(64)).is_ok());
+        assert!(check_name(&"é".repeat(65)).is_err());
+        assert!(JobRef::from_flags("1", "n", "").is_err());
+        assert!(JobRef::from_flags("", "", "").is_err());
+    }
+}

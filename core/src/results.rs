@@ -1,0 +1,234 @@
+//! Results files: JSON Lines, one object per compliance event, checked as
+//! they stream by and summed up per reason.
+//!
+//! An event is a JSON object with string `id`, `action` and `reason`; unknown
+//! reasons are counted as they are. Any other JSON object (an error record,
+//! say) is kept in the file and counted apart. A line that is not a JSON
+//! object means the body is corrupt. CRLF endings, blank lines and a missing
+//! final newline are tolerated. An empty file means every ID is compliant.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+
+/// How many distinct reasons are counted by name before the rest are lumped
+/// together; a corrupt or hostile file must not grow memory without bound.
+const MAX_REASONS: usize = 64;
+
+/// The longest line kept while waiting for its end: far beyond any event.
+const MAX_LINE: usize = 1024 * 1024;
+
+/// What a results file holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Compliance events in total.
+    pub events: u64,
+    /// Events per reason, by name.
+    pub reasons: BTreeMap<String, u64>,
+    /// JSON objects that are not events (kept in the file, counted here).
+    pub other_records: u64,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.events == 0 {
+            write!(f, "no compliance events: every uploaded ID is compliant")?;
+        } else {
+            let plural = if self.events == 1 { "" } else { "s" };
+            write!(f, "{} compliance event{plural}", self.events)?;
+            let parts: Vec<String> = self
+                .reasons
+                .iter()
+                .map(|(r, n)| format!("{r} {n}"))
+                .collect();
+            write!(f, " ({})", parts.join(", "))?;
+        }
+        if self.other_records > 0 {
+            write!(
+                f,
+                "; {} other record(s) kept, not events",
+                self.other_records
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The fields of an event this tool reads; the rest are left in the file.
+/// Strings borrow from the line unless they hold escapes.
+#[derive(Deserialize)]
+struct EventFields<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    action: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    reason: Option<Cow<'a, str>>,
+}
+
+/// Checks a results body fed in pieces of any size.
+#[derive(Debug, Default)]
+pub struct ResultsChecker {
+    line: u64,
+    carry: Vec<u8>,
+    summary: Summary,
+}
+
+impl ResultsChecker {
+    /// A checker at the start of a body.
+    pub fn new() -> ResultsChecker {
+        ResultsChecker::default()
+    }
+
+    /// Checks the next piece; fails on the first line that is not a JSON object.
+    pub fn feed(&mut self, chunk: &[u8]) -> anyhow::Result<()> {
+        let mut rest = chunk;
+        while let Some(nl) = memchr::memchr(b'\n', rest) {
+            if self.carry.is_empty() {
+                self.check_line(&rest[..nl])?;
+            } else {
+                self.carry.extend_from_slice(&rest[..nl]);
+                let line = std::mem::take(&mut self.carry);
+                self.check_line(&line)?;
+            }
+            rest = &rest[nl + 1..];
+        }
+        if self.carry.len() + rest.len() > MAX_LINE {
+            anyhow::bail!(
+                "results line {} is over {MAX_LINE} bytes long: the body is corrupt",
+                self.line + 1
+            );
+        }
+        self.carry.extend_from_slice(rest);
+        Ok(())
+    }
+
+    /// Ends the body (a last line needs no newline) and returns the summary.
+    pub fn finish(mut self) -> anyhow::Result<Summary> {
+        let last = std::mem::take(&mut self.carry);
+        if !last.is_empty() {
+            self.check_line(&last)?;
+        }
+        Ok(self.summary)
+    }
+
+    fn check_line(&mut self, line: &[u8]) -> anyhow::Result<()> {
+        self.line += 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line).trim_ascii();
+        if line.is_empty() {
+            return Ok(());
+        }
+        // Only an object counts: serde would read a struct from an array too.
+        if line[0] != b'{' {
+            return Err(self.corrupt(line));
+        }
+        let event = match serde_json::from_slice::<EventFields>(line) {
+            Ok(EventFields {
+                id: Some(_),
+                action: Some(_),
+                reason: Some(reason),
+            }) => Some(reason),
+            Ok(_) => None,
+            // Valid JSON whose fields are not all strings is a record, not corruption.
+            Err(_) => match serde_json::from_slice::<IgnoredAny>(line) {
+                Ok(_) => None,
+                Err(_) => return Err(self.corrupt(line)),
+            },
+        };
+        match event {
+            Some(reason) => {
+                self.summary.events += 1;
+                if let Some(n) = self.summary.reasons.get_mut(reason.as_ref()) {
+                    *n += 1;
+                } else {
+                    let key = if self.summary.reasons.len() < MAX_REASONS {
+                        reason.into_owned()
+                    } else {
+                        "(other reasons)".to_string()
+                    };
+                    *self.summary.reasons.entry(key).or_default() += 1;
+                }
+            }
+            None => self.summary.other_records += 1,
+        }
+        Ok(())
+    }
+
+    fn corrupt(&self, line: &[u8]) -> anyhow::Error {
+        let text = String::from_utf8_lossy(line);
+        let quoted: String = text.chars().take(60).collect();
+        anyhow::anyhow!(
+            "results line {} is not a JSON object ({quoted:?}): the body is corrupt",
+            self.line
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(body: &[u8], piece: usize) -> anyhow::Result<Summary> {
+        let mut c = ResultsChecker::new();
+        for chunk in body.chunks(piece.max(1)) {
+            c.feed(chunk)?;
+        }
+        c.finish()
+    }
+
+    const BODY: &[u8] = b"{\"id\":\"1\",\"action\":\"delete\",\"created_at\":\"2019-10-29T17:02:47.000Z\",\"reason\":\"deleted\"}\r\n\
+{\"id\":\"2\",\"action\":\"delete\",\"created_at\":\"2013-03-26T02:46:15+00:00\",\"reason\":\"prot\\u0065cted\"}\n\
+{\"id\":\"3\",\"action\":\"delete\",\"reason\":\"bounced\",\"new\":{\"x\":[1]}}\n\
+{\"error\":\"something\",\"id\":\"4\"}\n\n";
+
+    #[test]
+    fn counts_events_per_reason_and_other_records() {
+        for piece in [1, 7, 4096] {
+            let s = check(BODY, piece).unwrap();
+            assert_eq!(s.events, 3);
+            assert_eq!(s.other_records, 1);
+            let reasons: Vec<_> = s.reasons.iter().map(|(r, n)| (r.as_str(), *n)).collect();
+            assert_eq!(reasons, [("bounced", 1), ("deleted", 1), ("protected", 1)]);
+        }
+        assert_eq!(
+            check(BODY, 3).unwrap().to_string(),
+            "3 compliance events (bounced 1, deleted 1, protected 1); 1 other record(s) kept, not events"
+        );
+    }
+
+    #[test]
+    fn empty_means_compliant() {
+        let s = check(b"", 1).unwrap();
+        assert_eq!(
+            s.to_string(),
+            "no compliance events: every uploaded ID is compliant"
+        );
+    }
+
+    #[test]
+    fn a_last_line_without_newline_counts() {
+        let s = check(br#"{"id":"1","action":"delete","reason":"deleted"}"#, 5).unwrap();
+        assert_eq!(s.events, 1);
+    }
+
+    #[test]
+    fn non_objects_are_corrupt() {
+        for bad in [
+            &b"<?xml version='1.0'?><Error/>"[..],
+            b"[\"1\",\"delete\",\"deleted\"]",
+            b"{\"id\":\"1\",",
+            b"42",
+        ] {
+            let mut body = BODY.to_vec();
+            body.extend_from_slice(bad);
+            let msg = check(&body, 9).unwrap_err().to_string();
+            assert!(
+                msg.starts_with("results line 6 is not a JSON object"),
+                "{msg}"
+            );
+        }
+    }
+}
