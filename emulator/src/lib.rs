@@ -1,1 +1,450 @@
-//! stub
+//! An offline emulator of the X API v2 *batch compliance* endpoints and of
+//! the signed-URL storage their jobs upload to and download from.
+//!
+//! [`Emulator::start`] serves two origins on loopback: the API
+//! (`/2/compliance/jobs...`) and, for the [`Flavour::Gcs`] flavour, a
+//! stand-in for Google Cloud Storage V4 signed URLs. Job status follows the
+//! emulator's clock, which tests can shift to expire jobs and URLs; faults
+//! can be queued per route to exercise a client's error handling; and every
+//! request is logged for inspection.
+//!
+//! ```no_run
+//! use compliance_emulator::{Config, Emulator};
+//!
+//! let emu = Emulator::start(Config::default())?;
+//! let job = emu.create_job("tweets", Some("demo"), false);
+//! println!("{} {}", emu.base_url(), job.upload_url);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Wire behaviour not pinned down by public sources is chosen as follows:
+//! cancelling a finished job is a 409 `conflict` problem; a resumable chunk
+//! that starts past the persisted end is a 400 `InvalidArgument`; list
+//! results are oldest first; `compliance_job.fields` is validated but all
+//! fields are always returned.
+
+#![deny(missing_docs)]
+
+mod api;
+mod clock;
+mod faults;
+mod http;
+mod jobs;
+mod limits;
+mod results;
+mod signing;
+mod state;
+mod storage;
+
+use std::fs;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use faults::{parse_fault_spec, SPEC_GRAMMAR};
+pub use results::event_line;
+
+use state::{lock, Dirs, Shared};
+
+/// How the emulator behaves.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The bearer token the API accepts.
+    pub token: String,
+    /// Where upload and download URLs point.
+    pub flavour: Flavour,
+    /// How long a job stays `in_progress` after its upload completes (at
+    /// least until its results are written).
+    pub processing_delay: Duration,
+    /// Validity of upload URLs; a job not uploaded within it is `expired`.
+    pub upload_window: Duration,
+    /// Validity of download URLs.
+    pub download_window: Duration,
+    /// Requests per window for each API endpoint.
+    pub rate_limit: u32,
+    /// The rate-limit window.
+    pub rate_window: Duration,
+    /// Share of uploaded IDs that get a compliance event, 0..=100.
+    pub event_percent: u32,
+    /// Where to keep uploads and results. `None`: a fresh temp directory,
+    /// removed when the emulator is dropped.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            token: "emulator-token".into(),
+            flavour: Flavour::Gcs,
+            processing_delay: Duration::ZERO,
+            upload_window: Duration::from_secs(15 * 60),
+            download_window: Duration::from_secs(7 * 24 * 3600),
+            rate_limit: 150,
+            rate_window: Duration::from_secs(15 * 60),
+            event_percent: 3,
+            data_dir: None,
+        }
+    }
+}
+
+/// Where a job's signed URLs point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    /// GCS V4-style signed URLs on the storage origin (the classic API).
+    Gcs,
+    /// `/2/compliance/jobs/{id}/upload?token=` and `/download?token=` on the
+    /// API origin (spec 2.168).
+    Api,
+}
+
+/// Which origin served a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// The API origin.
+    Api,
+    /// The storage origin.
+    Storage,
+}
+
+/// A route that faults (and rate limits) apply to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// `POST /2/compliance/jobs`.
+    CreateJob,
+    /// `GET /2/compliance/jobs`.
+    ListJobs,
+    /// `GET /2/compliance/jobs/{id}`.
+    GetJob,
+    /// `DELETE /2/compliance/jobs/{id}`.
+    CancelJob,
+    /// Every upload request: simple `PUT`, resumable start, chunks, status
+    /// queries and session cancels, and the `api` flavour's `PUT`.
+    Upload,
+    /// Download `GET`s of either flavour.
+    Download,
+}
+
+/// A fault to inject into the next requests on a route.
+///
+/// Faults apply before anything else (authentication, validation), like a
+/// misbehaving proxy would, and never consume rate-limit quota. For
+/// `CloseResponseAfter` and `Stall` the request is handled normally first; when the
+/// response has no body (a successful upload), they withhold the whole
+/// response, which emulates an answer lost after the upload succeeded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer this status with a plausible body (JSON problem on the API,
+    /// XML error on storage), without handling the request.
+    Status {
+        /// The status, 400..=599.
+        status: u16,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// 429 with the documented body and `x-rate-limit-reset` = now +
+    /// `reset_after` (an XML `SlowDown` error on storage).
+    RateLimited {
+        /// Time until the advertised reset.
+        reset_after: Duration,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// Read this many bytes of the request body (after `100 Continue` if
+    /// asked), then close without answering; nothing is stored.
+    CloseRequestAfter {
+        /// Body bytes read before closing.
+        bytes: u64,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// Send the head (with the full `Content-Length`) and this many body
+    /// bytes, then close.
+    CloseResponseAfter {
+        /// Body bytes sent before closing.
+        bytes: u64,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// Send this many body bytes, then nothing more while keeping the
+    /// socket open, until the client goes away, the emulator is dropped, or
+    /// five minutes pass.
+    Stall {
+        /// Body bytes sent before stalling.
+        after_bytes: u64,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// Read the request body and send the response body at this rate.
+    Slow {
+        /// The rate.
+        bytes_per_sec: u64,
+        /// How many requests this applies to.
+        times: u32,
+    },
+}
+
+/// One request as the emulator received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// Which origin received it.
+    pub origin: Origin,
+    /// The method.
+    pub method: String,
+    /// `path?query` as received.
+    pub target: String,
+    /// Headers in order, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The status sent; 0 while in flight or when no response was sent
+    /// (client gone, or a fault closed the connection first).
+    pub status: u16,
+    /// Request body bytes read.
+    pub body_bytes: u64,
+}
+
+impl RequestRecord {
+    /// The first value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A job as of the emulator's clock when the snapshot was taken.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobSnapshot {
+    /// The job id.
+    pub id: String,
+    /// `tweets` or `users`.
+    pub job_type: String,
+    /// The name given at creation.
+    pub name: Option<String>,
+    /// `created`, `in_progress`, `complete`, `failed` or `expired`.
+    pub status: String,
+    /// Whether uploads use the resumable protocol.
+    pub resumable: bool,
+    /// The signed upload URL.
+    pub upload_url: String,
+    /// The signed download URL.
+    pub download_url: String,
+    /// The job object exactly as the API would return it now.
+    pub json: serde_json::Value,
+}
+
+/// A running emulator. Dropping it closes both listeners and all
+/// connections, and removes its temp directory.
+#[derive(Debug)]
+pub struct Emulator {
+    shared: Arc<Shared>,
+    api_addr: SocketAddr,
+    storage_addr: SocketAddr,
+    listeners: Vec<JoinHandle<()>>,
+    /// The data directory to remove on drop, when it is our temp dir.
+    owned_dir: Option<PathBuf>,
+}
+
+impl Emulator {
+    /// Starts an emulator: the API on `127.0.0.1:0`, storage on another
+    /// free port, each served by background threads.
+    pub fn start(config: Config) -> io::Result<Emulator> {
+        Emulator::start_on(config, 0, 0)
+    }
+
+    /// Like [`Emulator::start`] on chosen loopback ports (0 picks one).
+    pub fn start_on(config: Config, api_port: u16, storage_port: u16) -> io::Result<Emulator> {
+        let (root, owned_dir) = match &config.data_dir {
+            Some(d) => (d.clone(), None),
+            None => {
+                let d = unique_temp_dir();
+                (d.clone(), Some(d))
+            }
+        };
+        let dirs = Dirs::create(&root)?;
+        let api = TcpListener::bind(("127.0.0.1", api_port))?;
+        let storage = TcpListener::bind(("127.0.0.1", storage_port))?;
+        let api_addr = api.local_addr()?;
+        let storage_addr = storage.local_addr()?;
+        let shared = Arc::new(Shared::new(
+            config,
+            format!("http://{api_addr}"),
+            format!("http://{storage_addr}"),
+            dirs,
+        ));
+        let mut emu = Emulator {
+            shared: Arc::clone(&shared),
+            api_addr,
+            storage_addr,
+            listeners: Vec::new(),
+            owned_dir,
+        };
+        // On error `emu` drops, which cleans up what was started.
+        emu.listeners
+            .push(http::spawn_listener(api, Origin::Api, Arc::clone(&shared))?);
+        emu.listeners
+            .push(http::spawn_listener(storage, Origin::Storage, shared)?);
+        Ok(emu)
+    }
+
+    /// `http://127.0.0.1:PORT` of the API, without trailing slash.
+    pub fn base_url(&self) -> String {
+        self.shared.api_base.clone()
+    }
+
+    /// `http://127.0.0.1:PORT` of storage (used by the `gcs` flavour).
+    pub fn storage_url(&self) -> String {
+        self.shared.storage_base.clone()
+    }
+
+    /// The accepted bearer token.
+    pub fn token(&self) -> &str {
+        &self.shared.config.token
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// Every request so far, both origins, in order of arrival.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        lock(&self.shared.log).clone()
+    }
+
+    /// The job with this id, as of the emulator's clock now.
+    pub fn job(&self, id: &str) -> Option<JobSnapshot> {
+        let now = self.shared.clock.now_ms();
+        let delay = jobs::delay_ms(&self.shared);
+        lock(&self.shared.jobs)
+            .find(id)
+            .map(|j| j.snapshot(now, delay))
+    }
+
+    /// All jobs, oldest first.
+    pub fn jobs(&self) -> Vec<JobSnapshot> {
+        let now = self.shared.clock.now_ms();
+        let delay = jobs::delay_ms(&self.shared);
+        lock(&self.shared.jobs)
+            .list
+            .iter()
+            .map(|j| j.snapshot(now, delay))
+            .collect()
+    }
+
+    /// The bytes of the job's completed upload, if any.
+    pub fn uploaded(&self, id: &str) -> Option<Vec<u8>> {
+        fs::read(self.uploaded_path(id)?).ok()
+    }
+
+    /// Where the job's completed upload is stored, if it has one.
+    pub fn uploaded_path(&self, id: &str) -> Option<PathBuf> {
+        let uploaded = lock(&self.shared.jobs)
+            .find(id)
+            .is_some_and(|j| j.uploaded_ms.is_some());
+        let path = self.shared.dirs.upload(id);
+        (uploaded && path.exists()).then_some(path)
+    }
+
+    /// Moves the emulator's clock by `by` seconds (negative: back). The
+    /// clock is the system clock plus the total shift.
+    pub fn shift_clock(&self, by: i64) {
+        self.shared.clock.shift(by);
+    }
+
+    /// Queues a fault for the next requests on `route`.
+    pub fn fault(&self, route: Route, fault: Fault) {
+        lock(&self.shared.faults).push(route, fault);
+    }
+
+    /// Creates a job without HTTP, with the same rules as the API.
+    ///
+    /// # Panics
+    ///
+    /// If the type is invalid, a job of the type is still open, or the
+    /// `api` flavour is asked for a resumable job; use
+    /// [`Emulator::try_create_job`] to get these as errors.
+    pub fn create_job(&self, job_type: &str, name: Option<&str>, resumable: bool) -> JobSnapshot {
+        match self.try_create_job(job_type, name, resumable) {
+            Ok(job) => job,
+            Err(e) => panic!("create_job: {e}"),
+        }
+    }
+
+    /// Creates a job without HTTP, or says why the API would refuse it.
+    pub fn try_create_job(
+        &self,
+        job_type: &str,
+        name: Option<&str>,
+        resumable: bool,
+    ) -> Result<JobSnapshot, String> {
+        let kind = results::Kind::parse(job_type)
+            .ok_or_else(|| format!("invalid job type {job_type:?}"))?;
+        if name.is_some_and(|n| n.chars().count() > 64) {
+            return Err("name longer than 64 characters".into());
+        }
+        if resumable && self.shared.config.flavour == Flavour::Api {
+            return Err("the api flavour does not support resumable uploads".into());
+        }
+        jobs::create(&self.shared, kind, name.map(str::to_string), resumable)
+            .map_err(|_| "You cannot create a new job if one is already in progress.".to_string())
+    }
+
+    /// The exact results file the emulator produces for a job of this type
+    /// whose upload is `ids`.
+    pub fn expected_results(&self, job_type: &str, ids: &[u8]) -> Vec<u8> {
+        let Some(kind) = results::Kind::parse(job_type) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        // Reading from and writing to memory cannot fail.
+        let _ = results::generate(
+            kind,
+            self.shared.config.event_percent,
+            ids,
+            &mut out,
+            &|| false,
+        );
+        out
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.shared.shutdown.store(true, Ordering::SeqCst);
+        // Wake the accept loops so they see the flag.
+        for addr in [self.api_addr, self.storage_addr] {
+            let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+        }
+        for h in self.listeners.drain(..) {
+            let _ = h.join();
+        }
+        for h in self.shared.close_connections() {
+            let _ = h.join();
+        }
+        for h in std::mem::take(&mut *lock(&self.shared.workers)) {
+            let _ = h.join();
+        }
+        if let Some(dir) = &self.owned_dir {
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A new directory path under the system temp dir, unique per process and
+/// call.
+fn unique_temp_dir() -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    std::env::temp_dir().join(format!(
+        "compliance-emulator-{}-{n}-{nanos:x}",
+        std::process::id()
+    ))
+}

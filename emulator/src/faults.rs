@@ -1,0 +1,212 @@
+//! Queued faults and the `--fault` SPEC grammar.
+//!
+//! A fault applies to the next `times` requests on its route. Faults queued
+//! for the same route apply one after the other, in the order queued, so a
+//! test that queues the same faults sees the same effects.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use crate::{Fault, Route};
+
+/// The grammar of a fault SPEC, as shown in the binary's usage.
+pub const SPEC_GRAMMAR: &str = "\
+SPEC is ROUTE:KIND=VALUE[*TIMES] (TIMES defaults to 1):
+  ROUTE  create | list | get | cancel | upload | download
+  KIND   status=CODE            answer CODE (400-599) with a plausible body
+         rate-limited=SECS      429, x-rate-limit-reset = now + SECS
+         close-request=BYTES    read BYTES of the request body, then close
+         close-response=BYTES   send the head and BYTES of the body, then close
+         stall=BYTES            send BYTES of the body, then go silent
+         slow=BYTES_PER_SEC     read the request body and send the response
+                                body at that rate
+e.g. download:close-response=1000*2  create:status=503  get:rate-limited=30";
+
+impl Fault {
+    /// How many requests this fault still applies to.
+    fn times(&self) -> u32 {
+        match *self {
+            Fault::Status { times, .. }
+            | Fault::RateLimited { times, .. }
+            | Fault::CloseRequestAfter { times, .. }
+            | Fault::CloseResponseAfter { times, .. }
+            | Fault::Stall { times, .. }
+            | Fault::Slow { times, .. } => times,
+        }
+    }
+
+    fn set_times(&mut self, n: u32) {
+        match self {
+            Fault::Status { times, .. }
+            | Fault::RateLimited { times, .. }
+            | Fault::CloseRequestAfter { times, .. }
+            | Fault::CloseResponseAfter { times, .. }
+            | Fault::Stall { times, .. }
+            | Fault::Slow { times, .. } => *times = n,
+        }
+    }
+}
+
+/// Faults waiting for their requests, per route.
+#[derive(Debug, Default)]
+pub(crate) struct FaultQueues {
+    queues: HashMap<Route, VecDeque<Fault>>,
+}
+
+impl FaultQueues {
+    /// Queues a fault; one that applies zero times is dropped.
+    pub(crate) fn push(&mut self, route: Route, fault: Fault) {
+        if fault.times() > 0 {
+            self.queues.entry(route).or_default().push_back(fault);
+        }
+    }
+
+    /// The fault for the next request on `route`, if any, counted as used.
+    pub(crate) fn take(&mut self, route: Route) -> Option<Fault> {
+        let queue = self.queues.get_mut(&route)?;
+        let front = queue.front_mut()?;
+        let left = front.times() - 1;
+        let mut once = front.clone();
+        once.set_times(1);
+        if left == 0 {
+            queue.pop_front();
+        } else {
+            front.set_times(left);
+        }
+        Some(once)
+    }
+}
+
+/// Parses a fault SPEC such as `download:close-response=1000*2`; see
+/// [`SPEC_GRAMMAR`].
+pub fn parse_fault_spec(spec: &str) -> Result<(Route, Fault), String> {
+    let bad = |why: &str| format!("invalid fault SPEC '{spec}': {why}");
+    let (route, rest) = spec.split_once(':').ok_or_else(|| bad("missing ':'"))?;
+    let route = match route {
+        "create" => Route::CreateJob,
+        "list" => Route::ListJobs,
+        "get" => Route::GetJob,
+        "cancel" => Route::CancelJob,
+        "upload" => Route::Upload,
+        "download" => Route::Download,
+        _ => return Err(bad("unknown ROUTE")),
+    };
+    let (kind, value) = rest.split_once('=').ok_or_else(|| bad("missing '='"))?;
+    let (value, times) = match value.split_once('*') {
+        Some((v, t)) => (
+            v,
+            t.parse::<u32>().map_err(|_| bad("TIMES is not a number"))?,
+        ),
+        None => (value, 1),
+    };
+    let n: u64 = value.parse().map_err(|_| bad("VALUE is not a number"))?;
+    let fault = match kind {
+        "status" => {
+            let status = u16::try_from(n)
+                .ok()
+                .filter(|s| (400..=599).contains(s))
+                .ok_or_else(|| bad("status must be 400-599"))?;
+            Fault::Status { status, times }
+        }
+        "rate-limited" => Fault::RateLimited {
+            reset_after: Duration::from_secs(n),
+            times,
+        },
+        "close-request" => Fault::CloseRequestAfter { bytes: n, times },
+        "close-response" => Fault::CloseResponseAfter { bytes: n, times },
+        "stall" => Fault::Stall {
+            after_bytes: n,
+            times,
+        },
+        "slow" if n > 0 => Fault::Slow {
+            bytes_per_sec: n,
+            times,
+        },
+        "slow" => return Err(bad("slow needs a rate above 0")),
+        _ => return Err(bad("unknown KIND")),
+    };
+    Ok((route, fault))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_examples() {
+        assert_eq!(
+            parse_fault_spec("download:close-response=1000*2"),
+            Ok((
+                Route::Download,
+                Fault::CloseResponseAfter {
+                    bytes: 1000,
+                    times: 2
+                }
+            ))
+        );
+        assert_eq!(
+            parse_fault_spec("create:status=503*1"),
+            Ok((
+                Route::CreateJob,
+                Fault::Status {
+                    status: 503,
+                    times: 1
+                }
+            ))
+        );
+        assert_eq!(
+            parse_fault_spec("get:rate-limited=30"),
+            Ok((
+                Route::GetJob,
+                Fault::RateLimited {
+                    reset_after: Duration::from_secs(30),
+                    times: 1
+                }
+            ))
+        );
+        for bad in [
+            "x",
+            "nope:status=500",
+            "get:status=200",
+            "get:slow=0",
+            "get:stall=a",
+        ] {
+            assert!(parse_fault_spec(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn queues_apply_in_order_then_run_out() {
+        let mut q = FaultQueues::default();
+        q.push(
+            Route::GetJob,
+            Fault::Status {
+                status: 500,
+                times: 2,
+            },
+        );
+        q.push(
+            Route::GetJob,
+            Fault::Stall {
+                after_bytes: 1,
+                times: 1,
+            },
+        );
+        q.push(
+            Route::GetJob,
+            Fault::Status {
+                status: 502,
+                times: 0,
+            },
+        );
+        let s500 = Some(Fault::Status {
+            status: 500,
+            times: 1,
+        });
+        assert_eq!(q.take(Route::GetJob), s500);
+        assert_eq!(q.take(Route::GetJob), s500);
+        assert!(matches!(q.take(Route::GetJob), Some(Fault::Stall { .. })));
+        assert_eq!(q.take(Route::GetJob), None);
+        assert_eq!(q.take(Route::ListJobs), None);
+    }
+}

@@ -1,0 +1,781 @@
+//! The storage origin of the `gcs` flavour: a stand-in for Google Cloud
+//! Storage V4 signed URLs, with simple and resumable (XML API) uploads and
+//! ranged downloads.
+//!
+//! The signature is an HMAC-SHA256 over the method, the path, the
+//! `X-Goog-*` parameters (which carry the date and expiry) and the values of
+//! the signed headers, so a changed parameter, a different method or a
+//! different `Content-Type` fails with `SignatureDoesNotMatch` as on GCS.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Seek, SeekFrom};
+use std::sync::{Arc, Mutex};
+
+use crate::clock;
+use crate::http::{self, Body, Framing, Range, Request, Response};
+use crate::jobs::{self, Refusal, Status};
+use crate::results::Kind;
+use crate::state::{lock, Shared};
+use crate::Route;
+
+/// Non-final resumable chunks must be multiples of this (256 KiB).
+pub(crate) const CHUNK_QUANTUM: u64 = 262_144;
+const ALGORITHM: &str = "GOOG4-HMAC-SHA256";
+const SERVICE_ACCOUNT: &str =
+    "compliance-emulator@twttr-compliance-emulator.iam.gserviceaccount.com";
+const XML: &str = "application/xml";
+
+fn bucket(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Tweets => "twttr-tweet-compliance",
+        Kind::Users => "twttr-user-compliance",
+    }
+}
+
+/// The two kinds of object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Folder {
+    Submission,
+    Delivery,
+}
+
+/// A parsed object path, `/{bucket}/{job}/{folder}/{N}_{job}`.
+struct Object {
+    job_id: String,
+    folder: Folder,
+}
+
+/// Parses an object path; `Err(true)` when the bucket itself is unknown.
+fn parse_path(path: &str) -> Result<Object, bool> {
+    let mut segs = path.strip_prefix('/').ok_or(true)?.split('/');
+    let name = segs.next().unwrap_or("");
+    if name != bucket(Kind::Tweets) && name != bucket(Kind::Users) {
+        return Err(true);
+    }
+    match (segs.next(), segs.next(), segs.next(), segs.next()) {
+        (Some(job), Some(folder), Some(name), None) if name.ends_with(&format!("_{job}")) => {
+            let folder = match folder {
+                "submission" => Folder::Submission,
+                "delivery" => Folder::Delivery,
+                _ => return Err(false),
+            };
+            Ok(Object {
+                job_id: job.to_string(),
+                folder,
+            })
+        }
+        _ => Err(false),
+    }
+}
+
+/// The route of a storage request, for faults.
+pub(crate) fn route(req: &Request) -> Option<Route> {
+    match parse_path(&req.path).ok()?.folder {
+        Folder::Submission => Some(Route::Upload),
+        Folder::Delivery => Some(Route::Download),
+    }
+}
+
+/// A GCS-style XML error.
+fn xml_error(status: u16, code: &str, message: &str, details: &str) -> Response {
+    let escaped = details
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    Response::new(status).bytes(
+        XML,
+        format!(
+            "<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>\
+             <Message>{message}</Message><Details>{escaped}</Details></Error>"
+        ),
+    )
+}
+
+fn signature_mismatch() -> Response {
+    xml_error(
+        403,
+        "SignatureDoesNotMatch",
+        "Access denied.",
+        "The request signature we calculated does not match the signature you provided. \
+         Check your Google secret key and signing method.",
+    )
+}
+
+fn access_denied(details: &str) -> Response {
+    xml_error(403, "AccessDenied", "Access denied.", details)
+}
+
+fn no_such_upload() -> Response {
+    xml_error(
+        404,
+        "NoSuchUpload",
+        "The requested upload was not found.",
+        "The upload session does not exist, was cancelled, or belongs to another object.",
+    )
+}
+
+fn internal_error(e: &std::io::Error) -> Response {
+    xml_error(
+        500,
+        "InternalError",
+        "We encountered an internal error. Please try again.",
+        &format!("The emulator could not store the object: {e}"),
+    )
+}
+
+/// The body of a fault-injected error on storage.
+pub(crate) fn fault_response(status: u16) -> Response {
+    let (code, message) = match status {
+        429 => ("SlowDown", "Please reduce your request rate."),
+        500 | 502 => (
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+        ),
+        503 => (
+            "ServiceUnavailable",
+            "We encountered an internal error. Please try again.",
+        ),
+        504 => (
+            "GatewayTimeout",
+            "The server did not respond in time. Please try again.",
+        ),
+        _ => ("InvalidRequest", "The request could not be served."),
+    };
+    xml_error(status, code, message, http::reason(status))
+}
+
+/// The canonical form that signatures cover. Parameters are decoded and
+/// re-encoded so that equivalent encodings sign the same.
+fn canonical(
+    method: &str,
+    path: &str,
+    params: &[(String, String)],
+    headers: &[(String, String)],
+) -> String {
+    let mut sorted: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| k != "X-Goog-Signature" && k != "upload_id")
+        .map(|(k, v)| (http::percent_encode(k), http::percent_encode(v)))
+        .collect();
+    sorted.sort();
+    let query: Vec<String> = sorted.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let header_lines: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
+    let names: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
+    [
+        ALGORITHM,
+        method,
+        path,
+        &query.join("&"),
+        &header_lines,
+        &names.join(";"),
+    ]
+    .join("\n")
+}
+
+/// A V4-style signed URL on the storage origin.
+fn sign_url(
+    shared: &Shared,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    date_ms: i64,
+    expires_secs: i64,
+) -> String {
+    let names: Vec<&str> = headers.iter().map(|(k, _)| *k).collect();
+    let params: Vec<(String, String)> = vec![
+        ("X-Goog-Algorithm".into(), ALGORITHM.into()),
+        (
+            "X-Goog-Credential".into(),
+            format!(
+                "{SERVICE_ACCOUNT}/{}/auto/storage/goog4_request",
+                clock::goog_day(date_ms)
+            ),
+        ),
+        ("X-Goog-Date".into(), clock::goog_date(date_ms)),
+        ("X-Goog-Expires".into(), expires_secs.to_string()),
+        ("X-Goog-SignedHeaders".into(), names.join(";")),
+    ];
+    let header_values: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let signature = shared
+        .signer
+        .sign(&[&canonical(method, path, &params, &header_values)]);
+    let query: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", http::percent_encode(v)))
+        .collect();
+    format!(
+        "{}{path}?{}&X-Goog-Signature={signature}",
+        shared.storage_base,
+        query.join("&")
+    )
+}
+
+/// The signed upload and download URLs of a `gcs` job.
+pub(crate) fn signed_urls(
+    shared: &Shared,
+    id: &str,
+    kind: Kind,
+    created_ms: i64,
+    resumable: bool,
+) -> (String, String) {
+    let cfg = &shared.config;
+    let host = shared
+        .storage_base
+        .strip_prefix("http://")
+        .unwrap_or(&shared.storage_base);
+    let object = format!("{}_{id}", shared.account);
+    let bucket = bucket(kind);
+    let upload_path = format!("/{bucket}/{id}/submission/{object}");
+    let download_path = format!("/{bucket}/{id}/delivery/{object}");
+    let up_secs = i64::try_from(cfg.upload_window.as_secs()).unwrap_or(i64::MAX);
+    let down_secs = i64::try_from(cfg.download_window.as_secs()).unwrap_or(i64::MAX);
+    let upload = if resumable {
+        sign_url(
+            shared,
+            "POST",
+            &upload_path,
+            &[
+                ("content-length", "0"),
+                ("content-type", "text/plain"),
+                ("host", host),
+                ("x-goog-resumable", "start"),
+            ],
+            created_ms,
+            up_secs,
+        )
+    } else {
+        sign_url(
+            shared,
+            "PUT",
+            &upload_path,
+            &[("content-type", "text/plain"), ("host", host)],
+            created_ms,
+            up_secs,
+        )
+    };
+    let download = sign_url(
+        shared,
+        "GET",
+        &download_path,
+        &[("host", host)],
+        created_ms,
+        down_secs,
+    );
+    (upload, download)
+}
+
+/// Why a signed request is refused.
+fn check_signature(
+    shared: &Shared,
+    req: &Request,
+    params: &[(String, String)],
+    folder: Folder,
+) -> Result<(), Response> {
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let Some(signature) = get("X-Goog-Signature") else {
+        let permission = match folder {
+            Folder::Submission => "storage.objects.create",
+            Folder::Delivery => "storage.objects.get",
+        };
+        return Err(access_denied(&format!(
+            "Anonymous caller does not have {permission} access to the Google Cloud Storage object."
+        )));
+    };
+    let signed = get("X-Goog-SignedHeaders").unwrap_or("");
+    let headers: Vec<(String, String)> = signed
+        .split(';')
+        .filter(|n| !n.is_empty())
+        .map(|n| (n.to_string(), req.header(n).unwrap_or("").to_string()))
+        .collect();
+    let canon = canonical(&req.method, &req.path, params, &headers);
+    if !shared.signer.verify(&[&canon], signature) {
+        return Err(signature_mismatch());
+    }
+    // The signature covers date and expiry, so these parse.
+    let date = get("X-Goog-Date").and_then(clock::parse_goog_date);
+    let expires = get("X-Goog-Expires").and_then(|e| e.parse::<i64>().ok());
+    let (Some(date), Some(expires)) = (date, expires) else {
+        return Err(signature_mismatch());
+    };
+    let deadline = date.saturating_add(expires.saturating_mul(1000));
+    if shared.clock.now_ms() >= deadline {
+        return Err(xml_error(
+            400,
+            "ExpiredToken",
+            "Invalid argument.",
+            &format!(
+                "Request signature expired at: {}",
+                clock::rfc3339_seconds(deadline)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Answers one storage request.
+pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>) -> Response {
+    if req.header("authorization").is_some() {
+        return xml_error(
+            400,
+            "InvalidArgument",
+            "Invalid argument.",
+            "Cannot use multiple authentication methods: an Authorization header and a signed URL.",
+        );
+    }
+    let object = match parse_path(&req.path) {
+        Ok(o) => o,
+        Err(true) => {
+            return xml_error(
+                404,
+                "NoSuchBucket",
+                "The specified bucket does not exist.",
+                "The bucket in the path is not a compliance bucket.",
+            )
+        }
+        Err(false) => return no_such_key(&req.path),
+    };
+    let params = req.query_pairs();
+    if let Some((_, upload_id)) = params.iter().find(|(k, _)| k == "upload_id") {
+        if object.folder == Folder::Submission {
+            return session_request(shared, req, body, upload_id);
+        }
+    }
+    if let Err(resp) = check_signature(shared, req, &params, object.folder) {
+        return resp;
+    }
+    let resumable = match lock(&shared.jobs).find(&object.job_id) {
+        Some(job) => job.resumable,
+        None => return no_such_key(&req.path),
+    };
+    match (object.folder, req.method.as_str()) {
+        (Folder::Submission, "PUT") if !resumable => {
+            simple_upload(shared, req, body, &object.job_id)
+        }
+        (Folder::Submission, "POST") if resumable => start_session(shared, req, &object.job_id),
+        (Folder::Delivery, "GET") => download(shared, req, &object.job_id),
+        _ => xml_error(
+            405,
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+            &req.method,
+        ),
+    }
+}
+
+fn no_such_key(path: &str) -> Response {
+    xml_error(
+        404,
+        "NoSuchKey",
+        "The specified key does not exist.",
+        &format!("No such object: {}", path.trim_start_matches('/')),
+    )
+}
+
+/// Headers GCS sends with a stored object.
+fn object_headers(shared: &Shared, resp: Response, id: &str, len: u64) -> Response {
+    let etag = shared.signer.sign(&["etag", id, &len.to_string()]);
+    resp.header("ETag", format!("\"{}\"", &etag[..32]))
+        .header("x-goog-stored-content-length", len.to_string())
+}
+
+/// `PUT` of the whole file to a simple upload URL.
+fn simple_upload(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>, id: &str) -> Response {
+    if req.framing == Framing::None && req.header("content-length").is_none() {
+        return xml_error(
+            411,
+            "MissingContentLength",
+            "Length Required",
+            "You must provide the Content-Length HTTP header.",
+        );
+    }
+    if !jobs::accepts_upload(shared, id) {
+        return access_denied("The compliance job no longer accepts uploads.");
+    }
+    let staged = shared.tmp_path("upload");
+    let copied = File::create(&staged).and_then(|mut f| body.copy_to(&mut f, u64::MAX));
+    let resp = match copied {
+        Ok(len) => match jobs::accept_upload(shared, id, &staged) {
+            Ok(_) => object_headers(shared, Response::new(200), id, len.unwrap_or(0)),
+            Err(Refusal::NotAccepting) => {
+                access_denied("The compliance job no longer accepts uploads.")
+            }
+            Err(Refusal::Io(e)) => internal_error(&e),
+        },
+        // When the body broke this answer is dropped; otherwise it is a
+        // disk error worth reporting.
+        Err(e) => internal_error(&e),
+    };
+    let _ = fs::remove_file(&staged);
+    resp
+}
+
+/// Where a resumable session stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SessionState {
+    Open,
+    Complete,
+    Cancelled,
+}
+
+/// A resumable upload session; its bytes live in a temp file.
+#[derive(Debug)]
+pub(crate) struct Session {
+    job_id: String,
+    /// The object path the session was started on.
+    path: String,
+    file: std::path::PathBuf,
+    /// Bytes persisted, always a prefix of the object.
+    persisted: u64,
+    /// The object size, once a request declared it.
+    total: Option<u64>,
+    state: SessionState,
+    len_for_etag: u64,
+}
+
+/// `POST` with `x-goog-resumable: start`: opens a session.
+fn start_session(shared: &Shared, req: &Request, id: &str) -> Response {
+    if !jobs::accepts_upload(shared, id) {
+        return access_denied("The compliance job no longer accepts uploads.");
+    }
+    let upload_id = format!(
+        "ADPy{:016x}{:016x}",
+        shared.signer.random_u64(),
+        shared.signer.random_u64()
+    );
+    let file = shared.tmp_path("session");
+    if let Err(e) = File::create(&file) {
+        return internal_error(&e);
+    }
+    let session = Session {
+        job_id: id.to_string(),
+        path: req.path.clone(),
+        file,
+        persisted: 0,
+        total: None,
+        state: SessionState::Open,
+        len_for_etag: 0,
+    };
+    lock(&shared.sessions).insert(upload_id.clone(), Arc::new(Mutex::new(session)));
+    let location = format!(
+        "{}{}&upload_id={upload_id}",
+        shared.storage_base, req.target
+    );
+    Response::new(201)
+        .header("Location", location)
+        .header("X-GUploader-UploadID", upload_id)
+}
+
+/// A parsed `Content-Range` of a session `PUT`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ContentRange {
+    /// No header: the body is the whole object.
+    Whole,
+    /// `bytes */TOTAL` or `bytes */*`: a status query.
+    Query { total: Option<u64> },
+    /// `bytes A-B/TOTAL` or `bytes A-B/*`.
+    Chunk {
+        first: u64,
+        last: u64,
+        total: Option<u64>,
+    },
+}
+
+fn parse_content_range(value: Option<&str>) -> Option<ContentRange> {
+    let Some(v) = value else {
+        return Some(ContentRange::Whole);
+    };
+    let rest = v.trim().strip_prefix("bytes ")?.trim();
+    let (range, total) = rest.split_once('/')?;
+    let num = |s: &str| -> Option<u64> {
+        if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    let total = if total == "*" {
+        None
+    } else {
+        Some(num(total)?)
+    };
+    if range == "*" {
+        return Some(ContentRange::Query { total });
+    }
+    let (a, b) = range.split_once('-')?;
+    let (first, last) = (num(a)?, num(b)?);
+    (first <= last).then_some(ContentRange::Chunk { first, last, total })
+}
+
+fn invalid(details: &str) -> Response {
+    xml_error(400, "InvalidArgument", "Invalid argument.", details)
+}
+
+/// A request on a session URI (`...&upload_id=`): chunk, status query or
+/// cancel. The session URI is the capability, as on GCS, so the signature
+/// is not checked again (the session may outlive the upload window).
+fn session_request(
+    shared: &Arc<Shared>,
+    req: &Request,
+    body: &mut Body<'_>,
+    upload_id: &str,
+) -> Response {
+    let Some(session) = lock(&shared.sessions).get(upload_id).cloned() else {
+        return no_such_upload();
+    };
+    // Held while the body streams in: a second request on the same session
+    // waits for the first, which keeps `persisted` a true prefix.
+    let mut s = lock(&session);
+    if s.path != req.path || s.state == SessionState::Cancelled {
+        return no_such_upload();
+    }
+    match req.method.as_str() {
+        "DELETE" if s.state == SessionState::Open => {
+            s.state = SessionState::Cancelled;
+            let _ = fs::remove_file(&s.file);
+            Response::new(499)
+        }
+        "DELETE" => no_such_upload(),
+        "PUT" => session_put(shared, req, body, &mut s, upload_id),
+        _ => xml_error(
+            405,
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+            &req.method,
+        ),
+    }
+}
+
+/// 308 Resume Incomplete with the persisted range.
+fn incomplete(s: &Session, upload_id: &str) -> Response {
+    let resp = Response::new(308).header("X-GUploader-UploadID", upload_id);
+    if s.persisted > 0 {
+        resp.header("Range", format!("bytes=0-{}", s.persisted - 1))
+    } else {
+        resp
+    }
+}
+
+/// Completes the object: the job takes the upload.
+fn finalize(shared: &Arc<Shared>, s: &mut Session) -> Response {
+    match jobs::accept_upload(shared, &s.job_id, &s.file) {
+        Ok(_) => {
+            s.state = SessionState::Complete;
+            s.len_for_etag = s.persisted;
+            object_headers(shared, Response::new(200), &s.job_id, s.persisted)
+        }
+        Err(Refusal::NotAccepting) => {
+            s.state = SessionState::Cancelled;
+            let _ = fs::remove_file(&s.file);
+            access_denied("The compliance job no longer accepts uploads.")
+        }
+        Err(Refusal::Io(e)) => internal_error(&e),
+    }
+}
+
+/// A `PUT` on a session.
+fn session_put(
+    shared: &Arc<Shared>,
+    req: &Request,
+    body: &mut Body<'_>,
+    s: &mut Session,
+    upload_id: &str,
+) -> Response {
+    if s.state == SessionState::Complete {
+        return object_headers(shared, Response::new(200), &s.job_id, s.len_for_etag);
+    }
+    let Some(range) = parse_content_range(req.header("content-range")) else {
+        return invalid(&format!(
+            "Invalid Content-Range: {}",
+            req.header("content-range").unwrap_or("")
+        ));
+    };
+    let declared = match req.framing {
+        Framing::None => Some(0),
+        Framing::Length(n) => Some(n),
+        Framing::Chunked => None,
+    };
+    let conflicting_total = |t: Option<u64>| matches!((t, s.total), (Some(a), Some(b)) if a != b);
+    let (first, expected, total) = match range {
+        ContentRange::Query { total } => {
+            if declared != Some(0) {
+                return invalid("A status query (bytes */TOTAL) must have an empty body.");
+            }
+            if conflicting_total(total) || total.is_some_and(|t| t < s.persisted) {
+                return invalid("The total size differs from the one declared before.");
+            }
+            if let Some(t) = total {
+                s.total = Some(t);
+            }
+            if s.total == Some(s.persisted) {
+                return finalize(shared, s);
+            }
+            return incomplete(s, upload_id);
+        }
+        ContentRange::Whole => (0, declared, None),
+        ContentRange::Chunk { first, last, total } => {
+            let len = last - first + 1;
+            if declared.is_some_and(|d| d != len) {
+                return invalid("Content-Range and Content-Length disagree.");
+            }
+            if total.is_some_and(|t| last >= t) || conflicting_total(total) {
+                return invalid("The Content-Range does not fit the total size.");
+            }
+            let is_final = total == Some(last + 1);
+            if !is_final && len % CHUNK_QUANTUM != 0 {
+                return invalid(&format!(
+                    "Invalid request. The number of bytes uploaded is required to be equal or greater \
+                     than 262144, except for the final request (it's recommended to be the exact \
+                     multiple of 262144). The received request contained {len} bytes, which does not \
+                     meet this requirement."
+                ));
+            }
+            (first, Some(len), total)
+        }
+    };
+    if first > s.persisted {
+        return invalid(&format!(
+            "Invalid request. According to the Content-Range header, the upload offset is {first} \
+             byte(s), which exceeds already uploaded size of {} byte(s).",
+            s.persisted
+        ));
+    }
+    // Bytes already persisted are skipped, then the rest is appended; a
+    // body cut short is rolled back so that only whole chunks count.
+    let before = s.persisted;
+    let skip = before - first;
+    let written = (|| {
+        let skipped = body.discard(skip)?;
+        let mut f = OpenOptions::new().write(true).open(&s.file)?;
+        f.seek(SeekFrom::Start(before))?;
+        let appended = body.copy_to(&mut f, u64::MAX)?.unwrap_or(0);
+        Ok::<_, std::io::Error>((skipped, appended))
+    })();
+    let (skipped, appended) = match written {
+        Ok(v) => v,
+        Err(e) => {
+            rollback(s, before);
+            return internal_error(&e);
+        }
+    };
+    let received = skipped + appended;
+    if expected.is_some_and(|e| e != received) {
+        rollback(s, before);
+        return invalid("The body length does not match the Content-Range.");
+    }
+    s.persisted = before + appended;
+    let total = match range {
+        ContentRange::Whole => Some(first + received),
+        _ => total,
+    };
+    if total.is_some_and(|t| t < s.persisted) {
+        rollback(s, before);
+        return invalid("The body is shorter than what was already uploaded.");
+    }
+    if let Some(t) = total {
+        s.total = Some(t);
+    }
+    if s.total == Some(s.persisted) {
+        finalize(shared, s)
+    } else {
+        incomplete(s, upload_id)
+    }
+}
+
+/// Cuts the session file back to what was persisted before a failed chunk.
+fn rollback(s: &mut Session, len: u64) {
+    s.persisted = len;
+    if let Ok(f) = OpenOptions::new().write(true).open(&s.file) {
+        let _ = f.set_len(len);
+    }
+}
+
+/// `GET` of the results object.
+fn download(shared: &Shared, req: &Request, id: &str) -> Response {
+    let now = shared.clock.now_ms();
+    let complete = lock(&shared.jobs)
+        .find(id)
+        .is_some_and(|j| j.status(now, jobs::delay_ms(shared)) == Status::Complete);
+    if !complete {
+        return no_such_key(&req.path);
+    }
+    let Ok(mut file) = File::open(shared.dirs.results(id)) else {
+        return no_such_key(&req.path);
+    };
+    let len = match file.metadata() {
+        Ok(m) => m.len(),
+        Err(e) => return internal_error(&e),
+    };
+    match http::parse_range(req.header("range"), len) {
+        Range::Full => {
+            object_headers(shared, Response::new(200), id, len).file("text/plain", file, len)
+        }
+        Range::Unsatisfiable => xml_error(
+            416,
+            "InvalidRange",
+            "The requested range cannot be satisfied.",
+            req.header("range").unwrap_or(""),
+        )
+        .header("Content-Range", format!("bytes */{len}")),
+        Range::Partial(a, b) => match file.seek(SeekFrom::Start(a)) {
+            Ok(_) => object_headers(shared, Response::new(206), id, len)
+                .header("Content-Range", format!("bytes {a}-{b}/{len}"))
+                .file("text/plain", file, b - a + 1),
+            Err(e) => internal_error(&e),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_ranges() {
+        assert_eq!(parse_content_range(None), Some(ContentRange::Whole));
+        assert_eq!(
+            parse_content_range(Some("bytes */100")),
+            Some(ContentRange::Query { total: Some(100) })
+        );
+        assert_eq!(
+            parse_content_range(Some("bytes */*")),
+            Some(ContentRange::Query { total: None })
+        );
+        assert_eq!(
+            parse_content_range(Some("bytes 0-262143/*")),
+            Some(ContentRange::Chunk {
+                first: 0,
+                last: 262_143,
+                total: None
+            })
+        );
+        assert_eq!(parse_content_range(Some("bytes 5-4/10")), None);
+        assert_eq!(parse_content_range(Some("items 0-1/2")), None);
+    }
+
+    #[test]
+    fn object_paths() {
+        let Ok(o) = parse_path("/twttr-tweet-compliance/12/submission/99_12") else {
+            panic!("a valid object path");
+        };
+        assert_eq!((o.job_id.as_str(), o.folder), ("12", Folder::Submission));
+        assert!(matches!(
+            parse_path("/other/12/submission/99_12"),
+            Err(true)
+        ));
+        assert!(matches!(
+            parse_path("/twttr-user-compliance/12/x/99_12"),
+            Err(false)
+        ));
+        assert!(matches!(
+            parse_path("/twttr-user-compliance/12/delivery/99_13"),
+            Err(false)
+        ));
+    }
+}

@@ -1,0 +1,281 @@
+//! The `api` flavour (spec 2.168): token-signed upload and download routes
+//! on the API origin.
+
+mod common;
+
+use common::*;
+use compliance_emulator::{Emulator, Flavour};
+use serde_json::json;
+
+fn api_emulator(percent: u32) -> Emulator {
+    start(|c| {
+        c.flavour = Flavour::Api;
+        c.event_percent = percent;
+    })
+}
+
+#[test]
+fn urls_point_at_the_api_with_a_token() {
+    let emu = api_emulator(3);
+    let r = api_post(&emu, "/2/compliance/jobs", r#"{"type":"tweets"}"#);
+    assert_eq!(r.status, 200);
+    let job = &r.json()["data"];
+    check_job_schema(job);
+    let id = job["id"].as_str().expect("id");
+    let base = emu.base_url();
+    assert!(job["upload_url"]
+        .as_str()
+        .expect("url")
+        .starts_with(&format!("{base}/2/compliance/jobs/{id}/upload?token=")));
+    assert!(job["download_url"]
+        .as_str()
+        .expect("url")
+        .starts_with(&format!("{base}/2/compliance/jobs/{id}/download?token=")));
+    // Resumable uploads do not exist here.
+    let r = api_post(
+        &emu,
+        "/2/compliance/jobs",
+        r#"{"type":"users","resumable":true}"#,
+    );
+    let v = check_problem(&r, 400, &problem_uri("invalid-request"));
+    assert_eq!(v["errors"][0]["parameters"], json!({"resumable": ["true"]}));
+    assert_eq!(
+        api_post(
+            &emu,
+            "/2/compliance/jobs",
+            r#"{"type":"users","resumable":false}"#
+        )
+        .status,
+        200
+    );
+}
+
+#[test]
+fn upload_and_download_with_ureq() {
+    let emu = api_emulator(40);
+    let job = emu.create_job("tweets", None, false);
+    let agent = agent();
+    let body = ids(3000);
+    // No bearer needed: the token authorises.
+    let mut r = agent
+        .put(&job.upload_url)
+        .header("Content-Type", "application/octet-stream")
+        .send(&body[..])
+        .expect("upload");
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.headers().get("x-rate-limit-limit").is_some());
+    let v: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().expect("body")).expect("json");
+    check_job_schema(&v["data"]);
+    assert!(["in_progress", "complete"].contains(&v["data"]["status"].as_str().expect("status")));
+    assert_eq!(emu.uploaded(&job.id), Some(body.clone()));
+    wait_status(&emu, &job.id, "complete");
+
+    let mut r = agent
+        .get(&job.download_url)
+        .header("Authorization", &bearer(&emu))
+        .call()
+        .expect("download");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/octet-stream")
+    );
+    let got = r.body_mut().read_to_vec().expect("body");
+    let want = emu.expected_results("tweets", &body);
+    assert_eq!(got, want);
+
+    let r = send(&job.download_url, "GET", &[("Range", "bytes=7-")], b"");
+    assert_eq!(r.status, 206);
+    assert_eq!(r.body, &want[7..]);
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes 7-{}/{}", want.len() - 1, want.len()).as_str())
+    );
+    let r = send(
+        &job.download_url,
+        "GET",
+        &[("Range", &format!("bytes={}-", want.len()))],
+        b"",
+    );
+    check_problem(&r, 416, &problem_uri("range-not-satisfiable"));
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes */{}", want.len()).as_str())
+    );
+}
+
+#[test]
+fn upload_errors() {
+    let emu = api_emulator(3);
+    let job = emu.create_job("tweets", None, false);
+    let url = &job.upload_url;
+    let forbidden = |r: &Reply| check_problem(r, 403, &problem_uri("not-authorized-for-resource"));
+    // A wrong bearer is refused even with a good token.
+    let r = send(
+        url,
+        "PUT",
+        &[
+            ("Content-Type", "text/plain"),
+            ("Authorization", "Bearer nope"),
+        ],
+        b"1\n",
+    );
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["type"], "about:blank");
+    // Token missing, tampered, or for the other direction.
+    let bare = url.split('?').next().expect("path");
+    forbidden(&send(
+        bare,
+        "PUT",
+        &[("Content-Type", "text/plain")],
+        b"1\n",
+    ));
+    let (prefix, token) = url.split_once("token=").expect("token");
+    let tampered = format!("{prefix}token={}", token.replacen('.', ".0", 1));
+    forbidden(&send(
+        &tampered,
+        "PUT",
+        &[("Content-Type", "text/plain")],
+        b"1\n",
+    ));
+    let download_token = job.download_url.split_once("token=").expect("token").1;
+    forbidden(&send(
+        &format!("{prefix}token={download_token}"),
+        "PUT",
+        &[("Content-Type", "text/plain")],
+        b"1\n",
+    ));
+    // Other job ids do not share tokens.
+    let other = url.replace(&format!("/jobs/{}/", job.id), "/jobs/1/");
+    forbidden(&send(
+        &other,
+        "PUT",
+        &[("Content-Type", "text/plain")],
+        b"1\n",
+    ));
+    // Media types.
+    let r = send(url, "PUT", &[("Content-Type", "application/json")], b"1\n");
+    check_problem(&r, 415, &problem_uri("unsupported-media-type"));
+    // Too large by Content-Length, refused before reading.
+    let r = send(
+        url,
+        "PUT",
+        &[
+            ("Content-Type", "text/plain"),
+            ("Content-Length", "1073741825"),
+        ],
+        b"",
+    );
+    check_problem(&r, 413, &problem_uri("payload-too-large"));
+    assert_eq!(r.header("connection"), Some("close"));
+    // Malformed id.
+    let bad = url.replace(&format!("/jobs/{}/", job.id), "/jobs/x1/");
+    check_problem(
+        &send(&bad, "PUT", &[("Content-Type", "text/plain")], b"1\n"),
+        400,
+        &problem_uri("invalid-request"),
+    );
+    // Wrong method.
+    assert_eq!(
+        send(url, "POST", &[("Content-Type", "text/plain")], b"1\n").status,
+        405
+    );
+    assert_eq!(emu.job(&job.id).expect("job").status, "created");
+
+    // Success with the right bearer, then a second upload conflicts.
+    let auth = bearer(&emu);
+    let r = send(
+        url,
+        "PUT",
+        &[("Content-Type", "text/plain"), ("Authorization", &auth)],
+        b"1\n",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = send(url, "PUT", &[("Content-Type", "text/plain")], b"2\n");
+    check_problem(&r, 409, &problem_uri("conflict"));
+    assert_eq!(emu.uploaded(&job.id).as_deref(), Some(&b"1\n"[..]));
+
+    // Expired token.
+    let late = emu.create_job("users", None, false);
+    emu.shift_clock(900);
+    let v = forbidden(&send(
+        &late.upload_url,
+        "PUT",
+        &[("Content-Type", "text/plain")],
+        b"1\n",
+    ));
+    assert!(v["detail"].as_str().expect("detail").contains("expired"));
+}
+
+#[test]
+fn download_errors() {
+    let emu = start(|c| {
+        c.flavour = Flavour::Api;
+        c.processing_delay = std::time::Duration::from_secs(60);
+    });
+    let job = emu.create_job("tweets", None, false);
+    let nf = send(&job.download_url, "GET", &[], b"");
+    let v = check_problem(&nf, 404, &problem_uri("resource-not-found"));
+    assert_eq!(v["resource_id"], job.id.as_str());
+    assert_eq!(v["resource_type"], "job");
+    assert_eq!(
+        send(
+            &job.upload_url,
+            "PUT",
+            &[("Content-Type", "text/plain")],
+            &ids(10)
+        )
+        .status,
+        200
+    );
+    check_problem(
+        &send(&job.download_url, "GET", &[], b""),
+        404,
+        &problem_uri("resource-not-found"),
+    );
+    emu.shift_clock(61);
+    wait_status(&emu, &job.id, "complete");
+    let r = send(&job.download_url, "GET", &[], b"");
+    assert_eq!(r.status, 200);
+    assert!(r.header("x-rate-limit-remaining").is_some());
+    let bare = job.download_url.split('?').next().expect("path");
+    check_problem(
+        &send(bare, "GET", &[], b""),
+        403,
+        &problem_uri("not-authorized-for-resource"),
+    );
+    emu.shift_clock(7 * 86_400);
+    check_problem(
+        &send(&job.download_url, "GET", &[], b""),
+        403,
+        &problem_uri("not-authorized-for-resource"),
+    );
+}
+
+#[test]
+fn upload_and_download_have_their_own_rate_limits() {
+    let emu = start(|c| {
+        c.flavour = Flavour::Api;
+        c.rate_limit = 1;
+    });
+    let job = emu.create_job("tweets", None, false);
+    let r = send(&job.download_url, "GET", &[], b"");
+    assert_eq!(
+        (r.status, r.header("x-rate-limit-remaining")),
+        (404, Some("0"))
+    );
+    assert_eq!(send(&job.download_url, "GET", &[], b"").status, 429);
+    let r = send(
+        &job.upload_url,
+        "PUT",
+        &[("Content-Type", "text/plain")],
+        b"1\n",
+    );
+    assert_eq!(
+        (r.status, r.header("x-rate-limit-remaining")),
+        (200, Some("0"))
+    );
+}
