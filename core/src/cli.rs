@@ -108,12 +108,38 @@ pub fn warn(message: impl fmt::Display) {
     eprintln!("warning: {message}");
 }
 
+/// Makes the client from the environment and the flags every stage takes:
+/// `--retries <n>`, `--retry-time <secs>` and `--stall <secs>`.
+pub fn client(
+    tool: &str,
+    retries: &str,
+    retry_time: &str,
+    stall: &str,
+) -> anyhow::Result<crate::Client> {
+    let retries = match retries.trim().parse::<u32>() {
+        Ok(n) if n <= 100 => n,
+        _ => usage_bail!("--retries takes a whole number from 0 to 100, not {retries:?}"),
+    };
+    let retry_time = seconds("--retry-time", retry_time)?;
+    let stall = seconds("--stall", stall)?;
+    if stall.is_zero() {
+        usage_bail!("--stall must be more than 0 seconds");
+    }
+    let mut config = crate::Config::from_env(tool)?;
+    config.retry.retries = retries;
+    config.retry.budget = retry_time;
+    config.read_timeout = stall;
+    crate::Client::new(config)
+}
+
 /// Parses a `--interval`-style value in seconds (fractions allowed).
 pub fn seconds(flag: &str, value: &str) -> anyhow::Result<std::time::Duration> {
     match value.trim().parse::<f64>() {
-        Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => {
+        Ok(s) if s.is_finite() && (0.0..=604_800.0).contains(&s) => {
             Ok(std::time::Duration::from_secs_f64(s))
         }
-        _ => usage_bail!("{flag} takes a number of seconds from 0 to 86400, not {value:?}"),
+        _ => {
+            usage_bail!("{flag} takes a number of seconds from 0 to 604800 (7 days), not {value:?}")
+        }
     }
 }

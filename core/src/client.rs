@@ -3,6 +3,7 @@
 //! `GET /2/compliance/jobs`, `GET /2/compliance/jobs/:id`).
 
 use std::io::Read as _;
+use std::sync::Mutex;
 
 use anyhow::Context as _;
 use serde_json::Value;
@@ -13,7 +14,8 @@ use crate::auth::{redact_in, Origin};
 use crate::cli::{note, warn};
 use crate::config::Config;
 use crate::jobs::{check_name, Job, JobId, JobRef, JobType, NewJob, Status};
-use crate::problem::{describe_error_item, ApiError, MAX_ERROR_BODY};
+use crate::problem::{describe_error_item, one_line, ApiError, MAX_ERROR_BODY};
+use crate::retry::{with_retries, Retrier, Transient};
 use crate::time::Timestamp;
 use crate::usage_bail;
 
@@ -35,6 +37,9 @@ pub struct Client {
     agent: ureq::Agent,
     config: Config,
     origin: Origin,
+    /// The rate-limit headers of the last API answer: requests left, and when
+    /// the window resets.
+    rate_limit: Mutex<Option<(u64, Timestamp)>>,
 }
 
 impl Client {
@@ -61,7 +66,17 @@ impl Client {
             agent,
             config,
             origin,
+            rate_limit: Mutex::new(None),
         })
+    }
+
+    /// If the last API answer said no requests are left in the rate-limit
+    /// window, when it resets.
+    pub fn rate_limit_spent_until(&self) -> Option<Timestamp> {
+        match *self.rate_limit.lock().ok()? {
+            Some((0, reset)) if reset > Timestamp::now() => Some(reset),
+            _ => None,
+        }
     }
 
     /// The configuration in use.
@@ -100,28 +115,62 @@ impl Client {
             }
         }
         let body = serde_json::to_vec(new)?;
-        let result = self.call("POST", "/2/compliance/jobs", &[], Some(&body));
-        match result {
-            Err(e)
-                if e.downcast_ref::<ApiError>()
-                    .is_some_and(|a| a.is("conflict")) =>
+        let started = Timestamp::now();
+        let mut retrier = Retrier::new(self.config.retry);
+        loop {
+            let e = match self.send("POST", "/2/compliance/jobs", &[], Some(&body)) {
+                Ok(envelope) => return job_from(envelope),
+                Err(e) => e,
+            };
+            if e.downcast_ref::<ApiError>()
+                .is_some_and(|a| a.is("conflict"))
             {
-                let active = self.list_jobs(job_type, None).ok().and_then(|jobs| {
-                    jobs.into_iter()
-                        .find(|j| matches!(j.status(), Status::Created | Status::InProgress))
-                });
-                match active {
-                    Some(job) => Err(e.context(format!(
-                        "only one {job_type} job may be active at a time, and {} is; \
-                         wait for it to finish (list-job --id {} --wait) or let its upload window close",
-                        job.describe(),
-                        job.id()
-                    ))),
-                    None => Err(e),
-                }
+                return Err(self.explain_conflict(e, job_type));
             }
-            other => job_from(other?),
+            retrier.after_failure(e)?;
+            // POST is not idempotent: the job may exist though its answer was lost.
+            if let Some(job) = self.created_since(new, job_type, started)? {
+                note(format!(
+                    "{} was created before the answer was lost; using it",
+                    job.describe()
+                ));
+                return Ok(job);
+            }
         }
+    }
+
+    /// Adds the active job of that type to a `conflict` error, if it can be listed.
+    fn explain_conflict(&self, e: anyhow::Error, job_type: JobType) -> anyhow::Error {
+        let active = self.list_jobs(job_type, None).ok().and_then(|jobs| {
+            jobs.into_iter()
+                .find(|j| matches!(j.status(), Status::Created | Status::InProgress))
+        });
+        let Some(job) = active else { return e };
+        let advice = match job.status() {
+            Status::Created => "upload its IDs or let its upload window close".to_string(),
+            _ => format!("wait for it to finish: list-job --id {} --wait", job.id()),
+        };
+        e.context(format!(
+            "only one {job_type} job may be active at a time, and {} is; {advice}",
+            job.describe()
+        ))
+    }
+
+    /// A job just like `new` created since `since` (give or take clock skew).
+    fn created_since(
+        &self,
+        new: &NewJob,
+        job_type: JobType,
+        since: Timestamp,
+    ) -> anyhow::Result<Option<Job>> {
+        let skew = 5 * 60 * 1000;
+        let jobs = self.list_jobs(job_type, Some(&Status::Created))?;
+        Ok(jobs.into_iter().find(|j| {
+            j.name() == new.name.as_deref()
+                && j.resumable() == new.resumable
+                && j.created_at()
+                    .is_some_and(|at| at.millis() >= since.millis() - skew)
+        }))
     }
 
     /// Lists the jobs of one type, newest first, optionally of one status.
@@ -136,7 +185,7 @@ impl Client {
         if let Some(status) = status.filter(|s| **s != Status::Expired) {
             query.push(("status", status.as_str()));
         }
-        let envelope = self.call("GET", "/2/compliance/jobs", &query, None)?;
+        let envelope = self.get("/2/compliance/jobs", &query)?;
         // An empty list comes without `data`.
         let data = match envelope.get("data") {
             None | Some(Value::Null) => Vec::new(),
@@ -176,13 +225,13 @@ impl Client {
     /// Gets one job by id. An unknown id is a [`NotFound`] error.
     pub fn get_job(&self, id: &JobId) -> anyhow::Result<Job> {
         let path = format!("/2/compliance/jobs/{id}");
-        let envelope = self.call("GET", &path, &[], None)?;
+        let envelope = self.get(&path, &[])?;
         if envelope.get("data").is_none_or(Value::is_null) {
             let why = envelope
                 .get("errors")
                 .and_then(Value::as_array)
                 .and_then(|e| e.first())
-                .map(describe_error_item)
+                .map(|e| one_line(&describe_error_item(e)))
                 .unwrap_or_else(|| "the API sent no job".into());
             return Err(NotFound(format!("job {id} not found: {why}")).into());
         }
@@ -217,9 +266,14 @@ impl Client {
         Ok(matches.swap_remove(0))
     }
 
-    /// Calls the API and returns its JSON envelope; a non-200 answer becomes an
-    /// [`ApiError`], and partial `errors` beside `data` are printed as warnings.
-    fn call(
+    /// GETs from the API, retried by the policy, and returns the JSON envelope.
+    fn get(&self, path: &str, query: &[(&str, &str)]) -> anyhow::Result<Value> {
+        with_retries(self.config.retry, || self.send("GET", path, query, None))
+    }
+
+    /// Calls the API once and returns its JSON envelope; a non-200 answer becomes
+    /// an [`ApiError`], and partial `errors` beside `data` are printed as warnings.
+    fn send(
         &self,
         method: &str,
         path: &str,
@@ -252,6 +306,15 @@ impl Client {
             )
         })?;
         let status = response.status().as_u16();
+        let remaining = response
+            .headers()
+            .get("x-rate-limit-remaining")
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+        if let (Some(remaining), Some(reset)) = (remaining, rate_limit_reset(&response)) {
+            if let Ok(mut last) = self.rate_limit.lock() {
+                *last = Some((remaining, reset));
+            }
+        }
         if status != 200 {
             let reset = rate_limit_reset(&response);
             let body = read_limited(&mut response, MAX_ERROR_BODY);
@@ -262,11 +325,11 @@ impl Client {
             .with_config()
             .limit(64 * 1024 * 1024)
             .read_json_value()
-            .with_context(|| format!("{request}: the API's answer is not JSON"))?;
+            .map_err(|e| Transient(format!("{request}: reading the answer: {e}")))?;
         if envelope.get("data").is_some_and(|d| !d.is_null()) {
             if let Some(errors) = envelope.get("errors").and_then(Value::as_array) {
                 for e in errors {
-                    warn(format!("{request}: {}", describe_error_item(e)));
+                    warn(format!("{request}: {}", one_line(&describe_error_item(e))));
                 }
             }
         }

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use crate::auth::{Origin, Token};
+use crate::retry::RetryPolicy;
 use crate::usage_bail;
 
 /// The API base used when `X_API_URL` is not set.
@@ -26,6 +27,8 @@ pub struct Config {
     pub read_timeout: Duration,
     /// The `User-Agent`: this tool's name and version.
     pub user_agent: String,
+    /// How failed requests and transfers are retried.
+    pub retry: RetryPolicy,
 }
 
 impl Config {
@@ -61,6 +64,7 @@ impl Config {
             connect_timeout: Duration::from_secs(15),
             read_timeout: Duration::from_secs(60),
             user_agent: format!("compliance-tools/{} ({tool})", env!("CARGO_PKG_VERSION")),
+            retry: RetryPolicy::default(),
         })
     }
 }

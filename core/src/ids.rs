@@ -5,7 +5,7 @@
 //! blank lines are normalised away; any other line is an error. What is sent
 //! is the normalised file: each ID followed by `\n`, nothing else.
 //!
-//! The same [`Scanner`] serves both passes. The first ([`check_file`]) only
+//! The same [`Scanner`] serves both passes. The first ([`IdFile::check`]) only
 //! counts; the second ([`NormalisedIds`]) writes the normalised bytes as the
 //! upload reads them. Neither holds more than one buffer of the file.
 
@@ -75,7 +75,7 @@ impl fmt::Display for IdFileError {
         if unlisted > 0 {
             write!(f, " and {unlisted} more")?;
         }
-        write!(f, "; nothing was uploaded")
+        Ok(())
     }
 }
 
@@ -215,23 +215,37 @@ impl Scanner {
     }
 }
 
-/// Checks a whole ID file and returns its counts.
-///
-/// An unreadable file or a bad line is an input error (exit code 2).
-pub fn check_file(path: &Path) -> anyhow::Result<IdStats> {
-    let mut file = open(path)?;
-    let mut scanner = Scanner::new();
-    let mut buf = vec![0; READ_BUFFER];
-    loop {
-        let n = read(&mut file, &mut buf, path)?;
-        if n == 0 {
-            break;
+/// An ID file that passed [`IdFile::check`]: every line an ID or blank.
+#[derive(Clone, Debug)]
+pub struct IdFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// What the check counted.
+    pub stats: IdStats,
+}
+
+impl IdFile {
+    /// Checks a whole ID file, streaming. An unreadable file, a bad line or a
+    /// file without IDs is an input error (exit code 2).
+    pub fn check(path: &Path) -> anyhow::Result<IdFile> {
+        let mut file = open(path)?;
+        let mut scanner = Scanner::new();
+        let mut buf = vec![0; READ_BUFFER];
+        loop {
+            let n = read(&mut file, &mut buf, path)?;
+            if n == 0 {
+                break;
+            }
+            scanner.feed(&buf[..n], None);
         }
-        scanner.feed(&buf[..n], None);
+        let stats = scanner
+            .finish(path, None)
+            .map_err(|e| anyhow::Error::new(UsageError(format!("{e}; nothing was uploaded"))))?;
+        Ok(IdFile {
+            path: path.to_path_buf(),
+            stats,
+        })
     }
-    scanner
-        .finish(path, None)
-        .map_err(|e| anyhow::Error::new(UsageError(e.to_string())))
 }
 
 fn open(path: &Path) -> anyhow::Result<File> {
@@ -252,12 +266,13 @@ fn read(file: &mut File, buf: &mut [u8], path: &Path) -> anyhow::Result<usize> {
 /// A reader of the normalised form of an ID file, for streaming an upload.
 ///
 /// It re-checks every line as it goes: if the file changed since
-/// [`check_file`] and now holds a bad line, the read fails and the upload
+/// [`IdFile::check`] and now holds a bad line, the read fails and the upload
 /// with it, rather than sending a file that was never checked.
 pub struct NormalisedIds {
     file: File,
     path: PathBuf,
     scanner: Option<Scanner>,
+    failure: Option<String>,
     input: Vec<u8>,
     output: Vec<u8>,
     pos: usize,
@@ -270,6 +285,7 @@ impl NormalisedIds {
             file: open(path)?,
             path: path.to_path_buf(),
             scanner: Some(Scanner::new()),
+            failure: None,
             input: vec![0; READ_BUFFER],
             output: Vec::with_capacity(READ_BUFFER + 64),
             pos: 0,
@@ -296,16 +312,33 @@ impl NormalisedIds {
             let scanner = self.scanner.take().expect("checked above");
             scanner
                 .finish(&self.path, Some(&mut self.output))
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                .map_err(|e| {
+                    let why = format!("{e} (the file changed after it was checked)");
+                    io::Error::new(io::ErrorKind::InvalidData, why)
+                })?;
         }
         Ok(())
+    }
+}
+
+impl NormalisedIds {
+    /// After a read failed: the file's own error (it could not be read, or
+    /// it changed since its check), as opposed to one of the connection.
+    pub fn check(&self) -> anyhow::Result<()> {
+        match &self.failure {
+            Some(why) => anyhow::bail!("{why}"),
+            None => Ok(()),
+        }
     }
 }
 
 impl Read for NormalisedIds {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.pos == self.output.len() {
-            self.refill()?;
+            if let Err(e) = self.refill() {
+                self.failure = Some(format!("{}: {e}", self.path.display()));
+                return Err(e);
+            }
         }
         let n = buf.len().min(self.output.len() - self.pos);
         buf[..n].copy_from_slice(&self.output[self.pos..self.pos + n]);
@@ -347,7 +380,7 @@ mod tests {
         assert_eq!(
             msg,
             "ids.txt: 4 lines not an ID (1 to 19 digits): line 2 \"abc\", \
-             line 3 \"12345678901234567890\", line 4 \"4 5\", line 6 \"-7\"; nothing was uploaded"
+             line 3 \"12345678901234567890\", line 4 \"4 5\", line 6 \"-7\""
         );
     }
 
@@ -360,7 +393,7 @@ mod tests {
         assert!(msg.starts_with("ids.txt: 25 lines not an ID"), "{msg}");
         assert!(msg.contains("line 10 \"x9\""), "{msg}");
         assert!(!msg.contains("line 11 "), "{msg}");
-        assert!(msg.contains(" and 15 more;"), "{msg}");
+        assert!(msg.ends_with(" and 15 more"), "{msg}");
     }
 
     #[test]

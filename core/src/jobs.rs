@@ -171,6 +171,23 @@ pub enum JobRef {
 }
 
 impl JobRef {
+    /// Builds a reference from the usual `--id`, `--name` and `--type` flags,
+    /// or `None` when the job is given by `--url` instead.
+    pub fn from_flags_or_url(
+        url: &str,
+        id: &str,
+        name: &str,
+        job_type: &str,
+    ) -> anyhow::Result<Option<JobRef>> {
+        if url.is_empty() {
+            return JobRef::from_flags(id, name, job_type).map(Some);
+        }
+        if !job_type.is_empty() {
+            usage_bail!("--type goes with --name, not --url");
+        }
+        Ok(None)
+    }
+
     /// Builds a reference from the usual `--id`, `--name` and `--type` flags.
     pub fn from_flags(id: &str, name: &str, job_type: &str) -> anyhow::Result<JobRef> {
         let job_type = match job_type {
@@ -179,6 +196,7 @@ impl JobRef {
         };
         match (id, name) {
             ("", "") => usage_bail!("give the job with --id or --name"),
+            (_, "") if job_type.is_some() => usage_bail!("--type goes with --name, not --id"),
             (id, "") => Ok(JobRef::Id(JobId::from_flag(id)?)),
             ("", name) => {
                 check_name(name)?;
@@ -300,6 +318,14 @@ impl Job {
             .unwrap_or(false)
     }
 
+    /// A short name for messages: `tweets job 123 ("name")`.
+    pub fn label(&self) -> String {
+        match self.name() {
+            Some(name) => format!("{} job {} ({name:?})", self.job_type(), self.id()),
+            None => format!("{} job {}", self.job_type(), self.id()),
+        }
+    }
+
     /// A short description for messages: `tweets job 123 ("name", in_progress)`.
     pub fn describe(&self) -> String {
         match self.name() {
@@ -351,7 +377,7 @@ mod tests {
             )
             .unwrap()
         };
-        let mut jobs = vec![
+        let mut jobs = [
             job("9", "2021-01-01T00:00:00.000Z"),
             job("10", "2022-01-01T00:00:00.000Z"),
             job("11", "2022-01-01T00:00:00.000Z"),

@@ -24,6 +24,7 @@ pub mod ids;
 pub mod jobs;
 pub mod problem;
 pub mod results;
+pub mod retry;
 pub mod time;
 pub mod transfer;
 pub mod wait;

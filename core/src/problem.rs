@@ -53,19 +53,23 @@ impl ApiError {
         };
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(obj)) => {
-                let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
+                let text = |k: &str| obj.get(k).and_then(Value::as_str).map(one_line);
                 err.kind = text("type").map(|t| problem_kind(&t).to_string());
                 err.title = text("title");
                 err.detail = text("detail");
                 err.parameters = obj
                     .get("errors")
                     .and_then(Value::as_array)
-                    .map(|errors| errors.iter().map(describe_error_item).collect())
+                    .map(|errors| {
+                        errors
+                            .iter()
+                            .map(|e| one_line(&describe_error_item(e)))
+                            .collect()
+                    })
                     .unwrap_or_default();
             }
             _ => {
-                let text = String::from_utf8_lossy(body);
-                let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                let line = one_line(&String::from_utf8_lossy(body));
                 if !line.is_empty() {
                     err.body_excerpt = Some(line.chars().take(200).collect());
                 }
@@ -115,6 +119,16 @@ impl fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+/// Text from a server, fit for one line on a terminal: runs of white space
+/// and control characters become one space.
+pub fn one_line(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
 
 /// The last segment of a problem type URI: `…/problems/conflict` → `conflict`.
 pub fn problem_kind(type_uri: &str) -> &str {

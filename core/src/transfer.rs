@@ -5,6 +5,7 @@
 //! bearer token goes along only when they are on the API's own origin (the
 //! 2026 flow). Both stream; neither holds the file in memory.
 
+use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -15,10 +16,11 @@ use ureq::{Body, SendBody};
 
 use crate::auth::{redact_in, Origin};
 use crate::client::{rate_limit_reset, read_limited, Client};
-use crate::ids::{check_file, IdStats, NormalisedIds};
+use crate::ids::{IdFile, NormalisedIds};
 use crate::jobs::{Job, Status};
 use crate::problem::{ApiError, MAX_ERROR_BODY};
 use crate::results::{ResultsChecker, Summary};
+use crate::retry::{with_retries, Retrier, Transient};
 use crate::time::{human_duration, Timestamp};
 
 /// The size of each chunk of a resumable upload: a multiple of 256 KiB, as
@@ -91,30 +93,28 @@ pub fn is_resumable_url(url: &str) -> bool {
     lower.contains("x-goog-signedheaders=") && lower.contains("x-goog-resumable")
 }
 
-/// Checks the ID file in full, then uploads its normalised form to `url`.
+/// Uploads the normalised form of a checked ID file to `url`.
 ///
-/// Nothing is sent unless every line is an ID. A resumable URL gets the Cloud
-/// Storage resumable protocol, in chunks of [`RESUMABLE_CHUNK`].
-pub fn upload_ids(
-    client: &Client,
-    url: &str,
-    ids: &Path,
-    resumable: bool,
-) -> anyhow::Result<IdStats> {
-    let stats = check_file(ids)?;
+/// Every line is checked again as it is sent, so a file changed since its
+/// check fails the upload rather than sending unchecked lines. A resumable
+/// URL gets the Cloud Storage resumable protocol, in chunks of [`RESUMABLE_CHUNK`].
+pub fn upload_ids(client: &Client, url: &str, ids: &IdFile, resumable: bool) -> anyhow::Result<()> {
+    let stats = ids.stats;
     let target = Target::new(client, url)?;
     if target.auth.is_some() && stats.normalised_bytes > API_HOST_UPLOAD_LIMIT {
         anyhow::bail!(
             "{}: {} bytes of IDs are over the API host's limit of {API_HOST_UPLOAD_LIMIT} bytes \
              (1 GiB) for one upload; split the IDs over several jobs",
-            ids.display(),
+            ids.path.display(),
             stats.normalised_bytes
         );
     }
-    let mut body = NormalisedIds::open(ids)?;
     if resumable || is_resumable_url(url) {
-        upload_resumable(client, &target, &mut body, stats.normalised_bytes)?;
-    } else {
+        return upload_resumable(client, &target, ids);
+    }
+    // A failed simple upload stored nothing: send the whole file again.
+    with_retries(client.config().retry, || {
+        let mut body = NormalisedIds::open(&ids.path)?;
         let mut request = client
             .agent()
             .put(url)
@@ -124,72 +124,127 @@ pub fn upload_ids(
             request = request.header("authorization", auth);
         }
         let response = request.send(SendBody::from_reader(&mut body));
-        target.expect_success("upload", response, &[200, 201])?;
-    }
-    Ok(stats)
+        body.check()?;
+        target.expect_success("upload to", response, &[200, 201])?;
+        Ok(())
+    })
 }
 
-fn upload_resumable(
-    client: &Client,
-    target: &Target,
-    body: &mut NormalisedIds,
-    total: u64,
-) -> anyhow::Result<()> {
-    let mut start = client
-        .agent()
-        .post(&target.url)
-        .header("content-type", "text/plain")
-        .header("content-length", "0")
-        .header("x-goog-resumable", "start");
-    if let Some(auth) = &target.auth {
-        start = start.header("authorization", auth);
-    }
-    let response =
-        target.expect_success("upload session start", start.send(&[][..]), &[200, 201])?;
-    let session = response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .with_context(|| format!("{}: the upload session start gave no Location", target.host))?;
-    let session = Target::new(client, &session)?;
-    let mut sent = 0;
-    loop {
-        let len = RESUMABLE_CHUNK.min(total - sent);
-        let range = if len == 0 {
-            format!("bytes */{total}")
-        } else {
-            format!("bytes {sent}-{}/{total}", sent + len - 1)
-        };
-        let mut chunk = (&mut *body).take(len);
-        let mut request = client
+/// The Cloud Storage resumable protocol: start a session, send chunks, and
+/// after a failure ask the session what it holds and go on from there.
+fn upload_resumable(client: &Client, target: &Target, ids: &IdFile) -> anyhow::Result<()> {
+    let total = ids.stats.normalised_bytes;
+    let policy = client.config().retry;
+    let session = with_retries(policy, || {
+        let mut start = client
             .agent()
-            .put(&session.url)
+            .post(&target.url)
             .header("content-type", "text/plain")
-            .header("content-length", len.to_string())
-            .header("content-range", range);
-        if let Some(auth) = &session.auth {
-            request = request.header("authorization", auth);
+            .header("content-length", "0")
+            .header("x-goog-resumable", "start");
+        if let Some(auth) = &target.auth {
+            start = start.header("authorization", auth);
         }
-        let response = request.send(SendBody::from_reader(&mut chunk));
-        let response = session.expect_success("upload", response, &[200, 201, 308])?;
-        sent += len;
-        if response.status().as_u16() != 308 {
-            if sent != total {
-                anyhow::bail!(
-                    "{}: the upload ended after {sent} of {total} bytes",
+        let response =
+            target.expect_success("upload session start at", start.send(&[][..]), &[200, 201])?;
+        response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .with_context(|| format!("{}: the upload session start gave no Location", target.host))
+    })?;
+    let session = Target::new(client, &session)?;
+    let mut body = NormalisedIds::open(&ids.path)?;
+    let mut position = 0; // bytes of the normalised file read so far
+    let mut offset = 0; // bytes storage holds
+    let mut retrier = Retrier::new(policy);
+    loop {
+        let len = RESUMABLE_CHUNK.min(total - offset);
+        if position != offset {
+            // Storage holds less than was read: read again from where it stopped.
+            body = NormalisedIds::open(&ids.path)?;
+            io::copy(&mut (&mut body).take(offset), &mut io::sink())?;
+            position = offset;
+        }
+        if len == 0 {
+            // Storage holds every byte yet called the upload incomplete.
+            let query = format!("bytes */{total}");
+            let status = session.put(client, &query, 0, SendBody::from_reader(&mut io::empty()));
+            match status.and_then(|r| session_progress(&session, &r, total)) {
+                Ok(None) => return Ok(()),
+                Ok(Some(_)) => anyhow::bail!(
+                    "{}: storage holds all {total} bytes but does not finish the upload",
                     session.host
-                );
+                ),
+                Err(e) => {
+                    retrier.after_failure(e)?;
+                    continue;
+                }
             }
-            return Ok(());
         }
-        if sent == total {
-            anyhow::bail!(
-                "{}: storage still wants bytes after all {total} were sent",
-                session.host
-            );
+        let range = format!("bytes {offset}-{}/{total}", offset + len - 1);
+        let mut chunk = (&mut body).take(len);
+        let response = session.put(client, &range, len, SendBody::from_reader(&mut chunk));
+        position += len - chunk.limit();
+        body.check()?;
+        let held = match response.and_then(|r| session_progress(&session, &r, total)) {
+            Ok(held) => held,
+            Err(e) => {
+                retrier.after_failure(e)?;
+                // Ask the session what it has, then go on from the next byte.
+                let query = format!("bytes */{total}");
+                let status =
+                    session.put(client, &query, 0, SendBody::from_reader(&mut io::empty()));
+                match status.and_then(|r| session_progress(&session, &r, total)) {
+                    Ok(held) => held,
+                    Err(e) => {
+                        retrier.after_failure(e)?;
+                        continue;
+                    }
+                }
+            }
+        };
+        match held {
+            None => return Ok(()),
+            Some(held) => {
+                if held > offset {
+                    retrier = Retrier::new(policy);
+                }
+                offset = held;
+            }
         }
     }
+}
+
+/// What a session's answer says it holds: `None` when the upload is complete,
+/// else the number of bytes persisted (from `Range: bytes=0-LAST`).
+fn session_progress(
+    session: &Target,
+    response: &Response<Body>,
+    total: u64,
+) -> anyhow::Result<Option<u64>> {
+    if response.status().as_u16() != 308 {
+        return Ok(None);
+    }
+    let held = match response
+        .headers()
+        .get("range")
+        .and_then(|v| v.to_str().ok())
+    {
+        None => 0,
+        Some(range) => range
+            .strip_prefix("bytes=0-")
+            .and_then(|last| last.trim().parse::<u64>().ok())
+            .map(|last| last + 1)
+            .with_context(|| {
+                format!("{}: storage answered an odd Range {range:?}", session.host)
+            })?,
+    };
+    if held > total {
+        anyhow::bail!("{}: storage holds {held} bytes of {total}", session.host);
+    }
+    Ok(Some(held))
 }
 
 /// Where results go.
@@ -202,12 +257,27 @@ pub enum Destination {
 }
 
 impl Destination {
-    /// `-` is stdout; anything else a file path.
-    pub fn from_flag(value: &str) -> Destination {
-        match value {
-            "-" => Destination::Stdout,
-            path => Destination::File(PathBuf::from(path)),
+    /// `-` is stdout; anything else a file path, whose folder must exist (checked
+    /// now, before any request, rather than after a long wait).
+    pub fn from_flag(value: &str) -> anyhow::Result<Destination> {
+        if value == "-" {
+            return Ok(Destination::Stdout);
         }
+        let path = PathBuf::from(value);
+        if value.is_empty() || path.file_name().is_none() || path.is_dir() {
+            crate::usage_bail!("--results-file must name a file, not {value:?}");
+        }
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if !folder.is_dir() {
+            crate::usage_bail!(
+                "--results-file {value}: the folder {} does not exist",
+                folder.display()
+            );
+        }
+        Ok(Destination::File(path))
     }
 }
 
@@ -218,56 +288,94 @@ impl Destination {
 /// non-2xx answer, a broken connection or a corrupt line leaves no file there.
 pub fn download_results(client: &Client, url: &str, dest: &Destination) -> anyhow::Result<Summary> {
     let target = Target::new(client, url)?;
-    let mut request = client.agent().get(url);
-    if let Some(auth) = &target.auth {
-        request = request.header("authorization", auth);
-    }
-    let mut response = target.expect_success("download", request.call(), &[200])?;
-    let expected = response.body().content_length();
-    let mut reader = response.body_mut().as_reader();
     match dest {
-        Destination::Stdout => {
-            let out = io::stdout().lock();
-            copy_checked(&mut reader, out, expected, &target)
-        }
+        Destination::Stdout => fetch_checked(client, &target, io::stdout().lock()),
         Destination::File(path) => {
             let part = PartFile::create(path)?;
-            let summary = copy_checked(&mut reader, BufWriter::new(&part.file), expected, &target)?;
+            let summary = fetch_checked(client, &target, BufWriter::new(&part.file))?;
             part.persist()?;
             Ok(summary)
         }
     }
 }
 
-fn copy_checked(
-    reader: &mut impl Read,
-    mut out: impl Write,
-    expected: Option<u64>,
-    target: &Target,
-) -> anyhow::Result<Summary> {
+/// Streams the body at `target` into `out`, checking it; after a broken
+/// connection, goes on with a `Range` request from the bytes already written.
+fn fetch_checked(client: &Client, target: &Target, mut out: impl Write) -> anyhow::Result<Summary> {
+    let policy = client.config().retry;
+    let mut retrier = Retrier::new(policy);
     let mut checker = ResultsChecker::new();
+    let mut written = 0u64;
     let mut buf = vec![0; COPY_BUFFER];
-    let mut received = 0u64;
     loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => anyhow::bail!(
-                "download from {} broke off after {received} bytes: {}",
-                target.host,
-                redact_in(&e.to_string(), &target.url)
-            ),
+        let mut request = client.agent().get(&target.url);
+        if let Some(auth) = &target.auth {
+            request = request.header("authorization", auth);
+        }
+        if written > 0 {
+            request = request.header("range", format!("bytes={written}-"));
+        }
+        let mut response = match target.expect_success("download from", request.call(), &[200, 206])
+        {
+            Ok(r) => r,
+            Err(e) => {
+                retrier.after_failure(e)?;
+                continue;
+            }
         };
-        received += n as u64;
-        checker.feed(&buf[..n])?;
-        out.write_all(&buf[..n]).context("writing the results")?;
-    }
-    if let Some(expected) = expected.filter(|e| *e != received) {
-        anyhow::bail!(
-            "download from {} ended after {received} of {expected} bytes",
-            target.host
-        );
+        // Where this body starts, and how many of its bytes were written already.
+        let mut skip = 0;
+        if response.status().as_u16() == 206 {
+            let range = response
+                .headers()
+                .get("content-range")
+                .and_then(|v| v.to_str().ok());
+            let start = range
+                .and_then(|r| r.strip_prefix("bytes "))
+                .and_then(|r| r.split('-').next())
+                .and_then(|s| s.parse::<u64>().ok());
+            if start != Some(written) {
+                anyhow::bail!(
+                    "download from {}: asked for bytes from {written}, got {range:?}",
+                    target.host
+                );
+            }
+        } else {
+            // The server ignored Range: the body starts afresh.
+            skip = written;
+        }
+        let expected = response.body().content_length().map(|n| n + written - skip);
+        let mut reader = response.body_mut().as_reader();
+        let before = written;
+        let broke = loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break None,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break Some(target.transient("download from", &e.to_string())),
+            };
+            let fresh = &buf[(skip.min(n as u64) as usize)..n];
+            skip -= skip.min(n as u64);
+            checker.feed(fresh)?;
+            out.write_all(fresh).context("writing the results")?;
+            written += fresh.len() as u64;
+        };
+        let broke = broke.or_else(|| match expected {
+            Some(expected) if expected != written => Some(target.transient(
+                "download from",
+                &format!("the body ended after {written} of {expected} bytes"),
+            )),
+            _ => None,
+        });
+        match broke {
+            None => break,
+            Some(e) => {
+                if written > before {
+                    retrier = Retrier::new(policy);
+                }
+                retrier.after_failure(e)?;
+            }
+        }
     }
     out.flush().context("writing the results")?;
     checker.finish()
@@ -350,33 +458,89 @@ impl Target {
     }
 
     /// Passes a response with one of the `ok` statuses; anything else becomes
-    /// an error naming the host and what storage (or the API) said.
+    /// an error naming the host and what storage (or the API) said. A failed
+    /// connection is [`Transient`]: worth another try.
     fn expect_success(
         &self,
         what: &str,
         sent: Result<Response<Body>, ureq::Error>,
         ok: &[u16],
     ) -> anyhow::Result<Response<Body>> {
-        let mut response = sent.map_err(|e| {
-            anyhow::anyhow!(
-                "{what} to {}: {}",
-                self.host,
-                redact_in(&e.to_string(), &self.url)
-            )
-        })?;
+        let mut response = sent.map_err(|e| self.transient(what, &e.to_string()))?;
         let status = response.status().as_u16();
         if ok.contains(&status) {
             return Ok(response);
         }
         let reset = rate_limit_reset(&response);
         let body = read_limited(&mut response, MAX_ERROR_BODY);
-        let request = format!("{what} at {}", self.host);
+        let request = format!("{what} {}", self.host);
         match storage_error(&body) {
-            Some(said) => anyhow::bail!("{request}: storage refused with HTTP {status}: {said}"),
+            Some(said) => Err(StorageError {
+                request,
+                status,
+                said,
+            }
+            .into()),
             None => Err(ApiError::decode(request, status, reset, &body).into()),
         }
     }
+
+    /// A `PUT` of one chunk (or a status query) to a resumable session.
+    fn put(
+        &self,
+        client: &Client,
+        range: &str,
+        len: u64,
+        body: SendBody,
+    ) -> anyhow::Result<Response<Body>> {
+        let mut request = client
+            .agent()
+            .put(&self.url)
+            .header("content-type", "text/plain")
+            .header("content-length", len.to_string())
+            .header("content-range", range);
+        if let Some(auth) = &self.auth {
+            request = request.header("authorization", auth);
+        }
+        self.expect_success("upload to", request.send(body), &[200, 201, 308])
+    }
+
+    /// A failure of the connection, for the retry policy, with the URL's secrets redacted.
+    fn transient(&self, what: &str, why: &str) -> anyhow::Error {
+        let why = redact_in(why, &self.url);
+        anyhow::Error::new(Transient(format!("{what} {}: {why}", self.host)))
+    }
 }
+
+/// An error answer from storage, with what its XML body said.
+#[derive(Debug)]
+pub struct StorageError {
+    /// What was asked, and of which host.
+    pub request: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The error's code, message and details.
+    pub said: String,
+}
+
+impl fmt::Display for StorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: storage refused with HTTP {}: {}",
+            self.request, self.status, self.said
+        )?;
+        if self.said.starts_with("ExpiredToken") {
+            write!(
+                f,
+                "; the signed URL has expired: for an upload, create a new job"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StorageError {}
 
 /// The `Code`, `Message` and `Details` of a Cloud Storage XML error body.
 fn storage_error(body: &[u8]) -> Option<String> {
@@ -388,7 +552,7 @@ fn storage_error(body: &[u8]) -> Option<String> {
         let open = format!("<{name}>");
         let start = text.find(&open)? + open.len();
         let end = start + text[start..].find(&format!("</{name}>"))?;
-        Some(text[start..end].trim().to_string())
+        Some(crate::problem::one_line(&text[start..end]))
     };
     let parts: Vec<String> = ["Code", "Message", "Details"]
         .iter()

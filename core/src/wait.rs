@@ -7,20 +7,24 @@ use std::time::{Duration, Instant};
 use crate::cli::note;
 use crate::client::Client;
 use crate::jobs::{Job, JobId};
-use crate::time::human_duration;
-
-/// How often `--wait` polls unless told otherwise (as the original client did).
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
+use crate::time::{human_duration, Timestamp};
 
 /// The first poll comes sooner: small jobs finish in seconds.
 const FIRST_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Polls `job` until its status is final and returns it as last seen.
 ///
-/// Polls start at a short interval and double up to `interval`, never past
-/// the job's `estimated_completion` when the API gives one. Each change of
+/// Pauses start short and double up to `interval`; a pause ends early at the
+/// job's `estimated_completion` when the API gives one, and lasts until the
+/// rate limit resets when the last answer said none are left. Each change of
 /// status is a line on stderr; on a terminal the elapsed time ticks too.
-pub fn wait_for_job(client: &Client, job: Job, interval: Duration) -> anyhow::Result<Job> {
+/// With `timeout`, gives up once that much time has passed.
+pub fn wait_for_job(
+    client: &Client,
+    job: Job,
+    interval: Duration,
+    timeout: Option<Duration>,
+) -> anyhow::Result<Job> {
     let id = JobId::from_flag(job.id())?;
     let started = Instant::now();
     let terminal = std::io::stderr().is_terminal();
@@ -34,18 +38,39 @@ pub fn wait_for_job(client: &Client, job: Job, interval: Duration) -> anyhow::Re
             if terminal && last_status.is_some() {
                 eprintln!();
             }
-            note(format!("{}: {status} after {elapsed}", job.describe()));
+            note(format!("{}: {status} after {elapsed}", job.label()));
             last_status = Some(status.clone());
         } else if terminal {
-            eprint!("\r{}: {status}, {elapsed} elapsed   ", job.describe());
+            eprint!("\r{}: {status}, {elapsed} elapsed   ", job.label());
         }
         if status.is_final() {
-            if terminal {
-                eprintln!();
-            }
             return Ok(job);
         }
-        std::thread::sleep(pause);
+        let mut next = pause;
+        if let Some(done) = job.estimated_completion() {
+            let until = Timestamp::now().until(done);
+            if !until.is_zero() {
+                next = next.min(until + Duration::from_millis(500));
+            }
+        }
+        if let Some(reset) = client.rate_limit_spent_until() {
+            next = next.max(Timestamp::now().until(reset) + Duration::from_secs(1));
+        }
+        if let Some(timeout) = timeout {
+            let left = timeout.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                if terminal {
+                    eprintln!();
+                }
+                anyhow::bail!(
+                    "gave up waiting after {}: {} is still {status} (--timeout)",
+                    human_duration(started.elapsed()),
+                    job.label()
+                );
+            }
+            next = next.min(left);
+        }
+        std::thread::sleep(next);
         pause = (pause * 2).min(interval);
         job = client.get_job(&id)?;
     }

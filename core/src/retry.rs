@@ -1,0 +1,267 @@
+//! One retry policy for every stage: what is worth another try, and how long
+//! to wait before it.
+//!
+//! Worth another try: a connection that failed or broke, a read that stalled,
+//! HTTP 500, 502, 503 and 504, and 429 (after waiting until the rate limit
+//! resets). Never: any other 4xx (a bad request, a refused signature, an
+//! unknown job), which a retry would only repeat. Waits grow exponentially
+//! with jitter, and both the number of attempts and the total time are bounded.
+
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, Instant};
+
+use crate::cli::note;
+use crate::problem::ApiError;
+use crate::time::{human_duration, Timestamp};
+use crate::transfer::StorageError;
+
+/// How failures are retried.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (0: never retry).
+    pub retries: u32,
+    /// The longest the retries of one operation may take, waits included.
+    pub budget: Duration,
+    /// The wait before the first retry; each later one doubles, up to `max_wait`.
+    pub first_wait: Duration,
+    /// The longest wait between two attempts (a rate-limit reset aside).
+    pub max_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            retries: 5,
+            budget: Duration::from_secs(15 * 60),
+            first_wait: Duration::from_secs(1),
+            max_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A failure that another attempt may cure: the connection failed or broke,
+/// or a read stalled. Put in an error's chain by the code that saw it.
+#[derive(Debug)]
+pub struct Transient(pub String);
+
+impl fmt::Display for Transient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Transient {}
+
+/// Whether an error is worth another try, and the earliest time for it.
+enum Verdict {
+    Retry(Option<Timestamp>),
+    Final,
+}
+
+fn judge(e: &anyhow::Error) -> Verdict {
+    for cause in e.chain() {
+        if cause.is::<Transient>() {
+            return Verdict::Retry(None);
+        }
+        if let Some(storage) = cause.downcast_ref::<StorageError>() {
+            return match storage.status {
+                429 | 500 | 502 | 503 | 504 => Verdict::Retry(None),
+                _ => Verdict::Final,
+            };
+        }
+        if let Some(api) = cause.downcast_ref::<ApiError>() {
+            return match api.status {
+                500 | 502 | 503 | 504 => Verdict::Retry(None),
+                429 => Verdict::Retry(Some(api.rate_limit_reset.unwrap_or_else(|| {
+                    Timestamp::from_millis(Timestamp::now().millis() + 60_000)
+                }))),
+                _ => Verdict::Final,
+            };
+        }
+    }
+    Verdict::Final
+}
+
+/// Counts the attempts of one operation and decides on each failure.
+#[derive(Debug)]
+pub struct Retrier {
+    policy: RetryPolicy,
+    started: Instant,
+    retries: u32,
+}
+
+impl Retrier {
+    /// Starts counting for one operation.
+    pub fn new(policy: RetryPolicy) -> Retrier {
+        Retrier {
+            policy,
+            started: Instant::now(),
+            retries: 0,
+        }
+    }
+
+    /// After a failed attempt: if the error is worth another try within the
+    /// bounds, says so on stderr (one line, with the reason), waits, and returns
+    /// `Ok`; otherwise returns the error, for the caller to give up with.
+    pub fn after_failure(&mut self, e: anyhow::Error) -> anyhow::Result<()> {
+        let until = match judge(&e) {
+            Verdict::Final => return Err(e),
+            Verdict::Retry(until) => until,
+        };
+        if self.retries >= self.policy.retries {
+            return Err(e.context(format!("gave up after {} attempts", self.retries + 1)));
+        }
+        let wait = match until {
+            Some(reset) => Timestamp::now().until(reset) + Duration::from_secs(1),
+            None => self.backoff(),
+        };
+        let spent = self.started.elapsed();
+        if spent + wait > self.policy.budget {
+            return Err(match until {
+                Some(reset) => e.context(format!(
+                    "the rate limit resets at {reset}, past the retry time of {}",
+                    human_duration(self.policy.budget)
+                )),
+                None => e.context(format!(
+                    "gave up after {} of retrying",
+                    human_duration(spent)
+                )),
+            });
+        }
+        self.retries += 1;
+        let when = match until {
+            Some(reset) => format!("waiting until the rate limit resets at {reset}"),
+            None => format!("retrying in {}", human_duration_fine(wait)),
+        };
+        note(format!(
+            "retry {}/{}: {e:#}; {when}",
+            self.retries, self.policy.retries
+        ));
+        std::thread::sleep(wait);
+        Ok(())
+    }
+
+    /// Exponential backoff with full jitter: a random wait up to the doubled cap.
+    fn backoff(&self) -> Duration {
+        let cap = self
+            .policy
+            .first_wait
+            .saturating_mul(1 << self.retries.min(20))
+            .min(self.policy.max_wait);
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        // Between half the cap and the cap: never a burst of immediate retries.
+        cap / 2 + cap.mul_f64((random % 1000) as f64 / 2000.0)
+    }
+}
+
+fn human_duration_fine(d: Duration) -> String {
+    if d < Duration::from_secs(10) {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        human_duration(d)
+    }
+}
+
+/// Runs `attempt` until it succeeds or the policy gives up.
+pub fn with_retries<T>(
+    policy: RetryPolicy,
+    mut attempt: impl FnMut() -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let mut retrier = Retrier::new(policy);
+    loop {
+        match attempt() {
+            Ok(value) => return Ok(value),
+            Err(e) => retrier.after_failure(e)?,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quick() -> RetryPolicy {
+        RetryPolicy {
+            retries: 3,
+            budget: Duration::from_secs(5),
+            first_wait: Duration::from_millis(1),
+            max_wait: Duration::from_millis(4),
+        }
+    }
+
+    fn api(status: u16) -> anyhow::Error {
+        ApiError::decode("GET /x".into(), status, None, b"{}").into()
+    }
+
+    #[test]
+    fn retries_transient_failures_then_succeeds() {
+        let mut n = 0;
+        let out = with_retries(quick(), || {
+            n += 1;
+            match n {
+                1 => Err(api(503)),
+                2 => Err(anyhow::Error::new(Transient("connection reset".into()))),
+                _ => Ok(n),
+            }
+        });
+        assert_eq!(out.unwrap(), 3);
+    }
+
+    #[test]
+    fn never_retries_client_errors() {
+        for status in [400, 401, 403, 404, 409] {
+            let mut n = 0;
+            let out: anyhow::Result<()> = with_retries(quick(), || {
+                n += 1;
+                Err(api(status))
+            });
+            assert!(out.is_err());
+            assert_eq!(n, 1, "HTTP {status} was retried");
+        }
+    }
+
+    #[test]
+    fn gives_up_after_the_retries() {
+        let mut n = 0;
+        let out: anyhow::Result<()> = with_retries(quick(), || {
+            n += 1;
+            Err(api(500))
+        });
+        assert_eq!(n, 4);
+        assert!(format!("{:#}", out.unwrap_err()).starts_with("gave up after 4 attempts"));
+    }
+
+    #[test]
+    fn a_reset_past_the_budget_fails_at_once_naming_it() {
+        let reset = Timestamp::from_millis(Timestamp::now().millis() + 3_600_000);
+        let mut n = 0;
+        let out: anyhow::Result<()> = with_retries(quick(), || {
+            n += 1;
+            Err(ApiError::decode("GET /x".into(), 429, Some(reset), b"{}").into())
+        });
+        assert_eq!(n, 1);
+        let msg = format!("{:#}", out.unwrap_err());
+        assert!(
+            msg.contains(&format!("the rate limit resets at {reset}")),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_capped() {
+        let mut r = Retrier::new(RetryPolicy {
+            first_wait: Duration::from_secs(1),
+            max_wait: Duration::from_secs(8),
+            ..RetryPolicy::default()
+        });
+        for (retries, cap) in [(0, 1), (1, 2), (2, 4), (3, 8), (10, 8)] {
+            r.retries = retries;
+            let wait = r.backoff();
+            let cap = Duration::from_secs(cap);
+            assert!(wait >= cap / 2 && wait <= cap, "{wait:?} for cap {cap:?}");
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Runs the stage binaries against an emulator, for the integration tests.
+//!
+//! Each test starts its own [`Emulator`] on a free loopback port, so tests run
+//! in parallel without sharing anything; [`Stage`] runs a built binary with
+//! `X_API_URL` and `BEARER_TOKEN` pointing at it and captures what it printed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub use compliance_emulator::{Config, Emulator, Fault, Flavour, Origin, Route};
+
+/// What a finished stage printed, and how it exited.
+#[derive(Debug)]
+pub struct Output {
+    /// The exit code (-1 if killed by a signal).
+    pub code: i32,
+    /// Everything on stdout.
+    pub stdout: String,
+    /// Everything on stderr.
+    pub stderr: String,
+}
+
+impl Output {
+    /// stdout parsed as JSON; panics with both streams if it is not.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{self:?}"))
+    }
+
+    /// Asserts the exit code, showing both streams if it differs.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Output {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts that stderr holds `needle`.
+    #[track_caller]
+    pub fn assert_stderr(&self, needle: &str) -> &Output {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+/// One stage binary, run with a clean environment.
+pub struct Stage {
+    command: Command,
+}
+
+impl Stage {
+    /// The binary at `path` (in a test, `env!("CARGO_BIN_EXE_<name>")`), aimed at `emulator`.
+    pub fn new(path: impl AsRef<Path>, emulator: &Emulator) -> Stage {
+        Stage::bare(path)
+            .env("X_API_URL", &emulator.base_url())
+            .env("BEARER_TOKEN", emulator.token())
+    }
+
+    /// The binary at `path` with no API settings at all.
+    pub fn bare(path: impl AsRef<Path>) -> Stage {
+        let mut command = Command::new(path.as_ref());
+        for var in [
+            "X_API_URL",
+            "BEARER_TOKEN",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ] {
+            command.env_remove(var);
+        }
+        command.stdin(Stdio::null());
+        Stage { command }
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, name: &str, value: &str) -> Stage {
+        self.command.env(name, value);
+        self
+    }
+
+    /// Removes an environment variable.
+    pub fn env_remove(mut self, name: &str) -> Stage {
+        self.command.env_remove(name);
+        self
+    }
+
+    /// Runs with `args` and waits for the exit.
+    pub fn run(mut self, args: &[&str]) -> Output {
+        let out = self
+            .command
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", self.command.get_program()));
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// The path of a sibling stage binary in the same target folder as the
+/// running test, for tests that drive several stages (`cargo test --workspace`
+/// builds them all).
+pub fn sibling_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let dir = exe.parent().and_then(Path::parent).expect("target folder");
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo test --workspace`",
+        path.display()
+    );
+    path
+}
+
+/// A fresh folder for a test's files, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new empty folder under the system temp folder, unique to this test.
+    pub fn new() -> TempDir {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("compliance-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp folder");
+        TempDir(dir)
+    }
+
+    /// A path inside the folder.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// Writes a file inside the folder and returns its path as a string.
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
+        let path = self.path(name);
+        std::fs::write(&path, contents).expect("write test file");
+        path.to_string_lossy().into_owned()
+    }
+
+    /// The names of the files in the folder, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.0)
+            .expect("read temp folder")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Default for TempDir {
+    fn default() -> Self {
+        TempDir::new()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Asserts that no request to storage carried an `Authorization` header.
+#[track_caller]
+pub fn assert_no_auth_to_storage(emulator: &Emulator) {
+    for r in emulator.requests() {
+        if matches!(r.origin, Origin::Storage) {
+            assert!(
+                r.header("authorization").is_none(),
+                "Authorization reached storage: {} {}",
+                r.method,
+                r.target
+            );
+        }
+    }
+}
+
+/// Uploads `body` to a job's simple upload URL with a bare HTTP/1.1 `PUT`, as
+/// a test's setup step; returns the HTTP status.
+pub fn upload(emulator: &Emulator, job_id: &str, body: &[u8]) -> u16 {
+    use std::io::{Read, Write};
+    let job = emulator.job(job_id).expect("job exists");
+    let rest = job
+        .upload_url
+        .strip_prefix("http://")
+        .expect("loopback http URL");
+    let (host, target) = rest.split_at(rest.find('/').expect("URL has a path"));
+    let mut stream = std::net::TcpStream::connect(host).expect("connect to the emulator");
+    let head = format!(
+        "PUT {target} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("send head");
+    stream.write_all(body).expect("send body");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read answer");
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {answer:?}"))
+}
+
+/// Waits, polling the emulator's own state, until a job has `status`; panics
+/// after `limit`. A condition awaited, not a sleep guessed.
+pub fn await_status(emulator: &Emulator, job_id: &str, status: &str, limit: std::time::Duration) {
+    let start = std::time::Instant::now();
+    loop {
+        let now = emulator.job(job_id).map(|j| j.status);
+        if now.as_deref() == Some(status) {
+            return;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "job {job_id} is {now:?}, not {status}, after {limit:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
