@@ -1,1 +1,68 @@
-fn main() {}
+const USAGE: &str = "
+Create a batch compliance job: POST /2/compliance/jobs.
+
+Prints the new job as JSON on stdout: its id, its status (`created`), the
+signed upload_url to send the IDs to within the upload window (15 minutes),
+and the download_url for the results. The URLs are credentials: keep them.
+
+Usage:
+  create-job --type <type> [options]
+  create-job (-h | --help)
+  create-job --version
+
+Options:
+  --type <type>         tweets or users: what the IDs you will upload are.
+  --name <name>         A name for the job, 1 to 64 characters, to find it
+                        again by. Must not be the name of a listed job of
+                        the same type.
+  --resumable           Ask for an upload URL that takes resumable uploads.
+  --retries <n>         Retries of a failed request or transfer [default: 5].
+  --retry-time <secs>   The longest the retries of one step take [default: 900].
+  --stall <secs>        Seconds without a byte before a read fails [default: 60].
+  -h, --help            Show this text.
+  --version             Show the version.
+
+Environment:
+  BEARER_TOKEN          Your app's app-only bearer token (required).
+  X_API_URL             The API base (default https://api.x.com).
+
+Exit codes:
+  0  the job was created
+  1  the API or the network failed, or another job of that type is active
+  2  usage error: a bad flag or value, no BEARER_TOKEN, a name already taken
+";
+
+use compliance_core::{cli, JobType, NewJob};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Args {
+    flag_retries: String,
+    flag_retry_time: String,
+    flag_stall: String,
+    flag_type: String,
+    flag_name: Option<String>,
+    flag_resumable: bool,
+}
+
+fn main() {
+    let args: Args = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
+    cli::run(|| {
+        let new = NewJob {
+            job_type: JobType::from_flag(&args.flag_type)?.as_str(),
+            name: args.flag_name,
+            resumable: args.flag_resumable,
+        };
+        if let Some(name) = &new.name {
+            compliance_core::jobs::check_name(name)?;
+        }
+        let client = cli::client(
+            "create-job",
+            &args.flag_retries,
+            &args.flag_retry_time,
+            &args.flag_stall,
+        )?;
+        let job = client.create_job(&new)?;
+        cli::print_json(&job)
+    })
+}

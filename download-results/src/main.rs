@@ -1,1 +1,101 @@
-fn main() {}
+const USAGE: &str = "
+Download a batch compliance job's results from its signed download URL.
+
+The results are JSON Lines, one object per compliance event (id, action,
+created_at, redacted_at, reason); IDs without an event are compliant. Each
+line is checked as it streams into a temporary file beside --results-file,
+which is renamed into place only when the body is whole and checked: after
+a failure there is no file at that path. `-` writes to stdout instead. A
+summary (events in total and per reason) goes to stderr. By --id or --name,
+the job is looked up first and must be complete (or, with --wait, is waited
+for) and its download not expired (7 days after the job was created).
+
+Usage:
+  download-results (--url <download-url> | --id <id> | --name <name>) --results-file <file> [options]
+  download-results (-h | --help)
+  download-results --version
+
+Options:
+  --url <download-url>  The job's download_url, as create-job printed it.
+  --id <id>             The job id (1 to 19 digits).
+  --name <name>         The job's name (the newest job with that name).
+  --type <type>         With --name: look only among tweets or users jobs.
+  --results-file <file>
+                        Where to write the results; - for stdout.
+  --wait                Wait for the job to complete first.
+  --interval <secs>     The longest pause between polls [default: 30].
+  --timeout <secs>      Stop waiting after this long (default: no limit).
+  --retries <n>         Retries of a failed request or transfer [default: 5].
+  --retry-time <secs>   The longest the retries of one step take [default: 900].
+  --stall <secs>        Seconds without a byte before a read fails [default: 60].
+  -h, --help            Show this text.
+  --version             Show the version.
+
+Environment:
+  BEARER_TOKEN          Your app's app-only bearer token (required).
+  X_API_URL             The API base (default https://api.x.com).
+
+Exit codes:
+  0  the results were downloaded and checked (no events: all compliant)
+  1  the API, storage, the network or the file failed, the body is corrupt,
+     no such job, the job is not complete, failed or expired
+  2  usage error: a bad flag or value, no BEARER_TOKEN
+";
+
+use compliance_core::time::Timestamp;
+use compliance_core::transfer::{download_results, Destination};
+use compliance_core::wait::wait_for_job;
+use compliance_core::{cli, JobRef};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Args {
+    flag_retries: String,
+    flag_retry_time: String,
+    flag_stall: String,
+    flag_url: String,
+    flag_id: String,
+    flag_name: String,
+    flag_type: String,
+    flag_results_file: String,
+    flag_wait: bool,
+    flag_interval: String,
+    flag_timeout: String,
+}
+
+fn main() {
+    let args: Args = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
+    cli::run(|| {
+        let job_ref = JobRef::from_flags_or_url(
+            &args.flag_url,
+            &args.flag_id,
+            &args.flag_name,
+            &args.flag_type,
+        )?;
+        let interval = cli::seconds("--interval", &args.flag_interval)?;
+        let timeout = match args.flag_timeout.as_str() {
+            "" => None,
+            t => Some(cli::seconds("--timeout", t)?),
+        };
+        let dest = Destination::from_flag(&args.flag_results_file)?;
+        let client = cli::client(
+            "download-results",
+            &args.flag_retries,
+            &args.flag_retry_time,
+            &args.flag_stall,
+        )?;
+        let url = match &job_ref {
+            None => args.flag_url.clone(),
+            Some(job_ref) => {
+                let mut job = client.find_job(job_ref)?;
+                if args.flag_wait {
+                    job = wait_for_job(&client, job, interval, timeout)?;
+                }
+                job.ready_download_url(Timestamp::now())?.to_string()
+            }
+        };
+        let summary = download_results(&client, &url, &dest)?;
+        cli::note(format!("{}: {summary}", args.flag_results_file));
+        Ok(())
+    })
+}

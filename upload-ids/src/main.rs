@@ -1,1 +1,91 @@
-fn main() {}
+const USAGE: &str = "
+Upload a file of IDs to a batch compliance job's signed upload URL.
+
+The file holds one Tweet or user ID per line (1 to 19 digits). It is checked
+in full before a byte is sent: surrounding spaces, CRLF line ends, a UTF-8
+byte order mark and blank lines are normalised away; any other line is an
+error naming the file, its line number and content, and nothing is sent.
+What is sent is the normalised file (one ID per line, LF), streamed, as
+text/plain. By --id or --name, the job is looked up first and must still be
+`created` with its upload window (15 minutes) open. A summary goes to stderr.
+
+Usage:
+  upload-ids --ids-file <file> (--url <upload-url> | --id <id> | --name <name>) [options]
+  upload-ids (-h | --help)
+  upload-ids --version
+
+Options:
+  --ids-file <file>     The ID file.
+  --url <upload-url>    The job's upload_url, as create-job printed it.
+  --id <id>             The job id (1 to 19 digits).
+  --name <name>         The job's name (the newest job with that name).
+  --type <type>         With --name: look only among tweets or users jobs.
+  --retries <n>         Retries of a failed request or transfer [default: 5].
+  --retry-time <secs>   The longest the retries of one step take [default: 900].
+  --stall <secs>        Seconds without a byte before a read fails [default: 60].
+  -h, --help            Show this text.
+  --version             Show the version.
+
+Environment:
+  BEARER_TOKEN          Your app's app-only bearer token (required).
+  X_API_URL             The API base (default https://api.x.com).
+
+Exit codes:
+  0  the IDs were uploaded; the job starts processing them
+  1  the API, storage or the network failed, no such job, or the job no
+     longer takes IDs (already uploaded, or its upload window closed)
+  2  usage or input error: a bad flag, a bad or empty ID file, no BEARER_TOKEN
+";
+
+use std::path::Path;
+
+use compliance_core::ids::IdFile;
+use compliance_core::time::Timestamp;
+use compliance_core::transfer::upload_ids;
+use compliance_core::{cli, JobRef};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Args {
+    flag_retries: String,
+    flag_retry_time: String,
+    flag_stall: String,
+    flag_ids_file: String,
+    flag_url: String,
+    flag_id: String,
+    flag_name: String,
+    flag_type: String,
+}
+
+fn main() {
+    let args: Args = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
+    cli::run(|| {
+        let job_ref = JobRef::from_flags_or_url(
+            &args.flag_url,
+            &args.flag_id,
+            &args.flag_name,
+            &args.flag_type,
+        )?;
+        let client = cli::client(
+            "upload-ids",
+            &args.flag_retries,
+            &args.flag_retry_time,
+            &args.flag_stall,
+        )?;
+        let ids = IdFile::check(Path::new(&args.flag_ids_file))?;
+        let (url, resumable, job) = match &job_ref {
+            None => (args.flag_url.clone(), false, String::from("the upload URL")),
+            Some(job_ref) => {
+                let job = client.find_job(job_ref)?;
+                let url = job.open_upload_url(Timestamp::now())?.to_string();
+                (url, job.resumable(), job.label())
+            }
+        };
+        upload_ids(&client, &url, &ids, resumable)?;
+        cli::note(format!(
+            "uploaded {} IDs from {} to {job}; {} blank line(s) skipped",
+            ids.stats.ids, args.flag_ids_file, ids.stats.skipped
+        ));
+        Ok(())
+    })
+}

@@ -1,0 +1,171 @@
+//! create-job, run as a built binary against the emulator.
+
+use compliance_testkit::{Config, Emulator, Fault, Route, Stage};
+
+const BIN: &str = env!("CARGO_BIN_EXE_create-job");
+
+fn emulator() -> Emulator {
+    Emulator::start(Config::default()).expect("start emulator")
+}
+
+#[test]
+fn creates_a_named_job_and_prints_it() {
+    let em = emulator();
+    let out = Stage::new(BIN, &em).run(&["--type", "tweets", "--name", "archive-2026"]);
+    out.assert_code(0);
+    let job = out.json();
+    assert_eq!(job["type"], "tweets");
+    assert_eq!(job["status"], "created");
+    assert_eq!(job["name"], "archive-2026");
+    assert_eq!(job["resumable"], false);
+    let id = job["id"].as_str().expect("id");
+    // stdout is exactly the API's object.
+    assert_eq!(job, em.job(id).expect("job in emulator").json);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
+#[test]
+fn asks_for_a_resumable_upload() {
+    let em = emulator();
+    let out = Stage::new(BIN, &em).run(&["--type", "users", "--resumable"]);
+    out.assert_code(0);
+    assert_eq!(out.json()["resumable"], true);
+    assert!(
+        em.job(out.json()["id"].as_str().unwrap())
+            .unwrap()
+            .resumable
+    );
+}
+
+#[test]
+fn bad_flags_and_values_exit_2_before_any_request() {
+    let em = emulator();
+    let long_name = "n".repeat(65);
+    let cases: &[(&[&str], &str)] = &[
+        (&["--type", "tweet"], "--type must be tweets or users"),
+        (&["--typo", "tweets"], "Unknown flag: '--typo'"),
+        (&[], "Usage:"),
+        (
+            &["--type", "users", "--name", &long_name],
+            "--name must be 1 to 64 characters",
+        ),
+        (
+            &["--type", "users", "--name", ""],
+            "--name must be 1 to 64 characters",
+        ),
+        (&["--type", "users", "extra"], "Usage:"),
+    ];
+    for (args, message) in cases {
+        Stage::new(BIN, &em)
+            .run(args)
+            .assert_code(2)
+            .assert_stderr(message);
+    }
+    assert!(em.requests().is_empty(), "a bad flag reached the API");
+}
+
+#[test]
+fn help_is_the_manual() {
+    let out = Stage::bare(BIN).run(&["--help"]);
+    out.assert_code(0);
+    assert!(out.stdout.contains("Usage:") && out.stdout.contains("Exit codes:"));
+}
+
+#[test]
+fn missing_token_exits_2_and_says_what_to_export() {
+    let em = emulator();
+    for token in [None, Some(""), Some("  ")] {
+        let stage = Stage::new(BIN, &em);
+        let stage = match token {
+            None => stage.env_remove("BEARER_TOKEN"),
+            Some(t) => stage.env("BEARER_TOKEN", t),
+        };
+        stage
+            .run(&["--type", "tweets"])
+            .assert_code(2)
+            .assert_stderr("export BEARER_TOKEN=");
+    }
+    assert!(em.requests().is_empty());
+}
+
+#[test]
+fn wrong_token_says_to_check_it_and_never_prints_it() {
+    let em = emulator();
+    let out = Stage::new(BIN, &em)
+        .env("BEARER_TOKEN", "canary-wrong-token-123")
+        .run(&["--type", "tweets"]);
+    out.assert_code(1)
+        .assert_stderr("HTTP 401")
+        .assert_stderr("check BEARER_TOKEN");
+    assert!(!out.stderr.contains("canary-wrong-token-123") && !out.stdout.contains("canary"));
+}
+
+#[test]
+fn refuses_a_name_already_taken() {
+    let em = emulator();
+    em.create_job("tweets", Some("mine"), false);
+    em.shift_clock(16 * 60); // the first job expires, freeing the slot
+    let out = Stage::new(BIN, &em).run(&["--type", "tweets", "--name", "mine"]);
+    out.assert_code(2)
+        .assert_stderr("a tweets job named \"mine\" already exists");
+    assert_eq!(em.jobs().len(), 1);
+    // The same name on the other type is another handle.
+    Stage::new(BIN, &em)
+        .run(&["--type", "users", "--name", "mine"])
+        .assert_code(0);
+}
+
+#[test]
+fn conflict_names_the_active_job() {
+    let em = emulator();
+    let active = em.create_job("tweets", Some("first"), false);
+    let out = Stage::new(BIN, &em).run(&["--type", "tweets"]);
+    out.assert_code(1)
+        .assert_stderr("HTTP 409")
+        .assert_stderr(&format!("tweets job {} (\"first\", created)", active.id));
+    assert_eq!(em.jobs().len(), 1);
+}
+
+#[test]
+fn server_errors_are_retried_and_never_make_two_jobs() {
+    let em = emulator();
+    em.fault(
+        Route::CreateJob,
+        Fault::Status {
+            status: 503,
+            times: 1,
+        },
+    );
+    let out = Stage::new(BIN, &em).run(&["--type", "tweets", "--name", "r"]);
+    out.assert_code(0)
+        .assert_stderr("retry 1/5")
+        .assert_stderr("HTTP 503");
+    assert_eq!(em.jobs().len(), 1);
+}
+
+#[test]
+fn without_retries_a_server_error_exits_1() {
+    let em = emulator();
+    em.fault(
+        Route::CreateJob,
+        Fault::Status {
+            status: 500,
+            times: 1,
+        },
+    );
+    Stage::new(BIN, &em)
+        .run(&["--type", "tweets", "--retries", "0"])
+        .assert_code(1)
+        .assert_stderr("HTTP 500");
+    assert!(em.jobs().is_empty());
+}
+
+#[test]
+fn plain_http_only_on_loopback() {
+    Stage::bare(BIN)
+        .env("BEARER_TOKEN", "t")
+        .env("X_API_URL", "http://api.example.com")
+        .run(&["--type", "tweets"])
+        .assert_code(2)
+        .assert_stderr("X_API_URL must be https://");
+}

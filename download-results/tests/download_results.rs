@@ -1,0 +1,316 @@
+//! download-results, run as a built binary against the emulator.
+
+use compliance_testkit::{
+    assert_no_auth_to_storage, await_status, upload, Config, Emulator, Fault, Flavour, Route,
+    Stage, TempDir,
+};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_download-results");
+
+/// IDs enough that some have events at the emulator's default rate.
+fn ids() -> String {
+    (0..2000u64)
+        .map(|i| format!("{}\n", 1_400_000_000_000_000_000 + i * 7919))
+        .collect()
+}
+
+/// An emulator with one complete job of `ids()`; returns the job id.
+fn complete_job(config: Config, name: Option<&str>) -> (Emulator, String) {
+    let em = Emulator::start(config).expect("start emulator");
+    let job = em.create_job("tweets", name, false);
+    assert_eq!(upload(&em, &job.id, ids().as_bytes()), 200);
+    await_status(&em, &job.id, "complete", Duration::from_secs(10));
+    (em, job.id)
+}
+
+#[test]
+fn downloads_checked_results_by_id() {
+    let (em, id) = complete_job(Config::default(), None);
+    let dir = TempDir::new();
+    let path = dir.path("results.jsonl");
+    let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", path.to_str().unwrap()]);
+    out.assert_code(0).assert_stderr("compliance events (");
+    let expected = em.expected_results("tweets", ids().as_bytes());
+    assert!(!expected.is_empty(), "pick IDs that have events");
+    assert_eq!(std::fs::read(&path).unwrap(), expected);
+    assert_eq!(dir.names(), ["results.jsonl"], "no temporary file left");
+    assert!(out.stdout.is_empty());
+    assert_no_auth_to_storage(&em);
+}
+
+#[test]
+fn writes_to_stdout_with_a_dash() {
+    let (em, id) = complete_job(Config::default(), Some("n"));
+    let out = Stage::new(BIN, &em).run(&["--name", "n", "--results-file", "-"]);
+    out.assert_code(0);
+    assert_eq!(
+        out.stdout.as_bytes(),
+        em.expected_results("tweets", ids().as_bytes())
+    );
+    let job = em.job(&id).unwrap();
+    let out = Stage::new(BIN, &em).run(&["--url", &job.download_url, "--results-file", "-"]);
+    out.assert_code(0);
+    assert_eq!(
+        out.stdout.as_bytes(),
+        em.expected_results("tweets", ids().as_bytes())
+    );
+}
+
+#[test]
+fn no_events_is_an_empty_file_and_a_success() {
+    let (em, id) = complete_job(
+        Config {
+            event_percent: 0,
+            ..Config::default()
+        },
+        None,
+    );
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", path.to_str().unwrap()]);
+    out.assert_code(0)
+        .assert_stderr("every uploaded ID is compliant");
+    assert_eq!(std::fs::read(&path).unwrap(), b"");
+}
+
+#[test]
+fn waits_for_the_job_with_wait() {
+    let em = Emulator::start(Config {
+        processing_delay: Duration::from_millis(500),
+        ..Config::default()
+    })
+    .expect("start emulator");
+    let job = em.create_job("users", None, false);
+    assert_eq!(upload(&em, &job.id, ids().as_bytes()), 200);
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let args = [
+        "--id",
+        job.id.as_str(),
+        "--results-file",
+        path.to_str().unwrap(),
+    ];
+    if em.job(&job.id).unwrap().status != "complete" {
+        Stage::new(BIN, &em)
+            .run(&args)
+            .assert_code(1)
+            .assert_stderr("not complete yet");
+        assert!(!path.exists());
+    }
+    let mut waiting = args.to_vec();
+    waiting.extend(["--wait", "--interval", "0.1"]);
+    Stage::new(BIN, &em).run(&waiting).assert_code(0);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        em.expected_results("users", ids().as_bytes())
+    );
+}
+
+#[test]
+fn a_broken_download_resumes_byte_exact() {
+    let (em, id) = complete_job(
+        Config {
+            event_percent: 50,
+            ..Config::default()
+        },
+        None,
+    );
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    em.fault(
+        Route::Download,
+        Fault::CloseResponseAfter {
+            bytes: 1000,
+            times: 2,
+        },
+    );
+    em.fault(
+        Route::Download,
+        Fault::Status {
+            status: 503,
+            times: 1,
+        },
+    );
+    let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", path.to_str().unwrap()]);
+    out.assert_code(0);
+    assert_eq!(out.stderr.matches("retry ").count(), 3, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        em.expected_results("tweets", ids().as_bytes())
+    );
+    // The second and later attempts asked only for the missing bytes.
+    let ranges: Vec<_> = em
+        .requests()
+        .iter()
+        .filter_map(|r| r.header("range").map(str::to_string))
+        .collect();
+    assert_eq!(
+        ranges.first().map(String::as_str),
+        Some("bytes=1000-"),
+        "{ranges:?}"
+    );
+    assert_eq!(dir.names(), ["r.jsonl"]);
+}
+
+#[test]
+fn a_failed_download_leaves_no_file() {
+    let (em, id) = complete_job(
+        Config {
+            event_percent: 50,
+            ..Config::default()
+        },
+        None,
+    );
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    std::fs::write(
+        dir.path(".r.jsonl.part"),
+        "stale part of an interrupted run",
+    )
+    .unwrap();
+    let faults = [
+        Fault::CloseResponseAfter {
+            bytes: 1000,
+            times: 1,
+        },
+        Fault::Status {
+            status: 503,
+            times: 1,
+        },
+        Fault::Status {
+            status: 500,
+            times: 1,
+        },
+    ];
+    for fault in faults {
+        em.fault(Route::Download, fault);
+        let out = Stage::new(BIN, &em).run(&[
+            "--id",
+            &id,
+            "--results-file",
+            path.to_str().unwrap(),
+            "--retries",
+            "0",
+        ]);
+        out.assert_code(1);
+        assert!(!path.exists(), "a results file after {}", out.stderr);
+        assert!(dir.names().is_empty(), "left behind: {:?}", dir.names());
+    }
+}
+
+#[test]
+fn an_error_page_is_never_written_as_results() {
+    let (em, id) = complete_job(Config::default(), None);
+    let job = em.job(&id).unwrap();
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let tampered = job
+        .download_url
+        .replace("X-Goog-Expires=604800", "X-Goog-Expires=604801");
+    let out =
+        Stage::new(BIN, &em).run(&["--url", &tampered, "--results-file", path.to_str().unwrap()]);
+    out.assert_code(1).assert_stderr("SignatureDoesNotMatch");
+    assert!(dir.names().is_empty());
+}
+
+#[test]
+fn job_state_is_checked_first() {
+    let em = Emulator::start(Config::default()).expect("start emulator");
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let created = em.create_job("tweets", None, false);
+    Stage::new(BIN, &em)
+        .run(&[
+            "--id",
+            &created.id,
+            "--results-file",
+            path.to_str().unwrap(),
+        ])
+        .assert_code(1)
+        .assert_stderr("is not complete yet");
+    em.shift_clock(16 * 60);
+    Stage::new(BIN, &em)
+        .run(&[
+            "--id",
+            &created.id,
+            "--results-file",
+            path.to_str().unwrap(),
+            "--wait",
+            "--interval",
+            "0",
+        ])
+        .assert_code(1)
+        .assert_stderr("expired");
+    Stage::new(BIN, &em)
+        .run(&["--id", "42", "--results-file", path.to_str().unwrap()])
+        .assert_code(1)
+        .assert_stderr("not found");
+    assert!(dir.names().is_empty());
+}
+
+#[test]
+fn expired_results_say_so() {
+    let (em, id) = complete_job(Config::default(), None);
+    em.shift_clock(8 * 24 * 3600);
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    Stage::new(BIN, &em)
+        .run(&["--id", &id, "--results-file", path.to_str().unwrap()])
+        .assert_code(1)
+        .assert_stderr("expired");
+    assert!(dir.names().is_empty());
+}
+
+#[test]
+fn api_host_flavour() {
+    let (em, id) = complete_job(
+        Config {
+            flavour: Flavour::Api,
+            ..Config::default()
+        },
+        None,
+    );
+    let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", "-"]);
+    out.assert_code(0);
+    assert_eq!(
+        out.stdout.as_bytes(),
+        em.expected_results("tweets", ids().as_bytes())
+    );
+}
+
+#[test]
+fn bad_flags_exit_2_before_any_request() {
+    let em = Emulator::start(Config::default()).expect("start emulator");
+    let cases: &[(&[&str], &str)] = &[
+        (&["--id", "1"], "Usage:"),
+        (&["--id", "x1", "--results-file", "r"], "--id must be"),
+        (
+            &["--id", "1", "--results-file", "/no/such/folder/r.jsonl"],
+            "does not exist",
+        ),
+        (
+            &["--id", "1", "--results-file", ""],
+            "--results-file must name a file",
+        ),
+        (
+            &["--id", "1", "--results-file", "r", "--interval", "x"],
+            "--interval",
+        ),
+        (
+            &["--url", "u", "--id", "1", "--results-file", "r"],
+            "Usage:",
+        ),
+    ];
+    for (args, message) in cases {
+        Stage::new(BIN, &em)
+            .run(args)
+            .assert_code(2)
+            .assert_stderr(message);
+    }
+    Stage::new(BIN, &em)
+        .env_remove("BEARER_TOKEN")
+        .run(&["--id", "1", "--results-file", "-"])
+        .assert_code(2);
+    assert!(em.requests().is_empty());
+}

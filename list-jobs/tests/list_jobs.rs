@@ -1,0 +1,121 @@
+//! list-jobs, run as a built binary against the emulator.
+
+use compliance_testkit::{Config, Emulator, Fault, Route, Stage};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_list-jobs");
+
+fn emulator() -> Emulator {
+    Emulator::start(Config::default()).expect("start emulator")
+}
+
+fn ids(out: &compliance_testkit::Output) -> Vec<String> {
+    let list = out.json();
+    let list = list.as_array().expect("a JSON array");
+    list.iter()
+        .map(|j| j["id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+#[test]
+fn no_jobs_is_an_empty_array() {
+    let em = emulator();
+    let out = Stage::new(BIN, &em).run(&[]);
+    out.assert_code(0);
+    assert_eq!(out.stdout.trim(), "[]");
+}
+
+#[test]
+fn lists_both_types_newest_first() {
+    let em = emulator();
+    let tweets = em.create_job("tweets", Some("t"), false);
+    em.shift_clock(1);
+    let users = em.create_job("users", None, false);
+    let out = Stage::new(BIN, &em).run(&[]);
+    out.assert_code(0);
+    assert_eq!(ids(&out), [users.id.clone(), tweets.id.clone()]);
+    // Each job exactly as the API has it.
+    assert_eq!(out.json()[1], tweets.json);
+
+    let out = Stage::new(BIN, &em).run(&["--type", "users"]);
+    assert_eq!(ids(&out), [users.id]);
+}
+
+#[test]
+fn filters_by_status_and_expired_locally() {
+    let em = emulator();
+    let old = em.create_job("tweets", None, false);
+    em.shift_clock(16 * 60);
+    let new = em.create_job("tweets", None, false);
+    let out = Stage::new(BIN, &em).run(&["--type", "tweets", "--status", "created"]);
+    assert_eq!(ids(&out), [new.id]);
+    let out = Stage::new(BIN, &em).run(&["--type", "tweets", "--status", "expired"]);
+    out.assert_code(0);
+    assert_eq!(ids(&out), [old.id]);
+    // The API rejects status=expired, so it must never be asked for.
+    assert!(em
+        .requests()
+        .iter()
+        .all(|r| !r.target.contains("status=expired")));
+}
+
+#[test]
+fn bad_values_exit_2_before_any_request() {
+    let em = emulator();
+    Stage::new(BIN, &em)
+        .run(&["--status", "done"])
+        .assert_code(2)
+        .assert_stderr("--status must be one of");
+    Stage::new(BIN, &em)
+        .run(&["--type", "all"])
+        .assert_code(2)
+        .assert_stderr("--type must be");
+    Stage::new(BIN, &em)
+        .run(&["--stauts", "created"])
+        .assert_code(2)
+        .assert_stderr("Unknown flag");
+    Stage::new(BIN, &em)
+        .env_remove("BEARER_TOKEN")
+        .run(&[])
+        .assert_code(2)
+        .assert_stderr("BEARER_TOKEN");
+    assert!(em.requests().is_empty());
+}
+
+#[test]
+fn wrong_token_and_rate_limit_exit_1() {
+    let em = emulator();
+    Stage::new(BIN, &em)
+        .env("BEARER_TOKEN", "nope")
+        .run(&[])
+        .assert_code(1)
+        .assert_stderr("check BEARER_TOKEN");
+    // A reset further off than the retries may take: fail at once, saying when.
+    em.fault(
+        Route::ListJobs,
+        Fault::RateLimited {
+            reset_after: Duration::from_secs(3600),
+            times: 1,
+        },
+    );
+    Stage::new(BIN, &em)
+        .run(&["--type", "tweets", "--retry-time", "60"])
+        .assert_code(1)
+        .assert_stderr("the rate limit resets at");
+}
+
+#[test]
+fn a_near_rate_limit_reset_is_waited_for() {
+    let em = emulator();
+    em.fault(
+        Route::ListJobs,
+        Fault::RateLimited {
+            reset_after: Duration::from_secs(1),
+            times: 1,
+        },
+    );
+    let out = Stage::new(BIN, &em).run(&["--type", "tweets"]);
+    out.assert_code(0)
+        .assert_stderr("waiting until the rate limit resets at");
+    assert_eq!(out.stdout.trim(), "[]");
+}

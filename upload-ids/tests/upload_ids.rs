@@ -1,0 +1,243 @@
+//! upload-ids, run as a built binary against the emulator.
+
+use compliance_testkit::{
+    assert_no_auth_to_storage, Config, Emulator, Flavour, Origin, Stage, TempDir,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_upload-ids");
+
+fn emulator() -> Emulator {
+    Emulator::start(Config::default()).expect("start emulator")
+}
+
+fn storage_requests(em: &Emulator) -> usize {
+    em.requests()
+        .iter()
+        .filter(|r| matches!(r.origin, Origin::Storage) || r.target.contains("/upload"))
+        .count()
+}
+
+#[test]
+fn uploads_the_normalised_file_by_id() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let file = dir.write(
+        "ids.txt",
+        "\u{feff} 1417856744319971329 \r\n\r\n1415457498803232770\n\n42",
+    );
+    let job = em.create_job("tweets", None, false);
+    let out = Stage::new(BIN, &em).run(&["--ids-file", &file, "--id", &job.id]);
+    out.assert_code(0)
+        .assert_stderr("uploaded 3 IDs")
+        .assert_stderr("2 blank line(s) skipped");
+    assert_eq!(
+        em.uploaded(&job.id).expect("stored"),
+        b"1417856744319971329\n1415457498803232770\n42\n"
+    );
+    assert!(out.stdout.is_empty());
+    assert_no_auth_to_storage(&em);
+}
+
+#[test]
+fn uploads_by_name_and_by_url() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "1\n2\n");
+    let tweets = em.create_job("tweets", Some("t"), false);
+    let users = em.create_job("users", None, false);
+    Stage::new(BIN, &em)
+        .run(&["--ids-file", &file, "--name", "t"])
+        .assert_code(0);
+    Stage::new(BIN, &em)
+        .run(&["--ids-file", &file, "--url", &users.upload_url])
+        .assert_code(0);
+    assert_eq!(em.uploaded(&tweets.id).unwrap(), b"1\n2\n");
+    assert_eq!(em.uploaded(&users.id).unwrap(), b"1\n2\n");
+    assert_no_auth_to_storage(&em);
+}
+
+#[test]
+fn uploads_to_a_resumable_job() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let ids: String = (0..300_000u64)
+        .map(|i| format!("{}\n", 1_000_000_000_000_000_000 + i))
+        .collect();
+    let file = dir.write("ids.txt", &ids);
+    let job = em.create_job("tweets", None, true);
+    Stage::new(BIN, &em)
+        .run(&["--ids-file", &file, "--id", &job.id])
+        .assert_code(0);
+    assert!(em.uploaded(&job.id).expect("stored") == ids.as_bytes());
+    assert_no_auth_to_storage(&em);
+}
+
+#[test]
+fn api_host_flavour_sends_the_token_to_its_own_origin() {
+    let em = Emulator::start(Config {
+        flavour: Flavour::Api,
+        ..Config::default()
+    })
+    .expect("start");
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "7\n8\n");
+    let job = em.create_job("users", None, false);
+    Stage::new(BIN, &em)
+        .run(&["--ids-file", &file, "--id", &job.id])
+        .assert_code(0);
+    assert_eq!(em.uploaded(&job.id).unwrap(), b"7\n8\n");
+    let put = em
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT")
+        .expect("a PUT");
+    assert_eq!(
+        put.header("authorization")
+            .map(|a| a.starts_with("Bearer ")),
+        Some(true)
+    );
+}
+
+#[test]
+fn bad_id_files_exit_2_and_send_nothing() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let job = em.create_job("tweets", None, false);
+    let cases: &[(&str, &[u8], &str)] = &[
+        (
+            "letters.txt",
+            b"1\nabc\n3\n",
+            "letters.txt: 1 line not an ID (1 to 19 digits): line 2 \"abc\"",
+        ),
+        (
+            "long.txt",
+            b"12345678901234567890\n",
+            "line 1 \"12345678901234567890\"",
+        ),
+        ("negative.txt", b"1\n\n-5\n", "line 3 \"-5\""),
+        ("inner-space.txt", b"1 2\n", "line 1 \"1 2\""),
+        ("csv.txt", b"id,reason\n1,x\n", "2 lines not an ID"),
+        ("empty.txt", b"", "empty.txt: no ID found"),
+        ("blank.txt", b"\n \r\n\t\n", "blank.txt: no ID found"),
+        ("binary.txt", b"\x00\xff\xfe\n", "line 1"),
+    ];
+    for (name, contents, message) in cases {
+        let file = dir.write(name, contents);
+        let out = Stage::new(BIN, &em).run(&["--ids-file", &file, "--id", &job.id]);
+        out.assert_code(2)
+            .assert_stderr(message)
+            .assert_stderr("nothing was uploaded");
+        assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
+    }
+    let missing = dir.path("missing.txt");
+    Stage::new(BIN, &em)
+        .run(&["--ids-file", missing.to_str().unwrap(), "--id", &job.id])
+        .assert_code(2)
+        .assert_stderr("cannot open");
+    assert_eq!(storage_requests(&em), 0, "the emulator received an upload");
+    assert!(em.uploaded(&job.id).is_none());
+    assert_eq!(em.job(&job.id).unwrap().status, "created");
+}
+
+#[test]
+fn lists_the_first_ten_bad_lines() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let contents: String = (1..=30)
+        .map(|i| {
+            if i % 2 == 0 {
+                format!("x{i}\n")
+            } else {
+                format!("{i}\n")
+            }
+        })
+        .collect();
+    let file = dir.write("ids.txt", contents);
+    let out = Stage::new(BIN, &em).run(&["--ids-file", &file, "--url", "http://127.0.0.1:9/u"]);
+    out.assert_code(2)
+        .assert_stderr("15 lines not an ID")
+        .assert_stderr("line 20 \"x20\"")
+        .assert_stderr("and 5 more");
+    assert!(!out.stderr.contains("x22"));
+}
+
+#[test]
+fn a_job_that_took_its_ids_refuses_more() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "1\n");
+    let job = em.create_job("tweets", None, false);
+    Stage::new(BIN, &em)
+        .run(&["--ids-file", &file, "--id", &job.id])
+        .assert_code(0);
+    compliance_testkit::await_status(&em, &job.id, "complete", std::time::Duration::from_secs(10));
+    Stage::new(BIN, &em)
+        .run(&["--ids-file", &file, "--id", &job.id])
+        .assert_code(1)
+        .assert_stderr("is complete, not created");
+}
+
+#[test]
+fn an_expired_window_says_to_create_a_new_job() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "1\n");
+    let job = em.create_job("tweets", None, false);
+    em.shift_clock(16 * 60);
+    let out = Stage::new(BIN, &em).run(&["--ids-file", &file, "--id", &job.id]);
+    out.assert_code(1)
+        .assert_stderr("upload window")
+        .assert_stderr("closed at")
+        .assert_stderr("create a new job");
+    assert_eq!(storage_requests(&em), 0);
+}
+
+#[test]
+fn the_window_is_checked_on_this_side_too() {
+    // The emulator's clock runs 20 minutes behind ours: it still calls the
+    // job `created`, but its upload_expires_at has passed by our clock.
+    let em = emulator();
+    em.shift_clock(-20 * 60);
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "1\n");
+    let job = em.create_job("tweets", None, false);
+    let out = Stage::new(BIN, &em).run(&["--ids-file", &file, "--id", &job.id]);
+    out.assert_code(1).assert_stderr("closed at");
+    assert_eq!(storage_requests(&em), 0);
+}
+
+#[test]
+fn storage_refusals_exit_1_with_the_code() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "1\n");
+    let job = em.create_job("tweets", None, false);
+    let tampered = job
+        .upload_url
+        .replace("X-Goog-Expires=900", "X-Goog-Expires=9000");
+    let out = Stage::new(BIN, &em).run(&["--ids-file", &file, "--url", &tampered]);
+    out.assert_code(1).assert_stderr("SignatureDoesNotMatch");
+    // The signature is a credential: never echoed.
+    let signature = job.upload_url.split("X-Goog-Signature=").nth(1).unwrap();
+    assert!(!out.stderr.contains(signature));
+    assert!(em.uploaded(&job.id).is_none());
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    let em = emulator();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--ids-file", "x", "--id", "abc"], "--id must be"),
+        (&["--ids-file", "x"], "Usage:"),
+        (&["--ids-file", "x", "--id", "1", "--url", "u"], "Usage:"),
+        (&["--id", "1"], "Usage:"),
+        (&["--file", "x", "--id", "1"], "Unknown flag"),
+    ];
+    for (args, message) in cases {
+        Stage::new(BIN, &em)
+            .run(args)
+            .assert_code(2)
+            .assert_stderr(message);
+    }
+    assert!(em.requests().is_empty());
+}
