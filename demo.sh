@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole batch compliance lifecycle, step by step, against the offline
+# emulator: builds everything, starts the emulator on a free loopback port,
+# runs the five stages in order (printing each command and what it printed),
+# and stops the emulator. Needs only the Rust toolchain.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+echo "Building (the first time takes a few minutes)..." >&2
+cargo build --quiet --workspace --bins
+export PATH="$PWD/target/debug:$PATH"
+
+work=$(mktemp -d)
+emulator_pid=
+cleanup() {
+  [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The emulator prints the two `export` lines a user would paste.
+compliance-emulator --processing-delay 3 >"$work/env" 2>"$work/emulator.log" &
+emulator_pid=$!
+for _ in $(seq 100); do
+  grep -q BEARER_TOKEN "$work/env" 2>/dev/null && break
+  kill -0 "$emulator_pid" 2>/dev/null || { cat "$work/emulator.log" >&2; exit 1; }
+  sleep 0.1
+done
+# shellcheck disable=SC1091
+source "$work/env"
+
+# A small ID file as people have them: CRLF line ends and a blank line.
+for i in $(seq 1 1000); do printf '%s\r\n' $((1460000000000000000 + i * 7919)); done >"$work/ids.txt"
+printf '\r\n' >>"$work/ids.txt"
+
+bold= plain=
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; fi
+step() {
+  printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"
+  "$@"
+}
+
+cat "$work/env"
+step create-job --type tweets --name demo
+step list-jobs --type tweets
+step upload-ids --ids-file "$work/ids.txt" --name demo
+step list-job --name demo --wait --interval 1
+step download-results --name demo --results-file "$work/results.jsonl"
+step head -n 3 "$work/results.jsonl"
