@@ -13,7 +13,10 @@ export PATH="$PWD/target/debug:$PATH"
 work=$(mktemp -d)
 emulator_pid=
 cleanup() {
-  [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null
+  if [ -n "$emulator_pid" ]; then
+    kill "$emulator_pid" 2>/dev/null || true
+    wait "$emulator_pid" 2>/dev/null || true # killed on purpose: not a failure
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -299,11 +299,9 @@ impl Client {
                 .call(),
         };
         let mut response = sent.map_err(|e| {
-            anyhow::anyhow!(
-                "{request} to {}: {}",
-                self.origin.host_port(),
-                redact_in(&e.to_string(), &url)
-            )
+            let why = redact_in(&e.to_string(), &url);
+            let host = self.origin.host_port();
+            anyhow::Error::new(Transient(format!("{request} to {host}: {why}")))
         })?;
         let status = response.status().as_u16();
         let remaining = response

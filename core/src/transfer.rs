@@ -15,9 +15,10 @@ use ureq::http::Response;
 use ureq::{Body, SendBody};
 
 use crate::auth::{redact_in, Origin};
+use crate::cli::note;
 use crate::client::{rate_limit_reset, read_limited, Client};
 use crate::ids::{IdFile, NormalisedIds};
-use crate::jobs::{Job, Status};
+use crate::jobs::{Job, JobId, Status};
 use crate::problem::{ApiError, MAX_ERROR_BODY};
 use crate::results::{ResultsChecker, Summary};
 use crate::retry::{with_retries, Retrier, Transient};
@@ -93,33 +94,79 @@ pub fn is_resumable_url(url: &str) -> bool {
     lower.contains("x-goog-signedheaders=") && lower.contains("x-goog-resumable")
 }
 
-/// Uploads the normalised form of a checked ID file to `url`.
+/// Where an upload goes: a raw upload URL, or a job looked up by id or name.
+#[derive(Clone, Copy, Debug)]
+pub enum UploadTo<'a> {
+    /// An upload URL given as it is (`--url`): nothing more is known.
+    Url(&'a str),
+    /// A job whose upload window was open when it was looked up.
+    Job(&'a Job),
+}
+
+/// Uploads the normalised form of a checked ID file.
 ///
 /// Every line is checked again as it is sent, so a file changed since its
 /// check fails the upload rather than sending unchecked lines. A resumable
-/// URL gets the Cloud Storage resumable protocol, in chunks of [`RESUMABLE_CHUNK`].
-pub fn upload_ids(client: &Client, url: &str, ids: &IdFile, resumable: bool) -> anyhow::Result<()> {
-    let stats = ids.stats;
+/// job or URL gets the Cloud Storage resumable protocol, in chunks of
+/// [`RESUMABLE_CHUNK`]; a simple upload that fails is sent again whole while
+/// the job's upload window is open. When the answer to an upload is lost but
+/// the job has moved on, the upload arrived: that is a success.
+pub fn upload_ids(client: &Client, to: UploadTo, ids: &IdFile) -> anyhow::Result<()> {
+    let (url, job) = match to {
+        UploadTo::Url(url) => (url, None),
+        UploadTo::Job(job) => (job.open_upload_url(Timestamp::now())?, Some(job)),
+    };
     let target = Target::new(client, url)?;
-    if target.auth.is_some() && stats.normalised_bytes > API_HOST_UPLOAD_LIMIT {
-        anyhow::bail!(
-            "{}: {} bytes of IDs are over the API host's limit of {API_HOST_UPLOAD_LIMIT} bytes \
-             (1 GiB) for one upload; split the IDs over several jobs",
-            ids.path.display(),
-            stats.normalised_bytes
+    let bytes = ids.stats.normalised_bytes;
+    if target.auth.is_some() && bytes > API_HOST_UPLOAD_LIMIT {
+        crate::usage_bail!(
+            "{}: {bytes} bytes of IDs are over the API host's limit of {API_HOST_UPLOAD_LIMIT} \
+             bytes (1 GiB) for one upload; split the IDs over several jobs",
+            ids.path.display()
         );
     }
-    if resumable || is_resumable_url(url) {
-        return upload_resumable(client, &target, ids);
+    let sent = if job.is_some_and(Job::resumable) || is_resumable_url(url) {
+        upload_resumable(client, &target, ids)
+    } else {
+        upload_simple(client, &target, ids, job)
+    };
+    match (sent, job) {
+        (Ok(()), _) => Ok(()),
+        (Err(e), Some(job)) => match client.get_job(&JobId::from_flag(job.id())?) {
+            Ok(now) if !matches!(now.status(), Status::Created | Status::Expired) => {
+                note(format!(
+                    "{} is {}: the upload arrived though its answer was lost",
+                    now.label(),
+                    now.status()
+                ));
+                Ok(())
+            }
+            _ => Err(e),
+        },
+        (Err(e), None) => Err(e),
     }
-    // A failed simple upload stored nothing: send the whole file again.
+}
+
+/// A simple upload: one `PUT` of the whole file, sent again whole after a
+/// failure, since storage keeps nothing of a broken one.
+fn upload_simple(
+    client: &Client,
+    target: &Target,
+    ids: &IdFile,
+    job: Option<&Job>,
+) -> anyhow::Result<()> {
+    let mut attempt = 0;
     with_retries(client.config().retry, || {
+        attempt += 1;
+        if let Some(job) = job.filter(|_| attempt > 1) {
+            job.open_upload_url(Timestamp::now())?;
+        }
         let mut body = NormalisedIds::open(&ids.path)?;
         let mut request = client
             .agent()
-            .put(url)
+            .put(&target.url)
             .header("content-type", "text/plain")
-            .header("content-length", stats.normalised_bytes.to_string());
+            .header("content-length", ids.stats.normalised_bytes.to_string());
         if let Some(auth) = &target.auth {
             request = request.header("authorization", auth);
         }
@@ -496,6 +543,11 @@ impl Target {
         let mut request = client
             .agent()
             .put(&self.url)
+            // 308 here is Cloud Storage's "Resume Incomplete", not a redirect.
+            .config()
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .build()
             .header("content-type", "text/plain")
             .header("content-length", len.to_string())
             .header("content-range", range);

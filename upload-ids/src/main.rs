@@ -40,8 +40,7 @@ Exit codes:
 use std::path::Path;
 
 use compliance_core::ids::IdFile;
-use compliance_core::time::Timestamp;
-use compliance_core::transfer::upload_ids;
+use compliance_core::transfer::{upload_ids, UploadTo};
 use compliance_core::{cli, JobRef};
 use serde::Deserialize;
 
@@ -73,17 +72,14 @@ fn main() {
             &args.flag_stall,
         )?;
         let ids = IdFile::check(Path::new(&args.flag_ids_file))?;
-        let (url, resumable, job) = match &job_ref {
-            None => (args.flag_url.clone(), false, String::from("the upload URL")),
-            Some(job_ref) => {
-                let job = client.find_job(job_ref)?;
-                let url = job.open_upload_url(Timestamp::now())?.to_string();
-                (url, job.resumable(), job.label())
-            }
+        let job = job_ref.map(|r| client.find_job(&r)).transpose()?;
+        let (to, label) = match &job {
+            Some(job) => (UploadTo::Job(job), job.label()),
+            None => (UploadTo::Url(&args.flag_url), "the upload URL".to_string()),
         };
-        upload_ids(&client, &url, &ids, resumable)?;
+        upload_ids(&client, to, &ids)?;
         cli::note(format!(
-            "uploaded {} IDs from {} to {job}; {} blank line(s) skipped",
+            "uploaded {} IDs from {} to {label}; {} blank line(s) skipped",
             ids.stats.ids, args.flag_ids_file, ids.stats.skipped
         ));
         Ok(())

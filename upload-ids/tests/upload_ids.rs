@@ -1,7 +1,7 @@
 //! upload-ids, run as a built binary against the emulator.
 
 use compliance_testkit::{
-    assert_no_auth_to_storage, Config, Emulator, Flavour, Origin, Stage, TempDir,
+    assert_no_auth_to_storage, Config, Emulator, Fault, Flavour, Origin, Route, Stage, TempDir,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_upload-ids");
@@ -240,4 +240,65 @@ fn bad_flags_exit_2() {
             .assert_stderr(message);
     }
     assert!(em.requests().is_empty());
+}
+
+/// Writes `n` distinct 19-digit IDs, one per line, and returns the file's size.
+fn write_ids(path: &std::path::Path, n: u64) -> u64 {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut line = *b"1000000000000000000\n";
+    for i in 0..n {
+        let mut v = 1_000_000_000_000_000_000 + i * 37;
+        for d in line[..19].iter_mut().rev() {
+            *d = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        out.write_all(&line).unwrap();
+    }
+    out.flush().unwrap();
+    n * 20
+}
+
+#[test]
+fn a_resumable_upload_of_200_mb_survives_five_drops() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let path = dir.path("ids.txt");
+    let size = write_ids(&path, 10_500_000); // 210 MB
+    let job = em.create_job("tweets", None, true);
+    // Requests on the upload route, in order: the session start, chunks of
+    // 8 MiB, and a status query after each drop. Let the start through, then
+    // drop five chunks at pseudo-random offsets, a few chunks apart.
+    let pass = |times| Fault::Slow {
+        bytes_per_sec: 1 << 40,
+        times,
+    };
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut random = |below: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % below
+    };
+    em.fault(Route::Upload, pass(1));
+    for _ in 0..5 {
+        em.fault(Route::Upload, pass(random(4) as u32 + 1));
+        em.fault(
+            Route::Upload,
+            Fault::CloseRequestAfter {
+                bytes: 1 + random(8 << 20),
+                times: 1,
+            },
+        );
+        em.fault(Route::Upload, pass(1));
+    }
+    let out = Stage::new(BIN, &em).run(&["--ids-file", path.to_str().unwrap(), "--id", &job.id]);
+    out.assert_code(0).assert_stderr("uploaded 10500000 IDs");
+    assert_eq!(out.stderr.matches("retry 1/5").count(), 5, "{}", out.stderr);
+    let stored = em.uploaded_path(&job.id).expect("stored");
+    assert_eq!(std::fs::metadata(&stored).unwrap().len(), size);
+    assert!(
+        std::fs::read(&stored).unwrap() == std::fs::read(&path).unwrap(),
+        "stored bytes differ"
+    );
 }

@@ -1,0 +1,128 @@
+//! The bearer token never shows: all five stages, on success and on error,
+//! run with a canary token that must appear in no output and reach no storage.
+
+use std::time::Duration;
+
+use compliance_testkit::{
+    await_status, sibling_binary, Config, Emulator, Fault, Flavour, Origin, Output, Route, Stage,
+    TempDir,
+};
+
+const CANARY: &str = "canary-AAAAx7Qk93fJd0token";
+
+fn assert_clean(out: &Output) {
+    assert!(
+        !out.stdout.contains(CANARY) && !out.stderr.contains(CANARY),
+        "the token leaked:\n{out:?}"
+    );
+    // Nor any recognisable part of it.
+    assert!(
+        !out.stdout.contains("x7Qk93") && !out.stderr.contains("x7Qk93"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn the_token_appears_nowhere() {
+    let em = Emulator::start(Config {
+        token: CANARY.into(),
+        event_percent: 20,
+        ..Config::default()
+    })
+    .expect("start");
+    let dir = TempDir::new();
+    let ids: String = (1..=500u64)
+        .map(|i| format!("{}\n", i * 1_000_003))
+        .collect();
+    let file = dir.write("ids.txt", &ids);
+    let results = dir.path("r.jsonl");
+    let stage = |name: &str| Stage::new(sibling_binary(name), &em);
+    let mut outs = Vec::new();
+
+    outs.push(stage("create-job").run(&["--type", "tweets", "--name", "canary"]));
+    outs.push(stage("list-jobs").run(&[]));
+    em.fault(
+        Route::Upload,
+        Fault::Status {
+            status: 503,
+            times: 1,
+        },
+    );
+    outs.push(stage("upload-ids").run(&["--ids-file", &file, "--name", "canary"]));
+    outs.push(stage("list-job").run(&["--name", "canary", "--wait", "--interval", "0.05"]));
+    em.fault(
+        Route::Download,
+        Fault::CloseResponseAfter {
+            bytes: 100,
+            times: 1,
+        },
+    );
+    outs.push(stage("download-results").run(&[
+        "--name",
+        "canary",
+        "--results-file",
+        results.to_str().unwrap(),
+    ]));
+    for out in &outs {
+        out.assert_code(0);
+        assert_clean(out);
+    }
+    // Error paths too: a wrong state, an unknown id, a refused URL.
+    outs.clear();
+    outs.push(stage("upload-ids").run(&["--ids-file", &file, "--name", "canary"]));
+    outs.push(stage("list-job").run(&["--id", "1"]));
+    outs.push(stage("download-results").run(&[
+        "--url",
+        "http://127.0.0.1:9/x?X-Goog-Signature=s",
+        "--results-file",
+        "-",
+        "--retries",
+        "0",
+    ]));
+    outs.push(stage("create-job").run(&["--type", "tweets", "--name", "canary"]));
+    for out in &outs {
+        assert_ne!(out.code, 0);
+        assert_clean(out);
+    }
+    for r in em.requests() {
+        if matches!(r.origin, Origin::Storage) {
+            assert!(
+                r.headers.iter().all(|(_, v)| !v.contains(CANARY)),
+                "token sent to storage: {} {}",
+                r.method,
+                r.target
+            );
+            assert!(!r.target.contains(CANARY));
+        }
+    }
+}
+
+#[test]
+fn the_token_goes_only_to_the_api_origin_in_the_2026_flow() {
+    let em = Emulator::start(Config {
+        token: CANARY.into(),
+        flavour: Flavour::Api,
+        ..Config::default()
+    })
+    .expect("start");
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "5\n6\n");
+    let job = em.create_job("users", None, false);
+    let stage = |name: &str| Stage::new(sibling_binary(name), &em);
+    let out = stage("upload-ids").run(&["--ids-file", &file, "--id", &job.id]);
+    out.assert_code(0);
+    assert_clean(&out);
+    await_status(&em, &job.id, "complete", Duration::from_secs(10));
+    let out = stage("download-results").run(&["--id", &job.id, "--results-file", "-"]);
+    out.assert_code(0);
+    assert_clean(&out);
+    // Same origin: upload and download carry the token, as the API asks.
+    for r in em.requests() {
+        if r.target.contains("/upload?") || r.target.contains("/download?") {
+            assert_eq!(
+                r.header("authorization"),
+                Some(format!("Bearer {CANARY}").as_str())
+            );
+        }
+    }
+}
