@@ -14,7 +14,7 @@ use std::io::{self, Write};
 use std::process;
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Exit code for success.
 pub const EXIT_OK: i32 = 0;
@@ -45,14 +45,16 @@ macro_rules! usage_bail {
     };
 }
 
-/// Parses the command line against a docopt `usage` text.
+/// Parses the command line against a docopt `usage` text, into the stage's
+/// own arguments and the [`CommonFlags`].
 ///
 /// `--help` prints the usage on stdout and exits 0; `--version` prints
 /// `version`. A usage error prints docopt's message and the usage patterns
 /// on stderr and exits with [`EXIT_USAGE`] (docopt itself would exit 1).
-pub fn args<T: DeserializeOwned>(usage: &str, version: &str) -> T {
-    let parsed =
-        docopt::Docopt::new(usage).and_then(|d| d.version(Some(version.to_string())).deserialize());
+pub fn args<T: DeserializeOwned>(usage: &str, version: &str) -> (T, CommonFlags) {
+    let parsed = docopt::Docopt::new(usage)
+        .and_then(|d| d.version(Some(version.to_string())).parse())
+        .and_then(|argv| Ok((argv.clone().deserialize()?, argv.deserialize()?)));
     match parsed {
         Ok(args) => args,
         Err(e) if e.fatal() => {
@@ -98,24 +100,36 @@ pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints a message for the person at the terminal on stderr.
+/// Prints a message for the person at the terminal on stderr (not with `--quiet`).
 pub fn note(message: impl fmt::Display) {
-    eprintln!("{message}");
+    if !crate::progress::is_quiet() {
+        crate::progress::eprint_line(&message.to_string());
+    }
 }
 
-/// Prints a warning on stderr, as `warning: …`.
+/// Prints a warning on stderr, as `warning: …`, even with `--quiet`.
 pub fn warn(message: impl fmt::Display) {
-    eprintln!("warning: {message}");
+    crate::progress::eprint_line(&format!("warning: {message}"));
 }
 
-/// Makes the client from the environment and the flags every stage takes:
-/// `--retries <n>`, `--retry-time <secs>` and `--stall <secs>`.
-pub fn client(
-    tool: &str,
-    retries: &str,
-    retry_time: &str,
-    stall: &str,
-) -> anyhow::Result<crate::Client> {
+/// The flags every stage takes: `--retries`, `--retry-time`, `--stall` and
+/// `--quiet`, read from the same command line as the stage's own.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CommonFlags {
+    flag_retries: String,
+    flag_retry_time: String,
+    flag_stall: String,
+    flag_quiet: bool,
+}
+
+/// Makes the client from the environment and the flags every stage takes.
+pub fn client(tool: &str, flags: &CommonFlags) -> anyhow::Result<crate::Client> {
+    crate::progress::set_quiet(flags.flag_quiet);
+    let (retries, retry_time, stall) = (
+        &flags.flag_retries,
+        &flags.flag_retry_time,
+        &flags.flag_stall,
+    );
     let retries = match retries.trim().parse::<u32>() {
         Ok(n) if n <= 100 => n,
         _ => usage_bail!("--retries takes a whole number from 0 to 100, not {retries:?}"),

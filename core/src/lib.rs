@@ -23,6 +23,7 @@ pub mod config;
 pub mod ids;
 pub mod jobs;
 pub mod problem;
+pub mod progress;
 pub mod results;
 pub mod retry;
 pub mod time;

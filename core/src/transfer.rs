@@ -20,6 +20,7 @@ use crate::client::{rate_limit_reset, read_limited, Client};
 use crate::ids::{IdFile, NormalisedIds};
 use crate::jobs::{Job, JobId, Status};
 use crate::problem::{ApiError, MAX_ERROR_BODY};
+use crate::progress::{Counted, Progress};
 use crate::results::{ResultsChecker, Summary};
 use crate::retry::{with_retries, Retrier, Transient};
 use crate::time::{human_duration, Timestamp};
@@ -155,9 +156,11 @@ fn upload_simple(
     ids: &IdFile,
     job: Option<&Job>,
 ) -> anyhow::Result<()> {
+    let progress = Progress::bytes("upload", Some(ids.stats.normalised_bytes));
     let mut attempt = 0;
     with_retries(client.config().retry, || {
         attempt += 1;
+        progress.set_position(0);
         if let Some(job) = job.filter(|_| attempt > 1) {
             job.open_upload_url(Timestamp::now())?;
         }
@@ -170,7 +173,7 @@ fn upload_simple(
         if let Some(auth) = &target.auth {
             request = request.header("authorization", auth);
         }
-        let response = request.send(SendBody::from_reader(&mut body));
+        let response = request.send(SendBody::from_reader(&mut Counted::new(&mut body, &progress)));
         body.check()?;
         target.expect_success("upload to", response, &[200, 201])?;
         Ok(())
@@ -206,7 +209,9 @@ fn upload_resumable(client: &Client, target: &Target, ids: &IdFile) -> anyhow::R
     let mut position = 0; // bytes of the normalised file read so far
     let mut offset = 0; // bytes storage holds
     let mut retrier = Retrier::new(policy);
+    let progress = Progress::bytes("upload", Some(total));
     loop {
+        progress.set_position(offset);
         let len = RESUMABLE_CHUNK.min(total - offset);
         if position != offset {
             // Storage holds less than was read: read again from where it stopped.
@@ -231,9 +236,9 @@ fn upload_resumable(client: &Client, target: &Target, ids: &IdFile) -> anyhow::R
             }
         }
         let range = format!("bytes {offset}-{}/{total}", offset + len - 1);
-        let mut chunk = (&mut body).take(len);
+        let mut chunk = Counted::new((&mut body).take(len), &progress);
         let response = session.put(client, &range, len, SendBody::from_reader(&mut chunk));
-        position += len - chunk.limit();
+        position += len - chunk.into_inner().limit();
         body.check()?;
         let held = match response.and_then(|r| session_progress(&session, &r, total)) {
             Ok(held) => held,
@@ -354,6 +359,7 @@ fn fetch_checked(client: &Client, target: &Target, mut out: impl Write) -> anyho
     let mut checker = ResultsChecker::new();
     let mut written = 0u64;
     let mut buf = vec![0; COPY_BUFFER];
+    let mut progress = None;
     loop {
         let mut request = client.agent().get(&target.url);
         if let Some(auth) = &target.auth {
@@ -392,6 +398,8 @@ fn fetch_checked(client: &Client, target: &Target, mut out: impl Write) -> anyho
             skip = written;
         }
         let expected = response.body().content_length().map(|n| n + written - skip);
+        let progress = progress.get_or_insert_with(|| Progress::bytes("download", expected));
+        progress.set_position(written);
         let mut reader = response.body_mut().as_reader();
         let before = written;
         let broke = loop {
@@ -406,6 +414,7 @@ fn fetch_checked(client: &Client, target: &Target, mut out: impl Write) -> anyho
             checker.feed(fresh)?;
             out.write_all(fresh).context("writing the results")?;
             written += fresh.len() as u64;
+            progress.inc(fresh.len() as u64);
         };
         let broke = broke.or_else(|| match expected {
             Some(expected) if expected != written => Some(target.transient(

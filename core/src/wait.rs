@@ -1,15 +1,15 @@
 //! Waiting for a job to finish: poll its status until it is complete,
 //! failed or expired, saying on stderr what it is doing.
 
-use std::io::IsTerminal as _;
 use std::time::{Duration, Instant};
 
 use crate::cli::note;
 use crate::client::Client;
 use crate::jobs::{Job, JobId};
+use crate::progress::Progress;
 use crate::time::{human_duration, Timestamp};
 
-/// The first poll comes sooner: small jobs finish in seconds.
+/// The first poll comes soon: small jobs finish in seconds.
 const FIRST_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Polls `job` until its status is final and returns it as last seen.
@@ -17,8 +17,8 @@ const FIRST_INTERVAL: Duration = Duration::from_secs(2);
 /// Pauses start short and double up to `interval`; a pause ends early at the
 /// job's `estimated_completion` when the API gives one, and lasts until the
 /// rate limit resets when the last answer said none are left. Each change of
-/// status is a line on stderr; on a terminal the elapsed time ticks too.
-/// With `timeout`, gives up once that much time has passed.
+/// status is a line on stderr; on a terminal a spinner shows the status, the
+/// elapsed time and the next poll. With `timeout`, gives up after that long.
 pub fn wait_for_job(
     client: &Client,
     job: Job,
@@ -27,7 +27,7 @@ pub fn wait_for_job(
 ) -> anyhow::Result<Job> {
     let id = JobId::from_flag(job.id())?;
     let started = Instant::now();
-    let terminal = std::io::stderr().is_terminal();
+    let spinner = Progress::spinner(&job.label());
     let mut job = job;
     let mut last_status = None;
     let mut pause = FIRST_INTERVAL.min(interval);
@@ -35,13 +35,8 @@ pub fn wait_for_job(
         let status = job.status();
         let elapsed = human_duration(started.elapsed());
         if last_status.as_ref() != Some(&status) {
-            if terminal && last_status.is_some() {
-                eprintln!();
-            }
             note(format!("{}: {status} after {elapsed}", job.label()));
             last_status = Some(status.clone());
-        } else if terminal {
-            eprint!("\r{}: {status}, {elapsed} elapsed   ", job.label());
         }
         if status.is_final() {
             return Ok(job);
@@ -59,18 +54,24 @@ pub fn wait_for_job(
         if let Some(timeout) = timeout {
             let left = timeout.saturating_sub(started.elapsed());
             if left.is_zero() {
-                if terminal {
-                    eprintln!();
-                }
                 anyhow::bail!(
-                    "gave up waiting after {}: {} is still {status} (--timeout)",
-                    human_duration(started.elapsed()),
+                    "gave up waiting after {elapsed}: {} is still {status} (--timeout)",
                     job.label()
                 );
             }
             next = next.min(left);
         }
-        std::thread::sleep(next);
+        // Tick the spinner's text once a second until the next poll.
+        let poll_at = Instant::now() + next;
+        while let Some(left) = poll_at.checked_duration_since(Instant::now()) {
+            spinner.set_message(format!(
+                "{}: {status}, {} elapsed, next poll in {}",
+                job.label(),
+                human_duration(started.elapsed()),
+                human_duration(left + Duration::from_millis(999))
+            ));
+            std::thread::sleep(left.min(Duration::from_secs(1)));
+        }
         pause = (pause * 2).min(interval);
         job = client.get_job(&id)?;
     }

@@ -19,6 +19,7 @@ Options:
   --retries <n>         Retries of a failed request or transfer [default: 5].
   --retry-time <secs>   The longest the retries of one step take [default: 900].
   --stall <secs>        Seconds without a byte before a read fails [default: 60].
+  -q, --quiet           No progress or notes on stderr; errors still show.
   -h, --help            Show this text.
   --version             Show the version.
 
@@ -37,16 +38,13 @@ use serde::Deserialize;
 
 #[derive(Deserialize)]
 struct Args {
-    flag_retries: String,
-    flag_retry_time: String,
-    flag_stall: String,
     flag_type: String,
     flag_name: Option<String>,
     flag_resumable: bool,
 }
 
 fn main() {
-    let args: Args = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
+    let (args, common): (Args, _) = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
     cli::run(|| {
         let new = NewJob {
             job_type: JobType::from_flag(&args.flag_type)?.as_str(),
@@ -56,12 +54,7 @@ fn main() {
         if let Some(name) = &new.name {
             compliance_core::jobs::check_name(name)?;
         }
-        let client = cli::client(
-            "create-job",
-            &args.flag_retries,
-            &args.flag_retry_time,
-            &args.flag_stall,
-        )?;
+        let client = cli::client("create-job", &common)?;
         let job = client.create_job(&new)?;
         cli::print_json(&job)
     })

@@ -28,6 +28,7 @@ Options:
   --retries <n>         Retries of a failed request or transfer [default: 5].
   --retry-time <secs>   The longest the retries of one step take [default: 900].
   --stall <secs>        Seconds without a byte before a read fails [default: 60].
+  -q, --quiet           No progress or notes on stderr; errors still show.
   -h, --help            Show this text.
   --version             Show the version.
 
@@ -50,9 +51,6 @@ use serde::Deserialize;
 
 #[derive(Deserialize)]
 struct Args {
-    flag_retries: String,
-    flag_retry_time: String,
-    flag_stall: String,
     flag_url: String,
     flag_id: String,
     flag_name: String,
@@ -64,7 +62,7 @@ struct Args {
 }
 
 fn main() {
-    let args: Args = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
+    let (args, common): (Args, _) = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
     cli::run(|| {
         let job_ref = JobRef::from_flags_or_url(
             &args.flag_url,
@@ -78,12 +76,7 @@ fn main() {
             t => Some(cli::seconds("--timeout", t)?),
         };
         let dest = Destination::from_flag(&args.flag_results_file)?;
-        let client = cli::client(
-            "download-results",
-            &args.flag_retries,
-            &args.flag_retry_time,
-            &args.flag_stall,
-        )?;
+        let client = cli::client("download-results", &common)?;
         let url = match &job_ref {
             None => args.flag_url.clone(),
             Some(job_ref) => {

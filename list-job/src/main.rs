@@ -21,6 +21,7 @@ Options:
   --retries <n>         Retries of a failed request or transfer [default: 5].
   --retry-time <secs>   The longest the retries of one step take [default: 900].
   --stall <secs>        Seconds without a byte before a read fails [default: 60].
+  -q, --quiet           No progress or notes on stderr; errors still show.
   -h, --help            Show this text.
   --version             Show the version.
 
@@ -41,9 +42,6 @@ use serde::Deserialize;
 
 #[derive(Deserialize)]
 struct Args {
-    flag_retries: String,
-    flag_retry_time: String,
-    flag_stall: String,
     flag_id: String,
     flag_name: String,
     flag_type: String,
@@ -53,7 +51,7 @@ struct Args {
 }
 
 fn main() {
-    let args: Args = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
+    let (args, common): (Args, _) = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
     cli::run(|| {
         let job_ref = JobRef::from_flags(&args.flag_id, &args.flag_name, &args.flag_type)?;
         let interval = cli::seconds("--interval", &args.flag_interval)?;
@@ -61,12 +59,7 @@ fn main() {
             "" => None,
             t => Some(cli::seconds("--timeout", t)?),
         };
-        let client = cli::client(
-            "list-job",
-            &args.flag_retries,
-            &args.flag_retry_time,
-            &args.flag_stall,
-        )?;
+        let client = cli::client("list-job", &common)?;
         let mut job = client.find_job(&job_ref)?;
         if args.flag_wait {
             job = wait_for_job(&client, job, interval, timeout)?;

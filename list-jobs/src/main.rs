@@ -16,6 +16,7 @@ Options:
   --retries <n>         Retries of a failed request or transfer [default: 5].
   --retry-time <secs>   The longest the retries of one step take [default: 900].
   --stall <secs>        Seconds without a byte before a read fails [default: 60].
+  -q, --quiet           No progress or notes on stderr; errors still show.
   -h, --help            Show this text.
   --version             Show the version.
 
@@ -34,15 +35,12 @@ use serde::Deserialize;
 
 #[derive(Deserialize)]
 struct Args {
-    flag_retries: String,
-    flag_retry_time: String,
-    flag_stall: String,
     flag_type: Option<String>,
     flag_status: Option<String>,
 }
 
 fn main() {
-    let args: Args = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
+    let (args, common): (Args, _) = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
     cli::run(|| {
         let job_type = args
             .flag_type
@@ -54,12 +52,7 @@ fn main() {
             .as_deref()
             .map(Status::from_flag)
             .transpose()?;
-        let client = cli::client(
-            "list-jobs",
-            &args.flag_retries,
-            &args.flag_retry_time,
-            &args.flag_stall,
-        )?;
+        let client = cli::client("list-jobs", &common)?;
         let jobs = client.list_all(job_type, status.as_ref())?;
         cli::print_json(&jobs)
     })

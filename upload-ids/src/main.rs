@@ -23,6 +23,7 @@ Options:
   --retries <n>         Retries of a failed request or transfer [default: 5].
   --retry-time <secs>   The longest the retries of one step take [default: 900].
   --stall <secs>        Seconds without a byte before a read fails [default: 60].
+  -q, --quiet           No progress or notes on stderr; errors still show.
   -h, --help            Show this text.
   --version             Show the version.
 
@@ -46,9 +47,6 @@ use serde::Deserialize;
 
 #[derive(Deserialize)]
 struct Args {
-    flag_retries: String,
-    flag_retry_time: String,
-    flag_stall: String,
     flag_ids_file: String,
     flag_url: String,
     flag_id: String,
@@ -57,7 +55,7 @@ struct Args {
 }
 
 fn main() {
-    let args: Args = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
+    let (args, common): (Args, _) = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
     cli::run(|| {
         let job_ref = JobRef::from_flags_or_url(
             &args.flag_url,
@@ -65,12 +63,7 @@ fn main() {
             &args.flag_name,
             &args.flag_type,
         )?;
-        let client = cli::client(
-            "upload-ids",
-            &args.flag_retries,
-            &args.flag_retry_time,
-            &args.flag_stall,
-        )?;
+        let client = cli::client("upload-ids", &common)?;
         let ids = IdFile::check(Path::new(&args.flag_ids_file))?;
         let job = job_ref.map(|r| client.find_job(&r)).transpose()?;
         let (to, label) = match &job {
