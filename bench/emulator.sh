@@ -36,26 +36,18 @@ IDS="$DATA/ids-$N.txt"
 RESULTS="$DATA/results-$N.jsonl"
 EMU_DATA="$DATA/emu"
 
-log() { printf '%s\n' "$*" >&2; }
+# shellcheck source=bench/common.sh
+source "$ROOT/bench/common.sh"
 
 mkdir -p "$DATA"
 log "building release binaries..."
 (cd "$ROOT" && cargo build --quiet --release -p compliance-emulator \
     --bin compliance-emulator --example gen-ids)
 
-if [[ ! -s "$IDS" ]]; then
-    log "generating $N IDs into $IDS..."
-    "$TARGET/release/examples/gen-ids" "$N" > "$IDS.tmp"
-    mv "$IDS.tmp" "$IDS"
-fi
+ensure_ids "$TARGET/release/examples/gen-ids" "$IDS" "$N"
 UPLOAD_BYTES=$(stat -c %s "$IDS")
 
-if [[ "${WARMUP:-1}" != 0 ]]; then
-    log "warming up memory..."
-    dd if=/dev/zero of="$DATA/warmup.tmp" bs=1M count=$((UPLOAD_BYTES * 5 / 1048576 + 1)) \
-        status=none
-    rm -f "$DATA/warmup.tmp"
-fi
+warm_up "$UPLOAD_BYTES" "$DATA"
 
 rm -rf "$EMU_DATA"
 ENV_FILE="$DATA/emulator.env"

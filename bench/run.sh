@@ -58,7 +58,8 @@ EMU_DATA="$DATA/run-emu"
 unset http_proxy https_proxy all_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY
 CURL=(curl -q -sS --fail)
 
-log() { printf '%s\n' "$*" >&2; }
+# shellcheck source=bench/common.sh
+source "$ROOT/bench/common.sh"
 die() { log "bench/run.sh: $*"; exit 1; }
 
 [[ "$N" =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, not '$N'"
@@ -174,19 +175,10 @@ mkdir -p "$DATA" "$WORK"
 log "building release binaries..."
 (cd "$ROOT" && cargo build --quiet --release --workspace --bins --examples)
 
-if [[ ! -s "$IDS" ]]; then
-    log "generating $N IDs into $IDS..."
-    "$BIN/examples/gen-ids" "$N" > "$IDS.tmp"
-    mv "$IDS.tmp" "$IDS"
-fi
+ensure_ids "$BIN/examples/gen-ids" "$IDS" "$N"
 UPLOAD_BYTES=$(stat -c %s "$IDS")
 
-if [[ "${WARMUP:-1}" != 0 ]]; then
-    log "warming up memory..."
-    dd if=/dev/zero of="$DATA/warmup.tmp" bs=1M count=$((UPLOAD_BYTES * 5 / 1048576 + 1)) \
-        status=none
-    rm -f "$DATA/warmup.tmp"
-fi
+warm_up "$UPLOAD_BYTES" "$DATA"
 
 rm -rf "$EMU_DATA"
 ENV_FILE="$WORK/emulator.env"
