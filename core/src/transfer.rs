@@ -173,7 +173,9 @@ fn upload_simple(
         if let Some(auth) = &target.auth {
             request = request.header("authorization", auth);
         }
-        let response = request.send(SendBody::from_reader(&mut Counted::new(&mut body, &progress)));
+        let response = request.send(SendBody::from_reader(&mut Counted::new(
+            &mut body, &progress,
+        )));
         body.check()?;
         target.expect_success("upload to", response, &[200, 201])?;
         Ok(())

@@ -314,3 +314,23 @@ fn bad_flags_exit_2_before_any_request() {
         .assert_code(2);
     assert!(em.requests().is_empty());
 }
+
+#[test]
+fn token_missing_or_wrong() {
+    let (em, id) = complete_job(Config::default(), None);
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let before = em.requests().len();
+    Stage::new(BIN, &em)
+        .env_remove("BEARER_TOKEN")
+        .run(&["--id", &id, "--results-file", path.to_str().unwrap()])
+        .assert_code(2)
+        .assert_stderr("BEARER_TOKEN is not set");
+    assert_eq!(em.requests().len(), before, "no request without a token");
+    Stage::new(BIN, &em)
+        .env("BEARER_TOKEN", "wrong")
+        .run(&["--id", &id, "--results-file", path.to_str().unwrap()])
+        .assert_code(1)
+        .assert_stderr("check BEARER_TOKEN");
+    assert!(dir.names().is_empty());
+}

@@ -120,3 +120,14 @@ fn wrong_token_exits_1() {
         .assert_code(1)
         .assert_stderr("HTTP 401");
 }
+
+#[test]
+fn missing_token_exits_2_before_any_request() {
+    let em = emulator();
+    Stage::new(BIN, &em)
+        .env_remove("BEARER_TOKEN")
+        .run(&["--id", "1"])
+        .assert_code(2)
+        .assert_stderr("export BEARER_TOKEN=");
+    assert!(em.requests().is_empty());
+}

@@ -302,3 +302,31 @@ fn a_resumable_upload_of_200_mb_survives_five_drops() {
         "stored bytes differ"
     );
 }
+
+#[test]
+fn token_missing_or_wrong_and_unknown_jobs() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "1\n");
+    let job = em.create_job("tweets", None, false);
+    Stage::new(BIN, &em)
+        .env_remove("BEARER_TOKEN")
+        .run(&["--ids-file", &file, "--id", &job.id])
+        .assert_code(2)
+        .assert_stderr("BEARER_TOKEN is not set");
+    assert!(em.requests().is_empty());
+    Stage::new(BIN, &em)
+        .env("BEARER_TOKEN", "wrong")
+        .run(&["--ids-file", &file, "--id", &job.id])
+        .assert_code(1)
+        .assert_stderr("check BEARER_TOKEN");
+    Stage::new(BIN, &em)
+        .run(&["--ids-file", &file, "--id", "1234"])
+        .assert_code(1)
+        .assert_stderr("job 1234 not found");
+    Stage::new(BIN, &em)
+        .run(&["--ids-file", &file, "--name", "nobody"])
+        .assert_code(1)
+        .assert_stderr("no tweets or users job named \"nobody\"");
+    assert_eq!(storage_requests(&em), 0);
+}
