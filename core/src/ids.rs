@@ -151,7 +151,10 @@ fn newline_mask(block: &[u8; BLOCK]) -> Option<u64> {
             let d = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
             // A digit is a byte whose distance above '0' is at most 9.
             let digit = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
-            (_mm_movemask_epi8(_mm_or_si128(nl, digit)), _mm_movemask_epi8(nl))
+            (
+                _mm_movemask_epi8(_mm_or_si128(nl, digit)),
+                _mm_movemask_epi8(nl),
+            )
         };
         if good != 0xFFFF {
             return None;
@@ -504,7 +507,10 @@ mod tests {
         let line = input[..at].iter().filter(|&&b| b == b'\n').count() + 1;
         for piece in [1, 64, 4096] {
             let msg = scan(&bad, piece).0.unwrap_err().to_string();
-            assert!(msg.contains(&format!("1 line not an ID (1 to 19 digits): line {line} ")), "{msg}");
+            assert!(
+                msg.contains(&format!("1 line not an ID (1 to 19 digits): line {line} ")),
+                "{msg}"
+            );
         }
     }
 

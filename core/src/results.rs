@@ -69,6 +69,53 @@ struct EventFields<'a> {
     reason: Option<Cow<'a, str>>,
 }
 
+/// The fast path for a line written the way the API writes events: a flat
+/// JSON object with no white space whose values are all plain strings
+/// (printable ASCII, no escapes). Returns `Some(Some(reason))` for an event,
+/// `Some(None)` for another such object, and `None` for anything else, which
+/// the full parser then reads.
+fn flat_object(line: &[u8]) -> Option<Option<&str>> {
+    let mut rest = line.strip_prefix(b"{")?.strip_suffix(b"}")?;
+    if rest.is_empty() {
+        return Some(None);
+    }
+    let (mut id, mut action, mut reason) = (false, false, None);
+    loop {
+        let (key, after) = plain_string(rest)?;
+        let (value, after) = plain_string(after.strip_prefix(b":")?)?;
+        let seen = match key {
+            b"id" => std::mem::replace(&mut id, true),
+            b"action" => std::mem::replace(&mut action, true),
+            b"reason" => reason.replace(std::str::from_utf8(value).ok()?).is_some(),
+            _ => false,
+        };
+        if seen {
+            return None; // a duplicate key: let the full parser judge
+        }
+        match after {
+            [] => break,
+            [b',', more @ ..] => rest = more,
+            _ => return None,
+        }
+    }
+    Some(reason.filter(|_| id && action))
+}
+
+/// A string at the start of `bytes` with only printable ASCII and no
+/// escapes: its contents, and what follows its closing quote.
+fn plain_string(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let body = bytes.strip_prefix(b"\"")?;
+    let end = memchr::memchr(b'"', body)?;
+    let text = &body[..end];
+    if text
+        .iter()
+        .any(|&b| !(b' '..=b'~').contains(&b) || b == b'\\')
+    {
+        return None;
+    }
+    Some((text, &body[end + 1..]))
+}
+
 /// Checks a results body fed in pieces of any size.
 #[derive(Debug, Default)]
 pub struct ResultsChecker {
@@ -125,17 +172,20 @@ impl ResultsChecker {
         if line[0] != b'{' {
             return Err(self.corrupt(line));
         }
-        let event = match serde_json::from_slice::<EventFields>(line) {
-            Ok(EventFields {
-                id: Some(_),
-                action: Some(_),
-                reason: Some(reason),
-            }) => Some(reason),
-            Ok(_) => None,
-            // Valid JSON whose fields are not all strings is a record, not corruption.
-            Err(_) => match serde_json::from_slice::<IgnoredAny>(line) {
+        let event = match flat_object(line) {
+            Some(flat) => flat.map(Cow::Borrowed),
+            None => match serde_json::from_slice::<EventFields>(line) {
+                Ok(EventFields {
+                    id: Some(_),
+                    action: Some(_),
+                    reason: Some(reason),
+                }) => Some(reason),
                 Ok(_) => None,
-                Err(_) => return Err(self.corrupt(line)),
+                // Valid JSON whose fields are not all strings is a record, not corruption.
+                Err(_) => match serde_json::from_slice::<IgnoredAny>(line) {
+                    Ok(_) => None,
+                    Err(_) => return Err(self.corrupt(line)),
+                },
             },
         };
         match event {
@@ -197,6 +247,47 @@ mod tests {
             check(BODY, 3).unwrap().to_string(),
             "3 compliance events (bounced 1, deleted 1, protected 1); 1 other record(s) kept, not events"
         );
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_parser() {
+        // (line, what the fast path says, events the checker counts)
+        let lines: &[(&str, Option<Option<&str>>, u64)] = &[
+            (
+                r#"{"id":"1","action":"delete","reason":"deleted"}"#,
+                Some(Some("deleted")),
+                1,
+            ),
+            (
+                r#"{"reason":"geo","created_at":"2020-01-01T00:00:00+00:00","action":"delete","id":"2"}"#,
+                Some(Some("geo")),
+                1,
+            ),
+            (r#"{"id":"1","action":"delete"}"#, Some(None), 0),
+            (r#"{}"#, Some(None), 0),
+            (r#"{"id":"1","action":"delete","reason":"a\"b"}"#, None, 1),
+            (r#"{"id":"1","action":"delete","reason":"é"}"#, None, 1),
+            (r#"{ "id":"1","action":"delete","reason":"x"}"#, None, 1),
+            (r#"{"id":1,"action":"delete","reason":"deleted"}"#, None, 0),
+            // A duplicate key is valid JSON but no clear event: kept, counted apart.
+            (
+                r#"{"id":"1","id":"2","action":"delete","reason":"x"}"#,
+                None,
+                0,
+            ),
+        ];
+        for (line, fast, events) in lines {
+            assert_eq!(flat_object(line.as_bytes()), *fast, "{line}");
+            assert_eq!(check(line.as_bytes(), 7).unwrap().events, *events, "{line}");
+        }
+        for corrupt in [
+            r#"{"id":"1","action":"delete","reason":"x"},"#,
+            r#"{"id":"1"}}"#,
+            r#"{"id":"1""#,
+        ] {
+            assert_eq!(flat_object(corrupt.as_bytes()), None, "{corrupt}");
+            assert!(check(corrupt.as_bytes(), 7).is_err(), "{corrupt}");
+        }
     }
 
     #[test]

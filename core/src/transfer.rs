@@ -469,8 +469,9 @@ impl PartFile {
     }
 
     fn persist(mut self) -> anyhow::Result<()> {
+        // The data must be on disk before the name says the file is whole.
         self.file
-            .sync_all()
+            .sync_data()
             .with_context(|| format!("writing {}", self.part.display()))?;
         fs::rename(&self.part, &self.path).with_context(|| {
             format!(
