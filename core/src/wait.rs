@@ -3,11 +3,33 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cli::note;
+use crate::cli::{note, seconds};
 use crate::client::Client;
 use crate::jobs::{Job, JobId};
 use crate::progress::Progress;
 use crate::time::{human_duration, Timestamp};
+
+/// How long to wait and how often to look: `--interval` and `--timeout`.
+#[derive(Clone, Copy, Debug)]
+pub struct Patience {
+    /// The longest pause between two polls.
+    pub interval: Duration,
+    /// Give up after this long; `None` waits as long as it takes.
+    pub timeout: Option<Duration>,
+}
+
+impl Patience {
+    /// Reads `--interval <secs>` and `--timeout <secs>` (empty: no timeout).
+    pub fn from_flags(interval: &str, timeout: &str) -> anyhow::Result<Patience> {
+        Ok(Patience {
+            interval: seconds("--interval", interval)?,
+            timeout: match timeout {
+                "" => None,
+                t => Some(seconds("--timeout", t)?),
+            },
+        })
+    }
+}
 
 /// The first poll comes soon: small jobs finish in seconds.
 const FIRST_INTERVAL: Duration = Duration::from_secs(2);
@@ -18,13 +40,9 @@ const FIRST_INTERVAL: Duration = Duration::from_secs(2);
 /// job's `estimated_completion` when the API gives one, and lasts until the
 /// rate limit resets when the last answer said none are left. Each change of
 /// status is a line on stderr; on a terminal a spinner shows the status, the
-/// elapsed time and the next poll. With `timeout`, gives up after that long.
-pub fn wait_for_job(
-    client: &Client,
-    job: Job,
-    interval: Duration,
-    timeout: Option<Duration>,
-) -> anyhow::Result<Job> {
+/// elapsed time and the next poll. With a timeout, gives up after that long.
+pub fn wait_for_job(client: &Client, job: Job, patience: Patience) -> anyhow::Result<Job> {
+    let Patience { interval, timeout } = patience;
     let id = JobId::from_flag(job.id())?;
     let started = Instant::now();
     let spinner = Progress::spinner(&job.label());

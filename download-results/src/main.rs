@@ -45,8 +45,8 @@ Exit codes:
 
 use compliance_core::time::Timestamp;
 use compliance_core::transfer::{download_results, Destination};
-use compliance_core::wait::wait_for_job;
-use compliance_core::{cli, JobRef};
+use compliance_core::wait::{wait_for_job, Patience};
+use compliance_core::{cli, usage_bail, JobRef};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -70,19 +70,18 @@ fn main() {
             &args.flag_name,
             &args.flag_type,
         )?;
-        let interval = cli::seconds("--interval", &args.flag_interval)?;
-        let timeout = match args.flag_timeout.as_str() {
-            "" => None,
-            t => Some(cli::seconds("--timeout", t)?),
-        };
+        let patience = Patience::from_flags(&args.flag_interval, &args.flag_timeout)?;
         let dest = Destination::from_flag(&args.flag_results_file)?;
         let client = cli::client("download-results", &common)?;
         let url = match &job_ref {
+            None if args.flag_wait => {
+                usage_bail!("--wait needs the job itself: give --id or --name instead of --url")
+            }
             None => args.flag_url.clone(),
             Some(job_ref) => {
                 let mut job = client.find_job(job_ref)?;
                 if args.flag_wait {
-                    job = wait_for_job(&client, job, interval, timeout)?;
+                    job = wait_for_job(&client, job, patience)?;
                 }
                 job.ready_download_url(Timestamp::now())?.to_string()
             }

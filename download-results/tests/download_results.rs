@@ -301,6 +301,10 @@ fn bad_flags_exit_2_before_any_request() {
             &["--url", "u", "--id", "1", "--results-file", "r"],
             "Usage:",
         ),
+        (
+            &["--url", "u", "--results-file", "r", "--wait"],
+            "--wait needs the job itself",
+        ),
     ];
     for (args, message) in cases {
         Stage::new(BIN, &em)

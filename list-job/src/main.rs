@@ -36,7 +36,7 @@ Exit codes:
   2  usage error: a bad flag or value, no BEARER_TOKEN
 ";
 
-use compliance_core::wait::wait_for_job;
+use compliance_core::wait::{wait_for_job, Patience};
 use compliance_core::{cli, JobRef, Status};
 use serde::Deserialize;
 
@@ -54,15 +54,11 @@ fn main() {
     let (args, common): (Args, _) = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
     cli::run(|| {
         let job_ref = JobRef::from_flags(&args.flag_id, &args.flag_name, &args.flag_type)?;
-        let interval = cli::seconds("--interval", &args.flag_interval)?;
-        let timeout = match args.flag_timeout.as_str() {
-            "" => None,
-            t => Some(cli::seconds("--timeout", t)?),
-        };
+        let patience = Patience::from_flags(&args.flag_interval, &args.flag_timeout)?;
         let client = cli::client("list-job", &common)?;
         let mut job = client.find_job(&job_ref)?;
         if args.flag_wait {
-            job = wait_for_job(&client, job, interval, timeout)?;
+            job = wait_for_job(&client, job, patience)?;
         }
         cli::print_json(&job)?;
         match job.status() {
