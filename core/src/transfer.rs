@@ -21,7 +21,7 @@ use crate::ids::{IdFile, NormalisedIds};
 use crate::jobs::{Job, JobId, Status};
 use crate::problem::{ApiError, MAX_ERROR_BODY};
 use crate::progress::{Counted, Progress};
-use crate::results::{ResultsChecker, Summary};
+use crate::results::{BackgroundChecker, Summary};
 use crate::retry::{with_retries, Retrier, Transient};
 use crate::time::{human_duration, Timestamp};
 
@@ -358,9 +358,8 @@ pub fn download_results(client: &Client, url: &str, dest: &Destination) -> anyho
 fn fetch_checked(client: &Client, target: &Target, mut out: impl Write) -> anyhow::Result<Summary> {
     let policy = client.config().retry;
     let mut retrier = Retrier::new(policy);
-    let mut checker = ResultsChecker::new();
+    let mut checker = BackgroundChecker::start(COPY_BUFFER);
     let mut written = 0u64;
-    let mut buf = vec![0; COPY_BUFFER];
     let mut progress = None;
     loop {
         let mut request = client.agent().get(&target.url);
@@ -405,18 +404,23 @@ fn fetch_checked(client: &Client, target: &Target, mut out: impl Write) -> anyho
         let mut reader = response.body_mut().as_reader();
         let before = written;
         let broke = loop {
-            let n = match reader.read(&mut buf) {
+            let mut piece = checker.buffer();
+            let n = match reader.read(&mut piece) {
                 Ok(0) => break None,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => break Some(target.transient("download from", &e.to_string())),
             };
-            let fresh = &buf[(skip.min(n as u64) as usize)..n];
-            skip -= skip.min(n as u64);
-            checker.feed(fresh)?;
-            out.write_all(fresh).context("writing the results")?;
-            written += fresh.len() as u64;
-            progress.inc(fresh.len() as u64);
+            piece.truncate(n);
+            if skip > 0 {
+                let dropped = skip.min(n as u64);
+                piece.drain(..dropped as usize);
+                skip -= dropped;
+            }
+            out.write_all(&piece).context("writing the results")?;
+            written += piece.len() as u64;
+            progress.inc(piece.len() as u64);
+            checker.feed(piece)?;
         };
         let broke = broke.or_else(|| match expected {
             Some(expected) if expected != written => Some(target.transient(
