@@ -36,6 +36,8 @@ pub struct IdStats {
     pub skipped: u64,
     /// Size in bytes of the normalised file: what an upload sends.
     pub normalised_bytes: u64,
+    /// Size in bytes of the file as it is.
+    pub bytes: u64,
 }
 
 /// A line that is not an ID.
@@ -201,6 +203,7 @@ impl Scanner {
 
     /// Scans the next piece of the file; with `out`, appends the normalised bytes.
     pub fn feed(&mut self, chunk: &[u8], mut out: Option<&mut Vec<u8>>) {
+        self.stats.bytes += chunk.len() as u64;
         let mut rest = chunk;
         loop {
             if self.carry.is_empty() && !self.carry_overflow {
@@ -242,6 +245,14 @@ impl Scanner {
             out.extend_from_slice(&bytes[..len]);
         }
         &bytes[len..]
+    }
+
+    /// Whether everything fed so far is already in normal form, byte for
+    /// byte, as far as whole lines go.
+    fn is_verbatim(&self) -> bool {
+        self.bad_total == 0
+            && !self.carry_overflow
+            && self.stats.normalised_bytes + self.carry.len() as u64 == self.stats.bytes
     }
 
     fn end_carried_line(&mut self, out: Option<&mut Vec<u8>>) {
@@ -380,55 +391,34 @@ pub struct NormalisedIds {
     path: PathBuf,
     scanner: Option<Scanner>,
     failure: Option<String>,
+    /// The file is already normal (the check found it so): it is sent as it
+    /// is, still checked as it goes, without copying it into normal form.
+    verbatim: bool,
     input: Vec<u8>,
     output: Vec<u8>,
     pos: usize,
 }
 
 impl NormalisedIds {
-    /// Opens `path` for a normalised read.
-    pub fn open(path: &Path) -> anyhow::Result<NormalisedIds> {
+    /// Opens a checked ID file for a normalised read.
+    pub fn open(ids: &IdFile) -> anyhow::Result<NormalisedIds> {
+        let verbatim = ids.stats.bytes == ids.stats.normalised_bytes;
         Ok(NormalisedIds {
-            file: open(path)?,
-            path: path.to_path_buf(),
+            file: open(&ids.path)?,
+            path: ids.path.clone(),
             scanner: Some(Scanner::new()),
             failure: None,
-            input: vec![0; READ_BUFFER],
-            output: Vec::with_capacity(READ_BUFFER + 64),
+            verbatim,
+            input: if verbatim {
+                Vec::new()
+            } else {
+                vec![0; READ_BUFFER]
+            },
+            output: Vec::new(),
             pos: 0,
         })
     }
 
-    fn refill(&mut self) -> io::Result<()> {
-        self.output.clear();
-        self.pos = 0;
-        while self.output.is_empty() {
-            let Some(scanner) = self.scanner.as_mut() else {
-                return Ok(());
-            };
-            let n = loop {
-                match self.file.read(&mut self.input) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    other => break other?,
-                }
-            };
-            if n > 0 {
-                scanner.feed(&self.input[..n], Some(&mut self.output));
-                continue;
-            }
-            let scanner = self.scanner.take().expect("checked above");
-            scanner
-                .finish(&self.path, Some(&mut self.output))
-                .map_err(|e| {
-                    let why = format!("{e} (the file changed after it was checked)");
-                    io::Error::new(io::ErrorKind::InvalidData, why)
-                })?;
-        }
-        Ok(())
-    }
-}
-
-impl NormalisedIds {
     /// After a read failed: the file's own error (it could not be read, or
     /// it changed since its check), as opposed to one of the connection.
     pub fn check(&self) -> anyhow::Result<()> {
@@ -437,20 +427,91 @@ impl NormalisedIds {
             None => Ok(()),
         }
     }
-}
 
-impl Read for NormalisedIds {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.pos == self.output.len() {
-            if let Err(e) = self.refill() {
-                self.failure = Some(format!("{}: {e}", self.path.display()));
-                return Err(e);
+    fn read_file(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match file.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
             }
+        }
+    }
+
+    fn changed(&self, why: impl fmt::Display) -> io::Error {
+        let why = format!("{why} (the file changed after it was checked)");
+        io::Error::new(io::ErrorKind::InvalidData, why)
+    }
+
+    /// Reads the next piece into `buf` as it is, checking it.
+    fn read_verbatim(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(scanner) = self.scanner.as_mut() else {
+            return Ok(0);
+        };
+        let n = Self::read_file(&mut self.file, buf)?;
+        if n > 0 {
+            scanner.feed(&buf[..n], None);
+            if !scanner.is_verbatim() {
+                return Err(self.changed("a line is no longer in normal form"));
+            }
+            return Ok(n);
+        }
+        let scanner = self.scanner.take().expect("checked above");
+        let bytes = scanner.stats.bytes;
+        match scanner.finish(&self.path, None) {
+            Ok(stats) if stats.normalised_bytes == bytes => Ok(0),
+            Ok(_) => Err(self.changed("its last line has no newline")),
+            Err(e) => Err(self.changed(e)),
+        }
+    }
+
+    /// Refills the output with the next normalised piece.
+    fn refill(&mut self) -> io::Result<()> {
+        self.output.clear();
+        self.pos = 0;
+        while self.output.is_empty() {
+            let Some(scanner) = self.scanner.as_mut() else {
+                return Ok(());
+            };
+            let n = Self::read_file(&mut self.file, &mut self.input)?;
+            if n > 0 {
+                scanner.feed(&self.input[..n], Some(&mut self.output));
+                continue;
+            }
+            let scanner = self.scanner.take().expect("checked above");
+            if let Err(e) = scanner.finish(&self.path, Some(&mut self.output)) {
+                return Err(self.changed(e));
+            }
+        }
+        Ok(())
+    }
+
+    fn read_normalised(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.output.len() {
+            self.refill()?;
         }
         let n = buf.len().min(self.output.len() - self.pos);
         buf[..n].copy_from_slice(&self.output[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
+    }
+}
+
+impl Read for NormalisedIds {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = match self.verbatim {
+            true => self.read_verbatim(buf),
+            false => self.read_normalised(buf),
+        };
+        if let Err(e) = &read {
+            let path = self.path.display().to_string();
+            let why = e.to_string();
+            self.failure
+                .get_or_insert_with(|| match why.starts_with(&path) {
+                    true => why,
+                    false => format!("{path}: {why}"),
+                });
+        }
+        read
     }
 }
 
@@ -510,6 +571,59 @@ mod tests {
             assert!(
                 msg.contains(&format!("1 line not an ID (1 to 19 digits): line {line} ")),
                 "{msg}"
+            );
+        }
+    }
+
+    /// Reads a checked file back through [`NormalisedIds`], after `change`
+    /// has done what it likes to the file.
+    fn read_back(contents: &[u8], change: impl FnOnce(&Path)) -> Result<Vec<u8>, String> {
+        let path = std::env::temp_dir().join(format!(
+            "compliance-ids-{}-{:?}.txt",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::write(&path, contents).unwrap();
+        let ids = IdFile::check(&path).unwrap();
+        change(&path);
+        let mut reader = NormalisedIds::open(&ids).unwrap();
+        let mut out = Vec::new();
+        let read = reader.read_to_end(&mut out);
+        let _ = std::fs::remove_file(&path);
+        match read {
+            Ok(_) => Ok(out),
+            Err(_) => Err(format!("{:#}", reader.check().unwrap_err())),
+        }
+    }
+
+    #[test]
+    fn sends_normal_files_as_they_are_and_others_normalised() {
+        let normal: Vec<u8> = (0..50_000u64)
+            .flat_map(|i| format!("{i}\n").into_bytes())
+            .collect();
+        assert_eq!(read_back(&normal, |_| {}).unwrap(), normal);
+        assert_eq!(read_back(b" 1\r\n\n2", |_| {}).unwrap(), b"1\n2\n");
+    }
+
+    #[test]
+    fn a_file_changed_after_its_check_fails_the_read() {
+        let normal: Vec<u8> = (0..50_000u64)
+            .flat_map(|i| format!("{i}\n").into_bytes())
+            .collect();
+        for (original, changed) in [
+            (&normal[..], &b"1\nx\n"[..]),
+            (b"1\r\n", b"1\ny\n"),
+            (b"1\n2\n", b"1\r\n2\n"),
+        ] {
+            let err = read_back(original, |p| std::fs::write(p, changed).unwrap()).unwrap_err();
+            assert!(
+                err.contains("the file changed after it was checked"),
+                "{err}"
+            );
+            assert_eq!(
+                err.matches("compliance-ids-").count(),
+                1,
+                "path named once: {err}"
             );
         }
     }

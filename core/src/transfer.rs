@@ -164,7 +164,7 @@ fn upload_simple(
         if let Some(job) = job.filter(|_| attempt > 1) {
             job.open_upload_url(Timestamp::now())?;
         }
-        let mut body = NormalisedIds::open(&ids.path)?;
+        let mut body = NormalisedIds::open(ids)?;
         let mut request = client
             .agent()
             .put(&target.url)
@@ -207,7 +207,7 @@ fn upload_resumable(client: &Client, target: &Target, ids: &IdFile) -> anyhow::R
             .with_context(|| format!("{}: the upload session start gave no Location", target.host))
     })?;
     let session = Target::new(client, &session)?;
-    let mut body = NormalisedIds::open(&ids.path)?;
+    let mut body = NormalisedIds::open(ids)?;
     let mut position = 0; // bytes of the normalised file read so far
     let mut offset = 0; // bytes storage holds
     let mut retrier = Retrier::new(policy);
@@ -217,7 +217,7 @@ fn upload_resumable(client: &Client, target: &Target, ids: &IdFile) -> anyhow::R
         let len = RESUMABLE_CHUNK.min(total - offset);
         if position != offset {
             // Storage holds less than was read: read again from where it stopped.
-            body = NormalisedIds::open(&ids.path)?;
+            body = NormalisedIds::open(ids)?;
             io::copy(&mut (&mut body).take(offset), &mut io::sink())?;
             position = offset;
         }
