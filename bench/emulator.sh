@@ -52,7 +52,7 @@ warm_up "$UPLOAD_BYTES" "$DATA"
 rm -rf "$EMU_DATA"
 ENV_FILE="$DATA/emulator.env"
 "$TARGET/release/compliance-emulator" --event-percent "$EVENT_PERCENT" \
-    --data-dir "$EMU_DATA" > "$ENV_FILE" 2> "$DATA/emulator.log" &
+    --rate-limit 1000000 --data-dir "$EMU_DATA" > "$ENV_FILE" 2> "$DATA/emulator.log" &
 EMU_PID=$!
 cleanup() {
     kill "$EMU_PID" 2> /dev/null || true
