@@ -697,43 +697,34 @@ fn send(
 /// Keeps a stalled connection open, reading and dropping anything the
 /// client sends, until it goes away, the emulator stops, or the limit.
 fn stall(reader: &mut BufReader<TcpStream>, shutdown: &AtomicBool) {
-    let _ = reader.get_ref().set_read_timeout(Some(TICK));
-    let start = Instant::now();
-    let mut buf = [0u8; 4096];
-    while !shutdown.load(Ordering::SeqCst) && start.elapsed() < STALL_LIMIT {
-        match reader.get_mut().read(&mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => break,
-        }
-    }
+    drain(reader, STALL_LIMIT, Some(shutdown));
 }
 
 /// Closes after a response while the client may still be sending: stop
 /// writing, then read and drop for a while so that unread data does not
 /// make the kernel reset the connection under the response.
 fn linger(reader: &mut BufReader<TcpStream>) {
-    let stream = reader.get_ref();
-    let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(TICK));
+    let _ = reader.get_ref().shutdown(Shutdown::Write);
+    drain(reader, LINGER, None);
+}
+
+/// Reads and drops what the client sends until it goes away, `limit`
+/// passes, or (with `shutdown`) the emulator stops.
+fn drain(reader: &mut BufReader<TcpStream>, limit: Duration, shutdown: Option<&AtomicBool>) {
+    let _ = reader.get_ref().set_read_timeout(Some(TICK));
     let start = Instant::now();
     let mut buf = vec![0u8; 64 * 1024];
-    while start.elapsed() < LINGER {
+    while !shutdown.is_some_and(|s| s.load(Ordering::SeqCst)) && start.elapsed() < limit {
         match reader.get_mut().read(&mut buf) {
             Ok(0) => break,
             Ok(_) => {}
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
                 ) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => break,
         }
     }
