@@ -7,7 +7,7 @@
 //!
 //! The same [`Scanner`] serves both passes. The first ([`IdFile::check`]) only
 //! counts; the second ([`NormalisedIds`]) writes the normalised bytes as the
-//! upload reads them. Neither holds more than one buffer of the file.
+//! upload reads them. Neither holds more than a buffer of the file per thread.
 
 use std::fmt;
 use std::fs::File;
@@ -106,19 +106,48 @@ fn classify(line: &[u8]) -> Line<'_> {
 /// The length of the longest prefix of `bytes` made of whole normal lines
 /// (1 to 19 digits, then `\n`), and how many lines that is.
 ///
-/// Most ID files are already normal, so this is the hot loop: it classifies
-/// 64 bytes at a time into a bit mask of newlines, then walks the newlines to
-/// check the line lengths.
+/// Most ID files are already normal, so this is the hot loop. It classifies
+/// 64 bytes at a time into a bit mask of newlines and judges all the lines
+/// of a block at once with bit operations; only a block that fails is walked
+/// newline by newline, to find where the normal prefix ends.
 fn normal_prefix(bytes: &[u8]) -> (usize, u64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("popcnt")
+        && std::arch::is_x86_feature_detected!("lzcnt")
+        && std::arch::is_x86_feature_detected!("bmi1")
+    {
+        // SAFETY: the CPU has just been found to support these features.
+        return unsafe { normal_prefix_avx2(bytes) };
+    }
+    prefix_with(bytes, newline_mask)
+}
+
+/// [`normal_prefix`] compiled for AVX2, with its 32-byte newline mask, and
+/// the bit-counting instructions that come with such CPUs.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt,lzcnt,bmi1")]
+fn normal_prefix_avx2(bytes: &[u8]) -> (usize, u64) {
+    // The closure inherits this function's target features, so the mask inlines.
+    prefix_with(bytes, |block| newline_mask_avx2(block))
+}
+
+#[inline(always)]
+fn prefix_with(bytes: &[u8], mask: impl Fn(&[u8; BLOCK]) -> Option<u64>) -> (usize, u64) {
     let (mut start, mut lines) = (0usize, 0u64);
     for (b, block) in bytes.chunks_exact(BLOCK).enumerate() {
         let base = b * BLOCK;
         let block: &[u8; BLOCK] = block.try_into().expect("chunks_exact");
         // Something other than digits and newlines in this block: the slow
         // path takes it from the start of its line.
-        let Some(mut newlines) = newline_mask(block) else {
+        let Some(mut newlines) = mask(block) else {
             return (start, lines);
         };
+        if block_is_normal(newlines, base - start) {
+            lines += u64::from(newlines.count_ones());
+            start = base + BLOCK - newlines.leading_zeros() as usize;
+            continue;
+        }
         while newlines != 0 {
             let at = base + newlines.trailing_zeros() as usize;
             let len = at - start;
@@ -129,11 +158,30 @@ fn normal_prefix(bytes: &[u8]) -> (usize, u64) {
             start = at + 1;
             newlines &= newlines - 1;
         }
-        if base + BLOCK - start > MAX_ID_DIGITS {
-            return (start, lines);
-        }
+        return (start, lines);
     }
     (start, lines)
+}
+
+/// Whether a block of digits with `newlines` (bit `i`: byte `i` is `\n`)
+/// holds only normal lines, given `carried` digits of its first line before
+/// it; its last line may go on into the next block.
+#[inline(always)]
+fn block_is_normal(newlines: u64, carried: usize) -> bool {
+    // An empty line: a newline where a line starts.
+    let starts = (newlines << 1) | u64::from(carried == 0);
+    // A run of 20 or more digits (MAX_ID_DIGITS + 1): `runs_k` has bit `i`
+    // set where bytes `i..i + k` are all digits. A block without newlines is
+    // one such run.
+    let digits = !newlines;
+    let runs_2 = digits & (digits >> 1);
+    let runs_4 = runs_2 & (runs_2 >> 2);
+    let runs_8 = runs_4 & (runs_4 >> 4);
+    let runs_16 = runs_8 & (runs_8 >> 8);
+    let runs_20 = runs_16 & (runs_4 >> 16);
+    newlines & starts == 0
+        && runs_20 == 0
+        && carried + newlines.trailing_zeros() as usize <= MAX_ID_DIGITS
 }
 
 const BLOCK: usize = 64;
@@ -162,6 +210,28 @@ fn newline_mask(block: &[u8; BLOCK]) -> Option<u64> {
             return None;
         }
         newlines |= u64::from(nl as u16) << (16 * lane);
+    }
+    Some(newlines)
+}
+
+/// [`newline_mask`] with AVX2: two 32-byte lanes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn newline_mask_avx2(block: &[u8; BLOCK]) -> Option<u64> {
+    use std::arch::x86_64::*;
+    let mut newlines = 0u64;
+    for lane in 0..BLOCK / 32 {
+        // SAFETY: the unaligned load reads 32 bytes at offset 32 * lane < 64,
+        // inside the block.
+        let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(32 * lane).cast()) };
+        let nl = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\n' as i8));
+        let d = _mm256_sub_epi8(v, _mm256_set1_epi8(b'0' as i8));
+        let digit = _mm256_cmpeq_epi8(_mm256_min_epu8(d, _mm256_set1_epi8(9)), d);
+        if _mm256_movemask_epi8(_mm256_or_si256(nl, digit)) != -1 {
+            return None;
+        }
+        newlines |= u64::from(_mm256_movemask_epi8(nl) as u32) << (32 * lane);
     }
     Some(newlines)
 }
@@ -312,6 +382,23 @@ impl Scanner {
         }
     }
 
+    /// A scanner for a part of a file that starts at a line other than the
+    /// first (no byte order mark there); its line numbers count from that part.
+    fn after_first_line() -> Scanner {
+        Scanner {
+            line: 1,
+            ..Scanner::default()
+        }
+    }
+
+    /// Ends a part of a file: its stats if every line in it passed.
+    fn finish_part(mut self) -> Option<IdStats> {
+        if !self.carry.is_empty() || self.carry_overflow {
+            self.end_carried_line(None);
+        }
+        (self.bad_total == 0).then_some(self.stats)
+    }
+
     /// Ends the file: scans a last line without `\n`, then returns what was
     /// found, or the error naming `path` if any line was bad or no ID was found.
     pub fn finish(
@@ -345,25 +432,102 @@ pub struct IdFile {
 impl IdFile {
     /// Checks a whole ID file, streaming. An unreadable file, a bad line or a
     /// file without IDs is an input error (exit code 2).
+    ///
+    /// A large file is checked in two halves on two threads, since this pass
+    /// is time the upload waits for; any failure is checked again in one
+    /// pass, so that the error counts lines from the start of the file.
     pub fn check(path: &Path) -> anyhow::Result<IdFile> {
-        let mut file = open(path)?;
-        let mut scanner = Scanner::new();
-        let mut buf = vec![0; READ_BUFFER];
-        loop {
-            let n = read(&mut file, &mut buf, path)?;
-            if n == 0 {
-                break;
-            }
-            scanner.feed(&buf[..n], None);
-        }
-        let stats = scanner
-            .finish(path, None)
-            .map_err(|e| anyhow::Error::new(UsageError(format!("{e}; nothing was uploaded"))))?;
+        let file = open(path)?;
+        let stats = match check_halves(&file) {
+            Some(stats) => stats,
+            None => check_whole(file, path)?,
+        };
         Ok(IdFile {
             path: path.to_path_buf(),
             stats,
         })
     }
+}
+
+/// Files smaller than this are checked on one thread.
+const PARALLEL_CHECK_MIN: u64 = 16 * 1024 * 1024;
+
+fn check_whole(mut file: File, path: &Path) -> anyhow::Result<IdStats> {
+    let mut scanner = Scanner::new();
+    let mut buf = vec![0; READ_BUFFER];
+    loop {
+        let n = read(&mut file, &mut buf, path)?;
+        if n == 0 {
+            break;
+        }
+        scanner.feed(&buf[..n], None);
+    }
+    scanner
+        .finish(path, None)
+        .map_err(|e| anyhow::Error::new(UsageError(format!("{e}; nothing was uploaded"))))
+}
+
+/// The stats of a large file that passes, checked in two halves split after
+/// a newline near the middle; `None` for a small file, a file without a
+/// newline there, a failure of any kind, or one CPU.
+fn check_halves(file: &File) -> Option<IdStats> {
+    let len = file.metadata().ok()?.len();
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    if len < PARALLEL_CHECK_MIN || cpus < 2 {
+        return None;
+    }
+    let mut probe = [0; 256];
+    let n = read_range(file, len / 2, &mut probe).ok()?;
+    let split = len / 2 + memchr::memchr(b'\n', &probe[..n])? as u64 + 1;
+    let (first, second) = std::thread::scope(|scope| {
+        let second = scope.spawn(|| check_range(file, split, len, Scanner::after_first_line()));
+        (
+            check_range(file, 0, split, Scanner::new()),
+            second.join().ok().flatten(),
+        )
+    });
+    let (first, second) = (first?, second?);
+    let stats = IdStats {
+        ids: first.ids + second.ids,
+        skipped: first.skipped + second.skipped,
+        normalised_bytes: first.normalised_bytes + second.normalised_bytes,
+        bytes: first.bytes + second.bytes,
+    };
+    (stats.ids > 0).then_some(stats)
+}
+
+/// Scans bytes `from..to` of `file`: their stats if every line passed and
+/// the range could be read whole.
+fn check_range(file: &File, from: u64, to: u64, mut scanner: Scanner) -> Option<IdStats> {
+    let mut buf = vec![0; READ_BUFFER];
+    let mut at = from;
+    while at < to {
+        let want = buf.len().min((to - at) as usize);
+        let n = read_range(file, at, &mut buf[..want]).ok()?;
+        if n == 0 {
+            return None; // the file shrank
+        }
+        scanner.feed(&buf[..n], None);
+        at += n as u64;
+    }
+    scanner.finish_part()
+}
+
+#[cfg(unix)]
+fn read_range(file: &File, at: u64, buf: &mut [u8]) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt as _;
+    loop {
+        match file.read_at(buf, at) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Elsewhere the check takes one pass.
+#[cfg(not(unix))]
+fn read_range(_: &File, _: u64, _: &mut [u8]) -> io::Result<usize> {
+    Err(io::ErrorKind::Unsupported.into())
 }
 
 fn open(path: &Path) -> anyhow::Result<File> {
@@ -573,6 +737,118 @@ mod tests {
                 "{msg}"
             );
         }
+    }
+
+    #[test]
+    fn the_block_test_agrees_with_a_walk_over_the_lines() {
+        // Every block of digits and newlines, judged byte by byte.
+        fn walk(newlines: u64, carried: usize) -> bool {
+            let mut run = carried;
+            for i in 0..BLOCK {
+                if newlines >> i & 1 == 1 {
+                    if run == 0 {
+                        return false;
+                    }
+                    run = 0;
+                } else {
+                    run += 1;
+                    if run > MAX_ID_DIGITS {
+                        return false;
+                    }
+                }
+            }
+            true
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for i in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Newlines about every 20 bytes (as in real files), or sparse, or dense.
+            let newlines = match i % 3 {
+                0 => {
+                    (0..BLOCK)
+                        .step_by(20)
+                        .fold(0u64, |m, k| m | 1 << ((k + (x as usize % 20)) % BLOCK))
+                        ^ (x & x >> 7 & x >> 13)
+                }
+                1 => x & x >> 9 & x >> 21,
+                _ => x,
+            };
+            let carried = (x >> 59) as usize % (MAX_ID_DIGITS + 1);
+            assert_eq!(
+                block_is_normal(newlines, carried),
+                walk(newlines, carried),
+                "{newlines:064b} after {carried}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_newline_mask_finds_the_same_prefix() {
+        let mut input = Vec::new();
+        for i in 0..5_000u64 {
+            input.extend(format!("{}\n", i * 104_729).bytes());
+        }
+        let (len, lines) = prefix_with(&input, newline_mask);
+        // Whole blocks only: the tail is the slow path's.
+        assert!(len + BLOCK + MAX_ID_DIGITS > input.len());
+        assert_eq!(
+            lines,
+            memchr::memchr_iter(b'\n', &input[..len]).count() as u64
+        );
+        assert_eq!((len, lines), normal_prefix(&input));
+        input[len / 2] = b' ';
+        assert_eq!(prefix_with(&input, newline_mask), normal_prefix(&input));
+        assert!(normal_prefix(&input).0 < len / 2);
+    }
+
+    /// A file big enough to be checked in two halves: `lines` IDs of 19
+    /// digits; `edit` may change it first.
+    fn check_big(edit: impl FnOnce(&mut Vec<u8>)) -> (Vec<u8>, anyhow::Result<IdFile>) {
+        let mut contents = Vec::new();
+        for i in 0..(PARALLEL_CHECK_MIN / 20 + 1000) {
+            contents.extend(format!("{:019}\n", i * 7_919).bytes());
+        }
+        edit(&mut contents);
+        let path = std::env::temp_dir().join(format!(
+            "compliance-big-{}-{:?}.txt",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::write(&path, &contents).unwrap();
+        let checked = IdFile::check(&path);
+        let _ = std::fs::remove_file(&path);
+        (contents, checked)
+    }
+
+    #[test]
+    fn a_big_file_checked_in_halves_counts_as_one_pass_does() {
+        let (contents, checked) = check_big(|c| {
+            // A byte order mark at the start, and a blank CRLF line in the
+            // second half: both halves meet lines to normalise.
+            c.splice(0..0, b"\xEF\xBB\xBF".iter().copied());
+            let at = c.len() * 3 / 4;
+            let at = at + memchr::memchr(b'\n', &c[at..]).unwrap() + 1;
+            c.splice(at..at, b" \r\n".iter().copied());
+        });
+        let stats = checked.unwrap().stats;
+        assert_eq!(stats, scan(&contents, READ_BUFFER).0.unwrap());
+        assert_eq!(stats.skipped, 1);
+        assert_eq!(stats.bytes, contents.len() as u64);
+    }
+
+    #[test]
+    fn a_bad_line_in_the_second_half_is_named_by_its_line_in_the_file() {
+        let mut line = 0;
+        let (_, checked) = check_big(|c| {
+            let at = c.len() * 3 / 4;
+            let at = at + memchr::memchr(b'\n', &c[at..]).unwrap() + 1;
+            line = c[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+            c.splice(at..at, b"12x\n".iter().copied());
+        });
+        let msg = checked.unwrap_err().to_string();
+        assert!(msg.contains(&format!(r#"line {line} "12x""#)), "{msg}");
     }
 
     /// Reads a checked file back through [`NormalisedIds`], after `change`
