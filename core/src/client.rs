@@ -42,6 +42,10 @@ pub struct Client {
     rate_limit: Mutex<Option<(u64, Timestamp)>>,
 }
 
+/// The size of ureq's output buffer: the most an upload writes to the
+/// connection at once.
+const TRANSFER_BUFFER: usize = 1024 * 1024;
+
 impl Client {
     /// A client for the configuration in the environment (see [`Config::from_env`]).
     pub fn from_env(tool: &str) -> anyhow::Result<Client> {
@@ -59,6 +63,8 @@ impl Client {
             .timeout_per_write(Some(config.read_timeout))
             // ureq's default, made explicit: a redirect never carries the token.
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
+            // Uploads go out in pieces of this size: fewer, larger writes.
+            .output_buffer_size(TRANSFER_BUFFER)
             .build()
             .new_agent();
         let origin = Origin::of(&config.api_url)?;
