@@ -78,9 +78,20 @@ struct EventFields<'a> {
 /// `Some(None)` for another such object, and `None` for anything else, which
 /// the full parser then reads.
 fn flat_object(line: &[u8]) -> Option<Option<&str>> {
-    let mut rest = line.strip_prefix(b"{")?.strip_suffix(b"}")?;
-    if rest.is_empty() {
-        return Some(None);
+    match flat_object_prefix(line)? {
+        (len, reason) if len == line.len() => {
+            Some(reason.and_then(|r| std::str::from_utf8(r).ok()))
+        }
+        _ => None,
+    }
+}
+
+/// A flat object (see [`flat_object`]) at the start of `bytes`: its length,
+/// through the closing brace, and `Some(reason)` if it is an event.
+fn flat_object_prefix(bytes: &[u8]) -> Option<(usize, Option<&[u8]>)> {
+    let mut rest = bytes.strip_prefix(b"{")?;
+    if rest.first() == Some(&b'}') {
+        return Some((2, None));
     }
     let (mut id, mut action, mut reason) = (false, false, None);
     loop {
@@ -89,34 +100,187 @@ fn flat_object(line: &[u8]) -> Option<Option<&str>> {
         let seen = match key {
             b"id" => std::mem::replace(&mut id, true),
             b"action" => std::mem::replace(&mut action, true),
-            b"reason" => reason.replace(std::str::from_utf8(value).ok()?).is_some(),
+            b"reason" => reason.replace(value).is_some(),
             _ => false,
         };
         if seen {
             return None; // a duplicate key: let the full parser judge
         }
         match after {
-            [] => break,
             [b',', more @ ..] => rest = more,
+            [b'}', more @ ..] => {
+                return Some((bytes.len() - more.len(), reason.filter(|_| id && action)))
+            }
             _ => return None,
         }
     }
-    Some(reason.filter(|_| id && action))
 }
 
 /// A string at the start of `bytes` with only printable ASCII and no
 /// escapes: its contents, and what follows its closing quote.
 fn plain_string(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     let body = bytes.strip_prefix(b"\"")?;
-    let end = memchr::memchr(b'"', body)?;
-    let text = &body[..end];
-    if text
-        .iter()
-        .any(|&b| !(b' '..=b'~').contains(&b) || b == b'\\')
-    {
-        return None;
+    let end = plain_string_end(body)?;
+    Some((&body[..end], &body[end + 1..]))
+}
+
+/// Where the first `"` in `bytes` is, if every byte before it is printable
+/// ASCII other than `\`.
+fn plain_string_end(bytes: &[u8]) -> Option<usize> {
+    let end = memchr::memchr(b'"', bytes)?;
+    (!bytes[..end].iter().any(|&b| is_special(b))).then_some(end)
+}
+
+/// Bit masks of a piece of a body, 64 bytes to a word: where its quotes
+/// are, and where its special bytes are (`\\`, control bytes including line
+/// ends, DEL and anything beyond ASCII). With them the fast path finds the
+/// strings of a line by walking bits, rather than scanning string by string.
+#[derive(Debug, Default)]
+struct Marks {
+    quotes: Vec<u64>,
+    specials: Vec<u64>,
+}
+
+impl Marks {
+    fn compute(&mut self, bytes: &[u8]) {
+        self.quotes.clear();
+        self.specials.clear();
+        let blocks = bytes.chunks_exact(64);
+        let tail = blocks.remainder();
+        for block in blocks {
+            let mut quotes = 0u64;
+            let mut specials = 0u64;
+            for (k, lane) in block.chunks_exact(16).enumerate() {
+                let (q, s) = lane_marks(lane.try_into().expect("16 bytes"));
+                quotes |= u64::from(q) << (16 * k);
+                specials |= u64::from(s) << (16 * k);
+            }
+            self.quotes.push(quotes);
+            self.specials.push(specials);
+        }
+        if !tail.is_empty() {
+            let (mut quotes, mut specials) = (0u64, 0u64);
+            for (k, &byte) in tail.iter().enumerate() {
+                quotes |= u64::from(byte == b'"') << k;
+                specials |= u64::from(is_special(byte)) << k;
+            }
+            self.quotes.push(quotes);
+            self.specials.push(specials);
+        }
     }
-    Some((text, &body[end + 1..]))
+
+    /// The first set bit at or after `from`.
+    fn next(bits: &[u64], from: usize) -> Option<usize> {
+        let mut word = from / 64;
+        let mut rest = *bits.get(word)? >> (from % 64) << (from % 64);
+        while rest == 0 {
+            word += 1;
+            rest = *bits.get(word)?;
+        }
+        Some(word * 64 + rest.trailing_zeros() as usize)
+    }
+
+    fn is_set(bits: &[u64], at: usize) -> bool {
+        bits.get(at / 64).is_some_and(|w| w >> (at % 64) & 1 == 1)
+    }
+
+    /// The fast path over the line at `start` of `bytes`: a flat object (see
+    /// [`flat_object`]) then `\n` or `\r\n`. Returns where the next line
+    /// starts, and `Some(reason)` if the line is an event.
+    fn flat_line<'b>(&self, bytes: &'b [u8], start: usize) -> Option<(usize, Option<&'b [u8]>)> {
+        if bytes.get(start) != Some(&b'{') {
+            return None;
+        }
+        // No special byte before the line's end, and a line end there.
+        let end_mark = Marks::next(&self.specials, start)?;
+        let q = &self.quotes[..];
+        let (mut id, mut action, mut reason) = (false, false, None);
+        let mut open = start + 1;
+        let close_brace = if bytes.get(open) == Some(&b'}') {
+            open
+        } else {
+            loop {
+                if !Marks::is_set(q, open) {
+                    return None;
+                }
+                let key_end = Marks::next(q, open + 1)?;
+                // `"key":"` with nothing else between the strings.
+                if bytes.get(key_end + 1) != Some(&b':') || !Marks::is_set(q, key_end + 2) {
+                    return None;
+                }
+                let value_end = Marks::next(q, key_end + 3)?;
+                let value = &bytes[key_end + 3..value_end];
+                let seen = match &bytes[open + 1..key_end] {
+                    b"id" => std::mem::replace(&mut id, true),
+                    b"action" => std::mem::replace(&mut action, true),
+                    b"reason" => reason.replace(value).is_some(),
+                    _ => false,
+                };
+                if seen {
+                    return None;
+                }
+                match bytes.get(value_end + 1) {
+                    Some(b',') => open = value_end + 2,
+                    Some(b'}') => break value_end + 1,
+                    _ => return None,
+                }
+            }
+        };
+        let end = close_brace + 1;
+        let next = match bytes.get(end..end + 2)? {
+            [b'\n', _] => end + 1,
+            [b'\r', b'\n'] => end + 2,
+            _ => return None,
+        };
+        (end_mark == end).then_some((next, reason.filter(|_| id && action)))
+    }
+}
+
+/// The quote and special masks of 16 bytes.
+#[cfg(target_arch = "x86_64")]
+fn lane_marks(lane: &[u8; 16]) -> (u16, u16) {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of every x86_64 CPU; the unaligned load reads the
+    // 16 bytes of the lane.
+    unsafe {
+        let v = _mm_loadu_si128(lane.as_ptr().cast());
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        let del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F));
+        // As signed bytes, printable ASCII and DEL are above 0x1F; control
+        // bytes and bytes beyond ASCII (negative) are not.
+        let above = _mm_cmpgt_epi8(v, _mm_set1_epi8(0x1F));
+        let special = _mm_movemask_epi8(_mm_or_si128(backslash, del)) | !_mm_movemask_epi8(above);
+        (_mm_movemask_epi8(quote) as u16, special as u16)
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn lane_marks(lane: &[u8; 16]) -> (u16, u16) {
+    let (mut quotes, mut specials) = (0u16, 0u16);
+    for (k, &byte) in lane.iter().enumerate() {
+        quotes |= u16::from(byte == b'"') << k;
+        specials |= u16::from(is_special(byte)) << k;
+    }
+    (quotes, specials)
+}
+
+fn is_special(byte: u8) -> bool {
+    !(b' '..=b'~').contains(&byte) || byte == b'\\'
+}
+
+/// The length and first 16 bytes of a reason: for the usual short reasons,
+/// comparing tags compares the names, without a call to compare bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ReasonTag(usize, [u8; 16]);
+
+impl ReasonTag {
+    fn of(reason: &[u8]) -> ReasonTag {
+        let mut head = [0; 16];
+        let n = reason.len().min(16);
+        head[..n].copy_from_slice(&reason[..n]);
+        ReasonTag(reason.len(), head)
+    }
 }
 
 /// Checks a results body fed in pieces of any size.
@@ -125,6 +289,11 @@ pub struct ResultsChecker {
     line: u64,
     carry: Vec<u8>,
     summary: Summary,
+    /// Events per reason, as [`MAX_REASONS`] names and the rest: a short
+    /// list is quicker to search than a map, with four or five reasons.
+    reasons: Vec<(ReasonTag, Vec<u8>, u64)>,
+    other_reasons: u64,
+    marks: Marks,
 }
 
 impl ResultsChecker {
@@ -135,17 +304,34 @@ impl ResultsChecker {
 
     /// Checks the next piece; fails on the first line that is not a JSON object.
     pub fn feed(&mut self, chunk: &[u8]) -> anyhow::Result<()> {
-        let mut rest = chunk;
-        while let Some(nl) = memchr::memchr(b'\n', rest) {
-            if self.carry.is_empty() {
-                self.check_line(&rest[..nl])?;
-            } else {
-                self.carry.extend_from_slice(&rest[..nl]);
-                let line = std::mem::take(&mut self.carry);
-                self.check_line(&line)?;
-            }
-            rest = &rest[nl + 1..];
+        let mut at = 0;
+        if !self.carry.is_empty() {
+            let Some(nl) = memchr::memchr(b'\n', chunk) else {
+                return self.push_carry(chunk);
+            };
+            self.carry.extend_from_slice(&chunk[..nl]);
+            let line = std::mem::take(&mut self.carry);
+            self.check_line(&line)?;
+            at = nl + 1;
         }
+        self.marks.compute(chunk);
+        loop {
+            // The fast path takes the flat lines; the full check the others.
+            while let Some((next, reason)) = self.marks.flat_line(chunk, at) {
+                self.line += 1;
+                self.count(reason);
+                at = next;
+            }
+            let Some(nl) = memchr::memchr(b'\n', &chunk[at..]) else {
+                break;
+            };
+            self.check_line(&chunk[at..at + nl])?;
+            at += nl + 1;
+        }
+        self.push_carry(&chunk[at..])
+    }
+
+    fn push_carry(&mut self, rest: &[u8]) -> anyhow::Result<()> {
         if self.carry.len() + rest.len() > MAX_LINE {
             anyhow::bail!(
                 "results line {} is over {MAX_LINE} bytes long: the body is corrupt",
@@ -162,7 +348,15 @@ impl ResultsChecker {
         if !last.is_empty() {
             self.check_line(&last)?;
         }
-        Ok(self.summary)
+        let mut summary = self.summary;
+        for (_, reason, n) in self.reasons {
+            let reason = String::from_utf8_lossy(&reason).into_owned();
+            *summary.reasons.entry(reason).or_default() += n;
+        }
+        if self.other_reasons > 0 {
+            *summary.reasons.entry("(other reasons)".into()).or_default() += self.other_reasons;
+        }
+        Ok(summary)
     }
 
     fn check_line(&mut self, line: &[u8]) -> anyhow::Result<()> {
@@ -191,23 +385,29 @@ impl ResultsChecker {
                 },
             },
         };
-        match event {
-            Some(reason) => {
-                self.summary.events += 1;
-                if let Some(n) = self.summary.reasons.get_mut(reason.as_ref()) {
-                    *n += 1;
-                } else {
-                    let key = if self.summary.reasons.len() < MAX_REASONS {
-                        reason.into_owned()
-                    } else {
-                        "(other reasons)".to_string()
-                    };
-                    *self.summary.reasons.entry(key).or_default() += 1;
-                }
-            }
-            None => self.summary.other_records += 1,
-        }
+        self.count(event.as_deref().map(str::as_bytes));
         Ok(())
+    }
+
+    /// Counts an event with its reason, or another record.
+    fn count(&mut self, reason: Option<&[u8]>) {
+        let Some(reason) = reason else {
+            self.summary.other_records += 1;
+            return;
+        };
+        self.summary.events += 1;
+        let tag = ReasonTag::of(reason);
+        let known = self
+            .reasons
+            .iter_mut()
+            .find(|(t, name, _)| *t == tag && (reason.len() <= 16 || name == reason));
+        if let Some((_, _, n)) = known {
+            *n += 1;
+        } else if self.reasons.len() < MAX_REASONS {
+            self.reasons.push((tag, reason.to_vec(), 1));
+        } else {
+            self.other_reasons += 1;
+        }
     }
 
     fn corrupt(&self, line: &[u8]) -> anyhow::Error {
@@ -363,6 +563,137 @@ mod tests {
             assert_eq!(flat_object(corrupt.as_bytes()), None, "{corrupt}");
             assert!(check(corrupt.as_bytes(), 7).is_err(), "{corrupt}");
         }
+    }
+
+    /// What the checker must say of a body, judged line by line by the
+    /// full parser alone.
+    fn reference(body: &[u8]) -> Result<Summary, u64> {
+        let mut summary = Summary::default();
+        for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+            let line = line.strip_suffix(b"\r").unwrap_or(line).trim_ascii();
+            if line.is_empty() {
+                continue;
+            }
+            if line[0] != b'{' {
+                return Err(i as u64 + 1);
+            }
+            match serde_json::from_slice::<EventFields>(line) {
+                Ok(EventFields {
+                    id: Some(_),
+                    action: Some(_),
+                    reason: Some(reason),
+                }) => {
+                    summary.events += 1;
+                    *summary.reasons.entry(reason.into_owned()).or_default() += 1;
+                }
+                Ok(_) => summary.other_records += 1,
+                Err(_) if serde_json::from_slice::<IgnoredAny>(line).is_ok() => {
+                    summary.other_records += 1
+                }
+                Err(_) => return Err(i as u64 + 1),
+            }
+        }
+        Ok(summary)
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_full_parser_on_random_bodies() {
+        // Pieces of lines, good and bad, put together at random.
+        let parts: &[&str] = &[
+            r#"{"id":"1445104354626515211","action":"delete","created_at":"2021-10-04T19:11:41.540Z","reason":"suspended"}"#,
+            r#"{"id":"2","action":"delete","reason":"deleted"}"#,
+            r#"{"reason":"scrub_geo","id":"3","action":"scrub_geo"}"#,
+            r#"{"id":"4","action":"delete","reason":"protected","redacted_at":"2023-04-04T20:57:31.985Z"}"#,
+            r#"{"id":"5","action":"delete"}"#,
+            r#"{}"#,
+            r#"{"id":"6","action":"delete","reason":"a\"b"}"#,
+            r#"{"id":"7","action":"delete","reason":"é"}"#,
+            r#"{ "id":"8","action":"delete","reason":"x"}"#,
+            r#"{"id":9,"action":"delete","reason":"deleted"}"#,
+            r#"{"id":"1","id":"2","action":"delete","reason":"x"}"#,
+            r#"{"id":"10","action":"delete","reason":"new","extra":{"a":[1,"b"]}}"#,
+            r#"{"id":"11","action":"delete","reason":"tab	in"}"#,
+            r#"{"id":"12","action":"delete","reason":"deleted"}}"#,
+            r#"{"id":"13","action":"delete","reason":"deleted",}"#,
+            r#"{"id":"14""action":"delete","reason":"deleted"}"#,
+            r#"{"id":"15":"action","delete":"reason","deleted"}"#,
+            r#"{"id":"16","action":"delete","reason":"deleted""#,
+            r#"{"id":"17","action":1","reason":"deleted"}"#,
+            "{\"id\":\"18\",\"action\":\"delete\",\"reason\":\"del\u{1}eted\"}",
+            "{\"id\":\"19\",\"action\":\"delete\",\"reason\":\"del\reted\"}",
+            "{\"id\":\"20\",\"action\":\"delete\",\"reason\":\"deleted\"}\r{}",
+            r#"[1]"#,
+            r#"not json"#,
+            "",
+            "  ",
+        ];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..300 {
+            let mut body = Vec::new();
+            for _ in 0..next() % 40 {
+                // Mostly good lines, now and then one of the others.
+                let part = match next() % 4 {
+                    0 => parts[(next() % parts.len() as u64) as usize],
+                    _ => parts[(next() % 4) as usize],
+                };
+                body.extend_from_slice(part.as_bytes());
+                body.extend_from_slice(match next() % 5 {
+                    0 => b"\r\n",
+                    _ => b"\n",
+                });
+            }
+            if round % 3 == 0 {
+                body.pop(); // no final newline
+            }
+            let want = reference(&body);
+            for piece in [1, 7, 64, 100, 4096] {
+                let got = check(&body, piece);
+                match (&want, got) {
+                    (Ok(want), Ok(got)) => assert_eq!(&got, want, "piece {piece}"),
+                    (Err(line), Err(e)) => assert!(
+                        e.to_string().starts_with(&format!("results line {line} ")),
+                        "piece {piece}: {e}"
+                    ),
+                    (want, got) => panic!(
+                        "piece {piece}: want {want:?}, got {got:?} for\n{}",
+                        String::from_utf8_lossy(&body)
+                    ),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_path_takes_the_lines_the_api_writes() {
+        let mut body = Vec::new();
+        for i in 0..100 {
+            let redacted = match i % 3 {
+                0 => r#","redacted_at":"2023-04-04T20:57:31.985Z""#,
+                _ => "",
+            };
+            body.extend_from_slice(
+                format!(
+                    r#"{{"id":"{}","action":"delete","created_at":"2021-10-04T19:11:41.540Z"{redacted},"reason":"deleted"}}"#,
+                    1_000_000_007u64 * 1_000_003 + i
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(if i % 2 == 0 { b"\n" } else { b"\r\n" });
+        }
+        let mut marks = Marks::default();
+        marks.compute(&body);
+        let (mut at, mut lines) = (0, 0);
+        while let Some((next, reason)) = marks.flat_line(&body, at) {
+            assert_eq!(reason, Some(&b"deleted"[..]));
+            (at, lines) = (next, lines + 1);
+        }
+        assert_eq!((at, lines), (body.len(), 100));
     }
 
     #[test]

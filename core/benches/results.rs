@@ -1,0 +1,79 @@
+//! Throughput of the results checker, the line check behind `download-results`.
+//!
+//! `cargo bench -p compliance-core --bench results`
+//!
+//! Builds 1 million event lines in memory, shaped as the API writes them
+//! (flat objects of `id`, `action`, `created_at`, `redacted_at` on half of
+//! them, and one of four reasons; about 130 bytes a line), and feeds them to
+//! `results::ResultsChecker` in 256 KiB pieces, as `download-results` does
+//! on its checker thread. Prints the median of several passes in GB/s
+//! (10^9 bytes of input per second) and in million lines per second.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use compliance_core::results::{ResultsChecker, Summary};
+
+const LINES: usize = 1_000_000;
+const PIECE: usize = 256 * 1024;
+const ITERATIONS: usize = 9;
+
+fn body() -> Vec<u8> {
+    let reasons = ["deleted", "suspended", "protected", "deactivated"];
+    let mut body = Vec::with_capacity(LINES * 140);
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    for i in 0..LINES {
+        // xorshift64: cheap, spread-out values.
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let id = 1_000_000_000_000_000_000 + x % 9_000_000_000_000_000_000;
+        let redacted = match i % 2 {
+            0 => r#","redacted_at":"2023-04-04T20:57:31.985Z""#,
+            _ => "",
+        };
+        let reason = reasons[(x >> 60) as usize % reasons.len()];
+        body.extend_from_slice(
+            format!(
+                r#"{{"id":"{id}","action":"delete","created_at":"2021-10-04T19:11:41.540Z"{redacted},"reason":"{reason}"}}"#
+            )
+            .as_bytes(),
+        );
+        body.push(b'\n');
+    }
+    body
+}
+
+fn check(body: &[u8]) -> Summary {
+    let mut checker = ResultsChecker::new();
+    for piece in body.chunks(PIECE) {
+        if let Err(e) = checker.feed(black_box(piece)) {
+            panic!("the generated body did not pass: {e}");
+        }
+    }
+    match checker.finish() {
+        Ok(summary) => summary,
+        Err(e) => panic!("the generated body did not pass: {e}"),
+    }
+}
+
+fn main() {
+    let body = body();
+    // One untimed pass warms the caches and checks the counts.
+    assert_eq!(check(&body).events, LINES as u64);
+    let mut secs: Vec<f64> = (0..ITERATIONS)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(check(black_box(&body)));
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    secs.sort_by(f64::total_cmp);
+    let median = secs[secs.len() / 2];
+    println!(
+        "results check          {:>6.2} GB/s  {:>5.1} M lines/s  (median of {ITERATIONS}; {:.0} MB, {LINES} lines)",
+        body.len() as f64 / median / 1e9,
+        LINES as f64 / median / 1e6,
+        body.len() as f64 / 1e6,
+    );
+}
