@@ -65,6 +65,7 @@ impl Client {
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
             // Uploads go out in pieces of this size: fewer, larger writes.
             .output_buffer_size(TRANSFER_BUFFER)
+            .input_buffer_size(TRANSFER_BUFFER)
             .build()
             .new_agent();
         let origin = Origin::of(&config.api_url)?;
