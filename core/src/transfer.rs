@@ -7,7 +7,7 @@
 
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -346,7 +346,7 @@ pub fn download_results(client: &Client, url: &str, dest: &Destination) -> anyho
         Destination::Stdout => fetch_checked(client, &target, io::stdout().lock()),
         Destination::File(path) => {
             let part = PartFile::create(path)?;
-            let summary = fetch_checked(client, &target, BufWriter::new(&part.file))?;
+            let summary = fetch_checked(client, &target, EarlyWriteback::new(&part.file))?;
             part.persist()?;
             Ok(summary)
         }
@@ -441,6 +441,68 @@ fn fetch_checked(client: &Client, target: &Target, mut out: impl Write) -> anyho
     }
     out.flush().context("writing the results")?;
     checker.finish()
+}
+
+/// A file written front to back, whose data is handed to the disk every
+/// [`WRITEBACK_STEP`] bytes rather than all at the end.
+///
+/// The results must be on disk before the file is renamed into place; syncing
+/// 700 MB at the end alone took a third of a download here. Started early,
+/// the disk writes overlap the download and the final sync has little left.
+struct EarlyWriteback<'f> {
+    file: &'f File,
+    written: u64,
+    started: u64,
+}
+
+/// How much is written between two starts of writeback.
+const WRITEBACK_STEP: u64 = 32 * 1024 * 1024;
+
+impl<'f> EarlyWriteback<'f> {
+    fn new(file: &'f File) -> EarlyWriteback<'f> {
+        EarlyWriteback {
+            file,
+            written: 0,
+            started: 0,
+        }
+    }
+
+    /// Starts writing bytes `started..written` to disk, without waiting.
+    #[cfg(target_os = "linux")]
+    fn start_writeback(&mut self) {
+        use std::os::fd::AsRawFd as _;
+        let (offset, len) = (self.started as i64, (self.written - self.started) as i64);
+        // SAFETY: sync_file_range only reads its integer arguments; the file
+        // descriptor stays open while `self.file` is borrowed. A failure only
+        // means the final sync does all the work, so its result is ignored.
+        unsafe {
+            libc::sync_file_range(
+                self.file.as_raw_fd(),
+                offset,
+                len,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
+        }
+        self.started = self.written;
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn start_writeback(&mut self) {}
+}
+
+impl Write for EarlyWriteback<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.written - self.started >= WRITEBACK_STEP {
+            self.start_writeback();
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A temporary file beside the destination, removed unless persisted.
