@@ -52,7 +52,7 @@ BIN="$TARGET/release"
 DATA="$ROOT/bench/data"
 IDS="$DATA/ids-$N.txt"
 WORK="$DATA/run"
-EMU_DATA="$DATA/run-emu"
+EMU_DATA="${EMU_DATA:-$DATA/run-emu}"
 
 # Loopback only: no proxy, no ~/.curlrc (curl -q).
 unset http_proxy https_proxy all_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY
@@ -167,6 +167,7 @@ drop_job() {
     rm -f "$EMU_DATA/uploads/$1.txt" "$EMU_DATA/results/$1.jsonl"
 }
 
+secs() { awk -v us="$1" 'BEGIN { printf "%.3f", us / 1e6 }'; }
 mb_s() { awk -v b="$1" -v us="$2" 'BEGIN { printf "%.1f", b / us }'; }
 
 # --- set-up ----------------------------------------------------------------
@@ -242,6 +243,7 @@ for ((i = 1; i <= RUNS; i++)); do
     measure /dev/null "$WORK/curl-upload.err" \
         "${CURL[@]}" -o /dev/null -T "$IDS" -H 'Content-Type: text/plain' "$UPLOAD_URL"
     UP_CURL+=("$ELAPSED_US") UP_CURL_RSS+=("$RSS_KIB")
+    log "  ours $(secs "${UP_OURS[-1]}") s, curl $(secs "$ELAPSED_US") s"
     drop_job "$JOB_ID"
 done
 
@@ -256,6 +258,7 @@ for ((i = 1; i <= RUNS; i++)); do
     measure /dev/null "$WORK/curl-download.err" \
         "${CURL[@]}" -o "$WORK/results-curl.jsonl" "$RESULTS_URL"
     DOWN_CURL+=("$ELAPSED_US") DOWN_CURL_RSS+=("$RSS_KIB")
+    log "  ours $(secs "${DOWN_OURS[-1]}") s, curl $(secs "$ELAPSED_US") s"
 done
 cmp -s "$WORK/results-ours.jsonl" "$WORK/results-curl.jsonl" \
     || die "our results file differs from curl's"
@@ -294,7 +297,6 @@ MODEL=$(awk -F ': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 MACHINE="$(nproc) cores, ${MODEL:-unknown CPU}"
 MACHINE=${MACHINE//\\/\\\\}
 MACHINE=${MACHINE//\"/\\\"}
-secs() { awk -v us="$1" 'BEGIN { printf "%.3f", us / 1e6 }'; }
 
 {
     printf 'ids:       %d (%d bytes); results: %d events (%d bytes); %d runs each, medians\n' \

@@ -11,9 +11,6 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
-use std::thread::JoinHandle;
-
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
@@ -227,9 +224,9 @@ impl Marks {
             }
         };
         let end = close_brace + 1;
-        let next = match bytes.get(end..end + 2)? {
-            [b'\n', _] => end + 1,
-            [b'\r', b'\n'] => end + 2,
+        let next = match (bytes.get(end), bytes.get(end + 1)) {
+            (Some(b'\n'), _) => end + 1,
+            (Some(b'\r'), Some(b'\n')) => end + 2,
             _ => return None,
         };
         (end_mark == end).then_some((next, reason.filter(|_| id && action)))
@@ -417,78 +414,6 @@ impl ResultsChecker {
             "results line {} is not a JSON object ({quoted:?}): the body is corrupt",
             self.line
         )
-    }
-}
-
-/// A [`ResultsChecker`] on a thread of its own, so that checking a download
-/// overlaps receiving and writing it. Pieces go to it through a short queue
-/// and come back empty to be filled again, so memory stays a few buffers.
-pub struct BackgroundChecker {
-    pieces: Option<SyncSender<Vec<u8>>>,
-    spare: Receiver<Vec<u8>>,
-    thread: Option<JoinHandle<anyhow::Result<Summary>>>,
-    piece_size: usize,
-}
-
-impl BackgroundChecker {
-    /// Starts the checker thread; pieces are `piece_size` bytes at most.
-    pub fn start(piece_size: usize) -> BackgroundChecker {
-        let (pieces, queue) = sync_channel::<Vec<u8>>(4);
-        let (give_back, spare) = channel();
-        let thread = std::thread::spawn(move || {
-            let mut checker = ResultsChecker::new();
-            for piece in queue {
-                checker.feed(&piece)?;
-                let _ = give_back.send(piece);
-            }
-            checker.finish()
-        });
-        BackgroundChecker {
-            pieces: Some(pieces),
-            spare,
-            thread: Some(thread),
-            piece_size,
-        }
-    }
-
-    /// An empty buffer of `piece_size` bytes to read the next piece into.
-    pub fn buffer(&self) -> Vec<u8> {
-        let mut buf = self.spare.try_recv().unwrap_or_default();
-        buf.resize(self.piece_size, 0);
-        buf
-    }
-
-    /// Queues a piece for checking; fails at once if an earlier piece was corrupt.
-    pub fn feed(&mut self, piece: Vec<u8>) -> anyhow::Result<()> {
-        let sent = self.pieces.as_ref().map(|p| p.send(piece));
-        match sent {
-            Some(Ok(())) => Ok(()),
-            // The thread stopped early: it has the error.
-            _ => Err(self
-                .join()
-                .err()
-                .unwrap_or_else(|| anyhow::anyhow!("the results checker stopped"))),
-        }
-    }
-
-    /// Ends the body and returns the summary of all pieces.
-    pub fn finish(mut self) -> anyhow::Result<Summary> {
-        self.join()
-    }
-
-    fn join(&mut self) -> anyhow::Result<Summary> {
-        drop(self.pieces.take());
-        match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(_)) => anyhow::bail!("the results checker failed"),
-            None => anyhow::bail!("the results checker already stopped"),
-        }
-    }
-}
-
-impl Drop for BackgroundChecker {
-    fn drop(&mut self) {
-        let _ = self.join();
     }
 }
 
@@ -694,33 +619,6 @@ mod tests {
             (at, lines) = (next, lines + 1);
         }
         assert_eq!((at, lines), (body.len(), 100));
-    }
-
-    #[test]
-    fn the_background_checker_reports_what_the_checker_would() {
-        let mut bg = BackgroundChecker::start(7);
-        for chunk in BODY.chunks(7) {
-            let mut piece = bg.buffer();
-            piece.clear();
-            piece.extend_from_slice(chunk);
-            bg.feed(piece).unwrap();
-        }
-        assert_eq!(bg.finish().unwrap(), check(BODY, 4096).unwrap());
-
-        // A corrupt line fails a later feed, or else the finish, naming the line.
-        let mut bg = BackgroundChecker::start(64);
-        let mut first_error = bg.feed(b"not json\n".to_vec()).err();
-        for _ in 0..100 {
-            if first_error.is_none() {
-                first_error = bg.feed(BODY.to_vec()).err();
-            }
-        }
-        let e = first_error.unwrap_or_else(|| bg.finish().unwrap_err());
-        assert!(
-            e.to_string()
-                .starts_with("results line 1 is not a JSON object"),
-            "{e}"
-        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::ids::{IdFile, NormalisedIds};
 use crate::jobs::{Job, JobId, Status};
 use crate::problem::{ApiError, MAX_ERROR_BODY};
 use crate::progress::{Counted, Progress};
-use crate::results::{BackgroundChecker, Summary};
+use crate::results::{ResultsChecker, Summary};
 use crate::retry::{with_retries, Retrier, Transient};
 use crate::time::{human_duration, Timestamp};
 
@@ -32,6 +32,8 @@ pub const RESUMABLE_CHUNK: u64 = 8 * 1024 * 1024;
 /// The largest single upload the API host takes in the 2026 flow.
 pub const API_HOST_UPLOAD_LIMIT: u64 = 1024 * 1024 * 1024;
 
+/// How much of a download is read, written and checked at a time: small
+/// enough to be checked while it is still in the CPU's cache.
 const COPY_BUFFER: usize = 256 * 1024;
 
 impl Job {
@@ -358,7 +360,8 @@ pub fn download_results(client: &Client, url: &str, dest: &Destination) -> anyho
 fn fetch_checked(client: &Client, target: &Target, mut out: impl Write) -> anyhow::Result<Summary> {
     let policy = client.config().retry;
     let mut retrier = Retrier::new(policy);
-    let mut checker = BackgroundChecker::start(COPY_BUFFER);
+    let mut checker = ResultsChecker::new();
+    let mut buffer = vec![0; COPY_BUFFER];
     let mut written = 0u64;
     let mut progress = None;
     loop {
@@ -404,23 +407,23 @@ fn fetch_checked(client: &Client, target: &Target, mut out: impl Write) -> anyho
         let mut reader = response.body_mut().as_reader();
         let before = written;
         let broke = loop {
-            let mut piece = checker.buffer();
-            let n = match reader.read(&mut piece) {
+            let n = match reader.read(&mut buffer) {
                 Ok(0) => break None,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => break Some(target.transient("download from", &e.to_string())),
             };
-            piece.truncate(n);
+            let mut piece = &buffer[..n];
             if skip > 0 {
                 let dropped = skip.min(n as u64);
-                piece.drain(..dropped as usize);
+                piece = &piece[dropped as usize..];
                 skip -= dropped;
             }
-            out.write_all(&piece).context("writing the results")?;
+            // Checked, then written: a piece with a corrupt line is not written.
+            checker.feed(piece)?;
+            out.write_all(piece).context("writing the results")?;
             written += piece.len() as u64;
             progress.inc(piece.len() as u64);
-            checker.feed(piece)?;
         };
         let broke = broke.or_else(|| match expected {
             Some(expected) if expected != written => Some(target.transient(
