@@ -348,7 +348,11 @@ pub fn download_results(client: &Client, url: &str, dest: &Destination) -> anyho
         Destination::Stdout => fetch_checked(client, &target, io::stdout().lock()),
         Destination::File(path) => {
             let part = PartFile::create(path)?;
-            let summary = fetch_checked(client, &target, EarlyWriteback::new(&part.file))?;
+            let summary = fetch_checked(
+                client,
+                &target,
+                EarlyWriteback::new(&part.file, WRITEBACK_STEP),
+            )?;
             part.persist()?;
             Ok(summary)
         }
@@ -447,13 +451,14 @@ fn fetch_checked(client: &Client, target: &Target, mut out: impl Write) -> anyho
 }
 
 /// A file written front to back, whose data is handed to the disk every
-/// [`WRITEBACK_STEP`] bytes rather than all at the end.
+/// `step` bytes ([`WRITEBACK_STEP`]) rather than all at the end.
 ///
 /// The results must be on disk before the file is renamed into place; syncing
 /// 700 MB at the end alone took a third of a download here. Started early,
 /// the disk writes overlap the download and the final sync has little left.
 struct EarlyWriteback<'f> {
     file: &'f File,
+    step: u64,
     written: u64,
     started: u64,
 }
@@ -462,9 +467,10 @@ struct EarlyWriteback<'f> {
 const WRITEBACK_STEP: u64 = 32 * 1024 * 1024;
 
 impl<'f> EarlyWriteback<'f> {
-    fn new(file: &'f File) -> EarlyWriteback<'f> {
+    fn new(file: &'f File, step: u64) -> EarlyWriteback<'f> {
         EarlyWriteback {
             file,
+            step,
             written: 0,
             started: 0,
         }
@@ -486,7 +492,6 @@ impl<'f> EarlyWriteback<'f> {
                 libc::SYNC_FILE_RANGE_WRITE,
             );
         }
-        self.started = self.written;
     }
 
     #[cfg(not(target_os = "linux"))]
@@ -497,8 +502,9 @@ impl Write for EarlyWriteback<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
         self.written += n as u64;
-        if self.written - self.started >= WRITEBACK_STEP {
+        if self.written - self.started >= self.step {
             self.start_writeback();
+            self.started = self.written;
         }
         Ok(n)
     }
@@ -709,6 +715,22 @@ mod tests {
             "SignatureDoesNotMatch: Access denied.: The request signature we calculated does not match."
         );
         assert_eq!(storage_error(b"{\"title\":\"x\"}"), None);
+    }
+
+    #[test]
+    fn early_writeback_writes_every_byte_and_starts_each_step() {
+        let path = std::env::temp_dir().join(format!("compliance-wb-{}", std::process::id()));
+        let file = File::create(&path).unwrap();
+        let mut out = EarlyWriteback::new(&file, 1000);
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        for piece in data.chunks(300) {
+            out.write_all(piece).unwrap();
+        }
+        // Writeback starts once 1000 bytes are waiting: after 1200, 2400, ... 9600.
+        assert_eq!((out.written, out.started), (10_000, 9_600));
+        drop(file);
+        assert_eq!(fs::read(&path).unwrap(), data);
+        let _ = fs::remove_file(&path);
     }
 
     #[test]
