@@ -103,14 +103,19 @@ fn classify(line: &[u8]) -> Line<'_> {
     }
 }
 
-/// The length of the longest prefix of `bytes` made of whole normal lines
-/// (1 to 19 digits, then `\n`), and how many lines that is.
+/// The longest prefix of `bytes` made of whole lines that are an ID and
+/// nothing else (1 to 19 digits, then `\n` or `\r\n`): its length, how many
+/// lines it holds, and how many of them end in `\r\n`.
 ///
-/// Most ID files are already normal, so this is the hot loop. It classifies
-/// 64 bytes at a time into a bit mask of newlines and judges all the lines
-/// of a block at once with bit operations; only a block that fails is walked
-/// newline by newline, to find where the normal prefix ends.
-fn normal_prefix(bytes: &[u8]) -> (usize, u64) {
+/// Most ID files are already normal, or normal but for CRLF line ends, so
+/// this is the hot loop. It classifies 64 bytes at a time into bit masks of
+/// line ends and judges all the lines of a block at once with bit operations;
+/// only a block that fails is walked newline by newline, to find where the
+/// prefix ends.
+///
+/// With `crlf` false, a `\r` ends the prefix: looking for one costs a little,
+/// so files with LF line ends, the most common, are scanned without it.
+fn normal_prefix(bytes: &[u8], crlf: bool) -> Prefix {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2")
         && std::arch::is_x86_feature_detected!("popcnt")
@@ -118,136 +123,172 @@ fn normal_prefix(bytes: &[u8]) -> (usize, u64) {
         && std::arch::is_x86_feature_detected!("bmi1")
     {
         // SAFETY: the CPU has just been found to support these features.
-        return unsafe { normal_prefix_avx2(bytes) };
+        return unsafe {
+            match crlf {
+                true => normal_prefix_avx2::<true>(bytes),
+                false => normal_prefix_avx2::<false>(bytes),
+            }
+        };
     }
-    prefix_with(bytes, newline_mask)
+    match crlf {
+        true => prefix_with(bytes, line_end_masks::<true>),
+        false => prefix_with(bytes, line_end_masks::<false>),
+    }
 }
 
-/// [`normal_prefix`] compiled for AVX2, with its 32-byte newline mask, and
-/// the bit-counting instructions that come with such CPUs.
+/// What [`normal_prefix`] found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Prefix {
+    len: usize,
+    lines: u64,
+    crlf: u64,
+}
+
+/// [`normal_prefix`] compiled for AVX2, with its 32-byte masks, and the
+/// bit-counting instructions that come with such CPUs.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,popcnt,lzcnt,bmi1")]
-fn normal_prefix_avx2(bytes: &[u8]) -> (usize, u64) {
+fn normal_prefix_avx2<const CRLF: bool>(bytes: &[u8]) -> Prefix {
     // The closure inherits this function's target features, so the mask inlines.
-    prefix_with(bytes, |block| newline_mask_avx2(block))
+    prefix_with(bytes, |block| line_end_masks_avx2::<CRLF>(block))
 }
 
 #[inline(always)]
-fn prefix_with(bytes: &[u8], mask: impl Fn(&[u8; BLOCK]) -> Option<u64>) -> (usize, u64) {
-    let (mut start, mut lines) = (0usize, 0u64);
+fn prefix_with(bytes: &[u8], masks: impl Fn(&[u8; BLOCK]) -> Option<(u64, u64)>) -> Prefix {
+    let mut prefix = Prefix::default();
     for (b, block) in bytes.chunks_exact(BLOCK).enumerate() {
         let base = b * BLOCK;
         let block: &[u8; BLOCK] = block.try_into().expect("chunks_exact");
-        // Something other than digits and newlines in this block: the slow
+        // Something other than digits and line ends in this block: the slow
         // path takes it from the start of its line.
-        let Some(mut newlines) = mask(block) else {
-            return (start, lines);
+        let Some((mut newlines, returns)) = masks(block) else {
+            return prefix;
         };
-        if block_is_normal(newlines, base - start) {
-            lines += u64::from(newlines.count_ones());
-            start = base + BLOCK - newlines.leading_zeros() as usize;
+        if block_is_normal(newlines, returns, base - prefix.len) {
+            prefix.lines += u64::from(newlines.count_ones());
+            prefix.crlf += u64::from(returns.count_ones());
+            prefix.len = base + BLOCK - newlines.leading_zeros() as usize;
             continue;
+        }
+        if returns != 0 {
+            return prefix; // the walk below knows only `\n`
         }
         while newlines != 0 {
             let at = base + newlines.trailing_zeros() as usize;
-            let len = at - start;
+            let len = at - prefix.len;
             if len == 0 || len > MAX_ID_DIGITS {
-                return (start, lines);
+                return prefix;
             }
-            lines += 1;
-            start = at + 1;
+            prefix.lines += 1;
+            prefix.len = at + 1;
             newlines &= newlines - 1;
         }
-        return (start, lines);
+        return prefix;
     }
-    (start, lines)
+    prefix
 }
 
-/// Whether a block of digits with `newlines` (bit `i`: byte `i` is `\n`)
-/// holds only normal lines, given `carried` digits of its first line before
-/// it; its last line may go on into the next block.
+/// Whether a block of digits and line ends, with `newlines` and `returns`
+/// (bit `i`: byte `i` is `\n`, or `\r`), holds only lines that are an ID
+/// and nothing else, given `carried` digits of its first line before it;
+/// its last line may go on into the next block.
 #[inline(always)]
-fn block_is_normal(newlines: u64, carried: usize) -> bool {
-    // An empty line: a newline where a line starts.
+fn block_is_normal(newlines: u64, returns: u64, carried: usize) -> bool {
+    let ends = newlines | returns;
+    // An empty line: a line end where a line starts.
     let starts = (newlines << 1) | u64::from(carried == 0);
     // A run of 20 or more digits (MAX_ID_DIGITS + 1): `runs_k` has bit `i`
-    // set where bytes `i..i + k` are all digits. A block without newlines is
-    // one such run.
-    let digits = !newlines;
+    // set where bytes `i..i + k` are all digits. A block without line ends
+    // is one such run.
+    let digits = !ends;
     let runs_2 = digits & (digits >> 1);
     let runs_4 = runs_2 & (runs_2 >> 2);
     let runs_8 = runs_4 & (runs_4 >> 4);
     let runs_16 = runs_8 & (runs_8 >> 8);
     let runs_20 = runs_16 & (runs_4 >> 16);
-    newlines & starts == 0
+    // Every `\r` is followed by `\n` in the same block.
+    returns & !(newlines >> 1) == 0
+        && ends & starts == 0
         && runs_20 == 0
-        && carried + newlines.trailing_zeros() as usize <= MAX_ID_DIGITS
+        && carried + ends.trailing_zeros() as usize <= MAX_ID_DIGITS
 }
 
 const BLOCK: usize = 64;
 
-/// The bit mask of the newlines in a block, or `None` if it holds a byte
-/// that is neither a digit nor a newline.
+/// The bit masks of the `\n` and (with `CRLF`) the `\r` in a block, or `None`
+/// if it holds a byte that is neither a digit nor one of those.
 #[cfg(target_arch = "x86_64")]
-fn newline_mask(block: &[u8; BLOCK]) -> Option<u64> {
+fn line_end_masks<const CRLF: bool>(block: &[u8; BLOCK]) -> Option<(u64, u64)> {
     use std::arch::x86_64::*;
-    let mut newlines = 0u64;
+    let (mut newlines, mut returns) = (0u64, 0u64);
     for lane in 0..BLOCK / 16 {
         // SAFETY: SSE2 is part of every x86_64 CPU; the unaligned load reads
         // 16 bytes at offset 16 * lane < 64, inside the block.
-        let (good, nl) = unsafe {
+        let (good, nl, cr) = unsafe {
             let v = _mm_loadu_si128(block.as_ptr().add(16 * lane).cast());
             let nl = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
+            let cr = match CRLF {
+                true => _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\r' as i8)),
+                false => _mm_setzero_si128(),
+            };
             let d = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
             // A digit is a byte whose distance above '0' is at most 9.
             let digit = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
             (
-                _mm_movemask_epi8(_mm_or_si128(nl, digit)),
+                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(nl, cr), digit)),
                 _mm_movemask_epi8(nl),
+                _mm_movemask_epi8(cr),
             )
         };
         if good != 0xFFFF {
             return None;
         }
         newlines |= u64::from(nl as u16) << (16 * lane);
+        returns |= u64::from(cr as u16) << (16 * lane);
     }
-    Some(newlines)
+    Some((newlines, returns))
 }
 
-/// [`newline_mask`] with AVX2: two 32-byte lanes.
+/// [`line_end_masks`] with AVX2: two 32-byte lanes.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-fn newline_mask_avx2(block: &[u8; BLOCK]) -> Option<u64> {
+fn line_end_masks_avx2<const CRLF: bool>(block: &[u8; BLOCK]) -> Option<(u64, u64)> {
     use std::arch::x86_64::*;
-    let mut newlines = 0u64;
+    let (mut newlines, mut returns) = (0u64, 0u64);
     for lane in 0..BLOCK / 32 {
         // SAFETY: the unaligned load reads 32 bytes at offset 32 * lane < 64,
         // inside the block.
         let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(32 * lane).cast()) };
         let nl = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\n' as i8));
+        let cr = match CRLF {
+            true => _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\r' as i8)),
+            false => _mm256_setzero_si256(),
+        };
         let d = _mm256_sub_epi8(v, _mm256_set1_epi8(b'0' as i8));
         let digit = _mm256_cmpeq_epi8(_mm256_min_epu8(d, _mm256_set1_epi8(9)), d);
-        if _mm256_movemask_epi8(_mm256_or_si256(nl, digit)) != -1 {
+        let good = _mm256_or_si256(_mm256_or_si256(nl, cr), digit);
+        if _mm256_movemask_epi8(good) != -1 {
             return None;
         }
         newlines |= u64::from(_mm256_movemask_epi8(nl) as u32) << (32 * lane);
+        returns |= u64::from(_mm256_movemask_epi8(cr) as u32) << (32 * lane);
     }
-    Some(newlines)
+    Some((newlines, returns))
 }
 
-/// The bit mask of the newlines in a block, or `None` if it holds a byte
-/// that is neither a digit nor a newline.
+/// The bit masks of the `\n` and (with `CRLF`) the `\r` in a block, or `None`
+/// if it holds a byte that is neither a digit nor one of those.
 #[cfg(not(target_arch = "x86_64"))]
-fn newline_mask(block: &[u8; BLOCK]) -> Option<u64> {
-    let mut newlines = 0u64;
+fn line_end_masks<const CRLF: bool>(block: &[u8; BLOCK]) -> Option<(u64, u64)> {
+    let (mut newlines, mut returns) = (0u64, 0u64);
     let mut other = false;
     for (k, &byte) in block.iter().enumerate() {
-        let newline = byte == b'\n';
-        newlines |= u64::from(newline) << k;
-        other |= !newline & (byte.wrapping_sub(b'0') > 9);
+        newlines |= u64::from(byte == b'\n') << k;
+        returns |= u64::from(CRLF && byte == b'\r') << k;
+        other |= !matches!(byte, b'0'..=b'9' | b'\n') && !(CRLF && byte == b'\r');
     }
-    (!other).then_some(newlines)
+    (!other).then_some((newlines, returns))
 }
 
 /// A streaming scanner over the bytes of an ID file, fed in pieces of any size.
@@ -260,6 +301,8 @@ pub struct Scanner {
     carry: Vec<u8>,
     carry_overflow: bool,
     skip_fast: u32,
+    /// The fast path looks for CRLF line ends: the last lines had them.
+    crlf: bool,
     stats: IdStats,
     bad: Vec<BadLine>,
     bad_total: u64,
@@ -303,16 +346,28 @@ impl Scanner {
             self.skip_fast = self.skip_fast.saturating_sub(1);
             return bytes;
         }
-        let (len, lines) = normal_prefix(bytes);
+        let mut prefix = normal_prefix(bytes, self.crlf);
+        if prefix.lines == 0 {
+            // Perhaps the line ends are the other kind.
+            self.crlf = !self.crlf;
+            prefix = normal_prefix(bytes, self.crlf);
+        }
+        let Prefix { len, lines, crlf } = prefix;
         if lines == 0 {
             self.skip_fast = 64;
             return bytes;
         }
         self.line += lines;
         self.stats.ids += lines;
-        self.stats.normalised_bytes += len as u64;
+        self.stats.normalised_bytes += (len as u64) - crlf;
         if let Some(out) = out {
-            out.extend_from_slice(&bytes[..len]);
+            // Each `\r` there is the one before a `\n`: leave it out.
+            let mut from = 0;
+            for cr in memchr::memchr_iter(b'\r', &bytes[..len]) {
+                out.extend_from_slice(&bytes[from..cr]);
+                from = cr + 1;
+            }
+            out.extend_from_slice(&bytes[from..len]);
         }
         &bytes[len..]
     }
@@ -741,11 +796,18 @@ mod tests {
 
     #[test]
     fn the_block_test_agrees_with_a_walk_over_the_lines() {
-        // Every block of digits and newlines, judged byte by byte.
-        fn walk(newlines: u64, carried: usize) -> bool {
+        // Every block of digits and line ends, judged byte by byte.
+        fn walk(newlines: u64, returns: u64, carried: usize) -> bool {
             let mut run = carried;
             for i in 0..BLOCK {
-                if newlines >> i & 1 == 1 {
+                let (nl, cr) = (newlines >> i & 1 == 1, returns >> i & 1 == 1);
+                if cr && (i == BLOCK - 1 || newlines >> (i + 1) & 1 == 0) {
+                    return false; // a `\r` not followed by `\n`
+                }
+                if nl && i > 0 && returns >> (i - 1) & 1 == 1 {
+                    continue; // the end of a CRLF line, judged at its `\r`
+                }
+                if nl || cr {
                     if run == 0 {
                         return false;
                     }
@@ -760,12 +822,12 @@ mod tests {
             true
         }
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        for i in 0..200_000 {
+        for i in 0..300_000 {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            // Newlines about every 20 bytes (as in real files), or sparse, or dense.
-            let newlines = match i % 3 {
+            // Line ends about every 20 bytes (as in real files), or sparse, or dense.
+            let ends = match i % 3 {
                 0 => {
                     (0..BLOCK)
                         .step_by(20)
@@ -775,32 +837,85 @@ mod tests {
                 1 => x & x >> 9 & x >> 21,
                 _ => x,
             };
+            // Some line ends are CRLF: a `\r` where a `\n` follows, or now and
+            // then one alone, or one before another `\r`.
+            let y = x.rotate_left(29);
+            let returns = match i % 5 {
+                0 => 0,
+                1 => (ends >> 1) & y,
+                2 => (ends >> 1) & y | (y & y >> 11 & y >> 23),
+                _ => (ends >> 1) & !ends,
+            };
+            let newlines = ends & !returns;
             let carried = (x >> 59) as usize % (MAX_ID_DIGITS + 1);
             assert_eq!(
-                block_is_normal(newlines, carried),
-                walk(newlines, carried),
-                "{newlines:064b} after {carried}"
+                block_is_normal(newlines, returns, carried),
+                walk(newlines, returns, carried),
+                "{newlines:064b} {returns:064b} after {carried}"
             );
         }
     }
 
     #[test]
-    fn every_newline_mask_finds_the_same_prefix() {
-        let mut input = Vec::new();
-        for i in 0..5_000u64 {
-            input.extend(format!("{}\n", i * 104_729).bytes());
+    fn every_mask_finds_the_same_prefix() {
+        for eol in ["\n", "\r\n"] {
+            let mut input = Vec::new();
+            for i in 0..5_000u64 {
+                input.extend(format!("{}{eol}", i * 104_729).bytes());
+            }
+            let crlf = eol == "\r\n";
+            let prefix = prefix_with(&input, line_end_masks::<true>);
+            // LF: whole blocks, the tail is the slow path's. CRLF: up to a
+            // block whose last byte is a `\r`, still a long way.
+            assert!(prefix.len + BLOCK + MAX_ID_DIGITS > input.len() || eol == "\r\n");
+            assert!(prefix.lines > 0 && input[prefix.len - 1] == b'\n');
+            let newlines = memchr::memchr_iter(b'\n', &input[..prefix.len]).count() as u64;
+            assert_eq!(prefix.lines, newlines);
+            assert_eq!(prefix.crlf, if eol == "\n" { 0 } else { newlines });
+            assert_eq!(prefix, normal_prefix(&input, true));
+            match crlf {
+                true => assert_eq!(normal_prefix(&input, false).lines, 0),
+                false => assert_eq!(prefix, normal_prefix(&input, false)),
+            }
+            input[prefix.len / 2] = b' ';
+            let prefix_then = prefix_with(&input, line_end_masks::<true>);
+            assert_eq!(prefix_then, normal_prefix(&input, true));
+            assert!(prefix_then.len < prefix.len / 2);
         }
-        let (len, lines) = prefix_with(&input, newline_mask);
-        // Whole blocks only: the tail is the slow path's.
-        assert!(len + BLOCK + MAX_ID_DIGITS > input.len());
-        assert_eq!(
-            lines,
-            memchr::memchr_iter(b'\n', &input[..len]).count() as u64
-        );
-        assert_eq!((len, lines), normal_prefix(&input));
-        input[len / 2] = b' ';
-        assert_eq!(prefix_with(&input, newline_mask), normal_prefix(&input));
-        assert!(normal_prefix(&input).0 < len / 2);
+    }
+
+    #[test]
+    fn crlf_files_are_normalised_on_the_fast_path_too() {
+        let mut input = Vec::new();
+        let mut expected = Vec::new();
+        for i in 0..20_000u64 {
+            // IDs of 1 to 19 digits, so line ends fall on every byte of a block.
+            let id = (i * 7_919 % 10u64.pow(1 + (i % 19) as u32)).to_string();
+            input.extend(format!("{id}\r\n").bytes());
+            if i % 1000 == 999 {
+                input.extend(b"\r\n");
+            }
+            expected.extend(format!("{id}\n").into_bytes());
+        }
+        for piece in [1, 63, 64, 65, 1000, 256 * 1024] {
+            let (stats, out) = scan(&input, piece);
+            let stats = stats.unwrap();
+            assert_eq!((stats.ids, stats.skipped), (20_000, 20), "piece {piece}");
+            assert_eq!(stats.normalised_bytes, expected.len() as u64);
+            assert!(out == expected, "piece {piece}");
+        }
+        // A `\r` alone, or a 20-digit line, is still bad, wherever it falls.
+        for bad in [&b"12\r34\r\n"[..], b"12345678901234567890\r\n", b"1 2\r\n"] {
+            let mut input = input.clone();
+            let at = input.len() / 2;
+            let at = at + memchr::memchr(b'\n', &input[at..]).unwrap() + 1;
+            input.splice(at..at, bad.iter().copied());
+            let line = input[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+            for piece in [64, 4096] {
+                let msg = scan(&input, piece).0.unwrap_err().to_string();
+                assert!(msg.contains(&format!("line {line} ")), "{msg}");
+            }
+        }
     }
 
     /// A file big enough to be checked in two halves: `lines` IDs of 19
