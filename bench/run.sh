@@ -9,7 +9,8 @@
 #      (reused when present; bench/data/ is git-ignored);
 #   3. starts compliance-emulator (release) with --processing-delay 0 and
 #      --event-percent $EVENT_PERCENT (default 26: at least 5 million events
-#      for the default N), its data under bench/data/run-emu;
+#      for the default N), its data under bench/data/run-emu (or $EMU_DATA,
+#      say on a tmpfs, to keep its disk writes out of the timings);
 #   4. uploads the IDs once with curl to a job and waits for it to complete:
 #      that job's results are what the downloads fetch;
 #   5. times, RUNS times (default 5) each, alternating ours and curl:
@@ -26,7 +27,9 @@
 # bash's EPOCHREALTIME. Our tools run with stderr to a file (bench/data/run),
 # so they take their quiet path (progress only shows on a terminal).
 #
-# Prints a short summary on stderr and one JSON object as the last line of
+# Prints each run's two times on stderr as it goes (the VM this was written
+# on is noisy: the spread tells how far to trust the medians), then a short
+# summary on stderr and one JSON object as the last line of
 # stdout: medians, throughput in MB/s (10^6 bytes/s), the ratios ours/curl
 # (target >= 0.9), the largest max RSS seen of each measured process, the
 # emulator's VmHWM, the machine. Max RSS comes from `/usr/bin/time -f %M`
