@@ -15,6 +15,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use crate::cli::UsageError;
+use crate::progress::Progress;
 
 /// The longest an ID may be: the API's `^[0-9]{1,19}$`.
 pub const MAX_ID_DIGITS: usize = 19;
@@ -493,9 +494,14 @@ impl IdFile {
     /// pass, so that the error counts lines from the start of the file.
     pub fn check(path: &Path) -> anyhow::Result<IdFile> {
         let file = open(path)?;
-        let stats = match check_halves(&file) {
+        // A file of gigabytes off a slow disk takes a while: show it on a terminal.
+        let progress = Progress::bytes("checking", file.metadata().ok().map(|m| m.len()));
+        let stats = match check_halves(&file, &progress) {
             Some(stats) => stats,
-            None => check_whole(file, path)?,
+            None => {
+                progress.set_position(0);
+                check_whole(file, path, &progress)?
+            }
         };
         Ok(IdFile {
             path: path.to_path_buf(),
@@ -507,7 +513,7 @@ impl IdFile {
 /// Files smaller than this are checked on one thread.
 const PARALLEL_CHECK_MIN: u64 = 16 * 1024 * 1024;
 
-fn check_whole(mut file: File, path: &Path) -> anyhow::Result<IdStats> {
+fn check_whole(mut file: File, path: &Path, progress: &Progress) -> anyhow::Result<IdStats> {
     let mut scanner = Scanner::new();
     let mut buf = vec![0; READ_BUFFER];
     loop {
@@ -516,6 +522,7 @@ fn check_whole(mut file: File, path: &Path) -> anyhow::Result<IdStats> {
             break;
         }
         scanner.feed(&buf[..n], None);
+        progress.inc(n as u64);
     }
     scanner
         .finish(path, None)
@@ -525,7 +532,7 @@ fn check_whole(mut file: File, path: &Path) -> anyhow::Result<IdStats> {
 /// The stats of a large file that passes, checked in two halves split after
 /// a newline near the middle; `None` for a small file, a file without a
 /// newline there, a failure of any kind, or one CPU.
-fn check_halves(file: &File) -> Option<IdStats> {
+fn check_halves(file: &File, progress: &Progress) -> Option<IdStats> {
     let len = file.metadata().ok()?.len();
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     if len < PARALLEL_CHECK_MIN || cpus < 2 {
@@ -535,9 +542,10 @@ fn check_halves(file: &File) -> Option<IdStats> {
     let n = read_range(file, len / 2, &mut probe).ok()?;
     let split = len / 2 + memchr::memchr(b'\n', &probe[..n])? as u64 + 1;
     let (first, second) = std::thread::scope(|scope| {
-        let second = scope.spawn(|| check_range(file, split, len, Scanner::after_first_line()));
+        let second =
+            scope.spawn(|| check_range(file, split, len, Scanner::after_first_line(), progress));
         (
-            check_range(file, 0, split, Scanner::new()),
+            check_range(file, 0, split, Scanner::new(), progress),
             second.join().ok().flatten(),
         )
     });
@@ -553,7 +561,13 @@ fn check_halves(file: &File) -> Option<IdStats> {
 
 /// Scans bytes `from..to` of `file`: their stats if every line passed and
 /// the range could be read whole.
-fn check_range(file: &File, from: u64, to: u64, mut scanner: Scanner) -> Option<IdStats> {
+fn check_range(
+    file: &File,
+    from: u64,
+    to: u64,
+    mut scanner: Scanner,
+    progress: &Progress,
+) -> Option<IdStats> {
     let mut buf = vec![0; READ_BUFFER];
     let mut at = from;
     while at < to {
@@ -563,6 +577,7 @@ fn check_range(file: &File, from: u64, to: u64, mut scanner: Scanner) -> Option<
             return None; // the file shrank
         }
         scanner.feed(&buf[..n], None);
+        progress.inc(n as u64);
         at += n as u64;
     }
     scanner.finish_part()
