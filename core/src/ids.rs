@@ -342,7 +342,8 @@ impl Scanner {
     /// normal (digits and `\n` only) in one go, and returns the rest.
     fn feed_normal<'b>(&mut self, bytes: &'b [u8], out: Option<&mut Vec<u8>>) -> &'b [u8] {
         // The first line may hold a byte order mark; after a line that is
-        // not normal, the next few likely are not either (CRLF files).
+        // not normal, the next few likely are not either (spaces around
+        // each ID, say).
         if self.line == 0 || self.skip_fast > 0 {
             self.skip_fast = self.skip_fast.saturating_sub(1);
             return bytes;
