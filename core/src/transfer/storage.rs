@@ -1,0 +1,161 @@
+//! The signed URL a transfer talks to, and what storage answers.
+
+use std::fmt;
+
+use ureq::http::Response;
+use ureq::{Body, SendBody};
+
+use crate::auth::{redact_in, redact_url, Origin};
+use crate::client::{rate_limit_reset, read_limited, Client};
+use crate::problem::{one_line, ApiError, MAX_ERROR_BODY};
+use crate::retry::Transient;
+
+/// A signed URL to talk to, with what may be said about it in messages.
+pub(super) struct Target {
+    pub(super) url: String,
+    pub(super) host: String,
+    pub(super) auth: Option<String>,
+}
+
+impl Target {
+    pub(super) fn new(client: &Client, url: &str) -> anyhow::Result<Target> {
+        let origin = Origin::of(url)?;
+        if !origin.is_https() && !origin.is_loopback() {
+            crate::usage_bail!(
+                "{}: plain http:// is only for loopback hosts; the URL must be https://",
+                redact_url(url)
+            );
+        }
+        Ok(Target {
+            url: url.to_string(),
+            host: origin.host_port(),
+            auth: client.authorization_for(url),
+        })
+    }
+
+    /// Passes a response with one of the `ok` statuses; anything else becomes
+    /// an error naming the host and what storage (or the API) said. A failed
+    /// connection is [`Transient`]: worth another try.
+    pub(super) fn expect_success(
+        &self,
+        what: &str,
+        sent: Result<Response<Body>, ureq::Error>,
+        ok: &[u16],
+    ) -> anyhow::Result<Response<Body>> {
+        let mut response = sent.map_err(|e| self.transient(what, &e.to_string()))?;
+        let status = response.status().as_u16();
+        if ok.contains(&status) {
+            return Ok(response);
+        }
+        let reset = rate_limit_reset(&response);
+        let body = read_limited(&mut response, MAX_ERROR_BODY);
+        let request = format!("{what} {}", self.host);
+        match storage_error(&body) {
+            Some(said) => Err(StorageError {
+                request,
+                status,
+                said,
+            }
+            .into()),
+            None => Err(ApiError::decode(request, status, reset, &body).into()),
+        }
+    }
+
+    /// A `PUT` of one chunk (or a status query) to a resumable session.
+    pub(super) fn put(
+        &self,
+        client: &Client,
+        range: &str,
+        len: u64,
+        body: SendBody,
+    ) -> anyhow::Result<Response<Body>> {
+        let mut request = client
+            .agent()
+            .put(&self.url)
+            // 308 here is Cloud Storage's "Resume Incomplete", not a redirect.
+            .config()
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .build()
+            .header("content-type", "text/plain")
+            .header("content-length", len.to_string())
+            .header("content-range", range);
+        if let Some(auth) = &self.auth {
+            request = request.header("authorization", auth);
+        }
+        self.expect_success("upload to", request.send(body), &[200, 201, 308])
+    }
+
+    /// A failure of the connection, for the retry policy, with the URL's secrets redacted.
+    pub(super) fn transient(&self, what: &str, why: &str) -> anyhow::Error {
+        let why = redact_in(why, &self.url);
+        anyhow::Error::new(Transient(format!("{what} {}: {why}", self.host)))
+    }
+}
+
+/// An error answer from storage, with what its XML body said.
+#[derive(Debug)]
+pub struct StorageError {
+    /// What was asked, and of which host.
+    pub request: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The error's code, message and details.
+    pub said: String,
+}
+
+impl fmt::Display for StorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: storage refused with HTTP {}: {}",
+            self.request, self.status, self.said
+        )?;
+        if self.said.starts_with("ExpiredToken") {
+            write!(
+                f,
+                "; the signed URL has expired: for an upload, create a new job"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StorageError {}
+
+/// The `Code`, `Message` and `Details` of a Cloud Storage XML error body.
+fn storage_error(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    if !text.trim_start().starts_with('<') {
+        return None;
+    }
+    let tag = |name: &str| -> Option<String> {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = start + text[start..].find(&format!("</{name}>"))?;
+        Some(one_line(&text[start..end]))
+    };
+    let parts: Vec<String> = ["Code", "Message", "Details"]
+        .iter()
+        .filter_map(|t| tag(t))
+        .collect();
+    match parts.is_empty() {
+        true => Some("an XML error without a code".into()),
+        false => Some(parts.join(": ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_cloud_storage_errors() {
+        let body = b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>SignatureDoesNotMatch</Code><Message>Access denied.</Message><Details>The request signature we calculated does not match.</Details></Error>";
+        assert_eq!(
+            storage_error(body).unwrap(),
+            "SignatureDoesNotMatch: Access denied.: The request signature we calculated does not match."
+        );
+        assert_eq!(storage_error(b"{\"title\":\"x\"}"), None);
+    }
+}
