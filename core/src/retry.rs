@@ -84,11 +84,18 @@ fn judge(e: &anyhow::Error) -> Verdict {
 }
 
 /// Counts the attempts of one operation and decides on each failure.
+///
+/// The retry time ([`RetryPolicy::budget`]) counts from the first failure and
+/// is never reset: an operation that keeps failing a little further each
+/// time still ends. Progress resets only the count of retries.
 #[derive(Debug)]
 pub struct Retrier {
     policy: RetryPolicy,
-    started: Instant,
+    /// When the first attempt failed.
+    failing_since: Option<Instant>,
     retries: u32,
+    /// An outer bound on the whole operation, and the flag that set it.
+    deadline: Option<(Instant, &'static str)>,
 }
 
 impl Retrier {
@@ -96,9 +103,39 @@ impl Retrier {
     pub fn new(policy: RetryPolicy) -> Retrier {
         Retrier {
             policy,
-            started: Instant::now(),
+            failing_since: None,
             retries: 0,
+            deadline: None,
         }
+    }
+
+    /// Bounds the operation, waits included, by `deadline`, which `flag`
+    /// (e.g. `--timeout`) set; `None` leaves it unbounded.
+    pub fn until(mut self, deadline: Option<Instant>, flag: &'static str) -> Retrier {
+        self.deadline = deadline.map(|d| (d, flag));
+        self
+    }
+
+    /// An attempt got further than the one before: the count of retries
+    /// starts afresh. The retry time does not.
+    pub fn progressed(&mut self) {
+        self.retries = 0;
+    }
+
+    /// How long the next attempt may take: until the retry time is spent
+    /// (once an attempt has failed) or the deadline passes; `None`: no bound.
+    pub fn time_left(&self) -> Option<Duration> {
+        let now = Instant::now();
+        let retry_end = self.failing_since.map(|since| since + self.policy.budget);
+        let end = match (retry_end, self.deadline.map(|(d, _)| d)) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        // Never zero: a request with no time at all fails without saying why.
+        Some(
+            end.saturating_duration_since(now)
+                .max(Duration::from_millis(1)),
+        )
     }
 
     /// After a failed attempt: if the error is worth another try within the
@@ -109,6 +146,8 @@ impl Retrier {
             Verdict::Final => return Err(e),
             Verdict::Retry(until) => until,
         };
+        let now = Instant::now();
+        let since = *self.failing_since.get_or_insert(now);
         if self.retries >= self.policy.retries {
             return Err(e.context(format!("gave up after {} attempts", self.retries + 1)));
         }
@@ -116,7 +155,17 @@ impl Retrier {
             Some(reset) => Timestamp::now().until(reset) + Duration::from_secs(1),
             None => self.backoff(),
         };
-        let spent = self.started.elapsed();
+        if let Some((deadline, flag)) = self.deadline {
+            if now + wait > deadline {
+                return Err(match until {
+                    Some(reset) => e.context(format!(
+                        "the rate limit resets at {reset}, after {flag} runs out"
+                    )),
+                    None => e.context(format!("{flag} ran out while retrying")),
+                });
+            }
+        }
+        let spent = now.duration_since(since);
         if spent + wait > self.policy.budget {
             return Err(match until {
                 Some(reset) => e.context(format!(
@@ -125,7 +174,7 @@ impl Retrier {
                 )),
                 None => e.context(format!(
                     "gave up after {} of retrying",
-                    human_duration(spent)
+                    human_duration(spent.max(Duration::from_secs(1)))
                 )),
             });
         }
@@ -170,11 +219,21 @@ pub fn with_retries<T>(
     policy: RetryPolicy,
     mut attempt: impl FnMut() -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    let mut retrier = Retrier::new(policy);
-    loop {
-        match attempt() {
-            Ok(value) => return Ok(value),
-            Err(e) => retrier.after_failure(e)?,
+    Retrier::new(policy).run(|_| attempt())
+}
+
+impl Retrier {
+    /// Runs `attempt` until it succeeds or this retrier gives up; each
+    /// attempt is told how long it may take ([`Retrier::time_left`]).
+    pub fn run<T>(
+        mut self,
+        mut attempt: impl FnMut(Option<Duration>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        loop {
+            match attempt(self.time_left()) {
+                Ok(value) => return Ok(value),
+                Err(e) => self.after_failure(e)?,
+            }
         }
     }
 }
@@ -248,6 +307,47 @@ mod tests {
             msg.contains(&format!("the rate limit resets at {reset}")),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn progress_resets_the_count_but_not_the_retry_time() {
+        let policy = RetryPolicy {
+            retries: 2,
+            budget: Duration::from_millis(300),
+            ..quick()
+        };
+        let started = Instant::now();
+        let mut retrier = Retrier::new(policy);
+        let mut attempts = 0;
+        let err = loop {
+            attempts += 1;
+            // Each attempt gets a little further, then breaks.
+            retrier.progressed();
+            let broke = anyhow::Error::new(Transient("the body ended early".into()));
+            if let Err(e) = retrier.after_failure(broke) {
+                break e;
+            }
+        };
+        assert!(attempts > 3, "progress should reset the count: {attempts}");
+        assert!(format!("{err:#}").contains("of retrying"), "{err:#}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_deadline_bounds_retries_and_rate_limit_waits() {
+        let reset = Timestamp::from_millis(Timestamp::now().millis() + 60_000);
+        let mut retrier = Retrier::new(RetryPolicy::default())
+            .until(Some(Instant::now() + Duration::from_secs(2)), "--timeout");
+        let e = ApiError::decode("GET /x".into(), 429, Some(reset), b"{}").into();
+        let msg = format!("{:#}", retrier.after_failure(e).unwrap_err());
+        assert!(
+            msg.contains(&format!(
+                "the rate limit resets at {reset}, after --timeout runs out"
+            )),
+            "{msg}"
+        );
+        assert!(retrier.time_left().unwrap() <= Duration::from_secs(2));
+        assert_eq!(Retrier::new(RetryPolicy::default()).time_left(), None);
     }
 
     #[test]
