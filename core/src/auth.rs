@@ -50,18 +50,21 @@ pub struct Origin {
 impl Origin {
     /// The origin of an absolute `http` or `https` URL.
     pub fn of(url: &str) -> anyhow::Result<Origin> {
+        // Messages leave the URL out: the caller names it, redacted.
         let uri: Uri = url
             .parse()
-            .with_context(|| format!("not a URL: {}", redact_url(url)))?;
+            .map_err(|e| anyhow::anyhow!("not a URL ({e})"))?;
         let scheme = uri.scheme_str().unwrap_or("").to_ascii_lowercase();
         let default_port = match scheme.as_str() {
             "https" => 443,
             "http" => 80,
-            _ => anyhow::bail!("not an http or https URL: {}", redact_url(url)),
+            "" => anyhow::bail!("not an absolute URL: it needs https://"),
+            _ => anyhow::bail!("not an http or https URL"),
         };
         let host = uri
             .host()
-            .with_context(|| format!("URL has no host: {}", redact_url(url)))?
+            .filter(|h| !h.is_empty())
+            .context("the URL has no host")?
             .to_ascii_lowercase();
         Ok(Origin {
             port: uri.port_u16().unwrap_or(default_port),

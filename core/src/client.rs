@@ -381,3 +381,15 @@ pub(crate) fn read_limited(response: &mut Response<Body>, limit: u64) -> Vec<u8>
         .read_to_end(&mut out);
     out
 }
+
+/// Bounds a request by `limit`, from its start to the end of its body
+/// (ureq's global timeout); `None` leaves it to the per-read timeouts.
+pub(crate) fn bounded<B>(
+    request: ureq::RequestBuilder<B>,
+    limit: Option<std::time::Duration>,
+) -> ureq::RequestBuilder<B> {
+    match limit {
+        Some(limit) => request.config().timeout_global(Some(limit)).build(),
+        None => request,
+    }
+}

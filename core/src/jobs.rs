@@ -156,6 +156,21 @@ pub fn check_name(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Checks a `--url` value: an absolute `https://` URL, or `http://` on a
+/// loopback host (the emulator). Anything else is a usage error.
+fn check_url_flag(url: &str) -> anyhow::Result<()> {
+    let redacted = crate::auth::redact_url(url);
+    match crate::auth::Origin::of(url) {
+        Err(e) => {
+            usage_bail!("--url {redacted:?}: {e:#}; give the job's URL as create-job printed it")
+        }
+        Ok(origin) if !origin.is_https() && !origin.is_loopback() => usage_bail!(
+            "--url {redacted}: plain http:// is only for loopback hosts; the URL must be https://"
+        ),
+        Ok(_) => Ok(()),
+    }
+}
+
 /// How the user named a job on the command line: by id, or by name.
 #[derive(Clone, Debug)]
 pub enum JobRef {
@@ -185,6 +200,7 @@ impl JobRef {
         if !job_type.is_empty() {
             usage_bail!("--type goes with --name, not --url");
         }
+        check_url_flag(url)?;
         Ok(None)
     }
 

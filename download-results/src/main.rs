@@ -87,7 +87,7 @@ fn main() {
             }
         };
         let summary = download_results(&client, &url, &dest)?;
-        cli::note(format!("{}: {summary}", args.flag_results_file));
+        cli::note(format!("{}: {summary}", dest.describe()));
         Ok(())
     })
 }

@@ -1,8 +1,8 @@
 //! download-results, run as a built binary against the emulator.
 
 use compliance_testkit::{
-    assert_no_auth_to_storage, await_status, upload, Config, Emulator, Fault, Flavour, Route,
-    Stage, TempDir,
+    assert_no_auth_to_storage, await_condition, await_status, upload, Config, Emulator, Fault,
+    Flavour, Route, Stage, TempDir,
 };
 use std::time::Duration;
 
@@ -302,7 +302,13 @@ fn bad_flags_exit_2_before_any_request() {
             "Usage:",
         ),
         (
-            &["--url", "u", "--results-file", "r", "--wait"],
+            &[
+                "--url",
+                "http://127.0.0.1:9/r",
+                "--results-file",
+                "r",
+                "--wait",
+            ],
             "--wait needs the job itself",
         ),
     ];
@@ -337,4 +343,151 @@ fn token_missing_or_wrong() {
         .assert_code(1)
         .assert_stderr("check BEARER_TOKEN");
     assert!(dir.names().is_empty());
+}
+
+/// Every ID of `ids()` gets an event: a results file of a few hundred KB.
+fn all_events() -> Config {
+    Config {
+        event_percent: 100,
+        ..Config::default()
+    }
+}
+
+#[test]
+fn two_runs_to_one_results_file_each_rename_their_own_whole_file() {
+    let (em, id) = complete_job(all_events(), None);
+    let expected = em.expected_results("tweets", ids().as_bytes());
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let target = path.to_str().unwrap();
+    // The first run is the quicker one, so it ends while the second writes.
+    for bytes_per_sec in [expected.len() as u64, expected.len() as u64 / 2] {
+        em.fault(
+            Route::Download,
+            Fault::Slow {
+                bytes_per_sec,
+                times: 1,
+            },
+        );
+    }
+    let temporary = |dir: &TempDir| dir.names().iter().filter(|n| n.ends_with(".part")).count();
+    let first = Stage::new(BIN, &em).spawn(&["--id", &id, "--results-file", target]);
+    await_condition("the first run writes", Duration::from_secs(10), || {
+        temporary(&dir) == 1
+    });
+    let second = Stage::new(BIN, &em).spawn(&["--id", &id, "--results-file", target]);
+    await_condition("the second run writes", Duration::from_secs(10), || {
+        temporary(&dir) == 2
+    });
+    first.wait().assert_code(0);
+    assert!(
+        std::fs::read(&path).unwrap() == expected,
+        "the first run's file"
+    );
+    second.wait().assert_code(0);
+    assert!(
+        std::fs::read(&path).unwrap() == expected,
+        "the second run's file"
+    );
+    assert_eq!(dir.names(), ["r.jsonl"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn devices_and_fifos_are_written_straight_and_links_followed() {
+    use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
+    let (em, id) = complete_job(Config::default(), None);
+    let expected = em.expected_results("tweets", ids().as_bytes());
+
+    // A character device is written to, not replaced.
+    Stage::new(BIN, &em)
+        .run(&["--id", &id, "--results-file", "/dev/null"])
+        .assert_code(0)
+        .assert_stderr("writing straight to /dev/null");
+    let null = std::fs::metadata("/dev/null").unwrap();
+    assert!(null.file_type().is_char_device());
+
+    // A FIFO gets the results as they come, and stays a FIFO.
+    let dir = TempDir::new();
+    let fifo = dir.path("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if made.is_ok_and(|s| s.success()) {
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        Stage::new(BIN, &em)
+            .run(&["--id", &id, "--results-file", fifo.to_str().unwrap()])
+            .assert_code(0);
+        assert!(reader.join().unwrap() == expected);
+        assert!(std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo());
+    }
+
+    // A link is followed: the file it points to is replaced, the link stays,
+    // and a 0600 file stays 0600.
+    let elsewhere = TempDir::new();
+    let real = elsewhere.path("real.jsonl");
+    std::fs::write(&real, "old\n").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.path("link.jsonl");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    Stage::new(BIN, &em)
+        .run(&["--id", &id, "--results-file", link.to_str().unwrap()])
+        .assert_code(0);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read(&real).unwrap() == expected);
+    let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(elsewhere.names(), ["real.jsonl"], "no temporary file left");
+
+    // A folder, with or without a trailing slash, is refused before any request.
+    let before = em.requests().len();
+    let folder = dir.path("");
+    let folder = folder.to_str().unwrap();
+    for value in [folder.to_string(), folder.trim_end_matches('/').to_string()] {
+        Stage::new(BIN, &em)
+            .run(&["--id", &id, "--results-file", &value])
+            .assert_code(2)
+            .assert_stderr("folder");
+    }
+    assert_eq!(em.requests().len(), before, "nothing asked of the API");
+}
+
+#[test]
+fn an_expired_download_url_says_the_results_expired() {
+    let (em, id) = complete_job(Config::default(), None);
+    let url = em.job(&id).unwrap().download_url;
+    em.shift_clock(8 * 24 * 3600);
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let out = Stage::new(BIN, &em).run(&["--url", &url, "--results-file", path.to_str().unwrap()]);
+    out.assert_code(1)
+        .assert_stderr("ExpiredToken")
+        .assert_stderr("the results have expired")
+        .assert_stderr("a new job is needed to check these IDs again");
+    assert!(!out.stderr.contains("for an upload"), "{}", out.stderr);
+    assert!(dir.names().is_empty());
+}
+
+#[test]
+fn a_url_that_is_not_one_is_a_usage_error() {
+    let em = Emulator::start(Config::default()).expect("start emulator");
+    for url in [
+        "not a url",
+        "ftp://example.com/r",
+        "http://example.com/r",
+        "/relative",
+    ] {
+        Stage::new(BIN, &em)
+            .run(&["--url", url, "--results-file", "-"])
+            .assert_code(2)
+            .assert_stderr("--url");
+    }
+    assert!(em.requests().is_empty());
 }

@@ -191,7 +191,7 @@ pub(crate) fn generate<R: BufRead, W: Write>(
         }
         lines += 1;
         // Checked by line count too, for uploads with few or no events.
-        if lines % 65_536 == 0 && stop() {
+        if lines.is_multiple_of(65_536) && stop() {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped"));
         }
         if out.len() >= 240 * 1024 {

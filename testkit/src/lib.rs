@@ -94,6 +94,18 @@ impl Stage {
         self
     }
 
+    /// Starts with `args` without waiting; [`Running::wait`] collects it.
+    pub fn spawn(mut self, args: &[&str]) -> Running {
+        let child = self
+            .command
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", self.command.get_program()));
+        Running { child }
+    }
+
     /// Runs with `args` and waits for the exit.
     pub fn run(mut self, args: &[&str]) -> Output {
         let out = self
@@ -106,6 +118,38 @@ impl Stage {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
+    }
+}
+
+/// A stage started with [`Stage::spawn`].
+pub struct Running {
+    child: std::process::Child,
+}
+
+impl Running {
+    /// Waits for the exit and returns what it printed.
+    pub fn wait(self) -> Output {
+        let out = self.child.wait_with_output().expect("wait for the stage");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// Polls `condition` every 10 ms until it holds; panics with `what` after
+/// `limit`. A condition awaited, not a sleep guessed.
+#[track_caller]
+pub fn await_condition(
+    what: &str,
+    limit: std::time::Duration,
+    mut condition: impl FnMut() -> bool,
+) {
+    let start = std::time::Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < limit, "{what}: not so after {limit:?}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
 

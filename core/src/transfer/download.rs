@@ -1,14 +1,17 @@
 //! The download of a job's results: checked line by line as they arrive,
 //! resumed with `Range` after a break, and renamed into place only when whole.
 
-use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use ureq::http::Response;
+use ureq::Body;
 
+use super::destination::{open_device, Destination, EarlyWriteback, PartFile, WRITEBACK_STEP};
+use super::integrity::{Hashes, Mismatch, Verifier};
 use super::storage::Target;
-use crate::client::Client;
+use crate::client::{bounded, Client};
 use crate::jobs::{Job, Status};
 use crate::progress::Progress;
 use crate::results::{ResultsChecker, Summary};
@@ -18,6 +21,12 @@ use crate::time::Timestamp;
 /// How much of a download is read, written and checked at a time: small
 /// enough to be checked while it is still in the CPU's cache.
 const COPY_BUFFER: usize = 256 * 1024;
+
+/// A body that brings fewer bytes than this in a whole `--stall` period is
+/// stalled, though it never goes silent: a server trickling a byte a
+/// second must not hold a download forever.
+const STALL_MIN_BYTES: u64 = 1024;
+
 impl Job {
     /// The download URL, if the results can be fetched at `now`: status
     /// `complete` and the download not expired. Otherwise an error saying why.
@@ -43,55 +52,28 @@ impl Job {
     }
 }
 
-/// Where results go.
-#[derive(Clone, Debug)]
-pub enum Destination {
-    /// A file, written beside it under a temporary name and renamed when whole.
-    File(PathBuf),
-    /// Standard output (`-`), streamed as it is checked.
-    Stdout,
-}
-
-impl Destination {
-    /// `-` is stdout; anything else a file path, whose folder must exist (checked
-    /// now, before any request, rather than after a long wait).
-    pub fn from_flag(value: &str) -> anyhow::Result<Destination> {
-        if value == "-" {
-            return Ok(Destination::Stdout);
-        }
-        let path = PathBuf::from(value);
-        if value.is_empty() || path.file_name().is_none() || path.is_dir() {
-            crate::usage_bail!("--results-file must name a file, not {value:?}");
-        }
-        let folder = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        if !folder.is_dir() {
-            crate::usage_bail!(
-                "--results-file {value}: the folder {} does not exist",
-                folder.display()
-            );
-        }
-        Ok(Destination::File(path))
-    }
-}
-
-/// Downloads the results at `url` to `dest`, checking every line, and returns
-/// the summary.
+/// Downloads the results at `url` to `dest`, checking every line and, when
+/// storage sends them, the hashes of the whole body; returns the summary.
 ///
 /// A file appears at its path only when the body is whole and checked; a
-/// non-2xx answer, a broken connection or a corrupt line leaves no file there.
+/// non-2xx answer, a broken connection, a corrupt line or a hash that does
+/// not match leaves no file there. A FIFO, a character device or standard
+/// output gets the bytes as they are checked.
 pub fn download_results(client: &Client, url: &str, dest: &Destination) -> anyhow::Result<Summary> {
     let target = Target::new(client, url)?;
     match dest {
-        Destination::Stdout => fetch_checked(client, &target, io::stdout().lock()),
+        Destination::Stdout => fetch_checked(client, &target, &mut io::stdout().lock(), dest),
+        Destination::Device(path) => {
+            let mut device = open_device(path)?;
+            fetch_checked(client, &target, &mut device, dest)
+        }
         Destination::File(path) => {
             let part = PartFile::create(path)?;
             let summary = fetch_checked(
                 client,
                 &target,
-                EarlyWriteback::new(&part.file, WRITEBACK_STEP),
+                &mut EarlyWriteback::new(&part.file, WRITEBACK_STEP),
+                dest,
             )?;
             part.persist()?;
             Ok(summary)
@@ -99,17 +81,99 @@ pub fn download_results(client: &Client, url: &str, dest: &Destination) -> anyho
     }
 }
 
-/// Streams the body at `target` into `out`, checking it; after a broken
-/// connection, goes on with a `Range` request from the bytes already written.
-fn fetch_checked(client: &Client, target: &Target, mut out: impl Write) -> anyhow::Result<Summary> {
-    let policy = client.config().retry;
-    let mut retrier = Retrier::new(policy);
+/// What the head of a download answer says of its body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    /// Where in the object the body starts.
+    start: u64,
+    /// How long the body is, if the answer says.
+    len: Option<u64>,
+    /// How long the whole object is, if the answer says.
+    total: Option<u64>,
+}
+
+impl Span {
+    /// Reads a `200` (the whole object: its length is the total) or a `206`
+    /// (`Content-Range: bytes A-B/TOTAL`, which must start at or before
+    /// `from`, the first byte still missing).
+    fn of(response: &Response<Body>, from: u64) -> Result<Span, String> {
+        let length = response.body().content_length();
+        if response.status().as_u16() != 206 {
+            return Ok(Span {
+                start: 0,
+                len: length,
+                total: length,
+            });
+        }
+        let value = response
+            .headers()
+            .get("content-range")
+            .and_then(|v| v.to_str().ok());
+        let Some((start, end, total)) = value.and_then(parse_content_range) else {
+            return Err(format!(
+                "a 206 answer with an unusable Content-Range ({value:?})"
+            ));
+        };
+        let len = end - start + 1;
+        if start > from {
+            return Err(format!(
+                "asked for the bytes from {from}, got a 206 for {start}-{end}"
+            ));
+        }
+        if length.is_some_and(|n| n != len) || total.is_some_and(|t| end >= t) {
+            return Err(format!(
+                "a 206 answer whose Content-Range ({}) does not fit its length ({length:?})",
+                value.unwrap_or_default()
+            ));
+        }
+        Ok(Span {
+            start,
+            len: Some(len),
+            total,
+        })
+    }
+}
+
+/// Parses `bytes A-B/TOTAL` (or `bytes A-B/*`) into `(A, B, TOTAL)`.
+fn parse_content_range(value: &str) -> Option<(u64, u64, Option<u64>)> {
+    let rest = value.trim().strip_prefix("bytes ")?;
+    let (range, total) = rest.split_once('/')?;
+    let (a, b) = range.split_once('-')?;
+    let number = |s: &str| {
+        let s = s.trim();
+        (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| s.parse::<u64>().ok())
+            .flatten()
+    };
+    let (a, b) = (number(a)?, number(b)?);
+    let total = match total.trim() {
+        "*" => None,
+        t => Some(number(t)?),
+    };
+    (a <= b).then_some((a, b, total))
+}
+
+/// Streams the body at `target` into `out`, checking it. A broken body goes
+/// on with a `Range` request from the bytes already written, and a `206` for
+/// part of what was asked goes on from where it ends, until the object's
+/// total is reached.
+fn fetch_checked(
+    client: &Client,
+    target: &Target,
+    out: &mut dyn Write,
+    dest: &Destination,
+) -> anyhow::Result<Summary> {
+    let stall = client.config().read_timeout;
+    let mut retrier = Retrier::new(client.config().retry);
     let mut checker = ResultsChecker::new();
+    let mut verifier = Verifier::new();
     let mut buffer = vec![0; COPY_BUFFER];
     let mut written = 0u64;
+    let mut total = None;
     let mut progress = None;
-    loop {
-        let mut request = client.agent().get(&target.url);
+    let refuse = |why: String| anyhow::anyhow!("download from {}: {why}", target.host);
+    while total != Some(written) {
+        let mut request = bounded(client.agent().get(&target.url), retrier.time_left());
         if let Some(auth) = &target.auth {
             request = request.header("authorization", auth);
         }
@@ -124,32 +188,31 @@ fn fetch_checked(client: &Client, target: &Target, mut out: impl Write) -> anyho
                 continue;
             }
         };
-        // Where this body starts, and how many of its bytes were written already.
-        let mut skip = 0;
-        if response.status().as_u16() == 206 {
-            let range = response
-                .headers()
-                .get("content-range")
-                .and_then(|v| v.to_str().ok());
-            let start = range
-                .and_then(|r| r.strip_prefix("bytes "))
-                .and_then(|r| r.split('-').next())
-                .and_then(|s| s.parse::<u64>().ok());
-            if start != Some(written) {
-                anyhow::bail!(
-                    "download from {}: asked for bytes from {written}, got {range:?}",
-                    target.host
-                );
+        let span = Span::of(&response, written).map_err(refuse)?;
+        match (total, span.total) {
+            (Some(before), Some(now)) if before != now => {
+                return Err(refuse(format!(
+                    "the results changed on the server during the download (they were \
+                     {before} bytes, now {now}); run download-results again"
+                )))
             }
-        } else {
-            // The server ignored Range: the body starts afresh.
-            skip = written;
+            _ => total = total.or(span.total),
         }
-        let expected = response.body().content_length().map(|n| n + written - skip);
-        let progress = progress.get_or_insert_with(|| Progress::bytes("download", expected));
+        if let Err(Mismatch::Changed) = verifier.expect(Hashes::from_headers(response.headers())) {
+            return Err(refuse(
+                "the results changed on the server during the download (their hashes \
+                 differ between answers); run download-results again"
+                    .into(),
+            ));
+        }
+        let progress = progress.get_or_insert_with(|| Progress::bytes("download", total));
         progress.set_position(written);
-        let mut reader = response.body_mut().as_reader();
+        // The bytes of this body before `written` were written already.
+        let mut skip = written - span.start;
+        let mut received = 0u64;
         let before = written;
+        let mut pace = Pace::new(stall);
+        let mut reader = response.body_mut().as_reader();
         let broke = loop {
             let n = match reader.read(&mut buffer) {
                 Ok(0) => break None,
@@ -157,6 +220,7 @@ fn fetch_checked(client: &Client, target: &Target, mut out: impl Write) -> anyho
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => break Some(target.transient("download from", &e.to_string())),
             };
+            received += n as u64;
             let mut piece = &buffer[..n];
             if skip > 0 {
                 let dropped = skip.min(n as u64);
@@ -165,146 +229,88 @@ fn fetch_checked(client: &Client, target: &Target, mut out: impl Write) -> anyho
             }
             // Checked, then written: a piece with a corrupt line is not written.
             checker.feed(piece)?;
-            out.write_all(piece).context("writing the results")?;
+            out.write_all(piece)
+                .with_context(|| format!("writing the results to {}", dest.describe()))?;
+            verifier.update(piece);
             written += piece.len() as u64;
             progress.inc(piece.len() as u64);
+            if !pace.saw(n as u64) {
+                break Some(target.transient(
+                    "download from",
+                    &format!(
+                        "the body stalled: under {STALL_MIN_BYTES} bytes in {}s (--stall)",
+                        stall.as_secs_f64()
+                    ),
+                ));
+            }
         };
-        let broke = broke.or_else(|| match expected {
-            Some(expected) if expected != written => Some(target.transient(
+        let broke = broke.or_else(|| match span.len {
+            Some(len) if received != len => Some(target.transient(
                 "download from",
-                &format!("the body ended after {written} of {expected} bytes"),
+                &format!("the body ended after {received} of {len} bytes"),
             )),
             _ => None,
         });
+        if broke.is_none() && span.len.is_none() {
+            // A body without a length (chunked) ends the object where it ends.
+            total = Some(written);
+        }
         match broke {
-            None => break,
+            None if written > before || total == Some(written) => retrier.progressed(),
+            None => {
+                let e = target.transient("download from", "an answer brought no new bytes");
+                retrier.after_failure(e)?;
+            }
             Some(e) => {
                 if written > before {
-                    retrier = Retrier::new(policy);
+                    retrier.progressed();
                 }
                 retrier.after_failure(e)?;
             }
         }
     }
-    out.flush().context("writing the results")?;
+    out.flush()
+        .with_context(|| format!("writing the results to {}", dest.describe()))?;
+    if let Err(Mismatch::Corrupt { hash, ours, theirs }) = verifier.verify() {
+        let kept = match dest {
+            Destination::File(_) => "no results file was written".to_string(),
+            _ => format!("what was written to {} is not the results", dest.describe()),
+        };
+        return Err(refuse(format!(
+            "the download was corrupted in transit: its {hash} is {ours}, storage says \
+             {theirs}; {kept}; run download-results again"
+        )));
+    }
     checker.finish()
 }
 
-/// A file written front to back, whose data is handed to the disk every
-/// `step` bytes ([`WRITEBACK_STEP`]) rather than all at the end.
-///
-/// The results must be on disk before the file is renamed into place; syncing
-/// 700 MB at the end alone took a third of a download here. Started early,
-/// the disk writes overlap the download and the final sync has little left.
-struct EarlyWriteback<'f> {
-    file: &'f File,
-    step: u64,
-    written: u64,
-    started: u64,
+/// Watches that a body keeps coming: at least [`STALL_MIN_BYTES`] in every
+/// `window` (`--stall`).
+struct Pace {
+    window: Duration,
+    since: Instant,
+    bytes: u64,
 }
 
-/// How much is written between two starts of writeback.
-const WRITEBACK_STEP: u64 = 32 * 1024 * 1024;
-
-impl<'f> EarlyWriteback<'f> {
-    fn new(file: &'f File, step: u64) -> EarlyWriteback<'f> {
-        EarlyWriteback {
-            file,
-            step,
-            written: 0,
-            started: 0,
+impl Pace {
+    fn new(window: Duration) -> Pace {
+        Pace {
+            window,
+            since: Instant::now(),
+            bytes: 0,
         }
     }
 
-    /// Starts writing bytes `started..written` to disk, without waiting.
-    #[cfg(target_os = "linux")]
-    fn start_writeback(&mut self) {
-        use std::os::fd::AsRawFd as _;
-        let (offset, len) = (self.started as i64, (self.written - self.started) as i64);
-        // SAFETY: sync_file_range only reads its integer arguments; the file
-        // descriptor stays open while `self.file` is borrowed. A failure only
-        // means the final sync does all the work, so its result is ignored.
-        unsafe {
-            libc::sync_file_range(
-                self.file.as_raw_fd(),
-                offset,
-                len,
-                libc::SYNC_FILE_RANGE_WRITE,
-            );
+    /// Counts `n` bytes; `false` once a whole window brought too few.
+    fn saw(&mut self, n: u64) -> bool {
+        self.bytes += n;
+        if self.since.elapsed() < self.window {
+            return true;
         }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn start_writeback(&mut self) {}
-}
-
-impl Write for EarlyWriteback<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.written += n as u64;
-        if self.written - self.started >= self.step {
-            self.start_writeback();
-            self.started = self.written;
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// A temporary file beside the destination, removed unless persisted.
-struct PartFile {
-    file: File,
-    part: PathBuf,
-    path: PathBuf,
-    persisted: bool,
-}
-
-impl PartFile {
-    fn create(path: &Path) -> anyhow::Result<PartFile> {
-        let name = path
-            .file_name()
-            .with_context(|| format!("{}: not a file name", path.display()))?;
-        let mut part_name = std::ffi::OsString::from(".");
-        part_name.push(name);
-        part_name.push(".part");
-        let part = path.with_file_name(part_name);
-        // A part file left by an interrupted run is stale: start afresh.
-        let _ = fs::remove_file(&part);
-        let file =
-            File::create(&part).with_context(|| format!("cannot create {}", part.display()))?;
-        Ok(PartFile {
-            file,
-            part,
-            path: path.to_path_buf(),
-            persisted: false,
-        })
-    }
-
-    fn persist(mut self) -> anyhow::Result<()> {
-        // The data must be on disk before the name says the file is whole.
-        self.file
-            .sync_data()
-            .with_context(|| format!("writing {}", self.part.display()))?;
-        fs::rename(&self.part, &self.path).with_context(|| {
-            format!(
-                "cannot move {} to {}",
-                self.part.display(),
-                self.path.display()
-            )
-        })?;
-        self.persisted = true;
-        Ok(())
-    }
-}
-
-impl Drop for PartFile {
-    fn drop(&mut self) {
-        if !self.persisted {
-            let _ = fs::remove_file(&self.part);
-        }
+        let enough = self.bytes >= STALL_MIN_BYTES;
+        self.since = Instant::now();
+        self.bytes = 0;
+        enough
     }
 }
 
@@ -313,18 +319,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn early_writeback_writes_every_byte_and_starts_each_step() {
-        let path = std::env::temp_dir().join(format!("compliance-wb-{}", std::process::id()));
-        let file = File::create(&path).unwrap();
-        let mut out = EarlyWriteback::new(&file, 1000);
-        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
-        for piece in data.chunks(300) {
-            out.write_all(piece).unwrap();
+    fn content_ranges() {
+        assert_eq!(
+            parse_content_range("bytes 0-50999/102000"),
+            Some((0, 50_999, Some(102_000)))
+        );
+        assert_eq!(parse_content_range("bytes 7-7/*"), Some((7, 7, None)));
+        for bad in [
+            "bytes 5-4/10",
+            "bytes */10",
+            "items 0-1/2",
+            "bytes -1/2",
+            "bytes 0-1",
+        ] {
+            assert_eq!(parse_content_range(bad), None, "{bad}");
         }
-        // Writeback starts once 1000 bytes are waiting: after 1200, 2400, ... 9600.
-        assert_eq!((out.written, out.started), (10_000, 9_600));
-        drop(file);
-        assert_eq!(fs::read(&path).unwrap(), data);
-        let _ = fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_trickle_is_a_stall() {
+        let mut pace = Pace::new(Duration::ZERO);
+        assert!(!pace.saw(1));
+        assert!(pace.saw(STALL_MIN_BYTES));
+        let mut pace = Pace::new(Duration::from_secs(3600));
+        assert!(pace.saw(1), "a window not over yet");
     }
 }

@@ -6,13 +6,18 @@
 //! 2026 flow). Both stream; neither holds the file in memory.
 //!
 //! - [`upload`]: the simple and the resumable upload of a checked ID file.
-//! - [`download`]: the checked, atomic download of the results.
+//! - [`download`]: the checked download of the results, resumed with `Range`,
+//!   its hashes compared ([`integrity`]) and written where [`destination`]
+//!   says, a results file only whole.
 //! - [`storage`]: the signed URL talked to, and what storage answers.
 
+mod destination;
 mod download;
+mod integrity;
 mod storage;
 mod upload;
 
-pub use download::{download_results, Destination};
+pub use destination::Destination;
+pub use download::download_results;
 pub use storage::StorageError;
 pub use upload::{is_resumable_url, upload_ids, UploadTo, API_HOST_UPLOAD_LIMIT, RESUMABLE_CHUNK};

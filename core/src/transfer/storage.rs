@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use anyhow::Context as _;
 use ureq::http::Response;
 use ureq::{Body, SendBody};
 
@@ -18,11 +19,17 @@ pub(super) struct Target {
 }
 
 impl Target {
+    /// A URL to transfer to or from. A `--url` flag has been checked as the
+    /// user's input by then ([`JobRef::from_flags_or_url`]), so a URL that
+    /// fails here came from the API: a failure, not a usage error.
+    ///
+    /// [`JobRef::from_flags_or_url`]: crate::JobRef::from_flags_or_url
     pub(super) fn new(client: &Client, url: &str) -> anyhow::Result<Target> {
-        let origin = Origin::of(url)?;
+        let origin = Origin::of(url).context("the job's URL from the API is unusable")?;
         if !origin.is_https() && !origin.is_loopback() {
-            crate::usage_bail!(
-                "{}: plain http:// is only for loopback hosts; the URL must be https://",
+            anyhow::bail!(
+                "the job's URL from the API is plain http:// on a host that is not this \
+                 machine ({}); refusing to send or fetch the IDs over it",
                 redact_url(url)
             );
         }
@@ -112,10 +119,17 @@ impl fmt::Display for StorageError {
             self.request, self.status, self.said
         )?;
         if self.said.starts_with("ExpiredToken") {
-            write!(
-                f,
-                "; the signed URL has expired: for an upload, create a new job"
-            )?;
+            match self.request.starts_with("download") {
+                true => write!(
+                    f,
+                    "; the results have expired (7 days after the job was created): \
+                     a new job is needed to check these IDs again"
+                )?,
+                false => write!(
+                    f,
+                    "; the upload URL has expired: create a new job and upload to it"
+                )?,
+            }
         }
         Ok(())
     }

@@ -1,0 +1,524 @@
+//! Where downloaded results go, and how a results file appears only whole.
+//!
+//! A regular file is written under a temporary name of its own beside the
+//! target, created exclusively and locked while this run lives, then synced
+//! and renamed into place: a second run to the same path writes its own
+//! temporary file, and a run that dies leaves a temporary file that the next
+//! run sees unlocked and removes. A FIFO or a character device (`/dev/null`)
+//! cannot be replaced by a rename and is written straight through, as is
+//! standard output.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::cli::note;
+use crate::usage_bail;
+
+/// Where results go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// A regular file (symbolic links followed), replaced atomically once the
+    /// results are whole and checked.
+    File(PathBuf),
+    /// A FIFO or a character device, written straight through.
+    Device(PathBuf),
+    /// Standard output (`-`), streamed as it is checked.
+    Stdout,
+}
+
+impl Destination {
+    /// Reads `--results-file`: `-` is standard output; a FIFO or character
+    /// device is written to directly; anything else must be a regular file,
+    /// or a new one in a folder that exists. A symbolic link is followed, so
+    /// the file it points to is the one replaced. Checked now, before any
+    /// request, rather than after a long wait.
+    pub fn from_flag(value: &str) -> anyhow::Result<Destination> {
+        if value == "-" {
+            return Ok(Destination::Stdout);
+        }
+        if value.is_empty() {
+            usage_bail!("--results-file must name a file, or - for standard output");
+        }
+        if value.ends_with('/') || value.ends_with(std::path::MAIN_SEPARATOR) {
+            usage_bail!(
+                "--results-file {value} names a folder; give a file name, such as {value}results.jsonl"
+            );
+        }
+        let path = follow_links(Path::new(value))?;
+        match fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() => usage_bail!(
+                "--results-file {value} is a folder; give a file name, such as {}",
+                Path::new(value).join("results.jsonl").display()
+            ),
+            Ok(meta) if meta.is_file() => {}
+            Ok(meta) if is_fifo_or_char_device(&meta) => return Ok(Destination::Device(path)),
+            Ok(_) => usage_bail!(
+                "--results-file {value} is neither a regular file, a FIFO nor a character device"
+            ),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => usage_bail!("--results-file {value}: {e}"),
+        }
+        let folder = folder_of(&path);
+        if !folder.is_dir() {
+            usage_bail!(
+                "--results-file {value}: the folder {} does not exist",
+                folder.display()
+            );
+        }
+        Ok(Destination::File(path))
+    }
+
+    /// How to name it in a message: the path, or "standard output".
+    pub fn describe(&self) -> String {
+        match self {
+            Destination::File(path) | Destination::Device(path) => path.display().to_string(),
+            Destination::Stdout => "standard output".to_string(),
+        }
+    }
+}
+
+/// The folder a file is in; `.` for a bare name.
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Follows a chain of symbolic links to the path it ends at, which need not
+/// exist yet (a link to a file the first download creates).
+fn follow_links(path: &Path) -> anyhow::Result<PathBuf> {
+    let mut path = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = fs::read_link(&path)
+                    .with_context(|| format!("cannot read the link {}", path.display()))?;
+                path = folder_of(&path).join(target);
+            }
+            _ => return Ok(path),
+        }
+    }
+    usage_bail!(
+        "--results-file {}: too many levels of symbolic links",
+        path.display()
+    )
+}
+
+#[cfg(unix)]
+fn is_fifo_or_char_device(meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt as _;
+    meta.file_type().is_fifo() || meta.file_type().is_char_device()
+}
+
+#[cfg(not(unix))]
+fn is_fifo_or_char_device(_: &fs::Metadata) -> bool {
+    false
+}
+
+/// Opens a FIFO or character device for writing, as it is.
+pub(super) fn open_device(path: &Path) -> anyhow::Result<File> {
+    note(format!(
+        "writing straight to {} (not a regular file: no temporary file, no rename)",
+        path.display()
+    ));
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open {} for writing", path.display()))
+}
+
+/// A temporary file of this run's own beside the destination: created
+/// exclusively, locked while the run lives, removed unless persisted.
+pub(super) struct PartFile {
+    pub(super) file: File,
+    part: PathBuf,
+    path: PathBuf,
+    persisted: bool,
+}
+
+impl PartFile {
+    /// Creates the temporary file for `path`, after removing those that runs
+    /// which have died left beside it.
+    pub(super) fn create(path: &Path) -> anyhow::Result<PartFile> {
+        let name = path
+            .file_name()
+            .with_context(|| format!("{}: not a file name", path.display()))?
+            .to_string_lossy()
+            .into_owned();
+        let folder = folder_of(path);
+        remove_stale_parts(folder, &name);
+        let (file, part) = create_unique(folder, &name)?;
+        // The lock says "a live run writes this": other runs leave it alone.
+        file.try_lock()
+            .with_context(|| format!("cannot lock {}", part.display()))?;
+        // Replacing a file keeps its permissions (a 0600 file stays 0600).
+        if let Some(meta) = fs::metadata(path).ok().filter(fs::Metadata::is_file) {
+            file.set_permissions(meta.permissions())
+                .with_context(|| format!("cannot set the permissions of {}", part.display()))?;
+        }
+        Ok(PartFile {
+            file,
+            part,
+            path: path.to_path_buf(),
+            persisted: false,
+        })
+    }
+
+    /// Makes the temporary file the results file: its data on disk first,
+    /// then the rename, then the folder's entry on disk.
+    pub(super) fn persist(mut self) -> anyhow::Result<()> {
+        self.file
+            .sync_data()
+            .with_context(|| format!("writing {}", self.part.display()))?;
+        // Rename only the file this run wrote and checked.
+        if !same_file(&self.file, &self.part) {
+            anyhow::bail!(
+                "{} was replaced by another program while the results were written; \
+                 nothing was renamed to {}",
+                self.part.display(),
+                self.path.display()
+            );
+        }
+        fs::rename(&self.part, &self.path).with_context(|| {
+            format!(
+                "cannot move {} to {}",
+                self.part.display(),
+                self.path.display()
+            )
+        })?;
+        self.persisted = true;
+        sync_folder(folder_of(&self.path));
+        Ok(())
+    }
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if !self.persisted && same_file(&self.file, &self.part) {
+            let _ = fs::remove_file(&self.part);
+        }
+    }
+}
+
+/// The temporary name for a results file `name`: `.NAME.PID-RANDOM.part`.
+fn part_name(name: &str, random: u32) -> String {
+    format!(".{name}.{}-{random:08x}.part", std::process::id())
+}
+
+/// Whether `file_name` is a temporary file of a run for `name`: ours, or
+/// the `.NAME.part` of versions before the names were unique.
+fn is_part_of(file_name: &str, name: &str) -> bool {
+    if file_name
+        .strip_prefix('.')
+        .and_then(|s| s.strip_prefix(name))
+        == Some(".part")
+    {
+        return true;
+    }
+    let Some(middle) = file_name
+        .strip_prefix('.')
+        .and_then(|s| s.strip_prefix(name))
+        .and_then(|s| s.strip_prefix('.'))
+        .and_then(|s| s.strip_suffix(".part"))
+    else {
+        return false;
+    };
+    match middle.split_once('-') {
+        Some((pid, random)) => {
+            !pid.is_empty()
+                && pid.bytes().all(|b| b.is_ascii_digit())
+                && random.len() == 8
+                && random.bytes().all(|b| b.is_ascii_hexdigit())
+        }
+        None => false,
+    }
+}
+
+fn create_unique(folder: &Path, name: &str) -> anyhow::Result<(File, PathBuf)> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    for _ in 0..16 {
+        let part = folder.join(part_name(name, random_u32()));
+        match options.open(&part) {
+            Ok(file) => return Ok((file, part)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => usage_bail!(
+                "cannot create a file in {} for the results: {e}",
+                folder.display()
+            ),
+        }
+    }
+    anyhow::bail!(
+        "cannot create a temporary file in {}: every name tried exists",
+        folder.display()
+    )
+}
+
+/// Removes the temporary files for `name` in `folder` that no live run holds
+/// locked: what runs that died left behind. Best effort.
+fn remove_stale_parts(folder: &Path, name: &str) {
+    let Ok(entries) = fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        if !is_part_of(&file_name.to_string_lossy(), name) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
+        if file.try_lock().is_ok() && same_file(&file, &path) {
+            let _ = fs::remove_file(&path);
+            note(format!(
+                "removed {}, left by an interrupted download",
+                path.display()
+            ));
+        }
+    }
+}
+
+/// Whether `path` names the file open as `file`.
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    match (file.metadata(), fs::symlink_metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &File, path: &Path) -> bool {
+    path.is_file()
+}
+
+/// Puts a folder's entries on disk, so that a rename survives a power loss.
+/// Best effort: some file systems cannot sync a folder.
+fn sync_folder(folder: &Path) {
+    #[cfg(unix)]
+    if let Ok(dir) = File::open(folder) {
+        let _ = dir.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = folder;
+}
+
+/// A random number for a file name: unique enough beside the process id.
+fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish() as u32
+}
+
+/// A file written front to back, whose data is handed to the disk every
+/// `step` bytes ([`WRITEBACK_STEP`]) rather than all at the end.
+///
+/// The results must be on disk before the file is renamed into place; syncing
+/// 700 MB at the end alone took a third of a download here. Started early,
+/// the disk writes overlap the download and the final sync has little left.
+pub(super) struct EarlyWriteback<'f> {
+    file: &'f File,
+    step: u64,
+    written: u64,
+    started: u64,
+}
+
+/// How much is written between two starts of writeback.
+pub(super) const WRITEBACK_STEP: u64 = 32 * 1024 * 1024;
+
+impl<'f> EarlyWriteback<'f> {
+    pub(super) fn new(file: &'f File, step: u64) -> EarlyWriteback<'f> {
+        EarlyWriteback {
+            file,
+            step,
+            written: 0,
+            started: 0,
+        }
+    }
+
+    /// Starts writing bytes `started..written` to disk, without waiting.
+    #[cfg(target_os = "linux")]
+    fn start_writeback(&mut self) {
+        use std::os::fd::AsRawFd as _;
+        let (offset, len) = (self.started as i64, (self.written - self.started) as i64);
+        // SAFETY: sync_file_range only reads its integer arguments; the file
+        // descriptor stays open while `self.file` is borrowed. A failure only
+        // means the final sync does all the work, so its result is ignored.
+        unsafe {
+            libc::sync_file_range(
+                self.file.as_raw_fd(),
+                offset,
+                len,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn start_writeback(&mut self) {}
+}
+
+impl Write for EarlyWriteback<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.written - self.started >= self.step {
+            self.start_writeback();
+            self.started = self.written;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_folder(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "compliance-dest-{tag}-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn early_writeback_writes_every_byte_and_starts_each_step() {
+        let dir = temp_folder("wb");
+        let path = dir.join("out");
+        let file = File::create(&path).unwrap();
+        let mut out = EarlyWriteback::new(&file, 1000);
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        for piece in data.chunks(300) {
+            out.write_all(piece).unwrap();
+        }
+        // Writeback starts once 1000 bytes are waiting: after 1200, 2400, ... 9600.
+        assert_eq!((out.written, out.started), (10_000, 9_600));
+        drop(file);
+        assert_eq!(fs::read(&path).unwrap(), data);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn part_names_are_recognised_exactly() {
+        let name = part_name("r.jsonl", 0xdead_beef);
+        assert!(is_part_of(&name, "r.jsonl"), "{name}");
+        assert!(!is_part_of(&name, "r"));
+        assert!(is_part_of(".r.jsonl.part", "r.jsonl"), "the old name");
+        assert!(!is_part_of(".r.jsonl.12-xyz.part", "r.jsonl"));
+        assert!(!is_part_of("r.jsonl.12-deadbeef.part", "r.jsonl"));
+    }
+
+    #[test]
+    fn two_runs_write_their_own_files_and_stale_ones_go() {
+        let dir = temp_folder("runs");
+        let path = dir.join("r.jsonl");
+        // A run that died: its file is there, unlocked.
+        let stale = dir.join(part_name("r.jsonl", 1));
+        fs::write(&stale, b"half").unwrap();
+        let mut first = PartFile::create(&path).unwrap();
+        assert!(!stale.exists(), "a dead run's file is removed");
+        // A second run while the first lives: the first's file stays.
+        let mut second = PartFile::create(&path).unwrap();
+        assert!(first.part.exists() && second.part.exists());
+        assert_ne!(first.part, second.part);
+        first.file.write_all(b"one\n").unwrap();
+        second.file.write_all(b"two\n").unwrap();
+        second.persist().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two\n");
+        first.persist().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"one\n");
+        let names: Vec<_> = fs::read_dir(&dir).unwrap().flatten().collect();
+        assert_eq!(names.len(), 1, "no temporary file left");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_replaced_temporary_file_is_not_renamed() {
+        let dir = temp_folder("swap");
+        let path = dir.join("r.jsonl");
+        let part = PartFile::create(&path).unwrap();
+        let name = part.part.clone();
+        fs::remove_file(&name).unwrap();
+        fs::write(&name, b"someone else's\n").unwrap();
+        let err = part.persist().unwrap_err().to_string();
+        assert!(err.contains("replaced by another program"), "{err}");
+        assert!(!path.exists());
+        assert_eq!(fs::read(&name).unwrap(), b"someone else's\n", "left alone");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn replacing_a_file_keeps_its_permissions() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = temp_folder("mode");
+        let path = dir.join("r.jsonl");
+        fs::write(&path, b"old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        let mut part = PartFile::create(&path).unwrap();
+        part.file.write_all(b"new").unwrap();
+        part.persist().unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn destinations_by_kind() {
+        let dir = temp_folder("kinds");
+        let value = |p: &Path| p.to_str().unwrap().to_string();
+        assert_eq!(Destination::from_flag("-").unwrap(), Destination::Stdout);
+        assert_eq!(
+            Destination::from_flag("/dev/null").unwrap(),
+            Destination::Device(PathBuf::from("/dev/null"))
+        );
+        let file = dir.join("r.jsonl");
+        assert_eq!(
+            Destination::from_flag(&value(&file)).unwrap(),
+            Destination::File(file.clone())
+        );
+        // A link is followed, even to a file not there yet.
+        let link = dir.join("link.jsonl");
+        std::os::unix::fs::symlink("r.jsonl", &link).unwrap();
+        assert_eq!(
+            Destination::from_flag(&value(&link)).unwrap(),
+            Destination::File(dir.join("r.jsonl"))
+        );
+        for bad in [
+            format!("{}/", value(&dir)),
+            value(&dir),
+            value(&dir.join("no/such/folder.jsonl")),
+            String::new(),
+        ] {
+            let err = Destination::from_flag(&bad).unwrap_err();
+            assert_eq!(crate::cli::exit_code(&err), 2, "{bad}: {err}");
+        }
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
