@@ -6,7 +6,9 @@
 //! error, and they get the bearer token only when they are on the API's origin
 //! (the 2026 flow serves them there; Cloud Storage is another host).
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Mutex;
 
 use anyhow::Context as _;
 use ureq::http::Uri;
@@ -16,9 +18,21 @@ use ureq::http::Uri;
 pub struct Token(String);
 
 impl Token {
-    /// Wraps a token read from the environment.
+    /// Wraps a token read from the environment, and registers it to be
+    /// scrubbed from everything printed ([`scrub`]).
     pub fn new(token: String) -> Token {
+        register_secret(&token);
         Token(token)
+    }
+
+    /// Where the token holds a character an HTTP header cannot carry (a
+    /// control character such as a line break, a space, or one beyond
+    /// ASCII): its position, counted from 1.
+    pub fn unfit_character(token: &str) -> Option<usize> {
+        token
+            .chars()
+            .position(|c| !c.is_ascii_graphic())
+            .map(|i| i + 1)
     }
 
     /// The `Authorization` header value. The one place the token is read.
@@ -37,6 +51,78 @@ impl fmt::Display for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
     }
+}
+
+/// The forms of the token a server might echo back: as it is, with `/`
+/// escaped as JSON may, and percent-decoded.
+static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// A token shorter than this is scrubbed only after `Bearer `: a few
+/// letters alone would blot out ordinary words.
+const SHORTEST_SCRUBBED: usize = 8;
+
+fn register_secret(token: &str) {
+    if token.is_empty() {
+        return;
+    }
+    let mut forms = vec![format!("Bearer {token}")];
+    if token.len() >= SHORTEST_SCRUBBED {
+        forms.push(token.to_string());
+        forms.push(token.replace('/', "\\/"));
+        forms.push(percent_decoded(token));
+    }
+    if let Ok(mut secrets) = SECRETS.lock() {
+        for form in forms {
+            if !secrets.contains(&form) {
+                secrets.push(form);
+            }
+        }
+        // Longest first, so that `Bearer <token>` goes whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+}
+
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Text about to be printed, with every form of the bearer token replaced
+/// by `<redacted>`: a server may quote the request's `Authorization` header
+/// back in an error, and nothing here prints what it has not scrubbed.
+pub fn scrub(text: &str) -> Cow<'_, str> {
+    let Ok(secrets) = SECRETS.lock() else {
+        return Cow::Borrowed(text);
+    };
+    let mut text = Cow::Borrowed(text);
+    for secret in secrets.iter() {
+        if text.contains(secret.as_str()) {
+            let redacted = match secret.strip_prefix("Bearer ") {
+                Some(_) => "Bearer <redacted>",
+                None => "<redacted>",
+            };
+            text = Cow::Owned(text.replace(secret.as_str(), redacted));
+        }
+    }
+    text
 }
 
 /// Scheme, host and port: what the same-origin rule compares.
@@ -145,6 +231,34 @@ mod tests {
     fn token_never_shows() {
         let t = Token::new("s3cret".into());
         assert!(!format!("{t} {t:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn echoed_tokens_are_scrubbed_in_every_form() {
+        let secret = "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeid%2FULvsea4JtiGRiSDSJSI%3DEUifiRBkKG";
+        let _token = Token::new(secret.to_string());
+        let decoded = "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0+uSeid/ULvsea4JtiGRiSDSJSI=EUifiRBkKG";
+        for echoed in [
+            format!("bad header: Bearer {secret}"),
+            format!("{{\"detail\":\"bad {}\"}}", secret.replace('/', "\\/")),
+            format!("token {decoded} refused"),
+        ] {
+            let clean = scrub(&echoed);
+            assert!(!clean.contains("Lvsea4JtiGRiSDSJSI"), "{clean}");
+            assert!(clean.contains("<redacted>"), "{clean}");
+        }
+        assert_eq!(scrub("nothing secret"), "nothing secret");
+        let _short = Token::new("abc".into());
+        assert_eq!(scrub("a cab, abc"), "a cab, abc");
+        assert_eq!(scrub("Bearer abc"), "Bearer <redacted>");
+    }
+
+    #[test]
+    fn tokens_that_no_header_can_carry() {
+        assert_eq!(Token::unfit_character("AAAA%2Bx"), None);
+        assert_eq!(Token::unfit_character("AAAA\nx"), Some(5));
+        assert_eq!(Token::unfit_character("AA AA"), Some(3));
+        assert_eq!(Token::unfit_character("AAé"), Some(3));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::process;
 
+use anyhow::Context as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +76,7 @@ pub fn run(body: impl FnOnce() -> anyhow::Result<()>) -> ! {
         Ok(()) => EXIT_OK,
         Err(e) => {
             // `{:#}` joins the context chain into one line.
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", crate::auth::scrub(&format!("{e:#}")));
             exit_code(&e)
         }
     };
@@ -93,10 +94,10 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
 
 /// Prints a value as pretty JSON on stdout, for a person and for `jq` alike.
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
     let mut out = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    out.flush()?;
+    writeln!(out, "{}", crate::auth::scrub(&text)).context("writing to standard output")?;
+    out.flush().context("writing to standard output")?;
     Ok(())
 }
 

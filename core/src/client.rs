@@ -4,6 +4,7 @@
 
 use std::io::Read as _;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde_json::Value;
@@ -15,7 +16,7 @@ use crate::cli::{note, warn};
 use crate::config::Config;
 use crate::jobs::{check_name, Job, JobId, JobRef, JobType, NewJob, Status};
 use crate::problem::{describe_error_item, one_line, ApiError, MAX_ERROR_BODY};
-use crate::retry::{with_retries, Retrier, Transient};
+use crate::retry::{Retrier, Transient};
 use crate::time::Timestamp;
 use crate::usage_bail;
 
@@ -61,6 +62,10 @@ impl Client {
             .timeout_connect(Some(config.connect_timeout))
             .timeout_per_read(Some(config.read_timeout))
             .timeout_per_write(Some(config.read_timeout))
+            // The head of an answer has a deadline of its own: a server that
+            // trickles it a byte at a time never trips the per-read timeout.
+            .timeout_send_request(Some(config.read_timeout))
+            .timeout_recv_response(Some(config.read_timeout))
             // ureq's default, made explicit: a redirect never carries the token.
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
             // Uploads go out in pieces of this size: fewer, larger writes.
@@ -77,11 +82,11 @@ impl Client {
         })
     }
 
-    /// If the last API answer said no requests are left in the rate-limit
-    /// window, when it resets.
-    pub fn rate_limit_spent_until(&self) -> Option<Timestamp> {
+    /// What the last API answer said of the rate limit: requests left in
+    /// the window, and when it resets (if that is still ahead).
+    pub fn rate_limit(&self) -> Option<(u64, Timestamp)> {
         match *self.rate_limit.lock().ok()? {
-            Some((0, reset)) if reset > Timestamp::now() => Some(reset),
+            Some((left, reset)) if reset > Timestamp::now() => Some((left, reset)),
             _ => None,
         }
     }
@@ -125,7 +130,8 @@ impl Client {
         let started = Timestamp::now();
         let mut retrier = Retrier::new(self.config.retry);
         loop {
-            let e = match self.send("POST", "/2/compliance/jobs", &[], Some(&body)) {
+            let left = retrier.time_left();
+            let e = match self.send("POST", "/2/compliance/jobs", &[], Some(&body), left) {
                 Ok(envelope) => return job_from(envelope),
                 Err(e) => e,
             };
@@ -192,10 +198,18 @@ impl Client {
         if let Some(status) = status.filter(|s| **s != Status::Expired) {
             query.push(("status", status.as_str()));
         }
-        let envelope = self.get("/2/compliance/jobs", &query)?;
-        // An empty list comes without `data`.
+        let envelope = self.get("/2/compliance/jobs", &query, None)?;
+        // An empty list comes as `{}` (or with `meta` alone); `errors` alone
+        // is a failure, whatever the status said.
         let data = match envelope.get("data") {
-            None | Some(Value::Null) => Vec::new(),
+            None | Some(Value::Null) => {
+                if let Some(why) = first_error(&envelope) {
+                    anyhow::bail!(
+                        "GET /2/compliance/jobs: the API answered with errors only: {why}"
+                    );
+                }
+                Vec::new()
+            }
             Some(Value::Array(items)) => items.clone(),
             Some(_) => anyhow::bail!("GET /2/compliance/jobs: `data` is not a list"),
         };
@@ -231,15 +245,16 @@ impl Client {
 
     /// Gets one job by id. An unknown id is a [`NotFound`] error.
     pub fn get_job(&self, id: &JobId) -> anyhow::Result<Job> {
+        self.get_job_within(id, None)
+    }
+
+    /// Gets one job by id, retries and rate-limit waits included, before
+    /// `deadline` (which `--timeout` set).
+    pub fn get_job_within(&self, id: &JobId, deadline: Option<Instant>) -> anyhow::Result<Job> {
         let path = format!("/2/compliance/jobs/{id}");
-        let envelope = self.get(&path, &[])?;
+        let envelope = self.get(&path, &[], deadline)?;
         if envelope.get("data").is_none_or(Value::is_null) {
-            let why = envelope
-                .get("errors")
-                .and_then(Value::as_array)
-                .and_then(|e| e.first())
-                .map(|e| one_line(&describe_error_item(e)))
-                .unwrap_or_else(|| "the API sent no job".into());
+            let why = first_error(&envelope).unwrap_or_else(|| "the API sent no job".into());
             return Err(NotFound(format!("job {id} not found: {why}")).into());
         }
         job_from(envelope)
@@ -273,34 +288,49 @@ impl Client {
         Ok(matches.swap_remove(0))
     }
 
-    /// GETs from the API, retried by the policy, and returns the JSON envelope.
-    fn get(&self, path: &str, query: &[(&str, &str)]) -> anyhow::Result<Value> {
-        with_retries(self.config.retry, || self.send("GET", path, query, None))
+    /// GETs from the API, retried by the policy (within `deadline`), and
+    /// returns the JSON envelope.
+    fn get(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        deadline: Option<Instant>,
+    ) -> anyhow::Result<Value> {
+        Retrier::new(self.config.retry)
+            .until(deadline, "--timeout")
+            .run(|left| self.send("GET", path, query, None, left))
     }
 
-    /// Calls the API once and returns its JSON envelope; a non-200 answer becomes
-    /// an [`ApiError`], and partial `errors` beside `data` are printed as warnings.
+    /// Calls the API once, within `limit` if given, and returns its JSON
+    /// envelope; a non-200 answer becomes an [`ApiError`], and partial
+    /// `errors` beside `data` are printed as warnings.
     fn send(
         &self,
         method: &str,
         path: &str,
         query: &[(&str, &str)],
         body: Option<&[u8]>,
+        limit: Option<Duration>,
     ) -> anyhow::Result<Value> {
         let request = format!("{method} {path}");
         let url = format!("{}{path}", self.config.api_url);
         let auth = self.config.token.header_value();
+        // An answer of the API is a few kilobytes: its body gets --stall in
+        // all, so a trickle cannot hold it.
+        let body_time = Some(self.config.read_timeout);
         let sent = match (method, body) {
-            ("POST", Some(body)) => self
-                .agent
-                .post(&url)
+            ("POST", Some(body)) => bounded(self.agent.post(&url), limit)
+                .config()
+                .timeout_recv_body(body_time)
+                .build()
                 .query_pairs(query.iter().copied())
                 .header("authorization", &auth)
                 .header("content-type", "application/json")
                 .send(body),
-            _ => self
-                .agent
-                .get(&url)
+            _ => bounded(self.agent.get(&url), limit)
+                .config()
+                .timeout_recv_body(body_time)
+                .build()
                 .query_pairs(query.iter().copied())
                 .header("authorization", &auth)
                 .call(),
@@ -325,12 +355,31 @@ impl Client {
             let body = read_limited(&mut response, MAX_ERROR_BODY);
             return Err(ApiError::decode(request, status, reset, &body).into());
         }
-        let envelope: Value = response
+        // No answer of the API comes near this; one that does is not retried.
+        if let Some(len) = response.body().content_length().filter(|n| *n > MAX_ANSWER) {
+            anyhow::bail!(
+                "{request}: the answer is {len} bytes, over the {} MiB an API answer may be",
+                MAX_ANSWER >> 20
+            );
+        }
+        let mut bytes = Vec::new();
+        let read = response
             .body_mut()
-            .with_config()
-            .limit(64 * 1024 * 1024)
-            .read_json_value()
-            .map_err(|e| Transient(format!("{request}: reading the answer: {e}")))?;
+            .as_reader()
+            .take(MAX_ANSWER + 1)
+            .read_to_end(&mut bytes);
+        if let Err(e) = read {
+            let why = redact_in(&e.to_string(), &url);
+            return Err(Transient(format!("{request}: reading the answer: {why}")).into());
+        }
+        if bytes.len() as u64 > MAX_ANSWER {
+            anyhow::bail!(
+                "{request}: the answer is over the {} MiB an API answer may be",
+                MAX_ANSWER >> 20
+            );
+        }
+        let envelope: Value = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{request}: the answer is not JSON"))?;
         if envelope.get("data").is_some_and(|d| !d.is_null()) {
             if let Some(errors) = envelope.get("errors").and_then(Value::as_array) {
                 for e in errors {
@@ -342,17 +391,13 @@ impl Client {
     }
 }
 
-/// Reads a JSON body; ureq's `read_json` needs its `json` feature, so this
-/// reads the bytes and parses them here.
-trait ReadJsonValue {
-    fn read_json_value(self) -> anyhow::Result<Value>;
-}
+/// The most an API answer may be: far more than any list of jobs.
+const MAX_ANSWER: u64 = 64 * 1024 * 1024;
 
-impl ReadJsonValue for ureq::BodyWithConfig<'_> {
-    fn read_json_value(self) -> anyhow::Result<Value> {
-        let bytes = self.read_to_vec()?;
-        Ok(serde_json::from_slice(&bytes)?)
-    }
+/// The first of an envelope's `errors`, as one line.
+fn first_error(envelope: &Value) -> Option<String> {
+    let first = envelope.get("errors")?.as_array()?.first()?;
+    Some(one_line(&describe_error_item(first)))
 }
 
 fn job_from(envelope: Value) -> anyhow::Result<Job> {

@@ -42,8 +42,16 @@ impl Config {
                  from your app's \"Keys and tokens\" page in the X developer portal"
             );
         }
+        let token = token.trim();
+        if let Some(at) = Token::unfit_character(token) {
+            usage_bail!(
+                "BEARER_TOKEN holds a character an HTTP header cannot carry (a line break, a \
+                 space or a non-ASCII character) at character {at}; copy the token again from \
+                 your app's \"Keys and tokens\" page"
+            );
+        }
         let api_url = std::env::var("X_API_URL").unwrap_or_else(|_| DEFAULT_API_URL.to_string());
-        Config::new(&api_url, Token::new(token.trim().to_string()), tool)
+        Config::new(&api_url, Token::new(token.to_string()), tool)
     }
 
     /// A configuration for `api_url` and `token`, with default timeouts.

@@ -135,6 +135,15 @@ impl JobId {
         Ok(JobId(value.to_string()))
     }
 
+    /// Takes the id of a job the API sent; it goes into a URL, so it is
+    /// checked too, but an odd one is the API's fault, not a flag's.
+    pub fn from_api(value: &str) -> anyhow::Result<JobId> {
+        if value.is_empty() || value.len() > 19 || !value.bytes().all(|b| b.is_ascii_digit()) {
+            anyhow::bail!("the API sent a job id that is not 1 to 19 digits: {value:?}");
+        }
+        Ok(JobId(value.to_string()))
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -95,6 +95,8 @@ impl Drop for Progress {
 
 /// Prints a line on stderr above any progress shown.
 pub(crate) fn eprint_line(line: &str) {
+    let line = crate::auth::scrub(line);
+    let line = line.as_ref();
     let shown = SHOWN.lock().ok().and_then(|s| s.clone());
     match shown {
         Some(bar) => bar.suspend(|| eprintln!("{line}")),

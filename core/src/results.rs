@@ -4,8 +4,9 @@
 //! An event is a JSON object with string `id`, `action` and `reason`; unknown
 //! reasons are counted as they are. Any other JSON object (an error record,
 //! say) is kept in the file and counted apart. A line that is not a JSON
-//! object means the body is corrupt. CRLF endings, blank lines and a missing
-//! final newline are tolerated. An empty file means every ID is compliant.
+//! object means the body is corrupt, a line of white space alone included.
+//! CRLF endings, empty lines and a missing final newline are tolerated. An
+//! empty file means every ID is compliant.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -358,12 +359,14 @@ impl ResultsChecker {
 
     fn check_line(&mut self, line: &[u8]) -> anyhow::Result<()> {
         self.line += 1;
-        let line = line.strip_suffix(b"\r").unwrap_or(line).trim_ascii();
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
             return Ok(());
         }
-        // Only an object counts: serde would read a struct from an array too.
-        if line[0] != b'{' {
+        // Only an object counts: serde would read a struct from an array
+        // too. A line of white space alone is no more JSON than any other.
+        let line = line.trim_ascii();
+        if line.first() != Some(&b'{') {
             return Err(self.corrupt(line));
         }
         let event = match flat_object(line) {
@@ -495,11 +498,12 @@ mod tests {
     fn reference(body: &[u8]) -> Result<Summary, u64> {
         let mut summary = Summary::default();
         for (i, line) in body.split(|&b| b == b'\n').enumerate() {
-            let line = line.strip_suffix(b"\r").unwrap_or(line).trim_ascii();
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.is_empty() {
                 continue;
             }
-            if line[0] != b'{' {
+            let line = line.trim_ascii();
+            if line.first() != Some(&b'{') {
                 return Err(i as u64 + 1);
             }
             match serde_json::from_slice::<EventFields>(line) {
@@ -643,6 +647,8 @@ mod tests {
             b"[\"1\",\"delete\",\"deleted\"]",
             b"{\"id\":\"1\",",
             b"42",
+            b"   ",
+            b" \t\r",
         ] {
             let mut body = BODY.to_vec();
             body.extend_from_slice(bad);

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::cli::{note, seconds};
 use crate::client::Client;
-use crate::jobs::{Job, JobId};
+use crate::jobs::{Job, JobId, Status};
 use crate::progress::Progress;
 use crate::time::{human_duration, Timestamp};
 
@@ -20,6 +20,7 @@ pub struct Patience {
 
 impl Patience {
     /// Reads `--interval <secs>` and `--timeout <secs>` (empty: no timeout).
+    /// An interval under a second polls once a second.
     pub fn from_flags(interval: &str, timeout: &str) -> anyhow::Result<Patience> {
         Ok(Patience {
             interval: seconds("--interval", interval)?,
@@ -34,21 +35,28 @@ impl Patience {
 /// The first poll comes soon: small jobs finish in seconds.
 const FIRST_INTERVAL: Duration = Duration::from_secs(2);
 
+/// Never poll more often than this, whatever `--interval` says.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Polls `job` until its status is final and returns it as last seen.
 ///
 /// Pauses start short and double up to `interval`; a pause ends early at the
-/// job's `estimated_completion` when the API gives one, and lasts until the
-/// rate limit resets when the last answer said none are left. Each change of
-/// status is a line on stderr; on a terminal a spinner shows the status, the
-/// elapsed time and the next poll. With a timeout, gives up after that long.
+/// job's `estimated_completion` when the API gives one. Polls come no more
+/// often than once a second ([`MIN_INTERVAL`]) and spread the requests the
+/// rate limit has left over what is left of its window (all of it when none
+/// are left). Each change of status is a line on stderr; on a terminal a
+/// spinner shows the status, the elapsed time and the next poll. With a
+/// timeout, everything after the start (polls, their retries and rate-limit
+/// waits) ends by then; a rate limit that resets later stops the wait at once.
 pub fn wait_for_job(client: &Client, job: Job, patience: Patience) -> anyhow::Result<Job> {
     let Patience { interval, timeout } = patience;
-    let id = JobId::from_flag(job.id())?;
+    let id = JobId::from_api(job.id())?;
     let started = Instant::now();
+    let deadline = timeout.map(|t| started + t);
     let spinner = Progress::spinner(&job.label());
     let mut job = job;
     let mut last_status = None;
-    let mut pause = FIRST_INTERVAL.min(interval);
+    let mut pause = FIRST_INTERVAL.min(interval).max(MIN_INTERVAL);
     loop {
         let status = job.status();
         let elapsed = human_duration(started.elapsed());
@@ -66,31 +74,59 @@ pub fn wait_for_job(client: &Client, job: Job, patience: Patience) -> anyhow::Re
                 next = next.min(until + Duration::from_millis(500));
             }
         }
-        if let Some(reset) = client.rate_limit_spent_until() {
-            next = next.max(Timestamp::now().until(reset) + Duration::from_secs(1));
+        next = next.max(MIN_INTERVAL);
+        let mut spent_until = None;
+        if let Some((left, reset)) = client.rate_limit() {
+            let window = Timestamp::now().until(reset);
+            let spread = match left {
+                0 => {
+                    spent_until = Some(reset);
+                    window + Duration::from_secs(1)
+                }
+                n => window / u32::try_from(n).unwrap_or(u32::MAX),
+            };
+            next = next.max(spread);
         }
-        if let Some(timeout) = timeout {
-            let left = timeout.saturating_sub(started.elapsed());
-            if left.is_zero() {
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Some(reset) = spent_until.filter(|_| next > left) {
                 anyhow::bail!(
-                    "gave up waiting after {elapsed}: {} is still {status} (--timeout)",
+                    "gave up waiting after {elapsed}: {} is still {status}, and the rate \
+                     limit resets at {reset}, after --timeout runs out",
                     job.label()
                 );
             }
-            next = next.min(left);
+            if next >= left {
+                sleep_showing(&spinner, &job, &status, started, left);
+                anyhow::bail!(
+                    "gave up waiting after {}: {} is still {status} (--timeout)",
+                    human_duration(started.elapsed()),
+                    job.label()
+                );
+            }
         }
-        // Tick the spinner's text once a second until the next poll.
-        let poll_at = Instant::now() + next;
-        while let Some(left) = poll_at.checked_duration_since(Instant::now()) {
-            spinner.set_message(format!(
-                "{}: {status}, {} elapsed, next poll in {}",
-                job.label(),
-                human_duration(started.elapsed()),
-                human_duration(left + Duration::from_millis(999))
-            ));
-            std::thread::sleep(left.min(Duration::from_secs(1)));
-        }
-        pause = (pause * 2).min(interval);
-        job = client.get_job(&id)?;
+        sleep_showing(&spinner, &job, &status, started, next);
+        pause = (pause * 2).min(interval).max(MIN_INTERVAL);
+        job = client.get_job_within(&id, deadline)?;
+    }
+}
+
+/// Sleeps `pause`, ticking the spinner's text once a second.
+fn sleep_showing(
+    spinner: &Progress,
+    job: &Job,
+    status: &Status,
+    started: Instant,
+    pause: Duration,
+) {
+    let poll_at = Instant::now() + pause;
+    while let Some(left) = poll_at.checked_duration_since(Instant::now()) {
+        spinner.set_message(format!(
+            "{}: {status}, {} elapsed, next poll in {}",
+            job.label(),
+            human_duration(started.elapsed()),
+            human_duration(left + Duration::from_millis(999))
+        ));
+        std::thread::sleep(left.min(Duration::from_secs(1)));
     }
 }

@@ -33,6 +33,7 @@ Exit codes:
   2  usage error: a bad flag or value, no BEARER_TOKEN, a name already taken
 ";
 
+use anyhow::Context as _;
 use compliance_core::{cli, JobType, NewJob};
 use serde::Deserialize;
 
@@ -56,6 +57,8 @@ fn main() {
         }
         let client = cli::client("create-job", &common)?;
         let job = client.create_job(&new)?;
+        // The job exists now: if stdout fails, stderr still names it.
         cli::print_json(&job)
+            .with_context(|| format!("{} was created, but printing it failed", job.describe()))
     })
 }

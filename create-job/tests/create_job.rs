@@ -169,3 +169,37 @@ fn plain_http_only_on_loopback() {
         .assert_code(2)
         .assert_stderr("X_API_URL must be https://");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_job_created_but_not_printed_is_named_on_stderr() {
+    let em = emulator();
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full");
+    let Ok(full) = full else { return };
+    let out = Stage::new(BIN, &em)
+        .stdout(full)
+        .run(&["--type", "tweets", "--name", "kept"]);
+    out.assert_code(1)
+        .assert_stderr("was created, but printing it failed");
+    let jobs = em.jobs();
+    assert_eq!(jobs.len(), 1);
+    out.assert_stderr(&jobs[0].id);
+}
+
+#[test]
+fn a_token_no_header_can_carry_is_a_usage_error_and_not_printed() {
+    let em = emulator();
+    for token in [
+        "line1\r\nline2-secret",
+        "tok\u{e9}n-secret",
+        "two words-secret",
+    ] {
+        let out = Stage::new(BIN, &em)
+            .env("BEARER_TOKEN", token)
+            .run(&["--type", "tweets"]);
+        out.assert_code(2)
+            .assert_stderr("BEARER_TOKEN holds a character an HTTP header cannot carry");
+        assert!(!out.stderr.contains("secret"), "{}", out.stderr);
+    }
+    assert!(em.requests().is_empty());
+}

@@ -491,3 +491,79 @@ fn a_url_that_is_not_one_is_a_usage_error() {
     }
     assert!(em.requests().is_empty());
 }
+
+#[test]
+fn retry_time_bounds_a_download_that_keeps_breaking_a_little_further() {
+    let (em, id) = complete_job(all_events(), None);
+    em.fault(
+        Route::Download,
+        Fault::CloseResponseAfter {
+            bytes: 200,
+            times: 10_000,
+        },
+    );
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let started = std::time::Instant::now();
+    let out = Stage::new(BIN, &em).run(&[
+        "--id",
+        &id,
+        "--results-file",
+        path.to_str().unwrap(),
+        "--retries",
+        "2",
+        "--retry-time",
+        "3",
+    ]);
+    out.assert_code(1).assert_stderr("of retrying");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(8),
+        "{took:?} with --retry-time 3"
+    );
+    assert!(
+        out.stderr.matches("retry ").count() > 2,
+        "progress resets the count"
+    );
+    assert!(dir.names().is_empty());
+}
+
+#[test]
+fn timeout_bounds_the_wait_for_a_rate_limit_too() {
+    let em = Emulator::start(Config {
+        processing_delay: Duration::from_secs(600),
+        rate_limit: 1_000_000,
+        ..Config::default()
+    })
+    .expect("start emulator");
+    let job = em.create_job("tweets", None, false);
+    assert_eq!(upload(&em, &job.id, ids().as_bytes()), 200);
+    em.fault(
+        Route::GetJob,
+        Fault::Slow {
+            bytes_per_sec: 1 << 30,
+            times: 1,
+        },
+    );
+    em.fault(
+        Route::GetJob,
+        Fault::RateLimited {
+            reset_after: Duration::from_secs(900),
+            times: 1,
+        },
+    );
+    let started = std::time::Instant::now();
+    Stage::new(BIN, &em)
+        .run(&[
+            "--id",
+            &job.id,
+            "--results-file",
+            "-",
+            "--wait",
+            "--timeout",
+            "3",
+        ])
+        .assert_code(1)
+        .assert_stderr("the rate limit resets at");
+    assert!(started.elapsed() < Duration::from_secs(20));
+}

@@ -1,7 +1,7 @@
 //! list-job, run as a built binary against the emulator.
 
-use compliance_testkit::{await_status, upload, Config, Emulator, Stage};
-use std::time::Duration;
+use compliance_testkit::{await_status, upload, Config, Emulator, Fault, Route, Stage};
+use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_list-job");
 
@@ -130,4 +130,99 @@ fn missing_token_exits_2_before_any_request() {
         .assert_code(2)
         .assert_stderr("export BEARER_TOKEN=");
     assert!(em.requests().is_empty());
+}
+
+/// GETs of one job the emulator has seen.
+fn polls(em: &Emulator, id: &str) -> usize {
+    let path = format!("/2/compliance/jobs/{id}");
+    em.requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.target.starts_with(&path))
+        .count()
+}
+
+/// A job that stays in progress for `secs`.
+fn in_progress_for(secs: u64, config: Config) -> (Emulator, String) {
+    let em = Emulator::start(Config {
+        processing_delay: Duration::from_secs(secs),
+        ..config
+    })
+    .expect("start emulator");
+    let job = em.create_job("tweets", None, false);
+    assert_eq!(upload(&em, &job.id, b"1\n2\n"), 200);
+    (em, job.id)
+}
+
+/// A rate limit so generous that spreading it sets no pace.
+fn generous() -> Config {
+    Config {
+        rate_limit: 1_000_000,
+        ..Config::default()
+    }
+}
+
+#[test]
+fn timeout_bounds_a_rate_limit_wait_and_names_the_reset() {
+    let (em, id) = in_progress_for(600, generous());
+    // The lookup passes; the first poll meets a rate limit 100 s from resetting.
+    em.fault(
+        Route::GetJob,
+        Fault::Slow {
+            bytes_per_sec: 1 << 30,
+            times: 1,
+        },
+    );
+    em.fault(
+        Route::GetJob,
+        Fault::RateLimited {
+            reset_after: Duration::from_secs(100),
+            times: 1,
+        },
+    );
+    let started = Instant::now();
+    let out = Stage::new(BIN, &em).run(&["--id", &id, "--wait", "--timeout", "3"]);
+    out.assert_code(1)
+        .assert_stderr("the rate limit resets at")
+        .assert_stderr("--timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn polls_never_come_faster_than_once_a_second() {
+    let (em, id) = in_progress_for(3, generous());
+    let started = Instant::now();
+    Stage::new(BIN, &em)
+        .run(&["--id", &id, "--wait", "--interval", "0"])
+        .assert_code(0);
+    let secs = started.elapsed().as_secs_f64();
+    let polls = polls(&em, &id);
+    assert!(
+        polls as f64 <= secs + 2.0,
+        "{polls} GETs in {secs:.1}s with --interval 0"
+    );
+}
+
+#[test]
+fn polls_spread_what_the_rate_limit_has_left_over_its_window() {
+    // Three requests a minute: after the lookup, two are left for 60 s.
+    let (em, id) = in_progress_for(
+        600,
+        Config {
+            rate_limit: 3,
+            rate_window: Duration::from_secs(60),
+            ..Config::default()
+        },
+    );
+    let out =
+        Stage::new(BIN, &em).run(&["--id", &id, "--wait", "--interval", "0", "--timeout", "3"]);
+    out.assert_code(1).assert_stderr("gave up waiting");
+    assert_eq!(
+        polls(&em, &id),
+        1,
+        "only the lookup: the next poll is 30 s away"
+    );
 }

@@ -88,6 +88,12 @@ impl Stage {
         self
     }
 
+    /// Sends the stage's standard output there instead of capturing it.
+    pub fn stdout(mut self, to: impl Into<Stdio>) -> Stage {
+        self.command.stdout(to);
+        self
+    }
+
     /// Removes an environment variable.
     pub fn env_remove(mut self, name: &str) -> Stage {
         self.command.env_remove(name);
