@@ -11,6 +11,7 @@ use std::thread;
 use serde_json::{json, Map, Value};
 
 use crate::clock;
+use crate::hashes::{Hasher, Hashes, HashingWriter};
 use crate::http::BUF_SIZE;
 use crate::results::{self, Kind};
 use crate::state::{lock, Shared};
@@ -65,6 +66,8 @@ pub(crate) struct Job {
     /// Emulator time at which the upload completed.
     pub(crate) uploaded_ms: Option<i64>,
     pub(crate) results: Outcome,
+    /// The hashes of the results object, once it is written.
+    pub(crate) results_hashes: Option<Hashes>,
     /// Set by a cancel; also polled by the results generator.
     pub(crate) cancelled: Arc<AtomicBool>,
 }
@@ -206,6 +209,7 @@ pub(crate) fn create(
         download_url,
         uploaded_ms: None,
         results: Outcome::Pending,
+        results_hashes: None,
         cancelled: Arc::new(AtomicBool::new(false)),
     };
     let snapshot = job.snapshot(now, delay);
@@ -289,12 +293,15 @@ pub(crate) fn accept_upload(
     let spawned = thread::Builder::new()
         .name("emulator-results".into())
         .spawn(move || {
-            let outcome = match write_results(&sh, &job_id, kind, &cancelled) {
-                Ok(()) => Outcome::Ready,
-                Err(_) => Outcome::Failed,
-            };
+            let written = write_results(&sh, &job_id, kind, &cancelled);
             if let Some(job) = lock(&sh.jobs).find_mut(&job_id) {
-                job.results = outcome;
+                match written {
+                    Ok(hashes) => {
+                        job.results_hashes = Some(hashes);
+                        job.results = Outcome::Ready;
+                    }
+                    Err(_) => job.results = Outcome::Failed,
+                }
             }
         });
     match spawned {
@@ -308,15 +315,23 @@ pub(crate) fn accept_upload(
     Ok(job.json(now, delay))
 }
 
-/// Streams the stored upload into the results file.
-fn write_results(shared: &Shared, id: &str, kind: Kind, cancelled: &AtomicBool) -> io::Result<()> {
+/// Streams the stored upload into the results file, hashing it on the way.
+fn write_results(
+    shared: &Shared,
+    id: &str,
+    kind: Kind,
+    cancelled: &AtomicBool,
+) -> io::Result<Hashes> {
     let input = BufReader::with_capacity(BUF_SIZE, File::open(shared.dirs.upload(id))?);
     let tmp = shared.tmp_path("results");
     let stop = || cancelled.load(Ordering::SeqCst) || shared.stopping();
-    let written = File::create(&tmp)
-        .and_then(|out| results::generate(kind, shared.config.event_percent, input, out, &stop));
-    match written.and_then(|()| fs::rename(&tmp, shared.dirs.results(id))) {
-        Ok(()) => Ok(()),
+    let written = File::create(&tmp).and_then(|out| {
+        let mut out = HashingWriter::new(out, Hasher::default());
+        results::generate(kind, shared.config.event_percent, input, &mut out, &stop)?;
+        Ok(out.hasher().finish())
+    });
+    match written.and_then(|h| fs::rename(&tmp, shared.dirs.results(id)).map(|()| h)) {
+        Ok(h) => Ok(h),
         Err(e) => {
             let _ = fs::remove_file(&tmp);
             Err(e)

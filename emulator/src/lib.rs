@@ -28,6 +28,7 @@
 mod api;
 mod clock;
 mod faults;
+mod hashes;
 mod http;
 mod jobs;
 mod limits;

@@ -12,6 +12,7 @@ use std::io::{Seek, SeekFrom};
 use std::sync::{Arc, Mutex};
 
 use crate::clock;
+use crate::hashes::{Hasher, Hashes, HashingWriter};
 use crate::http::{self, Body, Framing, Range, Request, Response};
 use crate::jobs::{self, Refusal, Status};
 use crate::results::Kind;
@@ -379,10 +380,12 @@ fn no_such_key(path: &str) -> Response {
     )
 }
 
-/// Headers GCS sends with a stored object.
-fn object_headers(shared: &Shared, resp: Response, id: &str, len: u64) -> Response {
-    let etag = shared.signer.sign(&["etag", id, &len.to_string()]);
-    resp.header("ETag", format!("\"{}\"", &etag[..32]))
+/// Headers GCS sends with a stored object: its hashes (the whole object's,
+/// also on a ranged answer), the MD5 `ETag` of a non-composite object, and
+/// its stored length.
+fn object_headers(resp: Response, hashes: &Hashes, len: u64) -> Response {
+    resp.header("ETag", hashes.etag())
+        .header("x-goog-hash", hashes.x_goog_hash())
         .header("x-goog-stored-content-length", len.to_string())
 }
 
@@ -400,10 +403,14 @@ fn simple_upload(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>, id: &
         return access_denied("The compliance job no longer accepts uploads.");
     }
     let staged = shared.tmp_path("upload");
-    let copied = File::create(&staged).and_then(|mut f| body.copy_to(&mut f, u64::MAX));
+    let copied = File::create(&staged).and_then(|f| {
+        let mut w = HashingWriter::new(f, Hasher::default());
+        let len = body.copy_to(&mut w, u64::MAX)?.unwrap_or(0);
+        Ok((len, w.hasher().finish()))
+    });
     let resp = match copied {
-        Ok(len) => match jobs::accept_upload(shared, id, &staged) {
-            Ok(_) => object_headers(shared, Response::new(200), id, len.unwrap_or(0)),
+        Ok((len, hashes)) => match jobs::accept_upload(shared, id, &staged) {
+            Ok(_) => object_headers(Response::new(200), &hashes, len),
             Err(Refusal::NotAccepting) => {
                 access_denied("The compliance job no longer accepts uploads.")
             }
@@ -437,7 +444,8 @@ pub(crate) struct Session {
     /// The object size, once a request declared it.
     total: Option<u64>,
     state: SessionState,
-    len_for_etag: u64,
+    /// The hashes of the persisted bytes.
+    hasher: Hasher,
 }
 
 /// `POST` with `x-goog-resumable: start`: opens a session.
@@ -461,7 +469,7 @@ fn start_session(shared: &Shared, req: &Request, id: &str) -> Response {
         persisted: 0,
         total: None,
         state: SessionState::Open,
-        len_for_etag: 0,
+        hasher: Hasher::default(),
     };
     lock(&shared.sessions).insert(upload_id.clone(), Arc::new(Mutex::new(session)));
     let location = format!(
@@ -567,8 +575,7 @@ fn finalize(shared: &Arc<Shared>, s: &mut Session) -> Response {
     match jobs::accept_upload(shared, &s.job_id, &s.file) {
         Ok(_) => {
             s.state = SessionState::Complete;
-            s.len_for_etag = s.persisted;
-            object_headers(shared, Response::new(200), &s.job_id, s.persisted)
+            object_headers(Response::new(200), &s.hasher.finish(), s.persisted)
         }
         Err(Refusal::NotAccepting) => {
             s.state = SessionState::Cancelled;
@@ -588,7 +595,7 @@ fn session_put(
     upload_id: &str,
 ) -> Response {
     if s.state == SessionState::Complete {
-        return object_headers(shared, Response::new(200), &s.job_id, s.len_for_etag);
+        return object_headers(Response::new(200), &s.hasher.finish(), s.persisted);
     }
     let Some(range) = parse_content_range(req.header("content-range")) else {
         return invalid(&format!(
@@ -654,10 +661,11 @@ fn session_put(
         let skipped = body.discard(skip)?;
         let mut f = OpenOptions::new().write(true).open(&s.file)?;
         f.seek(SeekFrom::Start(before))?;
-        let appended = body.copy_to(&mut f, u64::MAX)?.unwrap_or(0);
-        Ok::<_, std::io::Error>((skipped, appended))
+        let mut w = HashingWriter::new(f, s.hasher.clone());
+        let appended = body.copy_to(&mut w, u64::MAX)?.unwrap_or(0);
+        Ok::<_, std::io::Error>((skipped, appended, w.hasher().clone()))
     })();
-    let (skipped, appended) = match written {
+    let (skipped, appended, hasher) = match written {
         Ok(v) => v,
         Err(e) => {
             rollback(s, before);
@@ -670,11 +678,13 @@ fn session_put(
         return invalid("The body length does not match the Content-Range.");
     }
     s.persisted = before + appended;
+    let saved = std::mem::replace(&mut s.hasher, hasher);
     let total = match range {
         ContentRange::Whole => Some(first + received),
         _ => total,
     };
     if total.is_some_and(|t| t < s.persisted) {
+        s.hasher = saved;
         rollback(s, before);
         return invalid("The body is shorter than what was already uploaded.");
     }
@@ -699,12 +709,13 @@ fn rollback(s: &mut Session, len: u64) {
 /// `GET` of the results object.
 fn download(shared: &Shared, req: &Request, id: &str) -> Response {
     let now = shared.clock.now_ms();
-    let complete = lock(&shared.jobs)
+    let hashes = lock(&shared.jobs)
         .find(id)
-        .is_some_and(|j| j.status(now, jobs::delay_ms(shared)) == Status::Complete);
-    if !complete {
+        .filter(|j| j.status(now, jobs::delay_ms(shared)) == Status::Complete)
+        .and_then(|j| j.results_hashes);
+    let Some(hashes) = hashes else {
         return no_such_key(&req.path);
-    }
+    };
     let Ok(mut file) = File::open(shared.dirs.results(id)) else {
         return no_such_key(&req.path);
     };
@@ -714,7 +725,7 @@ fn download(shared: &Shared, req: &Request, id: &str) -> Response {
     };
     match http::parse_range(req.header("range"), len) {
         Range::Full => {
-            object_headers(shared, Response::new(200), id, len).file("text/plain", file, len)
+            object_headers(Response::new(200), &hashes, len).file("text/plain", file, len)
         }
         Range::Unsatisfiable => xml_error(
             416,
@@ -724,7 +735,7 @@ fn download(shared: &Shared, req: &Request, id: &str) -> Response {
         )
         .header("Content-Range", format!("bytes */{len}")),
         Range::Partial(a, b) => match file.seek(SeekFrom::Start(a)) {
-            Ok(_) => object_headers(shared, Response::new(206), id, len)
+            Ok(_) => object_headers(Response::new(206), &hashes, len)
                 .header("Content-Range", format!("bytes {a}-{b}/{len}"))
                 .file("text/plain", file, b - a + 1),
             Err(e) => internal_error(&e),

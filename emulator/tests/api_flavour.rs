@@ -86,10 +86,14 @@ fn upload_and_download_with_ureq() {
     let got = r.body_mut().read_to_vec().expect("body");
     let want = emu.expected_results("tweets", &body);
     assert_eq!(got, want);
+    // X's own download route is not Cloud Storage: no object hashes.
+    assert!(r.headers().get("x-goog-hash").is_none());
+    assert!(r.headers().get("etag").is_none());
 
     let r = send(&job.download_url, "GET", &[("Range", "bytes=7-")], b"");
     assert_eq!(r.status, 206);
     assert_eq!(r.body, &want[7..]);
+    assert!(r.header("x-goog-hash").is_none());
     assert_eq!(
         r.header("content-range"),
         Some(format!("bytes 7-{}/{}", want.len() - 1, want.len()).as_str())

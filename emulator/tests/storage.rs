@@ -73,6 +73,44 @@ fn simple_upload_then_download() {
 }
 
 #[test]
+fn objects_carry_their_hashes_like_cloud_storage() {
+    let emu = start(|c| c.event_percent = 100);
+    let job = emu.create_job("tweets", None, false);
+    let body = ids(300);
+    let r = put_ids(&job.upload_url, &body);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("etag"), Some(md5_etag(&body).as_str()));
+    assert_eq!(r.header("x-goog-hash"), Some(goog_hash(&body).as_str()));
+    wait_status(&emu, &job.id, "complete");
+    let want = emu.expected_results("tweets", &body);
+    let full = send(&job.download_url, "GET", &[], b"");
+    assert_eq!(full.body, want);
+    assert_eq!(full.header("x-goog-hash"), Some(goog_hash(&want).as_str()));
+    assert_eq!(full.header("etag"), Some(md5_etag(&want).as_str()));
+    // A range answer carries the hashes of the whole object.
+    let part = send(&job.download_url, "GET", &[("Range", "bytes=100-199")], b"");
+    assert_eq!((part.status, part.body.len()), (206, 100));
+    assert_eq!(part.header("x-goog-hash"), full.header("x-goog-hash"));
+    assert_eq!(part.header("etag"), full.header("etag"));
+
+    // The empty object's well-known hashes.
+    let empty = start(|c| c.event_percent = 0);
+    let job = empty.create_job("users", None, false);
+    assert_eq!(put_ids(&job.upload_url, &ids(10)).status, 200);
+    wait_status(&empty, &job.id, "complete");
+    let r = send(&job.download_url, "GET", &[], b"");
+    assert_eq!(r.body, b"");
+    assert_eq!(
+        r.header("x-goog-hash"),
+        Some("crc32c=AAAAAA==,md5=1B2M2Y8AsgTpgAmY7PhCfg==")
+    );
+    assert_eq!(
+        r.header("etag"),
+        Some("\"d41d8cd98f00b204e9800998ecf8427e\"")
+    );
+}
+
+#[test]
 fn no_events_means_an_empty_file() {
     let emu = start(|c| c.event_percent = 0);
     let job = emu.create_job("users", None, false);
@@ -458,11 +496,16 @@ fn resumable_upload_protocol() {
         &data[2 * Q..],
     );
     assert_eq!(r.status, 200, "{}", r.text());
-    assert!(r.header("etag").is_some());
+    // The hashes cover every persisted byte once, despite the re-sent and
+    // the cut-short chunks.
+    assert_eq!(r.header("etag"), Some(md5_etag(&data).as_str()));
+    assert_eq!(r.header("x-goog-hash"), Some(goog_hash(&data).as_str()));
     assert_eq!(emu.uploaded(&job.id).as_deref(), Some(&data[..]));
     wait_status(&emu, &job.id, "complete");
     // A completed session answers 200 to a status query.
-    assert_eq!(put(&format!("bytes */{total}"), b"").status, 200);
+    let r = put(&format!("bytes */{total}"), b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-goog-hash"), Some(goog_hash(&data).as_str()));
     let r = send(&job.download_url, "GET", &[], b"");
     assert_eq!(r.body, emu.expected_results("tweets", &data));
     // A new start on a job that has its upload is refused.
