@@ -225,6 +225,31 @@ pub(crate) fn fault_response(shared: &Shared, route: Route, status: u16) -> Resp
     with_quota(about_blank(status, http::reason(status)), &quota)
 }
 
+/// The `EchoAuth` fault's answer: an `about:blank` problem that quotes the
+/// `Authorization` header, with the quota headers a fault answer carries.
+pub(crate) fn echo_auth_response(
+    shared: &Shared,
+    route: Route,
+    status: u16,
+    authorization: &str,
+) -> Response {
+    let cfg = &shared.config;
+    let quota = lock(&shared.limits).peek(
+        route,
+        shared.clock.now_ms(),
+        cfg.rate_limit,
+        jobs::ms(cfg.rate_window),
+    );
+    let text = http::reason(status);
+    let body = json!({
+        "title": text,
+        "type": "about:blank",
+        "status": status,
+        "detail": format!("bad header: {authorization}"),
+    });
+    with_quota(Response::json(status, PROBLEM_JSON, &body), &quota)
+}
+
 /// The fault-injected 429.
 pub(crate) fn rate_limited_response(shared: &Shared, reset_after: Duration) -> Response {
     let reset = shared.clock.now_ms().div_euclid(1000)

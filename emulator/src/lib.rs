@@ -132,7 +132,10 @@ pub enum Route {
 /// A fault to inject into the next requests on a route.
 ///
 /// Faults apply before anything else (authentication, validation), like a
-/// misbehaving proxy would, and never consume rate-limit quota. For
+/// misbehaving proxy would. Those that answer in place of the request
+/// (`Status`, `RateLimited`, `CloseRequestAfter`, `EchoAuth`, `Body`,
+/// `Oversized`) never consume rate-limit quota; the others let the request
+/// be handled normally, which counts as it would without the fault. For
 /// `CloseResponseAfter` and `Stall` the request is handled normally first; when the
 /// response has no body (a successful upload), they withhold the whole
 /// response, which emulates an answer lost after the upload succeeded.
@@ -183,6 +186,77 @@ pub enum Fault {
     Slow {
         /// The rate.
         bytes_per_sec: u64,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// Handle the request normally, but if the answer is a download (a
+    /// `200` or `206` with the object as body), serve at most `bytes` bytes
+    /// of it from the requested start (0 without `Range`), as a `206` with
+    /// a matching `Content-Range: bytes A-B/TOTAL` and `Content-Length`,
+    /// keeping the object's hash headers: a server that answers less than
+    /// asked, or a range to a request without one. Other answers, and an
+    /// empty object's, go out unchanged. `bytes` 0 counts as 1.
+    Partial {
+        /// The most body bytes served.
+        bytes: u64,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// Handle the request normally, then flip the lowest bit of the
+    /// response body byte at `offset`, leaving the head (lengths, hashes)
+    /// as it was: corruption in transit. A body too short to have that
+    /// byte goes out unchanged.
+    Corrupt {
+        /// Offset in the response body of the byte to damage.
+        offset: u64,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// Answer `status` without handling the request, with an error body
+    /// that quotes the request's `Authorization` header as received
+    /// (empty when there is none): on the API an `about:blank` problem
+    /// whose `detail` is `bad header: <value>`, on storage an XML error
+    /// whose `Details` say `bad header: <value>` (with `&`, `<` and `>`
+    /// escaped, as XML needs). Some servers echo headers; clients must
+    /// redact what they show.
+    EchoAuth {
+        /// The status, 400..=599.
+        status: u16,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// Handle the request normally (its body is read at full speed), then
+    /// send the whole response, head included, at this rate, in pieces of
+    /// a tenth of a second's worth (single bytes below 20 bytes per
+    /// second). `Slow` paces only the bodies.
+    Trickle {
+        /// The rate; 0 counts as 1.
+        bytes_per_sec: u64,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// Answer exactly this, without handling the request: the status line,
+    /// `Content-Type`, the body, and the framing (`Content-Length`, and
+    /// `Connection: close` when the connection closes). Use a final status
+    /// (200..=599) that may carry a body.
+    Body {
+        /// The status.
+        status: u16,
+        /// The `Content-Type` value.
+        content_type: String,
+        /// The body.
+        body: Vec<u8>,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// Answer `200` `application/json` without handling the request, with
+    /// a valid JSON body of exactly `bytes` bytes, generated as it is sent
+    /// (`{"data":[],"pad":"xx…"}` from 20 bytes on, `{}` and spaces below,
+    /// `0` for one byte): for clients that must bound what they read.
+    /// `bytes` 0 counts as 1.
+    Oversized {
+        /// The body length.
+        bytes: u64,
         /// How many requests this applies to.
         times: u32,
     },

@@ -126,6 +126,17 @@ fn internal_error(e: &std::io::Error) -> Response {
 
 /// The body of a fault-injected error on storage.
 pub(crate) fn fault_response(status: u16) -> Response {
+    fault_error(status, http::reason(status))
+}
+
+/// The `EchoAuth` fault's answer: an XML error whose details quote the
+/// `Authorization` header.
+pub(crate) fn echo_auth_response(status: u16, authorization: &str) -> Response {
+    fault_error(status, &format!("bad header: {authorization}"))
+}
+
+/// A plausible XML error for a status, with these details.
+fn fault_error(status: u16, details: &str) -> Response {
     let (code, message) = match status {
         429 => ("SlowDown", "Please reduce your request rate."),
         500 | 502 => (
@@ -142,7 +153,7 @@ pub(crate) fn fault_response(status: u16) -> Response {
         ),
         _ => ("InvalidRequest", "The request could not be served."),
     };
-    xml_error(status, code, message, http::reason(status))
+    xml_error(status, code, message, details)
 }
 
 /// The canonical form that signatures cover. Parameters are decoded and
