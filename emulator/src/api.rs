@@ -378,7 +378,7 @@ fn check_enum(
     }
 }
 
-/// `GET /2/compliance/jobs?type=&status=`: jobs oldest first.
+/// `GET /2/compliance/jobs?type=&status=`: jobs oldest first, or `{}`.
 fn list(shared: &Shared, req: &Request) -> Response {
     let pairs = req.query_pairs();
     let mut errors = Vec::new();
@@ -409,8 +409,11 @@ fn list(shared: &Shared, req: &Request) -> Response {
         .map(|j| j.json(now, delay))
         .collect();
     let count = data.len();
+    // The live API answers an empty list with `{}`: twarc's check for it
+    // (commit c15c439, September 2021) came from calling it, and twarc
+    // fails on a `meta`-only body.
     let body = if data.is_empty() {
-        json!({"meta": {"result_count": 0}})
+        json!({})
     } else {
         json!({"data": data, "meta": {"result_count": count}})
     };
