@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 use crate::clock;
 use crate::http::{self, Body, Framing, Range, Request, Response};
-use crate::jobs::{self, CancelError, CreateError, Refusal, Status};
+use crate::jobs::{self, Again, CancelError, CreateError, Refusal, Status};
 use crate::limits::Quota;
 use crate::results::Kind;
 use crate::state::{lock, Shared};
@@ -731,13 +731,24 @@ fn check_token(
             "The {purpose} token is not valid for job [{id}]."
         ))),
         Some(secs) if shared.clock.now_ms() >= secs.saturating_mul(1000) => {
-            Err(forbidden(format!(
-                "The {purpose} token expired at {}.",
-                clock::timestamp(secs.saturating_mul(1000))
-            )))
+            Err(token_expired(purpose, secs.saturating_mul(1000)))
         }
         Some(_) => Ok(()),
     }
+}
+
+/// The 403 for a token past its expiry (`at_ms`).
+fn token_expired(purpose: &str, at_ms: i64) -> Response {
+    problem(
+        403,
+        "not-authorized-for-resource",
+        "Forbidden",
+        &format!(
+            "The {purpose} token expired at {}.",
+            clock::timestamp(at_ms)
+        ),
+        vec![],
+    )
 }
 
 /// `PUT /2/compliance/jobs/{id}/upload?token=` (`api` flavour).
@@ -777,15 +788,17 @@ fn upload(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>, id: &str) ->
     if matches!(req.framing, Framing::Length(n) if n > MAX_UPLOAD) {
         return too_large();
     }
-    if !jobs::accepts_upload(shared, id) {
+    if !jobs::accepts_upload(shared, id, Again::Refuse) {
         return no_longer_accepting(shared, id);
     }
     let staged = shared.tmp_path("upload");
     let copied = File::create(&staged).and_then(|mut f| body.copy_to(&mut f, MAX_UPLOAD));
     let resp = match copied {
-        Ok(Some(_)) => match jobs::accept_upload(shared, id, &staged) {
+        Ok(Some(_)) => match jobs::accept_upload(shared, id, &staged, Again::Refuse) {
             Ok(job) => Response::json(200, JSON, &json!({"data": job})),
             Err(Refusal::NotAccepting) => no_longer_accepting(shared, id),
+            // The token ran out while the file was arriving.
+            Err(Refusal::Expired(at)) => token_expired("upload", at),
             Err(Refusal::Io(e)) => internal_error(&e),
         },
         Ok(None) => too_large(),

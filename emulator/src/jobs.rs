@@ -253,35 +253,72 @@ pub(crate) fn ms(d: std::time::Duration) -> i64 {
 /// Why an upload was not accepted.
 #[derive(Debug)]
 pub(crate) enum Refusal {
-    /// The job was cancelled or already has an upload.
+    /// The job was cancelled or failed, or already has an upload that this
+    /// kind of upload may not replace.
     NotAccepting,
+    /// The upload window closed, at this time (ms), before the upload
+    /// completed: the job is `expired`, for good.
+    Expired(i64),
     Io(io::Error),
 }
 
-/// True if the job exists and can still take an upload.
-pub(crate) fn accepts_upload(shared: &Shared, id: &str) -> bool {
+/// What an upload does to a job that already has one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Again {
+    /// Refused: resumable sessions and the `api` flavour.
+    Refuse,
+    /// A simple `PUT` to the signed URL overwrites the object, as on Cloud
+    /// Storage; the job keeps its status and its results.
+    Replace,
+}
+
+/// True if the job exists and can take an upload now.
+pub(crate) fn accepts_upload(shared: &Shared, id: &str, again: Again) -> bool {
     let now = shared.clock.now_ms();
     let jobs = lock(&shared.jobs);
     jobs.find(id)
-        .is_some_and(|j| j.status(now, delay_ms(shared)) == Status::Created)
+        .is_some_and(|j| match j.status(now, delay_ms(shared)) {
+            Status::Created => true,
+            Status::InProgress | Status::Complete => again == Again::Replace,
+            Status::Failed | Status::Expired => false,
+        })
 }
 
 /// Takes a fully received upload (`staged`, renamed into place), moves the
 /// job to `in_progress` and starts generating its results. Returns the job
 /// object as of now.
 ///
-/// The signed URL was checked when the request started, so an upload that
-/// finishes after the window closed still counts, as on GCS.
+/// `expired` is terminal: an upload that completes once the upload window
+/// has closed is refused, even if its request (or resumable session)
+/// started inside it, as Cloud Storage refuses an expired signed URL. A
+/// job that already has an upload takes a new one only with
+/// [`Again::Replace`], and then only the stored bytes change.
 pub(crate) fn accept_upload(
     shared: &Arc<Shared>,
     id: &str,
     staged: &Path,
+    again: Again,
 ) -> Result<Value, Refusal> {
     let now = shared.clock.now_ms();
     let delay = delay_ms(shared);
     let mut jobs = lock(&shared.jobs);
     let job = jobs.find_mut(id).ok_or(Refusal::NotAccepting)?;
-    if job.cancelled.load(Ordering::SeqCst) || job.uploaded_ms.is_some() {
+    if job.cancelled.load(Ordering::SeqCst) {
+        return Err(Refusal::NotAccepting);
+    }
+    if now >= job.upload_expires_ms {
+        return Err(Refusal::Expired(job.upload_expires_ms));
+    }
+    if job.uploaded_ms.is_some() {
+        let replaceable = matches!(
+            job.status(now, delay),
+            Status::InProgress | Status::Complete
+        );
+        if again == Again::Replace && replaceable {
+            // The results generator keeps reading the bytes it opened.
+            fs::rename(staged, shared.dirs.upload(id)).map_err(Refusal::Io)?;
+            return Ok(job.json(now, delay));
+        }
         return Err(Refusal::NotAccepting);
     }
     fs::rename(staged, shared.dirs.upload(id)).map_err(Refusal::Io)?;

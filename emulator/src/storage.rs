@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use crate::clock;
 use crate::hashes::{Hasher, Hashes, HashingWriter};
 use crate::http::{self, Body, Framing, Range, Request, Response};
-use crate::jobs::{self, Refusal, Status};
+use crate::jobs::{self, Again, Refusal, Status};
 use crate::results::Kind;
 use crate::state::{lock, Shared};
 use crate::Route;
@@ -319,17 +319,31 @@ fn check_signature(
     };
     let deadline = date.saturating_add(expires.saturating_mul(1000));
     if shared.clock.now_ms() >= deadline {
-        return Err(xml_error(
-            400,
-            "ExpiredToken",
-            "Invalid argument.",
-            &format!(
-                "Request signature expired at: {}",
-                clock::rfc3339_seconds(deadline)
-            ),
-        ));
+        return Err(expired_token(deadline));
     }
     Ok(())
+}
+
+/// Cloud Storage's answer to a signed URL past its expiry.
+fn expired_token(deadline_ms: i64) -> Response {
+    xml_error(
+        400,
+        "ExpiredToken",
+        "Invalid argument.",
+        &format!(
+            "Request signature expired at: {}",
+            clock::rfc3339_seconds(deadline_ms)
+        ),
+    )
+}
+
+/// The answer to an upload the job does not take.
+fn refused(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::NotAccepting => access_denied("The compliance job no longer accepts uploads."),
+        Refusal::Expired(deadline) => expired_token(deadline),
+        Refusal::Io(e) => internal_error(&e),
+    }
 }
 
 /// Answers one storage request.
@@ -400,7 +414,9 @@ fn object_headers(resp: Response, hashes: &Hashes, len: u64) -> Response {
         .header("x-goog-stored-content-length", len.to_string())
 }
 
-/// `PUT` of the whole file to a simple upload URL.
+/// `PUT` of the whole file to a simple upload URL. Like Cloud Storage, a
+/// second `PUT` while the URL is valid overwrites the object (the job's
+/// status and results stay as they are).
 fn simple_upload(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>, id: &str) -> Response {
     if req.framing == Framing::None && req.header("content-length").is_none() {
         return xml_error(
@@ -410,7 +426,7 @@ fn simple_upload(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>, id: &
             "You must provide the Content-Length HTTP header.",
         );
     }
-    if !jobs::accepts_upload(shared, id) {
+    if !jobs::accepts_upload(shared, id, Again::Replace) {
         return access_denied("The compliance job no longer accepts uploads.");
     }
     let staged = shared.tmp_path("upload");
@@ -420,12 +436,9 @@ fn simple_upload(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>, id: &
         Ok((len, w.hasher().finish()))
     });
     let resp = match copied {
-        Ok((len, hashes)) => match jobs::accept_upload(shared, id, &staged) {
+        Ok((len, hashes)) => match jobs::accept_upload(shared, id, &staged, Again::Replace) {
             Ok(_) => object_headers(Response::new(200), &hashes, len),
-            Err(Refusal::NotAccepting) => {
-                access_denied("The compliance job no longer accepts uploads.")
-            }
-            Err(Refusal::Io(e)) => internal_error(&e),
+            Err(r) => refused(r),
         },
         // When the body broke this answer is dropped; otherwise it is a
         // disk error worth reporting.
@@ -441,6 +454,9 @@ enum SessionState {
     Open,
     Complete,
     Cancelled,
+    /// Its job's upload window closed (at this time, ms) before the
+    /// session completed; every request on it is answered as expired.
+    Expired(i64),
 }
 
 /// A resumable upload session; its bytes live in a temp file.
@@ -461,7 +477,7 @@ pub(crate) struct Session {
 
 /// `POST` with `x-goog-resumable: start`: opens a session.
 fn start_session(shared: &Shared, req: &Request, id: &str) -> Response {
-    if !jobs::accepts_upload(shared, id) {
+    if !jobs::accepts_upload(shared, id, Again::Refuse) {
         return access_denied("The compliance job no longer accepts uploads.");
     }
     let upload_id = format!(
@@ -554,6 +570,9 @@ fn session_request(
     if s.path != req.path || s.state == SessionState::Cancelled {
         return no_such_upload();
     }
+    if let SessionState::Expired(deadline) = s.state {
+        return expired_token(deadline);
+    }
     match req.method.as_str() {
         "DELETE" if s.state == SessionState::Open => {
             s.state = SessionState::Cancelled;
@@ -583,17 +602,20 @@ fn incomplete(s: &Session, upload_id: &str) -> Response {
 
 /// Completes the object: the job takes the upload.
 fn finalize(shared: &Arc<Shared>, s: &mut Session) -> Response {
-    match jobs::accept_upload(shared, &s.job_id, &s.file) {
+    match jobs::accept_upload(shared, &s.job_id, &s.file, Again::Refuse) {
         Ok(_) => {
             s.state = SessionState::Complete;
             object_headers(Response::new(200), &s.hasher.finish(), s.persisted)
         }
-        Err(Refusal::NotAccepting) => {
-            s.state = SessionState::Cancelled;
-            let _ = fs::remove_file(&s.file);
-            access_denied("The compliance job no longer accepts uploads.")
-        }
         Err(Refusal::Io(e)) => internal_error(&e),
+        Err(r) => {
+            s.state = match r {
+                Refusal::Expired(deadline) => SessionState::Expired(deadline),
+                _ => SessionState::Cancelled,
+            };
+            let _ = fs::remove_file(&s.file);
+            refused(r)
+        }
     }
 }
 
