@@ -17,11 +17,36 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
+//! Storage follows Cloud Storage where its documentation or Google's own
+//! code says how:
+//!
+//! - Objects carry `x-goog-hash: crc32c=…,md5=…` (base64 of the
+//!   big-endian CRC32C and of the MD5 of the whole object, also on `206`
+//!   answers) and the quoted hex MD5 as `ETag`, on downloads and in the
+//!   answer to a completed upload. The `api` flavour's routes are X's and
+//!   send neither.
+//! - In a resumable upload every chunk but the last must be a multiple of
+//!   256 KiB (262 144 bytes); a chunk is the last when its
+//!   `Content-Range` gives the total and reaches it. Any other chunk is
+//!   refused with a 400 `InvalidArgument` whose details are Cloud
+//!   Storage's own words: `Invalid request.  The number of bytes uploaded
+//!   is required to be equal or greater than 262144, except for the final
+//!   request (it's recommended to be the exact multiple of 262144).  The
+//!   received request contained N bytes, which does not meet this
+//!   requirement.`
+//! - A second simple `PUT` to a signed upload URL that is still valid
+//!   overwrites the object and answers 200; the job keeps its status and
+//!   results.
+//! - An expired signed URL gets 400 `ExpiredToken`, and so does an upload
+//!   that completes after the job's upload window, even one that started
+//!   inside it: `expired` is terminal.
+//!
 //! Wire behaviour not pinned down by public sources is chosen as follows:
 //! cancelling a finished job is a 409 `conflict` problem; a resumable chunk
 //! that starts past the persisted end is a 400 `InvalidArgument`; list
-//! results are oldest first; `compliance_job.fields` is validated but all
-//! fields are always returned.
+//! results are oldest first, and an empty list is `{}` (what the live API
+//! sent to twarc); `compliance_job.fields` is validated but all fields are
+//! always returned.
 
 #![deny(missing_docs)]
 

@@ -548,6 +548,18 @@ fn parse_content_range(value: Option<&str>) -> Option<ContentRange> {
     (first <= last).then_some(ContentRange::Chunk { first, last, total })
 }
 
+/// Cloud Storage's words for a non-final chunk that is not a multiple of
+/// 256 KiB, two spaces after each sentence included (as its upload
+/// servers send them, and as Google's client tests compare them).
+fn bad_chunk_size(len: u64) -> String {
+    format!(
+        "Invalid request.  The number of bytes uploaded is required to be equal or greater \
+         than {CHUNK_QUANTUM}, except for the final request (it's recommended to be the exact \
+         multiple of {CHUNK_QUANTUM}).  The received request contained {len} bytes, which does \
+         not meet this requirement."
+    )
+}
+
 fn invalid(details: &str) -> Response {
     xml_error(400, "InvalidArgument", "Invalid argument.", details)
 }
@@ -669,12 +681,7 @@ fn session_put(
             }
             let is_final = total == Some(last + 1);
             if !is_final && len % CHUNK_QUANTUM != 0 {
-                return invalid(&format!(
-                    "Invalid request. The number of bytes uploaded is required to be equal or greater \
-                     than 262144, except for the final request (it's recommended to be the exact \
-                     multiple of 262144). The received request contained {len} bytes, which does not \
-                     meet this requirement."
-                ));
+                return invalid(&bad_chunk_size(len));
             }
             (first, Some(len), total)
         }

@@ -580,9 +580,20 @@ fn resumable_upload_protocol() {
     const Q: usize = 262_144;
     let r = put("bytes 0-262143/*", &data[..Q]);
     assert_eq!((r.status, r.header("range")), (308, Some("bytes=0-262143")));
-    // Non-final chunks must be multiples of 256 KiB.
+    // Non-final chunks must be multiples of 256 KiB, in Cloud Storage's
+    // own words (two spaces after a sentence included).
     let r = put(&format!("bytes {Q}-{}/*", Q + 999), &data[Q..Q + 1000]);
     check_xml(&r, 400, "InvalidArgument");
+    assert!(
+        r.text().contains(
+            "<Details>Invalid request.  The number of bytes uploaded is required to be equal \
+             or greater than 262144, except for the final request (it's recommended to be the \
+             exact multiple of 262144).  The received request contained 1000 bytes, which does \
+             not meet this requirement.</Details>"
+        ),
+        "{}",
+        r.text()
+    );
     // A chunk past the persisted end is refused.
     let r = put(
         &format!("bytes {}-{}/*", 2 * Q, 3 * Q - 1),
