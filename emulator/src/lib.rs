@@ -65,7 +65,7 @@ mod storage;
 use std::fs;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -344,6 +344,8 @@ pub struct Emulator {
     api_addr: SocketAddr,
     storage_addr: SocketAddr,
     listeners: Vec<JoinHandle<()>>,
+    /// Where uploads and results are kept.
+    data_dir: PathBuf,
     /// The data directory to remove on drop, when it is our temp dir.
     owned_dir: Option<PathBuf>,
 }
@@ -380,6 +382,7 @@ impl Emulator {
             api_addr,
             storage_addr,
             listeners: Vec::new(),
+            data_dir: root,
             owned_dir,
         };
         // On error `emu` drops, which cleans up what was started.
@@ -398,6 +401,12 @@ impl Emulator {
     /// `http://127.0.0.1:PORT` of storage (used by the `gcs` flavour).
     pub fn storage_url(&self) -> String {
         self.shared.storage_base.clone()
+    }
+
+    /// The directory holding uploads and results: [`Config::data_dir`], or
+    /// the temp directory that dropping the emulator removes.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
     }
 
     /// The accepted bearer token.
