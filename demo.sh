@@ -21,8 +21,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The emulator prints the two `export` lines a user would paste.
-compliance-emulator --processing-delay 3 >"$work/env" 2>"$work/emulator.log" &
+# The emulator prints the two `export` lines a user would paste. Its data
+# lives in the demo's folder, so the cleanup removes it whatever happens;
+# the delay is explicit (3 s), whatever the binary's default.
+compliance-emulator --processing-delay 3 --data-dir "$work/data" >"$work/env" 2>"$work/emulator.log" &
 emulator_pid=$!
 for _ in $(seq 100); do
   grep -q BEARER_TOKEN "$work/env" 2>/dev/null && break

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 use crate::clock;
 use crate::http::{self, Body, Framing, Range, Request, Response};
-use crate::jobs::{self, CancelError, CreateError, Refusal, Status};
+use crate::jobs::{self, Again, CancelError, CreateError, Refusal, Status};
 use crate::limits::Quota;
 use crate::results::Kind;
 use crate::state::{lock, Shared};
@@ -225,6 +225,31 @@ pub(crate) fn fault_response(shared: &Shared, route: Route, status: u16) -> Resp
     with_quota(about_blank(status, http::reason(status)), &quota)
 }
 
+/// The `EchoAuth` fault's answer: an `about:blank` problem that quotes the
+/// `Authorization` header, with the quota headers a fault answer carries.
+pub(crate) fn echo_auth_response(
+    shared: &Shared,
+    route: Route,
+    status: u16,
+    authorization: &str,
+) -> Response {
+    let cfg = &shared.config;
+    let quota = lock(&shared.limits).peek(
+        route,
+        shared.clock.now_ms(),
+        cfg.rate_limit,
+        jobs::ms(cfg.rate_window),
+    );
+    let text = http::reason(status);
+    let body = json!({
+        "title": text,
+        "type": "about:blank",
+        "status": status,
+        "detail": format!("bad header: {authorization}"),
+    });
+    with_quota(Response::json(status, PROBLEM_JSON, &body), &quota)
+}
+
 /// The fault-injected 429.
 pub(crate) fn rate_limited_response(shared: &Shared, reset_after: Duration) -> Response {
     let reset = shared.clock.now_ms().div_euclid(1000)
@@ -353,7 +378,7 @@ fn check_enum(
     }
 }
 
-/// `GET /2/compliance/jobs?type=&status=`: jobs oldest first.
+/// `GET /2/compliance/jobs?type=&status=`: jobs oldest first, or `{}`.
 fn list(shared: &Shared, req: &Request) -> Response {
     let pairs = req.query_pairs();
     let mut errors = Vec::new();
@@ -384,8 +409,11 @@ fn list(shared: &Shared, req: &Request) -> Response {
         .map(|j| j.json(now, delay))
         .collect();
     let count = data.len();
+    // The live API answers an empty list with `{}`: twarc's check for it
+    // (commit c15c439, September 2021) came from calling it, and twarc
+    // fails on a `meta`-only body.
     let body = if data.is_empty() {
-        json!({"meta": {"result_count": 0}})
+        json!({})
     } else {
         json!({"data": data, "meta": {"result_count": count}})
     };
@@ -703,13 +731,24 @@ fn check_token(
             "The {purpose} token is not valid for job [{id}]."
         ))),
         Some(secs) if shared.clock.now_ms() >= secs.saturating_mul(1000) => {
-            Err(forbidden(format!(
-                "The {purpose} token expired at {}.",
-                clock::timestamp(secs.saturating_mul(1000))
-            )))
+            Err(token_expired(purpose, secs.saturating_mul(1000)))
         }
         Some(_) => Ok(()),
     }
+}
+
+/// The 403 for a token past its expiry (`at_ms`).
+fn token_expired(purpose: &str, at_ms: i64) -> Response {
+    problem(
+        403,
+        "not-authorized-for-resource",
+        "Forbidden",
+        &format!(
+            "The {purpose} token expired at {}.",
+            clock::timestamp(at_ms)
+        ),
+        vec![],
+    )
 }
 
 /// `PUT /2/compliance/jobs/{id}/upload?token=` (`api` flavour).
@@ -749,15 +788,17 @@ fn upload(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>, id: &str) ->
     if matches!(req.framing, Framing::Length(n) if n > MAX_UPLOAD) {
         return too_large();
     }
-    if !jobs::accepts_upload(shared, id) {
+    if !jobs::accepts_upload(shared, id, Again::Refuse) {
         return no_longer_accepting(shared, id);
     }
     let staged = shared.tmp_path("upload");
     let copied = File::create(&staged).and_then(|mut f| body.copy_to(&mut f, MAX_UPLOAD));
     let resp = match copied {
-        Ok(Some(_)) => match jobs::accept_upload(shared, id, &staged) {
+        Ok(Some(_)) => match jobs::accept_upload(shared, id, &staged, Again::Refuse) {
             Ok(job) => Response::json(200, JSON, &json!({"data": job})),
             Err(Refusal::NotAccepting) => no_longer_accepting(shared, id),
+            // The token ran out while the file was arriving.
+            Err(Refusal::Expired(at)) => token_expired("upload", at),
             Err(Refusal::Io(e)) => internal_error(&e),
         },
         Ok(None) => too_large(),

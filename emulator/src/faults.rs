@@ -20,7 +20,16 @@ SPEC is ROUTE:KIND=VALUE[*TIMES] (TIMES defaults to 1):
          stall=BYTES            send BYTES of the body, then go silent
          slow=BYTES_PER_SEC     read the request body and send the response
                                 body at that rate
-e.g. download:close-response=1000*2  create:status=503  get:rate-limited=30";
+         partial=BYTES          serve at most BYTES of a download, from the
+                                requested start, as a 206
+         corrupt=OFFSET         flip the lowest bit of response body byte
+                                OFFSET (corruption in transit)
+         echo-auth=CODE         answer CODE (400-599) with an error body that
+                                quotes the Authorization header
+         trickle=BYTES_PER_SEC  send the whole response, head too, at that rate
+         oversized=BYTES        answer 200 with a valid JSON body of BYTES bytes
+e.g. download:close-response=1000*2  create:status=503  get:rate-limited=30
+     download:partial=65536  list:oversized=100000000  get:echo-auth=401";
 
 impl Fault {
     /// How many requests this fault still applies to.
@@ -31,7 +40,13 @@ impl Fault {
             | Fault::CloseRequestAfter { times, .. }
             | Fault::CloseResponseAfter { times, .. }
             | Fault::Stall { times, .. }
-            | Fault::Slow { times, .. } => times,
+            | Fault::Slow { times, .. }
+            | Fault::Partial { times, .. }
+            | Fault::Corrupt { times, .. }
+            | Fault::EchoAuth { times, .. }
+            | Fault::Trickle { times, .. }
+            | Fault::Body { times, .. }
+            | Fault::Oversized { times, .. } => times,
         }
     }
 
@@ -42,7 +57,13 @@ impl Fault {
             | Fault::CloseRequestAfter { times, .. }
             | Fault::CloseResponseAfter { times, .. }
             | Fault::Stall { times, .. }
-            | Fault::Slow { times, .. } => *times = n,
+            | Fault::Slow { times, .. }
+            | Fault::Partial { times, .. }
+            | Fault::Corrupt { times, .. }
+            | Fault::EchoAuth { times, .. }
+            | Fault::Trickle { times, .. }
+            | Fault::Body { times, .. }
+            | Fault::Oversized { times, .. } => *times = n,
         }
     }
 }
@@ -101,12 +122,16 @@ pub fn parse_fault_spec(spec: &str) -> Result<(Route, Fault), String> {
     };
     let n: u64 = value.parse().map_err(|_| bad("VALUE is not a number"))?;
     let fault = match kind {
-        "status" => {
+        "status" | "echo-auth" => {
             let status = u16::try_from(n)
                 .ok()
                 .filter(|s| (400..=599).contains(s))
-                .ok_or_else(|| bad("status must be 400-599"))?;
-            Fault::Status { status, times }
+                .ok_or_else(|| bad("the status must be 400-599"))?;
+            if kind == "status" {
+                Fault::Status { status, times }
+            } else {
+                Fault::EchoAuth { status, times }
+            }
         }
         "rate-limited" => Fault::RateLimited {
             reset_after: Duration::from_secs(n),
@@ -123,6 +148,16 @@ pub fn parse_fault_spec(spec: &str) -> Result<(Route, Fault), String> {
             times,
         },
         "slow" => return Err(bad("slow needs a rate above 0")),
+        "partial" if n > 0 => Fault::Partial { bytes: n, times },
+        "partial" => return Err(bad("partial needs BYTES above 0")),
+        "corrupt" => Fault::Corrupt { offset: n, times },
+        "trickle" if n > 0 => Fault::Trickle {
+            bytes_per_sec: n,
+            times,
+        },
+        "trickle" => return Err(bad("trickle needs a rate above 0")),
+        "oversized" if n > 0 => Fault::Oversized { bytes: n, times },
+        "oversized" => return Err(bad("oversized needs BYTES above 0")),
         _ => return Err(bad("unknown KIND")),
     };
     Ok((route, fault))
@@ -170,9 +205,98 @@ mod tests {
             "get:status=200",
             "get:slow=0",
             "get:stall=a",
+            "download:partial=0",
+            "get:echo-auth=302",
+            "get:trickle=0",
+            "list:oversized=0",
+            "download:corrupt=-1",
         ] {
             assert!(parse_fault_spec(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn parses_the_client_test_faults() {
+        let ok = |spec: &str| parse_fault_spec(spec).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            ok("download:partial=65536*3"),
+            (
+                Route::Download,
+                Fault::Partial {
+                    bytes: 65536,
+                    times: 3
+                }
+            )
+        );
+        assert_eq!(
+            ok("download:corrupt=0"),
+            (
+                Route::Download,
+                Fault::Corrupt {
+                    offset: 0,
+                    times: 1
+                }
+            )
+        );
+        assert_eq!(
+            ok("get:echo-auth=401"),
+            (
+                Route::GetJob,
+                Fault::EchoAuth {
+                    status: 401,
+                    times: 1
+                }
+            )
+        );
+        assert_eq!(
+            ok("upload:trickle=10"),
+            (
+                Route::Upload,
+                Fault::Trickle {
+                    bytes_per_sec: 10,
+                    times: 1
+                }
+            )
+        );
+        assert_eq!(
+            ok("list:oversized=100000000*2"),
+            (
+                Route::ListJobs,
+                Fault::Oversized {
+                    bytes: 100_000_000,
+                    times: 2
+                }
+            )
+        );
+        // Every kind has its line in the grammar.
+        for kind in [
+            "partial=",
+            "corrupt=",
+            "echo-auth=",
+            "trickle=",
+            "oversized=",
+        ] {
+            assert!(SPEC_GRAMMAR.contains(kind), "{kind}");
+        }
+    }
+
+    #[test]
+    fn body_faults_count_down_too() {
+        let mut q = FaultQueues::default();
+        let body = Fault::Body {
+            status: 502,
+            content_type: "text/html".into(),
+            body: b"<html>bad gateway</html>".to_vec(),
+            times: 2,
+        };
+        q.push(Route::CreateJob, body);
+        for _ in 0..2 {
+            assert!(matches!(
+                q.take(Route::CreateJob),
+                Some(Fault::Body { times: 1, .. })
+            ));
+        }
+        assert_eq!(q.take(Route::CreateJob), None);
     }
 
     #[test]

@@ -513,6 +513,67 @@ pub(crate) enum Payload {
         file: File,
         len: u64,
     },
+    /// Valid JSON of exactly this many bytes, generated as it is sent.
+    PaddedJson(u64),
+}
+
+/// Generates a valid JSON text of an exact length (at least 1 byte):
+/// `{"data":[],"pad":"xx…"}` from 20 bytes on, `{}` padded with spaces
+/// below, and `0` for a single byte.
+#[derive(Debug)]
+pub(crate) struct PaddedJson {
+    len: u64,
+    at: u64,
+    prefix: &'static [u8],
+    fill: u8,
+    suffix: &'static [u8],
+}
+
+impl PaddedJson {
+    pub(crate) fn new(len: u64) -> PaddedJson {
+        let (prefix, fill, suffix): (&[u8], u8, &[u8]) = match len {
+            0 | 1 => (b"0", b' ', b""),
+            2..=19 => (b"{}", b' ', b""),
+            _ => (br#"{"data":[],"pad":""#, b'x', br#""}"#),
+        };
+        PaddedJson {
+            len: len.max(1),
+            at: 0,
+            prefix,
+            fill,
+            suffix,
+        }
+    }
+}
+
+impl Read for PaddedJson {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let fill_end = self.len - self.suffix.len() as u64;
+        let mut n = 0;
+        while n < buf.len() && self.at < self.len {
+            let at = self.at;
+            let piece = if at < self.prefix.len() as u64 {
+                let rest = &self.prefix[at as usize..];
+                let k = rest.len().min(buf.len() - n);
+                buf[n..n + k].copy_from_slice(&rest[..k]);
+                k
+            } else if at < fill_end {
+                let k = usize::try_from(fill_end - at)
+                    .unwrap_or(usize::MAX)
+                    .min(buf.len() - n);
+                buf[n..n + k].fill(self.fill);
+                k
+            } else {
+                let rest = &self.suffix[(at - fill_end) as usize..];
+                let k = rest.len().min(buf.len() - n);
+                buf[n..n + k].copy_from_slice(&rest[..k]);
+                k
+            };
+            n += piece;
+            self.at += piece as u64;
+        }
+        Ok(n)
+    }
 }
 
 /// A response to send.
@@ -558,14 +619,66 @@ impl Response {
         self
     }
 
+    /// A `200` `application/json` answer whose body is valid JSON of
+    /// exactly `len` bytes (at least 1), generated as it is sent.
+    pub(crate) fn padded_json(len: u64) -> Response {
+        let mut r = Response::new(200).header("Content-Type", "application/json");
+        r.body = Payload::PaddedJson(len.max(1));
+        r
+    }
+
     /// Length of the body.
     pub(crate) fn body_len(&self) -> u64 {
         match &self.body {
             Payload::Empty => 0,
             Payload::Bytes(b) => b.len() as u64,
             Payload::File { len, .. } => *len,
+            Payload::PaddedJson(len) => *len,
         }
     }
+
+    /// Cuts a download answer (a `200` or `206` with a file body) to at
+    /// most `most` bytes from where it starts, as a `206` with a matching
+    /// `Content-Range` (the `Partial` fault). Anything else is unchanged.
+    fn shorten(mut self, most: u64) -> Response {
+        let status = self.status;
+        let Payload::File { len, .. } = &mut self.body else {
+            return self;
+        };
+        if !matches!(status, 200 | 206) || *len == 0 {
+            return self;
+        }
+        let (start, total) = if status == 206 {
+            let range = self
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-range"))
+                .and_then(|(_, v)| parse_content_range(v));
+            match range {
+                Some(r) => r,
+                None => return self,
+            }
+        } else {
+            (0, *len)
+        };
+        let served = (*len).min(most.max(1));
+        *len = served;
+        self.status = 206;
+        self.headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("content-range"));
+        self.headers.push((
+            "Content-Range".into(),
+            format!("bytes {start}-{}/{total}", start + served - 1),
+        ));
+        self
+    }
+}
+
+/// The first byte and the total of a `bytes A-B/TOTAL` answer range.
+fn parse_content_range(v: &str) -> Option<(u64, u64)> {
+    let (range, total) = v.strip_prefix("bytes ")?.split_once('/')?;
+    let (a, _) = range.split_once('-')?;
+    Some((a.parse().ok()?, total.parse().ok()?))
 }
 
 /// How a response is sent, per the fault that applies.
@@ -575,6 +688,58 @@ enum Plan {
     CloseAfter(u64),
     StallAfter(u64),
     Slow(u64),
+    Trickle(u64),
+    Corrupt(u64),
+}
+
+/// How the bytes of a response go out.
+#[derive(Debug)]
+struct Shape {
+    /// The most body bytes sent.
+    limit: u64,
+    /// The pace of the body, and of the head when `head_paced`.
+    pace: Option<Pace>,
+    head_paced: bool,
+    /// The body offset whose lowest bit is flipped on the way.
+    flip: Option<u64>,
+}
+
+impl Shape {
+    /// Everything, at full speed, unchanged.
+    fn plain() -> Shape {
+        Shape {
+            limit: u64::MAX,
+            pace: None,
+            head_paced: false,
+            flip: None,
+        }
+    }
+
+    fn of(plan: Plan) -> Shape {
+        let plain = Shape::plain();
+        match plan {
+            Plan::Normal => plain,
+            Plan::CloseAfter(k) | Plan::StallAfter(k) => Shape { limit: k, ..plain },
+            Plan::Slow(rate) => Shape {
+                pace: Some(Pace::new(rate)),
+                ..plain
+            },
+            Plan::Trickle(rate) => Shape {
+                pace: Some(Pace::new(rate)),
+                head_paced: true,
+                ..plain
+            },
+            Plan::Corrupt(offset) => Shape {
+                flip: Some(offset),
+                ..plain
+            },
+        }
+    }
+
+    /// True when the bytes go out as they are, as fast as they can.
+    fn is_plain(&self) -> bool {
+        self.pace.is_none() && self.flip.is_none()
+    }
 }
 
 pub(crate) fn reason(status: u16) -> &'static str {
@@ -608,12 +773,12 @@ pub(crate) fn reason(status: u16) -> &'static str {
     }
 }
 
-/// Writes the head, then up to `limit` body bytes (paced if asked).
+/// Writes the head, then up to `shape.limit` body bytes, paced and
+/// damaged as the shape says.
 fn send(
     mut w: &TcpStream,
     resp: Response,
-    limit: u64,
-    mut pace: Option<Pace>,
+    shape: Shape,
     close: bool,
     shutdown: &AtomicBool,
 ) -> io::Result<()> {
@@ -631,14 +796,15 @@ fn send(
     }
     head.push_str("\r\n");
     let mut out = head.into_bytes();
-    let limit = limit.min(len);
+    let limit = shape.limit.min(len);
+    let plain = shape.is_plain();
     match resp.body {
-        Payload::Empty => w.write_all(&out),
-        Payload::Bytes(b) if pace.is_none() => {
+        Payload::Empty if plain => w.write_all(&out),
+        Payload::Bytes(b) if plain => {
             out.extend_from_slice(&b[..limit as usize]);
             w.write_all(&out)
         }
-        Payload::File { mut file, len } if pace.is_none() && limit == len => {
+        Payload::File { mut file, len } if plain && limit == len => {
             w.write_all(&out)?;
             // Large reads and writes: io::copy's 8 KiB buffer costs a
             // third of the throughput here.
@@ -659,39 +825,67 @@ fn send(
             Ok(())
         }
         body => {
-            w.write_all(&out)?;
+            let mut pace = shape.pace;
+            if shape.head_paced {
+                let head_len = out.len() as u64;
+                pump(w, &mut &out[..], head_len, &mut pace, None, shutdown)?;
+            } else {
+                w.write_all(&out)?;
+            }
             let mut source: Box<dyn Read> = match body {
                 Payload::Empty => Box::new(io::empty()),
                 Payload::Bytes(b) => Box::new(io::Cursor::new(b)),
                 Payload::File { file, .. } => Box::new(file),
+                Payload::PaddedJson(len) => Box::new(PaddedJson::new(len)),
             };
-            let mut buf = vec![0u8; BUF_SIZE];
-            let mut sent = 0u64;
-            while sent < limit {
-                let mut want = (limit - sent).min(BUF_SIZE as u64) as usize;
-                if let Some(p) = &pace {
-                    p.wait(shutdown);
-                    want = want.min(p.slice());
-                }
-                if shutdown.load(Ordering::SeqCst) {
-                    return Err(io::Error::new(io::ErrorKind::Interrupted, "shutting down"));
-                }
-                let n = source.read(&mut buf[..want])?;
-                if n == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "body source shrank",
-                    ));
-                }
-                w.write_all(&buf[..n])?;
-                sent += n as u64;
-                if let Some(p) = &mut pace {
-                    p.done += n as u64;
-                }
-            }
-            Ok(())
+            pump(w, &mut source, limit, &mut pace, shape.flip, shutdown)
         }
     }
+}
+
+/// Copies `limit` bytes from `source` to `w`, at the pace if any, flipping
+/// the lowest bit of the byte at offset `flip`.
+fn pump(
+    mut w: &TcpStream,
+    source: &mut dyn Read,
+    limit: u64,
+    pace: &mut Option<Pace>,
+    flip: Option<u64>,
+    shutdown: &AtomicBool,
+) -> io::Result<()> {
+    let mut buf = vec![
+        0u8;
+        BUF_SIZE
+            .min(usize::try_from(limit).unwrap_or(BUF_SIZE))
+            .max(1)
+    ];
+    let mut sent = 0u64;
+    while sent < limit {
+        let mut want = (limit - sent).min(buf.len() as u64) as usize;
+        if let Some(p) = pace.as_ref() {
+            p.wait(shutdown);
+            want = want.min(p.slice());
+        }
+        if shutdown.load(Ordering::SeqCst) {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "shutting down"));
+        }
+        let n = source.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "body source shrank",
+            ));
+        }
+        if let Some(at) = flip.filter(|&at| at >= sent && at < sent + n as u64) {
+            buf[(at - sent) as usize] ^= 1;
+        }
+        w.write_all(&buf[..n])?;
+        sent += n as u64;
+        if let Some(p) = pace.as_mut() {
+            p.done += n as u64;
+        }
+    }
+    Ok(())
 }
 
 /// Keeps a stalled connection open, reading and dropping anything the
@@ -809,7 +1003,7 @@ fn serve(shared: &Arc<Shared>, origin: Origin, stream: TcpStream) {
             Err(HeadError::Closed) => return,
             Err(HeadError::Bad(status, why)) => {
                 let resp = Response::new(status).bytes("text/plain; charset=utf-8", why);
-                let _ = send(&writer, resp, u64::MAX, None, true, &shared.shutdown);
+                let _ = send(&writer, resp, Shape::plain(), true, &shared.shutdown);
                 linger(&mut reader);
                 return;
             }
@@ -855,6 +1049,43 @@ fn serve(shared: &Arc<Shared>, origin: Origin, stream: TcpStream) {
                 dispatch(shared, origin, &req, &mut body),
                 Plan::StallAfter(after_bytes),
             ),
+            (Some(Fault::Partial { bytes, .. }), _) => (
+                dispatch(shared, origin, &req, &mut body).shorten(bytes),
+                Plan::Normal,
+            ),
+            (Some(Fault::Corrupt { offset, .. }), _) => (
+                dispatch(shared, origin, &req, &mut body),
+                Plan::Corrupt(offset),
+            ),
+            (Some(Fault::Trickle { bytes_per_sec, .. }), _) => (
+                dispatch(shared, origin, &req, &mut body),
+                Plan::Trickle(bytes_per_sec),
+            ),
+            (Some(Fault::EchoAuth { status, .. }), Some(route)) => {
+                let value = req.header("authorization").unwrap_or("");
+                (
+                    match origin {
+                        Origin::Api => api::echo_auth_response(shared, route, status, value),
+                        Origin::Storage => storage::echo_auth_response(status, value),
+                    },
+                    Plan::Normal,
+                )
+            }
+            (
+                Some(Fault::Body {
+                    status,
+                    content_type,
+                    body: bytes,
+                    ..
+                }),
+                _,
+            ) => (
+                Response::new(status).bytes(&content_type, bytes),
+                Plan::Normal,
+            ),
+            (Some(Fault::Oversized { bytes, .. }), _) => {
+                (Response::padded_json(bytes), Plan::Normal)
+            }
             _ => (dispatch(shared, origin, &req, &mut body), Plan::Normal),
         };
         if body.is_broken() {
@@ -885,15 +1116,10 @@ fn serve(shared: &Arc<Shared>, origin: Origin, stream: TcpStream) {
         // response (e.g. a successful upload whose answer is lost).
         let withheld = cut && resp.body_len() == 0;
         shared.log_outcome(index, if withheld { 0 } else { resp.status }, body_bytes);
-        let (limit, pace) = match plan {
-            Plan::Normal => (u64::MAX, None),
-            Plan::CloseAfter(k) | Plan::StallAfter(k) => (k, None),
-            Plan::Slow(rate) => (u64::MAX, Some(Pace::new(rate))),
-        };
         let sent = if withheld {
             Ok(())
         } else {
-            send(&writer, resp, limit, pace, close, &shared.shutdown)
+            send(&writer, resp, Shape::of(plan), close, &shared.shutdown)
         };
         match plan {
             Plan::CloseAfter(_) => {
@@ -1050,6 +1276,35 @@ mod tests {
         assert_eq!(parse_range(Some("bytes=4-2"), 10), Range::Full);
         assert_eq!(parse_range(Some("bytes=0-1,3-4"), 10), Range::Full);
         assert_eq!(parse_range(Some("items=0-1"), 10), Range::Full);
+    }
+
+    #[test]
+    fn padded_json_is_valid_and_exact() {
+        for len in [0u64, 1, 2, 3, 19, 20, 21, 1000, 300_000] {
+            let mut out = Vec::new();
+            let mut src = PaddedJson::new(len);
+            // Small reads cross the prefix, fill and suffix boundaries.
+            let mut buf = [0u8; 7];
+            loop {
+                let n = src.read(&mut buf).expect("in memory");
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(out.len() as u64, len.max(1), "{len}");
+            let v: serde_json::Value = serde_json::from_slice(&out)
+                .unwrap_or_else(|e| panic!("{len}: {e}: {}", String::from_utf8_lossy(&out)));
+            if len >= 20 {
+                assert_eq!(v["data"], serde_json::json!([]));
+            }
+        }
+    }
+
+    #[test]
+    fn answer_ranges() {
+        assert_eq!(parse_content_range("bytes 5-9/10"), Some((5, 10)));
+        assert_eq!(parse_content_range("bytes */10"), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::thread;
 use serde_json::{json, Map, Value};
 
 use crate::clock;
+use crate::hashes::{Hasher, Hashes, HashingWriter};
 use crate::http::BUF_SIZE;
 use crate::results::{self, Kind};
 use crate::state::{lock, Shared};
@@ -65,6 +66,8 @@ pub(crate) struct Job {
     /// Emulator time at which the upload completed.
     pub(crate) uploaded_ms: Option<i64>,
     pub(crate) results: Outcome,
+    /// The hashes of the results object, once it is written.
+    pub(crate) results_hashes: Option<Hashes>,
     /// Set by a cancel; also polled by the results generator.
     pub(crate) cancelled: Arc<AtomicBool>,
 }
@@ -206,6 +209,7 @@ pub(crate) fn create(
         download_url,
         uploaded_ms: None,
         results: Outcome::Pending,
+        results_hashes: None,
         cancelled: Arc::new(AtomicBool::new(false)),
     };
     let snapshot = job.snapshot(now, delay);
@@ -249,35 +253,72 @@ pub(crate) fn ms(d: std::time::Duration) -> i64 {
 /// Why an upload was not accepted.
 #[derive(Debug)]
 pub(crate) enum Refusal {
-    /// The job was cancelled or already has an upload.
+    /// The job was cancelled or failed, or already has an upload that this
+    /// kind of upload may not replace.
     NotAccepting,
+    /// The upload window closed, at this time (ms), before the upload
+    /// completed: the job is `expired`, for good.
+    Expired(i64),
     Io(io::Error),
 }
 
-/// True if the job exists and can still take an upload.
-pub(crate) fn accepts_upload(shared: &Shared, id: &str) -> bool {
+/// What an upload does to a job that already has one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Again {
+    /// Refused: resumable sessions and the `api` flavour.
+    Refuse,
+    /// A simple `PUT` to the signed URL overwrites the object, as on Cloud
+    /// Storage; the job keeps its status and its results.
+    Replace,
+}
+
+/// True if the job exists and can take an upload now.
+pub(crate) fn accepts_upload(shared: &Shared, id: &str, again: Again) -> bool {
     let now = shared.clock.now_ms();
     let jobs = lock(&shared.jobs);
     jobs.find(id)
-        .is_some_and(|j| j.status(now, delay_ms(shared)) == Status::Created)
+        .is_some_and(|j| match j.status(now, delay_ms(shared)) {
+            Status::Created => true,
+            Status::InProgress | Status::Complete => again == Again::Replace,
+            Status::Failed | Status::Expired => false,
+        })
 }
 
 /// Takes a fully received upload (`staged`, renamed into place), moves the
 /// job to `in_progress` and starts generating its results. Returns the job
 /// object as of now.
 ///
-/// The signed URL was checked when the request started, so an upload that
-/// finishes after the window closed still counts, as on GCS.
+/// `expired` is terminal: an upload that completes once the upload window
+/// has closed is refused, even if its request (or resumable session)
+/// started inside it, as Cloud Storage refuses an expired signed URL. A
+/// job that already has an upload takes a new one only with
+/// [`Again::Replace`], and then only the stored bytes change.
 pub(crate) fn accept_upload(
     shared: &Arc<Shared>,
     id: &str,
     staged: &Path,
+    again: Again,
 ) -> Result<Value, Refusal> {
     let now = shared.clock.now_ms();
     let delay = delay_ms(shared);
     let mut jobs = lock(&shared.jobs);
     let job = jobs.find_mut(id).ok_or(Refusal::NotAccepting)?;
-    if job.cancelled.load(Ordering::SeqCst) || job.uploaded_ms.is_some() {
+    if job.cancelled.load(Ordering::SeqCst) {
+        return Err(Refusal::NotAccepting);
+    }
+    if now >= job.upload_expires_ms {
+        return Err(Refusal::Expired(job.upload_expires_ms));
+    }
+    if job.uploaded_ms.is_some() {
+        let replaceable = matches!(
+            job.status(now, delay),
+            Status::InProgress | Status::Complete
+        );
+        if again == Again::Replace && replaceable {
+            // The results generator keeps reading the bytes it opened.
+            fs::rename(staged, shared.dirs.upload(id)).map_err(Refusal::Io)?;
+            return Ok(job.json(now, delay));
+        }
         return Err(Refusal::NotAccepting);
     }
     fs::rename(staged, shared.dirs.upload(id)).map_err(Refusal::Io)?;
@@ -289,12 +330,15 @@ pub(crate) fn accept_upload(
     let spawned = thread::Builder::new()
         .name("emulator-results".into())
         .spawn(move || {
-            let outcome = match write_results(&sh, &job_id, kind, &cancelled) {
-                Ok(()) => Outcome::Ready,
-                Err(_) => Outcome::Failed,
-            };
+            let written = write_results(&sh, &job_id, kind, &cancelled);
             if let Some(job) = lock(&sh.jobs).find_mut(&job_id) {
-                job.results = outcome;
+                match written {
+                    Ok(hashes) => {
+                        job.results_hashes = Some(hashes);
+                        job.results = Outcome::Ready;
+                    }
+                    Err(_) => job.results = Outcome::Failed,
+                }
             }
         });
     match spawned {
@@ -308,15 +352,23 @@ pub(crate) fn accept_upload(
     Ok(job.json(now, delay))
 }
 
-/// Streams the stored upload into the results file.
-fn write_results(shared: &Shared, id: &str, kind: Kind, cancelled: &AtomicBool) -> io::Result<()> {
+/// Streams the stored upload into the results file, hashing it on the way.
+fn write_results(
+    shared: &Shared,
+    id: &str,
+    kind: Kind,
+    cancelled: &AtomicBool,
+) -> io::Result<Hashes> {
     let input = BufReader::with_capacity(BUF_SIZE, File::open(shared.dirs.upload(id))?);
     let tmp = shared.tmp_path("results");
     let stop = || cancelled.load(Ordering::SeqCst) || shared.stopping();
-    let written = File::create(&tmp)
-        .and_then(|out| results::generate(kind, shared.config.event_percent, input, out, &stop));
-    match written.and_then(|()| fs::rename(&tmp, shared.dirs.results(id))) {
-        Ok(()) => Ok(()),
+    let written = File::create(&tmp).and_then(|out| {
+        let mut out = HashingWriter::new(out, Hasher::default());
+        results::generate(kind, shared.config.event_percent, input, &mut out, &stop)?;
+        Ok(out.hasher().finish())
+    });
+    match written.and_then(|h| fs::rename(&tmp, shared.dirs.results(id)).map(|()| h)) {
+        Ok(h) => Ok(h),
         Err(e) => {
             let _ = fs::remove_file(&tmp);
             Err(e)

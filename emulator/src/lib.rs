@@ -17,17 +17,43 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
+//! Storage follows Cloud Storage where its documentation or Google's own
+//! code says how:
+//!
+//! - Objects carry `x-goog-hash: crc32c=…,md5=…` (base64 of the
+//!   big-endian CRC32C and of the MD5 of the whole object, also on `206`
+//!   answers) and the quoted hex MD5 as `ETag`, on downloads and in the
+//!   answer to a completed upload. The `api` flavour's routes are X's and
+//!   send neither.
+//! - In a resumable upload every chunk but the last must be a multiple of
+//!   256 KiB (262 144 bytes); a chunk is the last when its
+//!   `Content-Range` gives the total and reaches it. Any other chunk is
+//!   refused with a 400 `InvalidArgument` whose details are Cloud
+//!   Storage's own words: `Invalid request.  The number of bytes uploaded
+//!   is required to be equal or greater than 262144, except for the final
+//!   request (it's recommended to be the exact multiple of 262144).  The
+//!   received request contained N bytes, which does not meet this
+//!   requirement.`
+//! - A second simple `PUT` to a signed upload URL that is still valid
+//!   overwrites the object and answers 200; the job keeps its status and
+//!   results.
+//! - An expired signed URL gets 400 `ExpiredToken`, and so does an upload
+//!   that completes after the job's upload window, even one that started
+//!   inside it: `expired` is terminal.
+//!
 //! Wire behaviour not pinned down by public sources is chosen as follows:
 //! cancelling a finished job is a 409 `conflict` problem; a resumable chunk
 //! that starts past the persisted end is a 400 `InvalidArgument`; list
-//! results are oldest first; `compliance_job.fields` is validated but all
-//! fields are always returned.
+//! results are oldest first, and an empty list is `{}` (what the live API
+//! sent to twarc); `compliance_job.fields` is validated but all fields are
+//! always returned.
 
 #![deny(missing_docs)]
 
 mod api;
 mod clock;
 mod faults;
+mod hashes;
 mod http;
 mod jobs;
 mod limits;
@@ -39,7 +65,7 @@ mod storage;
 use std::fs;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -131,7 +157,10 @@ pub enum Route {
 /// A fault to inject into the next requests on a route.
 ///
 /// Faults apply before anything else (authentication, validation), like a
-/// misbehaving proxy would, and never consume rate-limit quota. For
+/// misbehaving proxy would. Those that answer in place of the request
+/// (`Status`, `RateLimited`, `CloseRequestAfter`, `EchoAuth`, `Body`,
+/// `Oversized`) never consume rate-limit quota; the others let the request
+/// be handled normally, which counts as it would without the fault. For
 /// `CloseResponseAfter` and `Stall` the request is handled normally first; when the
 /// response has no body (a successful upload), they withhold the whole
 /// response, which emulates an answer lost after the upload succeeded.
@@ -182,6 +211,77 @@ pub enum Fault {
     Slow {
         /// The rate.
         bytes_per_sec: u64,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// Handle the request normally, but if the answer is a download (a
+    /// `200` or `206` with the object as body), serve at most `bytes` bytes
+    /// of it from the requested start (0 without `Range`), as a `206` with
+    /// a matching `Content-Range: bytes A-B/TOTAL` and `Content-Length`,
+    /// keeping the object's hash headers: a server that answers less than
+    /// asked, or a range to a request without one. Other answers, and an
+    /// empty object's, go out unchanged. `bytes` 0 counts as 1.
+    Partial {
+        /// The most body bytes served.
+        bytes: u64,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// Handle the request normally, then flip the lowest bit of the
+    /// response body byte at `offset`, leaving the head (lengths, hashes)
+    /// as it was: corruption in transit. A body too short to have that
+    /// byte goes out unchanged.
+    Corrupt {
+        /// Offset in the response body of the byte to damage.
+        offset: u64,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// Answer `status` without handling the request, with an error body
+    /// that quotes the request's `Authorization` header as received
+    /// (empty when there is none): on the API an `about:blank` problem
+    /// whose `detail` is `bad header: <value>`, on storage an XML error
+    /// whose `Details` say `bad header: <value>` (with `&`, `<` and `>`
+    /// escaped, as XML needs). Some servers echo headers; clients must
+    /// redact what they show.
+    EchoAuth {
+        /// The status, 400..=599.
+        status: u16,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// Handle the request normally (its body is read at full speed), then
+    /// send the whole response, head included, at this rate, in pieces of
+    /// a tenth of a second's worth (single bytes below 20 bytes per
+    /// second). `Slow` paces only the bodies.
+    Trickle {
+        /// The rate; 0 counts as 1.
+        bytes_per_sec: u64,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// Answer exactly this, without handling the request: the status line,
+    /// `Content-Type`, the body, and the framing (`Content-Length`, and
+    /// `Connection: close` when the connection closes). Use a final status
+    /// (200..=599) that may carry a body.
+    Body {
+        /// The status.
+        status: u16,
+        /// The `Content-Type` value.
+        content_type: String,
+        /// The body.
+        body: Vec<u8>,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// Answer `200` `application/json` without handling the request, with
+    /// a valid JSON body of exactly `bytes` bytes, generated as it is sent
+    /// (`{"data":[],"pad":"xx…"}` from 20 bytes on, `{}` and spaces below,
+    /// `0` for one byte): for clients that must bound what they read.
+    /// `bytes` 0 counts as 1.
+    Oversized {
+        /// The body length.
+        bytes: u64,
         /// How many requests this applies to.
         times: u32,
     },
@@ -244,6 +344,8 @@ pub struct Emulator {
     api_addr: SocketAddr,
     storage_addr: SocketAddr,
     listeners: Vec<JoinHandle<()>>,
+    /// Where uploads and results are kept.
+    data_dir: PathBuf,
     /// The data directory to remove on drop, when it is our temp dir.
     owned_dir: Option<PathBuf>,
 }
@@ -280,6 +382,7 @@ impl Emulator {
             api_addr,
             storage_addr,
             listeners: Vec::new(),
+            data_dir: root,
             owned_dir,
         };
         // On error `emu` drops, which cleans up what was started.
@@ -298,6 +401,12 @@ impl Emulator {
     /// `http://127.0.0.1:PORT` of storage (used by the `gcs` flavour).
     pub fn storage_url(&self) -> String {
         self.shared.storage_base.clone()
+    }
+
+    /// The directory holding uploads and results: [`Config::data_dir`], or
+    /// the temp directory that dropping the emulator removes.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
     }
 
     /// The accepted bearer token.

@@ -1,5 +1,6 @@
-//! `compliance-emulator`: serves the emulator until killed.
+//! `compliance-emulator`: serves the emulator until a signal stops it.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process;
 use std::time::Duration;
@@ -10,12 +11,15 @@ use serde::Deserialize;
 const USAGE: &str = "
 Offline emulator of the X API v2 batch compliance endpoints and their
 signed-URL storage. Prints the environment to use, then serves on 127.0.0.1
-until interrupted.
+until interrupted. On SIGINT (Ctrl-C), SIGTERM or SIGHUP it closes its
+connections, removes its temp directory, and exits with 128 + the signal
+number (130, 143, 129); a signal it was started with ignored (nohup) stays
+ignored.
 
 Usage:
   compliance-emulator [options] [--fault SPEC]...
   compliance-emulator (-h | --help)
-  compliance-emulator --version
+  compliance-emulator (-V | --version)
 
 Options:
   --port N                 API port; 0 picks a free one [default: 0].
@@ -23,18 +27,20 @@ Options:
   --token T                Bearer token the API accepts [default: emulator-token].
   --flavour F              gcs (signed storage URLs) or api (token URLs on the
                            API, spec 2.168) [default: gcs].
-  --processing-delay SECS  Time from upload to complete [default: 0].
+  --processing-delay SECS  Time from upload to complete, so that clients
+                           see in_progress [default: 5].
   --upload-window SECS     Validity of upload URLs [default: 900].
   --download-window SECS   Validity of download URLs [default: 604800].
   --rate-limit N           Requests per window per endpoint [default: 150].
   --rate-window SECS       Rate-limit window [default: 900].
   --event-percent P        Share of IDs with a compliance event [default: 3].
-  --data-dir DIR           Keep uploads and results here. Without it they go
-                           to a fresh temp directory, which is left behind
-                           when the process is killed.
+  --data-dir DIR           Keep uploads and results here; they stay after
+                           the emulator stops. Without it they go to a fresh
+                           temp directory (printed on stderr at start),
+                           removed when it stops on a signal.
   --fault SPEC             Inject a fault; repeatable, applied in order.
   -h, --help               Show this help.
-  --version                Show the version.
+  -V, --version            Show the name and version.
 ";
 
 #[derive(Debug, Deserialize)]
@@ -68,12 +74,19 @@ fn number<T: std::str::FromStr>(name: &str, value: &str) -> T {
 }
 
 fn main() {
+    // Before any thread exists, so that every thread inherits the mask and
+    // only `wait` below receives these signals.
+    let stop_signals = match signals::block() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("compliance-emulator: cannot block signals: {e}");
+            process::exit(1);
+        }
+    };
     let usage = format!("{USAGE}\n{SPEC_GRAMMAR}\n");
+    let version = format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     let args: Args = docopt::Docopt::new(usage.as_str())
-        .and_then(|d| {
-            d.version(Some(env!("CARGO_PKG_VERSION").to_string()))
-                .deserialize()
-        })
+        .and_then(|d| d.version(Some(version)).deserialize())
         .unwrap_or_else(|e| {
             if e.fatal() {
                 eprintln!("{e}");
@@ -123,15 +136,121 @@ fn main() {
     for (route, fault) in faults {
         emu.fault(route, fault);
     }
-    println!("export X_API_URL={}", emu.base_url());
-    println!("export BEARER_TOKEN={}", emu.token());
-    eprintln!(
+    // Whoever reads these may close the pipe once it has what it wants:
+    // that must not stop the emulator (println! would panic).
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "export X_API_URL={}", emu.base_url());
+    let _ = writeln!(out, "export BEARER_TOKEN={}", emu.token());
+    let _ = out.flush();
+    drop(out);
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
         "compliance-emulator: API on {}, storage on {}; serving until interrupted",
         emu.base_url(),
         emu.storage_url()
     );
-    // Serve until a signal ends the process.
-    loop {
-        std::thread::park();
+    let _ = writeln!(
+        err,
+        "compliance-emulator: data in {}",
+        emu.data_dir().display()
+    );
+    drop(err);
+    let signal = match stop_signals.wait() {
+        Ok(signal) => signal,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "compliance-emulator: cannot wait for signals: {e}"
+            );
+            drop(emu);
+            process::exit(1);
+        }
+    };
+    // Closes the listeners and connections and removes the temp directory.
+    drop(emu);
+    process::exit(128 + signal);
+}
+
+/// Stopping on SIGINT, SIGTERM and SIGHUP: the signals are blocked in every
+/// thread and taken synchronously by the main thread, which can then drop
+/// the emulator (no work in a signal handler).
+#[cfg(unix)]
+mod signals {
+    use std::io;
+
+    /// The signals that stop the emulator.
+    const STOP: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+    /// The blocked set, to wait on.
+    pub(crate) struct Blocked(libc::sigset_t);
+
+    /// Blocks the stop signals in the calling thread; threads spawned from
+    /// it afterwards inherit the mask. A signal the process was started
+    /// with ignored (`nohup` ignores SIGHUP, a shell script's `&` SIGINT)
+    /// stays ignored: an ignored signal is dropped, never waited for.
+    pub(crate) fn block() -> io::Result<Blocked> {
+        // SAFETY: `set` and `current` are plain C structs, initialised by
+        // `sigemptyset` and `sigaction` before they are read; the calls
+        // only read and write them, and the old mask is not asked for.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            if libc::sigemptyset(&mut set) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            for signal in STOP {
+                let mut current: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(signal, std::ptr::null(), &mut current) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                if current.sa_sigaction == libc::SIG_IGN {
+                    continue;
+                }
+                if libc::sigaddset(&mut set, signal) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            match libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) {
+                0 => Ok(Blocked(set)),
+                e => Err(io::Error::from_raw_os_error(e)),
+            }
+        }
+    }
+
+    impl Blocked {
+        /// Waits until one of the signals is pending and takes it; returns
+        /// its number.
+        pub(crate) fn wait(&self) -> io::Result<i32> {
+            let mut signal: libc::c_int = 0;
+            loop {
+                // SAFETY: both pointers are to live, initialised values.
+                match unsafe { libc::sigwait(&self.0, &mut signal) } {
+                    0 => return Ok(signal),
+                    libc::EINTR => continue,
+                    e => return Err(io::Error::from_raw_os_error(e)),
+                }
+            }
+        }
+    }
+}
+
+/// Elsewhere the process serves until it is killed, leaving its temp
+/// directory behind.
+#[cfg(not(unix))]
+mod signals {
+    use std::io;
+
+    pub(crate) struct Blocked;
+
+    pub(crate) fn block() -> io::Result<Blocked> {
+        Ok(Blocked)
+    }
+
+    impl Blocked {
+        pub(crate) fn wait(&self) -> io::Result<i32> {
+            loop {
+                std::thread::park();
+            }
+        }
     }
 }

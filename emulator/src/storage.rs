@@ -12,8 +12,9 @@ use std::io::{Seek, SeekFrom};
 use std::sync::{Arc, Mutex};
 
 use crate::clock;
+use crate::hashes::{Hasher, Hashes, HashingWriter};
 use crate::http::{self, Body, Framing, Range, Request, Response};
-use crate::jobs::{self, Refusal, Status};
+use crate::jobs::{self, Again, Refusal, Status};
 use crate::results::Kind;
 use crate::state::{lock, Shared};
 use crate::Route;
@@ -125,6 +126,17 @@ fn internal_error(e: &std::io::Error) -> Response {
 
 /// The body of a fault-injected error on storage.
 pub(crate) fn fault_response(status: u16) -> Response {
+    fault_error(status, http::reason(status))
+}
+
+/// The `EchoAuth` fault's answer: an XML error whose details quote the
+/// `Authorization` header.
+pub(crate) fn echo_auth_response(status: u16, authorization: &str) -> Response {
+    fault_error(status, &format!("bad header: {authorization}"))
+}
+
+/// A plausible XML error for a status, with these details.
+fn fault_error(status: u16, details: &str) -> Response {
     let (code, message) = match status {
         429 => ("SlowDown", "Please reduce your request rate."),
         500 | 502 => (
@@ -141,7 +153,7 @@ pub(crate) fn fault_response(status: u16) -> Response {
         ),
         _ => ("InvalidRequest", "The request could not be served."),
     };
-    xml_error(status, code, message, http::reason(status))
+    xml_error(status, code, message, details)
 }
 
 /// The canonical form that signatures cover. Parameters are decoded and
@@ -307,17 +319,31 @@ fn check_signature(
     };
     let deadline = date.saturating_add(expires.saturating_mul(1000));
     if shared.clock.now_ms() >= deadline {
-        return Err(xml_error(
-            400,
-            "ExpiredToken",
-            "Invalid argument.",
-            &format!(
-                "Request signature expired at: {}",
-                clock::rfc3339_seconds(deadline)
-            ),
-        ));
+        return Err(expired_token(deadline));
     }
     Ok(())
+}
+
+/// Cloud Storage's answer to a signed URL past its expiry.
+fn expired_token(deadline_ms: i64) -> Response {
+    xml_error(
+        400,
+        "ExpiredToken",
+        "Invalid argument.",
+        &format!(
+            "Request signature expired at: {}",
+            clock::rfc3339_seconds(deadline_ms)
+        ),
+    )
+}
+
+/// The answer to an upload the job does not take.
+fn refused(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::NotAccepting => access_denied("The compliance job no longer accepts uploads."),
+        Refusal::Expired(deadline) => expired_token(deadline),
+        Refusal::Io(e) => internal_error(&e),
+    }
 }
 
 /// Answers one storage request.
@@ -379,14 +405,18 @@ fn no_such_key(path: &str) -> Response {
     )
 }
 
-/// Headers GCS sends with a stored object.
-fn object_headers(shared: &Shared, resp: Response, id: &str, len: u64) -> Response {
-    let etag = shared.signer.sign(&["etag", id, &len.to_string()]);
-    resp.header("ETag", format!("\"{}\"", &etag[..32]))
+/// Headers GCS sends with a stored object: its hashes (the whole object's,
+/// also on a ranged answer), the MD5 `ETag` of a non-composite object, and
+/// its stored length.
+fn object_headers(resp: Response, hashes: &Hashes, len: u64) -> Response {
+    resp.header("ETag", hashes.etag())
+        .header("x-goog-hash", hashes.x_goog_hash())
         .header("x-goog-stored-content-length", len.to_string())
 }
 
-/// `PUT` of the whole file to a simple upload URL.
+/// `PUT` of the whole file to a simple upload URL. Like Cloud Storage, a
+/// second `PUT` while the URL is valid overwrites the object (the job's
+/// status and results stay as they are).
 fn simple_upload(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>, id: &str) -> Response {
     if req.framing == Framing::None && req.header("content-length").is_none() {
         return xml_error(
@@ -396,18 +426,19 @@ fn simple_upload(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>, id: &
             "You must provide the Content-Length HTTP header.",
         );
     }
-    if !jobs::accepts_upload(shared, id) {
+    if !jobs::accepts_upload(shared, id, Again::Replace) {
         return access_denied("The compliance job no longer accepts uploads.");
     }
     let staged = shared.tmp_path("upload");
-    let copied = File::create(&staged).and_then(|mut f| body.copy_to(&mut f, u64::MAX));
+    let copied = File::create(&staged).and_then(|f| {
+        let mut w = HashingWriter::new(f, Hasher::default());
+        let len = body.copy_to(&mut w, u64::MAX)?.unwrap_or(0);
+        Ok((len, w.hasher().finish()))
+    });
     let resp = match copied {
-        Ok(len) => match jobs::accept_upload(shared, id, &staged) {
-            Ok(_) => object_headers(shared, Response::new(200), id, len.unwrap_or(0)),
-            Err(Refusal::NotAccepting) => {
-                access_denied("The compliance job no longer accepts uploads.")
-            }
-            Err(Refusal::Io(e)) => internal_error(&e),
+        Ok((len, hashes)) => match jobs::accept_upload(shared, id, &staged, Again::Replace) {
+            Ok(_) => object_headers(Response::new(200), &hashes, len),
+            Err(r) => refused(r),
         },
         // When the body broke this answer is dropped; otherwise it is a
         // disk error worth reporting.
@@ -423,6 +454,9 @@ enum SessionState {
     Open,
     Complete,
     Cancelled,
+    /// Its job's upload window closed (at this time, ms) before the
+    /// session completed; every request on it is answered as expired.
+    Expired(i64),
 }
 
 /// A resumable upload session; its bytes live in a temp file.
@@ -437,12 +471,13 @@ pub(crate) struct Session {
     /// The object size, once a request declared it.
     total: Option<u64>,
     state: SessionState,
-    len_for_etag: u64,
+    /// The hashes of the persisted bytes.
+    hasher: Hasher,
 }
 
 /// `POST` with `x-goog-resumable: start`: opens a session.
 fn start_session(shared: &Shared, req: &Request, id: &str) -> Response {
-    if !jobs::accepts_upload(shared, id) {
+    if !jobs::accepts_upload(shared, id, Again::Refuse) {
         return access_denied("The compliance job no longer accepts uploads.");
     }
     let upload_id = format!(
@@ -461,7 +496,7 @@ fn start_session(shared: &Shared, req: &Request, id: &str) -> Response {
         persisted: 0,
         total: None,
         state: SessionState::Open,
-        len_for_etag: 0,
+        hasher: Hasher::default(),
     };
     lock(&shared.sessions).insert(upload_id.clone(), Arc::new(Mutex::new(session)));
     let location = format!(
@@ -513,6 +548,18 @@ fn parse_content_range(value: Option<&str>) -> Option<ContentRange> {
     (first <= last).then_some(ContentRange::Chunk { first, last, total })
 }
 
+/// Cloud Storage's words for a non-final chunk that is not a multiple of
+/// 256 KiB, two spaces after each sentence included (as its upload
+/// servers send them, and as Google's client tests compare them).
+fn bad_chunk_size(len: u64) -> String {
+    format!(
+        "Invalid request.  The number of bytes uploaded is required to be equal or greater \
+         than {CHUNK_QUANTUM}, except for the final request (it's recommended to be the exact \
+         multiple of {CHUNK_QUANTUM}).  The received request contained {len} bytes, which does \
+         not meet this requirement."
+    )
+}
+
 fn invalid(details: &str) -> Response {
     xml_error(400, "InvalidArgument", "Invalid argument.", details)
 }
@@ -534,6 +581,9 @@ fn session_request(
     let mut s = lock(&session);
     if s.path != req.path || s.state == SessionState::Cancelled {
         return no_such_upload();
+    }
+    if let SessionState::Expired(deadline) = s.state {
+        return expired_token(deadline);
     }
     match req.method.as_str() {
         "DELETE" if s.state == SessionState::Open => {
@@ -564,18 +614,20 @@ fn incomplete(s: &Session, upload_id: &str) -> Response {
 
 /// Completes the object: the job takes the upload.
 fn finalize(shared: &Arc<Shared>, s: &mut Session) -> Response {
-    match jobs::accept_upload(shared, &s.job_id, &s.file) {
+    match jobs::accept_upload(shared, &s.job_id, &s.file, Again::Refuse) {
         Ok(_) => {
             s.state = SessionState::Complete;
-            s.len_for_etag = s.persisted;
-            object_headers(shared, Response::new(200), &s.job_id, s.persisted)
-        }
-        Err(Refusal::NotAccepting) => {
-            s.state = SessionState::Cancelled;
-            let _ = fs::remove_file(&s.file);
-            access_denied("The compliance job no longer accepts uploads.")
+            object_headers(Response::new(200), &s.hasher.finish(), s.persisted)
         }
         Err(Refusal::Io(e)) => internal_error(&e),
+        Err(r) => {
+            s.state = match r {
+                Refusal::Expired(deadline) => SessionState::Expired(deadline),
+                _ => SessionState::Cancelled,
+            };
+            let _ = fs::remove_file(&s.file);
+            refused(r)
+        }
     }
 }
 
@@ -588,7 +640,7 @@ fn session_put(
     upload_id: &str,
 ) -> Response {
     if s.state == SessionState::Complete {
-        return object_headers(shared, Response::new(200), &s.job_id, s.len_for_etag);
+        return object_headers(Response::new(200), &s.hasher.finish(), s.persisted);
     }
     let Some(range) = parse_content_range(req.header("content-range")) else {
         return invalid(&format!(
@@ -629,12 +681,7 @@ fn session_put(
             }
             let is_final = total == Some(last + 1);
             if !is_final && len % CHUNK_QUANTUM != 0 {
-                return invalid(&format!(
-                    "Invalid request. The number of bytes uploaded is required to be equal or greater \
-                     than 262144, except for the final request (it's recommended to be the exact \
-                     multiple of 262144). The received request contained {len} bytes, which does not \
-                     meet this requirement."
-                ));
+                return invalid(&bad_chunk_size(len));
             }
             (first, Some(len), total)
         }
@@ -654,10 +701,11 @@ fn session_put(
         let skipped = body.discard(skip)?;
         let mut f = OpenOptions::new().write(true).open(&s.file)?;
         f.seek(SeekFrom::Start(before))?;
-        let appended = body.copy_to(&mut f, u64::MAX)?.unwrap_or(0);
-        Ok::<_, std::io::Error>((skipped, appended))
+        let mut w = HashingWriter::new(f, s.hasher.clone());
+        let appended = body.copy_to(&mut w, u64::MAX)?.unwrap_or(0);
+        Ok::<_, std::io::Error>((skipped, appended, w.hasher().clone()))
     })();
-    let (skipped, appended) = match written {
+    let (skipped, appended, hasher) = match written {
         Ok(v) => v,
         Err(e) => {
             rollback(s, before);
@@ -670,11 +718,13 @@ fn session_put(
         return invalid("The body length does not match the Content-Range.");
     }
     s.persisted = before + appended;
+    let saved = std::mem::replace(&mut s.hasher, hasher);
     let total = match range {
         ContentRange::Whole => Some(first + received),
         _ => total,
     };
     if total.is_some_and(|t| t < s.persisted) {
+        s.hasher = saved;
         rollback(s, before);
         return invalid("The body is shorter than what was already uploaded.");
     }
@@ -699,12 +749,13 @@ fn rollback(s: &mut Session, len: u64) {
 /// `GET` of the results object.
 fn download(shared: &Shared, req: &Request, id: &str) -> Response {
     let now = shared.clock.now_ms();
-    let complete = lock(&shared.jobs)
+    let hashes = lock(&shared.jobs)
         .find(id)
-        .is_some_and(|j| j.status(now, jobs::delay_ms(shared)) == Status::Complete);
-    if !complete {
+        .filter(|j| j.status(now, jobs::delay_ms(shared)) == Status::Complete)
+        .and_then(|j| j.results_hashes);
+    let Some(hashes) = hashes else {
         return no_such_key(&req.path);
-    }
+    };
     let Ok(mut file) = File::open(shared.dirs.results(id)) else {
         return no_such_key(&req.path);
     };
@@ -714,7 +765,7 @@ fn download(shared: &Shared, req: &Request, id: &str) -> Response {
     };
     match http::parse_range(req.header("range"), len) {
         Range::Full => {
-            object_headers(shared, Response::new(200), id, len).file("text/plain", file, len)
+            object_headers(Response::new(200), &hashes, len).file("text/plain", file, len)
         }
         Range::Unsatisfiable => xml_error(
             416,
@@ -724,7 +775,7 @@ fn download(shared: &Shared, req: &Request, id: &str) -> Response {
         )
         .header("Content-Range", format!("bytes */{len}")),
         Range::Partial(a, b) => match file.seek(SeekFrom::Start(a)) {
-            Ok(_) => object_headers(shared, Response::new(206), id, len)
+            Ok(_) => object_headers(Response::new(206), &hashes, len)
                 .header("Content-Range", format!("bytes {a}-{b}/{len}"))
                 .file("text/plain", file, b - a + 1),
             Err(e) => internal_error(&e),

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::io::{Read, Write};
+
 use common::*;
 use compliance_emulator::{Emulator, Flavour};
 use serde_json::json;
@@ -86,10 +88,14 @@ fn upload_and_download_with_ureq() {
     let got = r.body_mut().read_to_vec().expect("body");
     let want = emu.expected_results("tweets", &body);
     assert_eq!(got, want);
+    // X's own download route is not Cloud Storage: no object hashes.
+    assert!(r.headers().get("x-goog-hash").is_none());
+    assert!(r.headers().get("etag").is_none());
 
     let r = send(&job.download_url, "GET", &[("Range", "bytes=7-")], b"");
     assert_eq!(r.status, 206);
     assert_eq!(r.body, &want[7..]);
+    assert!(r.header("x-goog-hash").is_none());
     assert_eq!(
         r.header("content-range"),
         Some(format!("bytes 7-{}/{}", want.len() - 1, want.len()).as_str())
@@ -208,6 +214,39 @@ fn upload_errors() {
         b"1\n",
     ));
     assert!(v["detail"].as_str().expect("detail").contains("expired"));
+}
+
+#[test]
+fn an_upload_that_ends_after_the_window_is_refused() {
+    let emu = api_emulator(3);
+    let job = emu.create_job("tweets", None, false);
+    let (addr, target) = split_url(&job.upload_url);
+    let body = ids(100);
+    let mut s = connect(&addr);
+    let head = format!(
+        "PUT {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).expect("head");
+    // The token was accepted: the body is invited.
+    let mut interim = [0u8; 25];
+    s.read_exact(&mut interim).expect("100 Continue");
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    emu.shift_clock(900);
+    s.write_all(&body).expect("body");
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    let v = check_problem(
+        &parse_reply(&rest),
+        403,
+        &problem_uri("not-authorized-for-resource"),
+    );
+    assert!(
+        v["detail"].as_str().expect("detail").contains("expired"),
+        "{v}"
+    );
+    assert_eq!(emu.job(&job.id).expect("job").status, "expired");
+    assert!(emu.uploaded(&job.id).is_none());
 }
 
 #[test]

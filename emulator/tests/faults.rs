@@ -7,7 +7,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
-use compliance_emulator::{Emulator, Fault, JobSnapshot, Route};
+use compliance_emulator::{Emulator, Fault, Flavour, JobSnapshot, Route};
 use serde_json::json;
 
 const JOBS: &str = "/2/compliance/jobs";
@@ -253,7 +253,8 @@ fn close_response_after_cuts_the_body() {
     assert_eq!(emu.uploaded(&users.id).as_deref(), Some(&b"1\n"[..]));
     let last = emu.requests().pop().expect("logged");
     assert_eq!((last.status, last.body_bytes), (0, 2));
-    check_xml(&put_ids(&users.upload_url, b"1\n"), 403, "AccessDenied");
+    // Sending it again overwrites the object, as on Cloud Storage.
+    assert_eq!(put_ids(&users.upload_url, b"1\n").status, 200);
 }
 
 #[test]
@@ -390,4 +391,298 @@ fn faults_apply_in_the_order_queued() {
     assert_eq!(api_get(&emu, &format!("{JOBS}?type=tweets")).status, 200);
     assert_eq!(send(&job.download_url, "GET", &[], b"").status, 200);
     assert_eq!(api_get(&emu, &format!("{JOBS}/{}", job.id)).status, 503);
+}
+
+#[test]
+fn partial_serves_less_than_asked_as_a_206() {
+    let emu = start(|c| c.event_percent = 100);
+    let (job, want) = complete_job(&emu, 100);
+    let len = want.len();
+    assert!(len > 3000);
+    let full = send(&job.download_url, "GET", &[], b"");
+    emu.fault(
+        Route::Download,
+        Fault::Partial {
+            bytes: 1000,
+            times: 3,
+        },
+    );
+    // Without Range: a 206 nobody asked for, with the first 1000 bytes and
+    // nothing more on the wire.
+    let raw = exchange(
+        &job.download_url,
+        &request_bytes(&job.download_url, "GET", &[], b""),
+    );
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
+    assert_eq!(&raw[end..], &want[..1000]);
+    let r = parse_reply(&raw);
+    assert_eq!(r.status, 206);
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes 0-999/{len}").as_str())
+    );
+    assert_eq!(r.header("content-length"), Some("1000"));
+    assert_eq!(r.header("x-goog-hash"), full.header("x-goog-hash"));
+    assert_eq!(r.header("etag"), full.header("etag"));
+    assert_eq!(r.header("x-goog-hash"), Some(goog_hash(&want).as_str()));
+    // From the requested start.
+    let r = send(&job.download_url, "GET", &[("Range", "bytes=1500-")], b"");
+    assert_eq!(r.status, 206);
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes 1500-2499/{len}").as_str())
+    );
+    assert_eq!(r.body, &want[1500..2500]);
+    // A range shorter than the cut is served as asked.
+    let r = send(&job.download_url, "GET", &[("Range", "bytes=10-19")], b"");
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes 10-19/{len}").as_str())
+    );
+    assert_eq!(r.body, &want[10..20]);
+    // Used up.
+    assert_eq!(send(&job.download_url, "GET", &[], b"").body, want);
+    // An error answer goes out unchanged.
+    let users = emu.create_job("users", None, false);
+    emu.fault(Route::Download, Fault::Partial { bytes: 5, times: 1 });
+    check_xml(
+        &send(&users.download_url, "GET", &[], b""),
+        404,
+        "NoSuchKey",
+    );
+
+    // The api flavour's downloads too.
+    let api = start(|c| {
+        c.flavour = Flavour::Api;
+        c.event_percent = 100;
+    });
+    let (job, want) = complete_job(&api, 50);
+    api.fault(
+        Route::Download,
+        Fault::Partial {
+            bytes: 64,
+            times: 1,
+        },
+    );
+    let r = send(&job.download_url, "GET", &[("Range", "bytes=100-")], b"");
+    assert_eq!(r.status, 206);
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes 100-163/{}", want.len()).as_str())
+    );
+    assert_eq!(r.body, &want[100..164]);
+    assert!(r.header("x-goog-hash").is_none());
+}
+
+#[test]
+fn corrupt_flips_one_bit_of_one_byte() {
+    let emu = start(|c| c.event_percent = 100);
+    let (job, want) = complete_job(&emu, 100);
+    emu.fault(
+        Route::Download,
+        Fault::Corrupt {
+            offset: 777,
+            times: 1,
+        },
+    );
+    let r = send(&job.download_url, "GET", &[], b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), want.len());
+    let len = want.len().to_string();
+    assert_eq!(r.header("content-length"), Some(len.as_str()));
+    // The head still describes the object as stored.
+    assert_eq!(r.header("x-goog-hash"), Some(goog_hash(&want).as_str()));
+    let differ: Vec<usize> = (0..want.len()).filter(|&i| r.body[i] != want[i]).collect();
+    assert_eq!(differ, vec![777]);
+    assert_eq!(r.body[777] ^ want[777], 1);
+    // Past the end of the body: nothing to damage.
+    emu.fault(
+        Route::Download,
+        Fault::Corrupt {
+            offset: want.len() as u64,
+            times: 1,
+        },
+    );
+    assert_eq!(send(&job.download_url, "GET", &[], b"").body, want);
+    // On a range answer the offset counts in the body sent.
+    emu.fault(
+        Route::Download,
+        Fault::Corrupt {
+            offset: 0,
+            times: 1,
+        },
+    );
+    let r = send(&job.download_url, "GET", &[("Range", "bytes=50-59")], b"");
+    assert_eq!(r.body[0], want[50] ^ 1);
+    assert_eq!(&r.body[1..], &want[51..60]);
+    // And on API answers: the opening brace becomes a 'z'.
+    emu.fault(
+        Route::GetJob,
+        Fault::Corrupt {
+            offset: 0,
+            times: 1,
+        },
+    );
+    let r = api_get(&emu, &format!("{JOBS}/{}", job.id));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body[0], b'z');
+    assert!(serde_json::from_slice::<serde_json::Value>(&r.body[1..]).is_err());
+}
+
+#[test]
+fn echo_auth_quotes_the_authorization_header() {
+    let emu = start(|_| {});
+    let secret = "Bearer s3cret-token/with+chars%2F";
+    emu.fault(
+        Route::ListJobs,
+        Fault::EchoAuth {
+            status: 401,
+            times: 1,
+        },
+    );
+    let url = format!("{}{JOBS}?type=tweets", emu.base_url());
+    let r = send(&url, "GET", &[("Authorization", secret)], b"");
+    let v = check_problem(&r, 401, "about:blank");
+    assert_eq!(v["detail"], format!("bad header: {secret}"));
+    assert!(r.text().contains(secret));
+    // It answered in place of the request: no quota spent.
+    assert_eq!(r.header("x-rate-limit-remaining"), Some("150"));
+    let next = api_get(&emu, &format!("{JOBS}?type=tweets"));
+    assert_eq!(next.header("x-rate-limit-remaining"), Some("149"));
+
+    // Storage answers in XML; the job is untouched.
+    let job = emu.create_job("tweets", None, false);
+    emu.fault(
+        Route::Upload,
+        Fault::EchoAuth {
+            status: 400,
+            times: 2,
+        },
+    );
+    let r = send(
+        &job.upload_url,
+        "PUT",
+        &[
+            ("Content-Type", "text/plain"),
+            ("Authorization", "Bearer storage-secret"),
+        ],
+        b"1\n",
+    );
+    check_xml(&r, 400, "InvalidRequest");
+    assert!(
+        r.text()
+            .contains("<Details>bad header: Bearer storage-secret</Details>"),
+        "{}",
+        r.text()
+    );
+    // Without the header there is nothing to quote.
+    let r = put_ids(&job.upload_url, b"1\n");
+    assert!(
+        r.text().contains("<Details>bad header: </Details>"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(emu.job(&job.id).expect("job").status, "created");
+    assert_eq!(put_ids(&job.upload_url, b"1\n").status, 200);
+}
+
+#[test]
+fn trickle_paces_the_head_too() {
+    let emu = start(|_| {});
+    let rate = 200;
+    emu.fault(
+        Route::ListJobs,
+        Fault::Trickle {
+            bytes_per_sec: rate,
+            times: 1,
+        },
+    );
+    let url = format!("{}{JOBS}?type=tweets", emu.base_url());
+    let auth = bearer(&emu);
+    let (addr, _) = split_url(&url);
+    let mut s = connect(&addr);
+    let t = Instant::now();
+    s.write_all(&request_bytes(
+        &url,
+        "GET",
+        &[("Authorization", &auth)],
+        b"",
+    ))
+    .expect("request");
+    let mut got = Vec::new();
+    let mut first_read = None;
+    let mut head_at = None;
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = s.read(&mut buf).expect("read");
+        if n == 0 {
+            break;
+        }
+        first_read.get_or_insert(n);
+        got.extend_from_slice(&buf[..n]);
+        if head_at.is_none() && got.windows(4).any(|w| w == b"\r\n\r\n") {
+            head_at = Some(t.elapsed());
+        }
+    }
+    let head_len = got.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
+    // A tenth of a second's worth at a time, from the first byte of the head.
+    assert!(first_read.expect("bytes") <= (rate / 10) as usize);
+    let due = Duration::from_secs_f64((head_len as u64 - rate / 10) as f64 / rate as f64);
+    let head_at = head_at.expect("whole head");
+    assert!(head_at >= due, "{head_at:?} < {due:?}");
+    let r = parse_reply(&got);
+    // The next answer is the same, at full speed.
+    let t = Instant::now();
+    let normal = api_get(&emu, &format!("{JOBS}?type=tweets"));
+    assert!(t.elapsed() < due);
+    assert_eq!((r.status, &r.body), (200, &normal.body));
+}
+
+#[test]
+fn body_answers_exactly_what_was_given() {
+    let emu = start(|_| {});
+    let page = b"<html><body>502 Bad Gateway</body></html>".to_vec();
+    emu.fault(
+        Route::CreateJob,
+        Fault::Body {
+            status: 502,
+            content_type: "text/html".into(),
+            body: page.clone(),
+            times: 1,
+        },
+    );
+    let r = api_post(&emu, JOBS, r#"{"type":"tweets"}"#);
+    assert_eq!(r.status, 502);
+    assert_eq!(r.body, page);
+    let mut names: Vec<&str> = r.headers.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["connection", "content-length", "content-type"]);
+    assert_eq!(r.header("content-type"), Some("text/html"));
+    assert!(emu.jobs().is_empty(), "not handled");
+    assert_eq!(api_post(&emu, JOBS, r#"{"type":"tweets"}"#).status, 200);
+}
+
+#[test]
+fn oversized_sends_valid_json_of_the_asked_length() {
+    let emu = start(|_| {});
+    let n = 5_000_000u64;
+    emu.fault(Route::ListJobs, Fault::Oversized { bytes: n, times: 1 });
+    let r = api_get(&emu, &format!("{JOBS}?type=tweets"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("content-length"), Some(n.to_string().as_str()));
+    assert_eq!(r.body.len() as u64, n);
+    let v = r.json();
+    assert_eq!(v["data"], json!([]));
+    assert!(r.header("x-rate-limit-remaining").is_none());
+    // No quota was spent on it.
+    let next = api_get(&emu, &format!("{JOBS}?type=tweets"));
+    assert_eq!(next.header("x-rate-limit-remaining"), Some("149"));
+    // Tiny sizes stay valid JSON.
+    for n in [1u64, 2, 19, 20] {
+        emu.fault(Route::GetJob, Fault::Oversized { bytes: n, times: 1 });
+        let r = api_get(&emu, &format!("{JOBS}/1"));
+        assert_eq!(r.body.len() as u64, n);
+        r.json();
+    }
 }

@@ -67,9 +67,166 @@ fn simple_upload_then_download() {
         assert_eq!(v["action"], "delete");
     }
     assert!(text.ends_with('\n'));
-    // A second upload is refused once the job has left `created`.
-    check_xml(&put_ids(&job.upload_url, b"1\n"), 403, "AccessDenied");
-    assert_eq!(emu.uploaded(&job.id).as_deref(), Some(&body[..]));
+}
+
+#[test]
+fn a_second_simple_put_overwrites_the_object_but_not_the_job() {
+    let emu = start(|c| c.event_percent = 100);
+    let job = emu.create_job("tweets", None, false);
+    let first = ids(50);
+    assert_eq!(put_ids(&job.upload_url, &first).status, 200);
+    wait_status(&emu, &job.id, "complete");
+    let results = send(&job.download_url, "GET", &[], b"");
+    assert_eq!(results.body, emu.expected_results("tweets", &first));
+    // Cloud Storage overwrites the object and answers for the new bytes.
+    let second = ids(80);
+    let r = put_ids(&job.upload_url, &second);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("etag"), Some(md5_etag(&second).as_str()));
+    assert_eq!(r.header("x-goog-hash"), Some(goog_hash(&second).as_str()));
+    assert_eq!(emu.uploaded(&job.id).as_deref(), Some(&second[..]));
+    // The job does not start again: same status, same results.
+    assert_eq!(emu.job(&job.id).expect("job").status, "complete");
+    let again = send(&job.download_url, "GET", &[], b"");
+    assert_eq!(again.body, results.body);
+    assert_eq!(again.header("x-goog-hash"), results.header("x-goog-hash"));
+    // Once the signed URL has expired it is refused as before.
+    emu.shift_clock(900);
+    check_xml(&put_ids(&job.upload_url, b"1\n"), 400, "ExpiredToken");
+    assert_eq!(emu.uploaded(&job.id).as_deref(), Some(&second[..]));
+
+    // While the job is in progress too.
+    let slow = start(|c| c.processing_delay = std::time::Duration::from_secs(3600));
+    let job = slow.create_job("users", None, false);
+    assert_eq!(put_ids(&job.upload_url, b"1\n").status, 200);
+    assert_eq!(put_ids(&job.upload_url, b"2\n").status, 200);
+    let snap = slow.job(&job.id).expect("job");
+    assert_eq!(snap.status, "in_progress");
+    assert_eq!(slow.uploaded(&job.id).as_deref(), Some(&b"2\n"[..]));
+    slow.shift_clock(3600);
+    wait_status(&slow, &job.id, "complete");
+    // The results are those of the upload that started the job.
+    assert_eq!(
+        send(&job.download_url, "GET", &[], b"").body,
+        slow.expected_results("users", b"1\n")
+    );
+}
+
+#[test]
+fn expired_is_terminal_even_for_uploads_that_started_in_time() {
+    let emu = start(|_| {});
+    // A simple PUT whose signature was accepted, but whose body ends after
+    // the window closed.
+    let job = emu.create_job("tweets", None, false);
+    let (addr, target) = split_url(&job.upload_url);
+    let body = ids(100);
+    let mut s = connect(&addr);
+    let head = format!(
+        "PUT {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).expect("head");
+    let mut interim = [0u8; 25];
+    s.read_exact(&mut interim).expect("100 Continue");
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    emu.shift_clock(900);
+    s.write_all(&body).expect("body");
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    check_xml(&parse_reply(&rest), 400, "ExpiredToken");
+    assert_eq!(emu.job(&job.id).expect("job").status, "expired");
+    assert!(emu.uploaded(&job.id).is_none());
+
+    // A resumable session opened in time, finished late, after a new job
+    // of the type was created.
+    let start_headers = [
+        ("Content-Type", "text/plain"),
+        ("Content-Length", "0"),
+        ("x-goog-resumable", "start"),
+    ];
+    let job = emu.create_job("users", None, true);
+    let session = send(&job.upload_url, "POST", &start_headers, b"")
+        .header("location")
+        .expect("Location")
+        .to_string();
+    const Q: usize = 262_144;
+    let data = ids(30_000); // 600_000 bytes
+    let total = data.len();
+    let put = |range: &str, body: &[u8]| send(&session, "PUT", &[("Content-Range", range)], body);
+    assert_eq!(put(&format!("bytes 0-{}/*", Q - 1), &data[..Q]).status, 308);
+    emu.shift_clock(900);
+    assert_eq!(emu.job(&job.id).expect("job").status, "expired");
+    let newer = emu.create_job("users", None, false);
+    let r = put(&format!("bytes {Q}-{}/{total}", total - 1), &data[Q..]);
+    check_xml(&r, 400, "ExpiredToken");
+    assert_eq!(emu.job(&job.id).expect("job").status, "expired");
+    assert_eq!(emu.job(&newer.id).expect("job").status, "created");
+    assert!(emu.uploaded(&job.id).is_none());
+    // The session stays dead.
+    check_xml(&put(&format!("bytes */{total}"), b""), 400, "ExpiredToken");
+
+    // A status query that would complete the upload is refused too.
+    let late = start(|_| {});
+    let job = late.create_job("tweets", None, true);
+    let session = send(&job.upload_url, "POST", &start_headers, b"")
+        .header("location")
+        .expect("Location")
+        .to_string();
+    let r = send(
+        &session,
+        "PUT",
+        &[("Content-Range", &format!("bytes 0-{}/*", 2 * Q - 1))],
+        &data[..2 * Q],
+    );
+    assert_eq!(r.status, 308);
+    late.shift_clock(900);
+    let r = send(
+        &session,
+        "PUT",
+        &[("Content-Range", &format!("bytes */{}", 2 * Q))],
+        b"",
+    );
+    check_xml(&r, 400, "ExpiredToken");
+    assert_eq!(late.job(&job.id).expect("job").status, "expired");
+    assert!(late.uploaded(&job.id).is_none());
+}
+
+#[test]
+fn objects_carry_their_hashes_like_cloud_storage() {
+    let emu = start(|c| c.event_percent = 100);
+    let job = emu.create_job("tweets", None, false);
+    let body = ids(300);
+    let r = put_ids(&job.upload_url, &body);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("etag"), Some(md5_etag(&body).as_str()));
+    assert_eq!(r.header("x-goog-hash"), Some(goog_hash(&body).as_str()));
+    wait_status(&emu, &job.id, "complete");
+    let want = emu.expected_results("tweets", &body);
+    let full = send(&job.download_url, "GET", &[], b"");
+    assert_eq!(full.body, want);
+    assert_eq!(full.header("x-goog-hash"), Some(goog_hash(&want).as_str()));
+    assert_eq!(full.header("etag"), Some(md5_etag(&want).as_str()));
+    // A range answer carries the hashes of the whole object.
+    let part = send(&job.download_url, "GET", &[("Range", "bytes=100-199")], b"");
+    assert_eq!((part.status, part.body.len()), (206, 100));
+    assert_eq!(part.header("x-goog-hash"), full.header("x-goog-hash"));
+    assert_eq!(part.header("etag"), full.header("etag"));
+
+    // The empty object's well-known hashes.
+    let empty = start(|c| c.event_percent = 0);
+    let job = empty.create_job("users", None, false);
+    assert_eq!(put_ids(&job.upload_url, &ids(10)).status, 200);
+    wait_status(&empty, &job.id, "complete");
+    let r = send(&job.download_url, "GET", &[], b"");
+    assert_eq!(r.body, b"");
+    assert_eq!(
+        r.header("x-goog-hash"),
+        Some("crc32c=AAAAAA==,md5=1B2M2Y8AsgTpgAmY7PhCfg==")
+    );
+    assert_eq!(
+        r.header("etag"),
+        Some("\"d41d8cd98f00b204e9800998ecf8427e\"")
+    );
 }
 
 #[test]
@@ -423,9 +580,20 @@ fn resumable_upload_protocol() {
     const Q: usize = 262_144;
     let r = put("bytes 0-262143/*", &data[..Q]);
     assert_eq!((r.status, r.header("range")), (308, Some("bytes=0-262143")));
-    // Non-final chunks must be multiples of 256 KiB.
+    // Non-final chunks must be multiples of 256 KiB, in Cloud Storage's
+    // own words (two spaces after a sentence included).
     let r = put(&format!("bytes {Q}-{}/*", Q + 999), &data[Q..Q + 1000]);
     check_xml(&r, 400, "InvalidArgument");
+    assert!(
+        r.text().contains(
+            "<Details>Invalid request.  The number of bytes uploaded is required to be equal \
+             or greater than 262144, except for the final request (it's recommended to be the \
+             exact multiple of 262144).  The received request contained 1000 bytes, which does \
+             not meet this requirement.</Details>"
+        ),
+        "{}",
+        r.text()
+    );
     // A chunk past the persisted end is refused.
     let r = put(
         &format!("bytes {}-{}/*", 2 * Q, 3 * Q - 1),
@@ -458,11 +626,16 @@ fn resumable_upload_protocol() {
         &data[2 * Q..],
     );
     assert_eq!(r.status, 200, "{}", r.text());
-    assert!(r.header("etag").is_some());
+    // The hashes cover every persisted byte once, despite the re-sent and
+    // the cut-short chunks.
+    assert_eq!(r.header("etag"), Some(md5_etag(&data).as_str()));
+    assert_eq!(r.header("x-goog-hash"), Some(goog_hash(&data).as_str()));
     assert_eq!(emu.uploaded(&job.id).as_deref(), Some(&data[..]));
     wait_status(&emu, &job.id, "complete");
     // A completed session answers 200 to a status query.
-    assert_eq!(put(&format!("bytes */{total}"), b"").status, 200);
+    let r = put(&format!("bytes */{total}"), b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-goog-hash"), Some(goog_hash(&data).as_str()));
     let r = send(&job.download_url, "GET", &[], b"");
     assert_eq!(r.body, emu.expected_results("tweets", &data));
     // A new start on a job that has its upload is refused.

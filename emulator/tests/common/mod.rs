@@ -209,6 +209,29 @@ pub fn ids(n: u64) -> Vec<u8> {
         .into_bytes()
 }
 
+/// The `x-goog-hash` value Cloud Storage sends for an object of these
+/// bytes: base64 of the big-endian CRC32C, and of the MD5.
+pub fn goog_hash(bytes: &[u8]) -> String {
+    use base64::Engine;
+    use md5::Digest;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    format!(
+        "crc32c={},md5={}",
+        b64.encode(crc32c::crc32c(bytes).to_be_bytes()),
+        b64.encode(md5::Md5::digest(bytes))
+    )
+}
+
+/// The `ETag` of a non-composite object: its hex MD5 in quotes.
+pub fn md5_etag(bytes: &[u8]) -> String {
+    use md5::Digest;
+    let hex: String = md5::Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("\"{hex}\"")
+}
+
 /// A ureq agent that returns error statuses as responses.
 pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
