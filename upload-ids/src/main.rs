@@ -73,7 +73,9 @@ fn main() {
         upload_ids(&client, to, &ids)?;
         cli::note(format!(
             "uploaded {} IDs from {} to {label}; {} blank line(s) skipped",
-            ids.stats.ids, args.flag_ids_file, ids.stats.skipped
+            ids.stats().ids,
+            ids.name(),
+            ids.stats().skipped
         ));
         Ok(())
     })

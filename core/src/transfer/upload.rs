@@ -10,7 +10,7 @@ use ureq::{Body, SendBody};
 use super::storage::Target;
 use crate::cli::note;
 use crate::client::Client;
-use crate::ids::{IdFile, NormalisedIds};
+use crate::ids::IdFile;
 use crate::jobs::{Job, JobId, Status};
 use crate::progress::{Counted, Progress};
 use crate::retry::{with_retries, Retrier};
@@ -84,12 +84,12 @@ pub fn upload_ids(client: &Client, to: UploadTo, ids: &IdFile) -> anyhow::Result
         UploadTo::Job(job) => (job.open_upload_url(Timestamp::now())?, Some(job)),
     };
     let target = Target::new(client, url)?;
-    let bytes = ids.stats.normalised_bytes;
+    let bytes = ids.stats().normalised_bytes;
     if target.auth.is_some() && bytes > API_HOST_UPLOAD_LIMIT {
         crate::usage_bail!(
             "{}: {bytes} bytes of IDs are over the API host's limit of {API_HOST_UPLOAD_LIMIT} \
              bytes (1 GiB) for one upload; split the IDs over several jobs",
-            ids.path.display()
+            ids.name()
         );
     }
     let sent = if job.is_some_and(Job::resumable) || is_resumable_url(url) {
@@ -122,7 +122,7 @@ fn upload_simple(
     ids: &IdFile,
     job: Option<&Job>,
 ) -> anyhow::Result<()> {
-    let progress = Progress::bytes("upload", Some(ids.stats.normalised_bytes));
+    let progress = Progress::bytes("upload", Some(ids.stats().normalised_bytes));
     let mut attempt = 0;
     with_retries(client.config().retry, || {
         attempt += 1;
@@ -130,18 +130,19 @@ fn upload_simple(
         if let Some(job) = job.filter(|_| attempt > 1) {
             job.open_upload_url(Timestamp::now())?;
         }
-        let mut body = NormalisedIds::open(ids)?;
+        let mut body = ids.body();
         let mut request = client
             .agent()
             .put(&target.url)
             .header("content-type", "text/plain")
-            .header("content-length", ids.stats.normalised_bytes.to_string());
+            .header("content-length", ids.stats().normalised_bytes.to_string());
         if let Some(auth) = &target.auth {
             request = request.header("authorization", auth);
         }
         let response = request.send(SendBody::from_reader(&mut Counted::new(
             &mut body, &progress,
         )));
+        // The file's own failure first: it changed, and no retry can cure that.
         body.check()?;
         target.expect_success("upload to", response, &[200, 201])?;
         Ok(())
@@ -151,7 +152,7 @@ fn upload_simple(
 /// The Cloud Storage resumable protocol: start a session, send chunks, and
 /// after a failure ask the session what it holds and go on from there.
 fn upload_resumable(client: &Client, target: &Target, ids: &IdFile) -> anyhow::Result<()> {
-    let total = ids.stats.normalised_bytes;
+    let total = ids.stats().normalised_bytes;
     let policy = client.config().retry;
     let session = with_retries(policy, || {
         let mut start = client
@@ -173,7 +174,7 @@ fn upload_resumable(client: &Client, target: &Target, ids: &IdFile) -> anyhow::R
             .with_context(|| format!("{}: the upload session start gave no Location", target.host))
     })?;
     let session = Target::new(client, &session)?;
-    let mut body = NormalisedIds::open(ids)?;
+    let mut body = ids.body();
     let mut position = 0; // bytes of the normalised file read so far
     let mut offset = 0; // bytes storage holds
     let mut retrier = Retrier::new(policy);
@@ -183,8 +184,11 @@ fn upload_resumable(client: &Client, target: &Target, ids: &IdFile) -> anyhow::R
         let len = RESUMABLE_CHUNK.min(total - offset);
         if position != offset {
             // Storage holds less than was read: read again from where it stopped.
-            body = NormalisedIds::open(ids)?;
-            io::copy(&mut (&mut body).take(offset), &mut io::sink())?;
+            body = ids.body();
+            if let Err(e) = io::copy(&mut (&mut body).take(offset), &mut io::sink()) {
+                body.check()?;
+                return Err(e.into());
+            }
             position = offset;
         }
         if len == 0 {
@@ -207,6 +211,7 @@ fn upload_resumable(client: &Client, target: &Target, ids: &IdFile) -> anyhow::R
         let mut chunk = Counted::new((&mut body).take(len), &progress);
         let response = session.put(client, &range, len, SendBody::from_reader(&mut chunk));
         position += len - chunk.into_inner().limit();
+        // The file's own failure first: it changed, and no retry can cure that.
         body.check()?;
         let held = match response.and_then(|r| session_progress(&session, &r, total)) {
             Ok(held) => held,
