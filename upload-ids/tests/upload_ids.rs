@@ -1,7 +1,8 @@
 //! upload-ids, run as a built binary against the emulator.
 
 use compliance_testkit::{
-    assert_no_auth_to_storage, Config, Emulator, Fault, Flavour, Origin, Route, Stage, TempDir,
+    assert_no_auth_to_storage, Config, Emulator, Fault, Flavour, Origin, Output, Route, Stage,
+    TempDir,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_upload-ids");
@@ -329,4 +330,238 @@ fn token_missing_or_wrong_and_unknown_jobs() {
         .assert_code(1)
         .assert_stderr("no tweets or users job named \"nobody\"");
     assert_eq!(storage_requests(&em), 0);
+}
+
+/// Waits until the emulator has the head of a `PUT` that is still in
+/// flight: the upload has begun and its body is on its way.
+fn await_put_in_flight(em: &Emulator) {
+    let start = std::time::Instant::now();
+    while !em
+        .requests()
+        .iter()
+        .any(|r| r.method == "PUT" && r.status == 0)
+    {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "no PUT in flight: {:?}",
+            em.requests()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+fn puts(em: &Emulator) -> usize {
+    em.requests().iter().filter(|r| r.method == "PUT").count()
+}
+
+/// Starts an upload of 32 MB that the emulator reads at 1 MiB/s, changes
+/// the file with `change` once the body is on its way, and returns what
+/// upload-ids said and how long it took after the change.
+fn change_while_sent(change: impl FnOnce(&std::path::Path)) -> (Output, std::time::Duration) {
+    let em = emulator();
+    let dir = TempDir::new();
+    let path = dir.path("ids.txt");
+    write_ids(&path, 1_600_000);
+    let job = em.create_job("tweets", None, false);
+    em.fault(
+        Route::Upload,
+        Fault::Slow {
+            bytes_per_sec: 1 << 20,
+            times: 1,
+        },
+    );
+    let running =
+        Stage::new(BIN, &em).spawn(&["--ids-file", path.to_str().unwrap(), "--id", &job.id]);
+    await_put_in_flight(&em);
+    let changed = std::time::Instant::now();
+    change(&path);
+    let out = running.wait_within(std::time::Duration::from_secs(120));
+    let took = changed.elapsed();
+    out.assert_code(1).assert_stderr(&format!(
+        "{} changed while it was being sent",
+        path.display()
+    ));
+    assert!(!out.stderr.contains("retry"), "retried: {}", out.stderr);
+    assert_eq!(puts(&em), 1, "one attempt only: {}", out.stderr);
+    assert!(em.uploaded(&job.id).is_none(), "something was stored");
+    assert_eq!(em.job(&job.id).unwrap().status, "created");
+    (out, took)
+}
+
+#[test]
+fn a_file_cut_while_it_is_sent_fails_at_once_naming_it() {
+    let (out, took) = change_while_sent(|path| {
+        let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        file.set_len(1000).unwrap();
+    });
+    out.assert_stderr("shorter than the 32000000 bytes checked");
+    // The whole body would take 30 s at the emulator's pace.
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+}
+
+#[test]
+fn a_file_grown_while_it_is_sent_fails_at_once_naming_it() {
+    let (out, took) = change_while_sent(|path| {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+        file.write_all(b"1234\n5678\n").unwrap();
+    });
+    out.assert_stderr("longer than the 32000000 bytes checked");
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+}
+
+#[test]
+fn files_that_are_not_normal_are_sent_normalised_and_normal_ones_as_they_are() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let mut big = Vec::new();
+    for i in 0..900_000u64 {
+        big.extend(format!("{}\n", 1_000_000_000_000_000_000 + i).bytes());
+    }
+    let expected_big = big.clone();
+    let mut big_space = big.clone();
+    big_space.extend(b"1000000 ");
+    let mut big_space_expected = expected_big.clone();
+    big_space_expected.extend(b"1000000\n");
+    let mut big_blank = big.clone();
+    let mid = big_blank.len() / 2 / 20 * 20;
+    big_blank.insert(mid, b'\n');
+    big_blank.pop();
+    let cases: Vec<(&str, &[u8], &[u8])> = vec![
+        ("space-after.txt", b"7 ", b"7\n"),
+        ("space-before.txt", b" 7", b"7\n"),
+        ("tab.txt", b"7\t", b"7\n"),
+        ("cr.txt", b"7\r", b"7\n"),
+        ("blank-inside.txt", b"7\n\n8", b"7\n8\n"),
+        ("blank-first.txt", b"\n7", b"7\n"),
+        ("space-then-line.txt", b"7 \n8", b"7\n8\n"),
+        ("normal.txt", b"7\n8\n", b"7\n8\n"),
+        ("big-space.txt", &big_space, &big_space_expected),
+        ("big-blank.txt", &big_blank, &expected_big),
+        ("big-normal.txt", &big, &expected_big),
+    ];
+    for (name, contents, expected) in cases {
+        let file = dir.write(name, contents);
+        let job = em.create_job("tweets", None, false);
+        Stage::new(BIN, &em)
+            .run(&["--ids-file", &file, "--id", &job.id])
+            .assert_code(0);
+        let stored = em.uploaded(&job.id).expect("stored");
+        assert!(stored == expected, "{name}: stored {} bytes", stored.len());
+        compliance_testkit::await_status(
+            &em,
+            &job.id,
+            "complete",
+            std::time::Duration::from_secs(30),
+        );
+    }
+}
+
+#[test]
+fn a_fifo_is_read_once() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let fifo = dir.path("ids.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success());
+    let job = em.create_job("tweets", None, false);
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            w.write_all(b" 1\r\n\n2\n3").unwrap();
+        })
+    };
+    let out = Stage::new(BIN, &em)
+        .spawn(&["--ids-file", fifo.to_str().unwrap(), "--id", &job.id])
+        .wait_within(std::time::Duration::from_secs(60));
+    // Should the stage not have opened the FIFO, open it here so that the
+    // writer is not left waiting.
+    let _unblock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo);
+    writer.join().unwrap();
+    out.assert_code(0)
+        .assert_stderr(&format!("uploaded 3 IDs from {}", fifo.display()));
+    assert_eq!(em.uploaded(&job.id).unwrap(), b"1\n2\n3\n");
+}
+
+#[test]
+fn standard_input_by_dash_and_by_dev_stdin() {
+    let em = emulator();
+    for (arg, name) in [("-", "standard input"), ("/dev/stdin", "/dev/stdin")] {
+        let job = em.create_job("tweets", None, false);
+        let out = Stage::new(BIN, &em)
+            .stdin_bytes("\u{feff}1\r\n\r\n 2\n3")
+            .run(&["--ids-file", arg, "--id", &job.id]);
+        out.assert_code(0)
+            .assert_stderr(&format!("uploaded 3 IDs from {name}"));
+        assert_eq!(em.uploaded(&job.id).unwrap(), b"1\n2\n3\n", "{arg}");
+        compliance_testkit::await_status(
+            &em,
+            &job.id,
+            "complete",
+            std::time::Duration::from_secs(10),
+        );
+    }
+}
+
+#[test]
+fn a_big_pipe_is_sent_whole() {
+    let em = emulator();
+    let job = em.create_job("tweets", None, false);
+    let ids: String = (0..1_000_000u64)
+        .map(|i| format!("{}\r\n", 1_000_000_000_000_000_000 + i))
+        .collect();
+    let out =
+        Stage::new(BIN, &em)
+            .stdin_bytes(ids.clone())
+            .run(&["--ids-file", "-", "--id", &job.id]);
+    out.assert_code(0).assert_stderr("uploaded 1000000 IDs");
+    assert!(em.uploaded(&job.id).unwrap() == ids.replace("\r\n", "\n").as_bytes());
+}
+
+#[test]
+fn a_bad_line_on_standard_input_sends_nothing() {
+    let em = emulator();
+    let job = em.create_job("tweets", None, false);
+    let out =
+        Stage::new(BIN, &em)
+            .stdin_bytes("1\nx\n3\n")
+            .run(&["--ids-file", "-", "--id", &job.id]);
+    out.assert_code(2)
+        .assert_stderr("standard input: 1 line not an ID (1 to 19 digits): line 2 \"x\"")
+        .assert_stderr("nothing was uploaded");
+    assert_eq!(storage_requests(&em), 0);
+    assert!(em.uploaded(&job.id).is_none());
+}
+
+#[test]
+fn a_process_substitution_is_read_once() {
+    let bash = std::process::Command::new("bash")
+        .args(["-c", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !bash {
+        eprintln!("no bash here: skipped");
+        return;
+    }
+    let em = emulator();
+    let job = em.create_job("tweets", None, false);
+    let out = Stage::new("bash", &em)
+        .spawn(&[
+            "-c",
+            r#"exec "$0" --ids-file <(printf '1\n2\n3\n4\n5\n') --id "$1""#,
+            BIN,
+            &job.id,
+        ])
+        .wait_within(std::time::Duration::from_secs(60));
+    out.assert_code(0)
+        .assert_stderr("uploaded 5 IDs from /dev/fd/");
+    assert_eq!(em.uploaded(&job.id).unwrap(), b"1\n2\n3\n4\n5\n");
 }
