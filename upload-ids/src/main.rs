@@ -23,6 +23,12 @@ A regular file is read where it is, once to check it and again to send it,
 checked again as it goes: if it changes in between (shorter, longer, a line
 no longer as checked), the upload stops, incomplete, and fails (exit 1).
 
+When an upload's answer is lost and the retry is refused, the upload may
+well have arrived: the job is asked (by --id or --name, or a --url of the
+API host's own form, .../2/compliance/jobs/<id>/upload), and if it has
+moved on the upload counts as done. With any other --url the error says how
+to check with list-job.
+
 Usage:
   upload-ids --ids-file <file> (--url <upload-url> | --id <id> | --name <name>) [options]
   upload-ids (-h | --help)

@@ -457,6 +457,131 @@ fn files_that_are_not_normal_are_sent_normalised_and_normal_ones_as_they_are() {
     }
 }
 
+/// A loopback proxy to the emulator's API origin that relays every
+/// connection both ways, but for the first one whose request is a `PUT`:
+/// that request reaches the emulator whole, and its answer is dropped. (The
+/// emulator's own faults cannot lose an answer that has a body, as the API
+/// host's upload answer does: they send its head first.)
+struct LosingProxy {
+    base: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LosingProxy {
+    fn start(em: &Emulator) -> LosingProxy {
+        use std::io::{Read, Write};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::atomic::Ordering;
+        let target = em
+            .base_url()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            let mut lost = false;
+            for client in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(mut client) = client else { return };
+                let Ok(mut server) = TcpStream::connect(&target) else {
+                    return;
+                };
+                let mut head = [0; 4];
+                let lose = !lost && client.peek(&mut head).is_ok() && &head == b"PUT ";
+                lost |= lose;
+                let (mut from_client, mut to_server) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from_client, &mut to_server);
+                    let _ = to_server.shutdown(Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    if lose {
+                        // The answer begins: the request was received whole. Drop it.
+                        let _ = server.read(&mut [0; 1]);
+                        let _ = client.shutdown(Shutdown::Both);
+                        let _ = server.shutdown(Shutdown::Both);
+                    } else {
+                        let _ = std::io::copy(&mut server, &mut client);
+                        let _ = client.shutdown(Shutdown::Write);
+                        let _ = client.flush();
+                    }
+                });
+            }
+        });
+        LosingProxy { base, stop }
+    }
+}
+
+impl Drop for LosingProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept, so that the thread sees the flag and ends.
+        let _ = std::net::TcpStream::connect(self.base.trim_start_matches("http://"));
+    }
+}
+
+#[test]
+fn a_lost_answer_to_an_api_host_url_is_checked_with_the_job() {
+    let em = Emulator::start(Config {
+        flavour: Flavour::Api,
+        ..Config::default()
+    })
+    .expect("start");
+    let proxy = LosingProxy::start(&em);
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "7\n8\n");
+    let job = em.create_job("users", None, false);
+    let url = job.upload_url.replace(&em.base_url(), &proxy.base);
+    assert_ne!(url, job.upload_url);
+    // The upload is stored, its answer lost; the retry is refused (409),
+    // since the job has moved on: it arrived.
+    let out = Stage::new(BIN, &em).env("X_API_URL", &proxy.base).run(&[
+        "--ids-file",
+        &file,
+        "--url",
+        &url,
+    ]);
+    out.assert_code(0)
+        .assert_stderr("retry 1/5")
+        .assert_stderr("the upload arrived though its answer was lost")
+        .assert_stderr("uploaded 2 IDs");
+    assert_eq!(em.uploaded(&job.id).unwrap(), b"7\n8\n");
+    assert_eq!(puts(&em), 2);
+}
+
+#[test]
+fn a_lost_answer_to_a_storage_url_says_how_to_check() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "7\n8\n");
+    let job = em.create_job("users", None, false);
+    // Every answer lost: whatever storage does with a second PUT, the tool
+    // cannot know that the upload arrived, and says how to find out.
+    em.fault(
+        Route::Upload,
+        Fault::CloseResponseAfter { bytes: 0, times: 2 },
+    );
+    let out = Stage::new(BIN, &em).run(&[
+        "--ids-file",
+        &file,
+        "--url",
+        &job.upload_url,
+        "--retries",
+        "1",
+    ]);
+    out.assert_code(1)
+        .assert_stderr("the upload may have arrived though its answer was lost")
+        .assert_stderr(&format!("`list-job --id {}`", job.id));
+    assert!(!out.stderr.contains("--id must be"), "{}", out.stderr);
+    assert_eq!(em.uploaded(&job.id).unwrap(), b"7\n8\n");
+}
+
 #[test]
 fn a_fifo_is_read_once() {
     let em = emulator();

@@ -71,6 +71,11 @@ impl UploadBody<'_> {
         }
     }
 
+    /// Whether every byte was handed out, and the file's end checked.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.ended && self.sent == self.ids.stats.normalised_bytes
+    }
+
     /// Whether the file goes out as it is, not normalised on the way.
     #[cfg(test)]
     pub(crate) fn is_verbatim(&self) -> bool {
@@ -283,6 +288,7 @@ mod tests {
             assert_eq!(body.is_verbatim(), r.is_normal(file), "{file:?}");
             let out = read_all(&mut body, piece, ids.stats.normalised_bytes).unwrap();
             assert!(out == r.normalised, "piece {piece}: {file:?}");
+            assert!(body.is_complete());
         }
     }
 
@@ -346,11 +352,13 @@ mod tests {
                     prop_assert!(r.passes());
                     prop_assert_eq!(out.len() as u64, len);
                     prop_assert!(out == r.normalised);
+                    prop_assert!(body.is_complete());
                 }
                 Err(e) => {
                     let msg = e.to_string();
                     prop_assert!(msg.contains(" changed while it was being sent: "), "{}", msg);
                     prop_assert!(body.check().is_err());
+                    prop_assert!(!body.is_complete());
                 }
             }
         }
