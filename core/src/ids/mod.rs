@@ -3,8 +3,8 @@
 //! An ID file holds one Tweet or user ID per line, 1 to 19 decimal digits.
 //! Surrounding spaces and tabs, CRLF line ends, a UTF-8 byte order mark at
 //! the start and blank lines are normalised away; any other line is an error
-//! ([`grammar`](IdFileError)). What is sent is the normalised file: each ID
-//! followed by `\n`, nothing else.
+//! ([`IdFileError`]). What is sent is the normalised file: each ID followed
+//! by `\n`, nothing else.
 //!
 //! - [`reference()`]: the grammar written plainly over a whole file in memory,
 //!   the specification every faster path below is tested against.
