@@ -15,7 +15,6 @@
 //! second). The target for the check is at least 1 GB/s.
 
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Instant;
 
 use compliance_core::ids::{IdStats, Scanner};
@@ -60,7 +59,7 @@ fn scan(file: &[u8], normalise: bool) -> IdStats {
         }
     }
     let out = if normalise { Some(&mut out) } else { None };
-    match scanner.finish(Path::new("bench"), out) {
+    match scanner.finish("bench", out) {
         Ok(stats) => stats,
         Err(e) => panic!("the generated file did not pass: {e}"),
     }

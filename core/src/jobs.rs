@@ -129,10 +129,17 @@ pub struct JobId(String);
 impl JobId {
     /// Parses an `--id` value; anything but 1 to 19 digits is a usage error.
     pub fn from_flag(value: &str) -> anyhow::Result<JobId> {
-        if value.is_empty() || value.len() > 19 || !value.bytes().all(|b| b.is_ascii_digit()) {
-            usage_bail!("--id must be a job id of 1 to 19 digits, not {value:?}");
+        match JobId::parse(value) {
+            Some(id) => Ok(id),
+            None => usage_bail!("--id must be a job id of 1 to 19 digits, not {value:?}"),
         }
-        Ok(JobId(value.to_string()))
+    }
+
+    /// Parses an id that is not the user's `--id` (one the API or a URL
+    /// gave): `None` unless it is 1 to 19 digits.
+    pub fn parse(value: &str) -> Option<JobId> {
+        let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+        (digits && value.len() <= 19).then(|| JobId(value.to_string()))
     }
 
     /// Takes the id of a job the API sent; it goes into a URL, so it is

@@ -1,28 +1,64 @@
-//! Property tests: the ID checker and the response decoders on arbitrary
-//! bytes never panic, and every accepted ID file round-trips.
+//! Property tests: the ID checker agrees with its reference on arbitrary
+//! bytes and on files made of IDs and the noise it forgives, the response
+//! decoders never panic, and every accepted ID file round-trips.
 
-use std::path::Path;
+use std::io::Write as _;
 
-use compliance_core::ids::Scanner;
+use compliance_core::ids::{reference, IdFile, IdStats, Scanner};
 use compliance_core::problem::ApiError;
 use compliance_core::results::ResultsChecker;
 use compliance_core::time::Timestamp;
 use proptest::prelude::*;
 
-/// Scans `bytes` fed in pieces of `piece` bytes; returns the normalised output.
-fn normalise(bytes: &[u8], piece: usize) -> Result<Vec<u8>, String> {
+/// Scans `bytes` fed in pieces of `piece` bytes: the stats or the error, and
+/// the normalised output.
+fn normalise(bytes: &[u8], piece: usize) -> (Result<IdStats, String>, Vec<u8>) {
     let mut scanner = Scanner::new();
     let mut out = Vec::new();
     for chunk in bytes.chunks(piece.max(1)) {
         scanner.feed(chunk, Some(&mut out));
     }
-    match scanner.finish(Path::new("f"), Some(&mut out)) {
+    let result = scanner
+        .finish("f", Some(&mut out))
+        .map_err(|e| e.to_string());
+    (result, out)
+}
+
+/// The scanner in pieces says what the reference says, and so does the full
+/// check of the same bytes in a file.
+fn agrees_with_the_reference(bytes: &[u8], piece: usize) -> Result<(), TestCaseError> {
+    let r = reference(bytes);
+    let (result, out) = normalise(bytes, piece);
+    prop_assert!(out == r.normalised);
+    match result {
         Ok(stats) => {
-            assert_eq!(stats.normalised_bytes, out.len() as u64);
-            Ok(out)
+            prop_assert!(r.passes());
+            prop_assert_eq!((stats.ids, stats.skipped), (r.ids, r.skipped));
+            prop_assert_eq!(stats.normalised_bytes, r.normalised.len() as u64);
+            prop_assert_eq!(stats.bytes, bytes.len() as u64);
+            prop_assert_eq!(stats.normal, r.is_normal(bytes));
         }
-        Err(e) => Err(e.to_string()),
+        Err(msg) => {
+            prop_assert!(!r.passes());
+            match r.bad.first() {
+                Some((line, _)) => {
+                    prop_assert!(msg.contains(&format!(": line {line} ")), "{}", msg)
+                }
+                None => prop_assert!(msg.contains("no ID found"), "{}", msg),
+            }
+        }
     }
+    let mut file =
+        tempfile::NamedTempFile::new().map_err(|e| TestCaseError::fail(e.to_string()))?;
+    file.write_all(bytes)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let checked = IdFile::check(file.path());
+    prop_assert_eq!(checked.is_ok(), r.passes());
+    if let Ok(ids) = checked {
+        prop_assert_eq!(ids.stats().normal, r.is_normal(bytes));
+        prop_assert_eq!(ids.stats().normalised_bytes, r.normalised.len() as u64);
+    }
+    Ok(())
 }
 
 /// Lines that are IDs, blank, or IDs with the noise the checker forgives.
@@ -41,15 +77,21 @@ fn id_line() -> impl Strategy<Value = (String, Option<String>)> {
 
 proptest! {
     #[test]
-    fn the_id_checker_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..600), piece in 1usize..70) {
-        let whole = normalise(&bytes, bytes.len().max(1));
-        // Feeding in pieces changes nothing.
-        prop_assert_eq!(whole.clone(), normalise(&bytes, piece));
-        if let Ok(out) = whole {
-            // What was accepted normalises to itself.
-            prop_assert_eq!(normalise(&out, piece), Ok(out.clone()));
+    fn the_id_checker_agrees_with_the_reference_on_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..600), piece in 1usize..70) {
+        agrees_with_the_reference(&bytes, piece)?;
+        let (whole, out) = normalise(&bytes, bytes.len().max(1));
+        if whole.is_ok() {
+            // What was accepted normalises to itself, and is normal.
+            let (again, same) = normalise(&out, piece);
+            prop_assert!(again.is_ok_and(|s| s.normal));
+            prop_assert_eq!(same, out.clone());
             prop_assert!(out.iter().all(|b| b.is_ascii_digit() || *b == b'\n'));
         }
+    }
+
+    #[test]
+    fn the_id_checker_agrees_with_the_reference_on_id_like_bytes(bytes in prop::collection::vec(prop::sample::select(&b"0123456789\n\r \t\xEF\xBB\xBFx"[..]), 0..600), piece in 1usize..70) {
+        agrees_with_the_reference(&bytes, piece)?;
     }
 
     #[test]
@@ -60,12 +102,14 @@ proptest! {
             file.push('\n');
         }
         let ids: String = lines.iter().filter_map(|(_, id)| id.as_ref()).map(|id| format!("{id}\n")).collect();
-        let out = normalise(file.as_bytes(), piece);
+        let (result, out) = normalise(file.as_bytes(), piece);
         if ids.is_empty() {
-            prop_assert!(out.is_err());
+            prop_assert!(result.is_err());
         } else {
-            prop_assert_eq!(out, Ok(ids.into_bytes()));
+            prop_assert!(result.is_ok());
+            prop_assert_eq!(out, ids.into_bytes());
         }
+        agrees_with_the_reference(file.as_bytes(), piece)?;
     }
 
     #[test]

@@ -53,6 +53,8 @@ impl Output {
 /// One stage binary, run with a clean environment.
 pub struct Stage {
     command: Command,
+    stdin: Option<Vec<u8>>,
+    stdout: Option<Stdio>,
 }
 
 impl Stage {
@@ -79,18 +81,16 @@ impl Stage {
             command.env_remove(var);
         }
         command.stdin(Stdio::null());
-        Stage { command }
+        Stage {
+            command,
+            stdin: None,
+            stdout: None,
+        }
     }
 
     /// Sets an environment variable.
     pub fn env(mut self, name: &str, value: &str) -> Stage {
         self.command.env(name, value);
-        self
-    }
-
-    /// Sends the stage's standard output there instead of capturing it.
-    pub fn stdout(mut self, to: impl Into<Stdio>) -> Stage {
-        self.command.stdout(to);
         self
     }
 
@@ -100,46 +100,123 @@ impl Stage {
         self
     }
 
-    /// Starts with `args` without waiting; [`Running::wait`] collects it.
-    pub fn spawn(mut self, args: &[&str]) -> Running {
-        let child = self
-            .command
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", self.command.get_program()));
-        Running { child }
+    /// Sends the stage's standard output there instead of capturing it.
+    pub fn stdout(mut self, to: impl Into<Stdio>) -> Stage {
+        self.stdout = Some(to.into());
+        self
+    }
+
+    /// Gives the stage `bytes` on standard input, through a pipe (else
+    /// its standard input is empty, `/dev/null`).
+    pub fn stdin_bytes(mut self, bytes: impl Into<Vec<u8>>) -> Stage {
+        self.stdin = Some(bytes.into());
+        self
     }
 
     /// Runs with `args` and waits for the exit.
-    pub fn run(mut self, args: &[&str]) -> Output {
-        let out = self
-            .command
+    pub fn run(self, args: &[&str]) -> Output {
+        self.spawn(args).wait()
+    }
+
+    /// Starts with `args`, without waiting: for a test that acts while the
+    /// stage runs.
+    pub fn spawn(mut self, args: &[&str]) -> Running {
+        use std::io::{Read, Write};
+        let stdout = self.stdout.take().unwrap_or_else(Stdio::piped);
+        self.command
             .args(args)
-            .output()
+            .stdout(stdout)
+            .stderr(Stdio::piped());
+        if self.stdin.is_some() {
+            self.command.stdin(Stdio::piped());
+        }
+        let mut child = self
+            .command
+            .spawn()
             .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", self.command.get_program()));
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        // Each stream on its own thread, so that none fills up and blocks the stage.
+        let feed = child.stdin.take().zip(self.stdin).map(|(mut pipe, bytes)| {
+            std::thread::spawn(move || {
+                let _ = pipe.write_all(&bytes); // the stage may stop reading early
+            })
+        });
+        let drain = |stream: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                if let Some(mut stream) = stream {
+                    let _ = stream.read_to_end(&mut text);
+                }
+                String::from_utf8_lossy(&text).into_owned()
+            })
+        };
+        let stdout = drain(
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        );
+        let stderr = drain(
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        );
+        Running {
+            child,
+            feed,
+            stdout,
+            stderr,
         }
     }
 }
 
-/// A stage started with [`Stage::spawn`].
+/// A stage started by [`Stage::spawn`].
 pub struct Running {
     child: std::process::Child,
+    feed: Option<std::thread::JoinHandle<()>>,
+    stdout: std::thread::JoinHandle<String>,
+    stderr: std::thread::JoinHandle<String>,
 }
 
 impl Running {
-    /// Waits for the exit and returns what it printed.
-    pub fn wait(self) -> Output {
-        let out = self.child.wait_with_output().expect("wait for the stage");
+    /// Waits for the exit.
+    pub fn wait(mut self) -> Output {
+        let status = self.child.wait().expect("wait for the stage");
+        self.output(Some(status))
+    }
+
+    /// Waits for the exit; a stage still running after `limit` is killed, and
+    /// the test fails showing what it printed.
+    #[track_caller]
+    pub fn wait_within(mut self, limit: std::time::Duration) -> Output {
+        let start = std::time::Instant::now();
+        let status = loop {
+            match self.child.try_wait().expect("wait for the stage") {
+                Some(status) => break Some(status),
+                None if start.elapsed() >= limit => break None,
+                None => std::thread::sleep(std::time::Duration::from_millis(5)),
+            }
+        };
+        if status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let out = self.output(status);
+        assert!(
+            status.is_some(),
+            "still running after {limit:?}, killed: {out:?}"
+        );
+        out
+    }
+
+    fn output(self, status: Option<std::process::ExitStatus>) -> Output {
+        if let Some(feed) = self.feed {
+            let _ = feed.join();
+        }
         Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: status.and_then(|s| s.code()).unwrap_or(-1),
+            stdout: self.stdout.join().unwrap_or_default(),
+            stderr: self.stderr.join().unwrap_or_default(),
         }
     }
 }

@@ -2,12 +2,32 @@ const USAGE: &str = "
 Upload a file of IDs to a batch compliance job's signed upload URL.
 
 The file holds one Tweet or user ID per line (1 to 19 digits). It is checked
-in full before a byte is sent: surrounding spaces, CRLF line ends, a UTF-8
-byte order mark and blank lines are normalised away; any other line is an
-error naming the file, its line number and content, and nothing is sent.
-What is sent is the normalised file (one ID per line, LF), streamed, as
-text/plain. By --id or --name, the job is looked up first and must still be
-`created` with its upload window (15 minutes) open. A summary goes to stderr.
+in full before a byte is sent: spaces and tabs around an ID, CRLF line ends,
+a UTF-8 byte order mark at the start and blank lines are normalised away; any
+other line is an error naming the file, its line number and content, and
+nothing is sent. What is sent is the normalised file (one ID per line, LF),
+streamed, as text/plain. By --id or --name, the job is looked up first and
+must still be `created` with its upload window (15 minutes) open. A summary
+goes to stderr.
+
+The IDs may come from a pipe: `--ids-file -` reads standard input (e.g.
+`jq -r .id archive.jsonl | upload-ids --ids-file - --name x`), and a FIFO,
+`/dev/stdin` or a process substitution such as `<(cut -f1 ids.tsv)` work
+too. Anything that is not a regular file is read once, to its end, into a
+private temporary file in $TMPDIR (or /tmp), unnamed and readable by this
+process alone, gone when it ends however it ends; that copy is checked and
+sent. It takes as much disk as the input: for a big file, give its name. (A
+file named `-` is `./-`.)
+
+A regular file is read where it is, once to check it and again to send it,
+checked again as it goes: if it changes in between (shorter, longer, a line
+no longer as checked), the upload stops, incomplete, and fails (exit 1).
+
+When an upload's answer is lost and the retry is refused, the upload may
+well have arrived: the job is asked (by --id or --name, or a --url of the
+API host's own form, .../2/compliance/jobs/<id>/upload), and if it has
+moved on the upload counts as done. With any other --url the error says how
+to check with list-job.
 
 Usage:
   upload-ids --ids-file <file> (--url <upload-url> | --id <id> | --name <name>) [options]
@@ -15,7 +35,7 @@ Usage:
   upload-ids --version
 
 Options:
-  --ids-file <file>     The ID file.
+  --ids-file <file>     The ID file; - for standard input.
   --url <upload-url>    The job's upload_url, as create-job printed it.
   --id <id>             The job id (1 to 19 digits).
   --name <name>         The job's name (the newest job with that name).
@@ -33,8 +53,9 @@ Environment:
 
 Exit codes:
   0  the IDs were uploaded; the job starts processing them
-  1  the API, storage or the network failed, no such job, or the job no
-     longer takes IDs (already uploaded, or its upload window closed)
+  1  the API, storage or the network failed, no such job, the job no longer
+     takes IDs (already uploaded, or its upload window closed), or the ID
+     file changed while it was being sent
   2  usage or input error: a bad flag, a bad or empty ID file, no BEARER_TOKEN
 ";
 
@@ -64,7 +85,10 @@ fn main() {
             &args.flag_type,
         )?;
         let client = cli::client("upload-ids", &common)?;
-        let ids = IdFile::check(Path::new(&args.flag_ids_file))?;
+        let ids = match args.flag_ids_file.as_str() {
+            "-" => IdFile::check_stdin()?,
+            path => IdFile::check(Path::new(path))?,
+        };
         let job = job_ref.map(|r| client.find_job(&r)).transpose()?;
         let (to, label) = match &job {
             Some(job) => (UploadTo::Job(job), job.label()),
@@ -73,7 +97,9 @@ fn main() {
         upload_ids(&client, to, &ids)?;
         cli::note(format!(
             "uploaded {} IDs from {} to {label}; {} blank line(s) skipped",
-            ids.stats.ids, args.flag_ids_file, ids.stats.skipped
+            ids.stats().ids,
+            ids.name(),
+            ids.stats().skipped
         ));
         Ok(())
     })

@@ -1,7 +1,8 @@
 //! upload-ids, run as a built binary against the emulator.
 
 use compliance_testkit::{
-    assert_no_auth_to_storage, Config, Emulator, Fault, Flavour, Origin, Route, Stage, TempDir,
+    assert_no_auth_to_storage, Config, Emulator, Fault, Flavour, Origin, Output, Route, Stage,
+    TempDir,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_upload-ids");
@@ -329,4 +330,363 @@ fn token_missing_or_wrong_and_unknown_jobs() {
         .assert_code(1)
         .assert_stderr("no tweets or users job named \"nobody\"");
     assert_eq!(storage_requests(&em), 0);
+}
+
+/// Waits until the emulator has the head of a `PUT` that is still in
+/// flight: the upload has begun and its body is on its way.
+fn await_put_in_flight(em: &Emulator) {
+    let start = std::time::Instant::now();
+    while !em
+        .requests()
+        .iter()
+        .any(|r| r.method == "PUT" && r.status == 0)
+    {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "no PUT in flight: {:?}",
+            em.requests()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+fn puts(em: &Emulator) -> usize {
+    em.requests().iter().filter(|r| r.method == "PUT").count()
+}
+
+/// Starts an upload of 32 MB that the emulator reads at 1 MiB/s, changes
+/// the file with `change` once the body is on its way, and returns what
+/// upload-ids said and how long it took after the change.
+fn change_while_sent(change: impl FnOnce(&std::path::Path)) -> (Output, std::time::Duration) {
+    let em = emulator();
+    let dir = TempDir::new();
+    let path = dir.path("ids.txt");
+    write_ids(&path, 1_600_000);
+    let job = em.create_job("tweets", None, false);
+    em.fault(
+        Route::Upload,
+        Fault::Slow {
+            bytes_per_sec: 1 << 20,
+            times: 1,
+        },
+    );
+    let running =
+        Stage::new(BIN, &em).spawn(&["--ids-file", path.to_str().unwrap(), "--id", &job.id]);
+    await_put_in_flight(&em);
+    let changed = std::time::Instant::now();
+    change(&path);
+    let out = running.wait_within(std::time::Duration::from_secs(120));
+    let took = changed.elapsed();
+    out.assert_code(1).assert_stderr(&format!(
+        "{} changed while it was being sent",
+        path.display()
+    ));
+    assert!(!out.stderr.contains("retry"), "retried: {}", out.stderr);
+    assert_eq!(puts(&em), 1, "one attempt only: {}", out.stderr);
+    assert!(em.uploaded(&job.id).is_none(), "something was stored");
+    assert_eq!(em.job(&job.id).unwrap().status, "created");
+    (out, took)
+}
+
+#[test]
+fn a_file_cut_while_it_is_sent_fails_at_once_naming_it() {
+    let (out, took) = change_while_sent(|path| {
+        let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        file.set_len(1000).unwrap();
+    });
+    out.assert_stderr("shorter than the 32000000 bytes checked");
+    // The whole body would take 30 s at the emulator's pace.
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+}
+
+#[test]
+fn a_file_grown_while_it_is_sent_fails_at_once_naming_it() {
+    let (out, took) = change_while_sent(|path| {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+        file.write_all(b"1234\n5678\n").unwrap();
+    });
+    out.assert_stderr("longer than the 32000000 bytes checked");
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+}
+
+#[test]
+fn files_that_are_not_normal_are_sent_normalised_and_normal_ones_as_they_are() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let mut big = Vec::new();
+    for i in 0..900_000u64 {
+        big.extend(format!("{}\n", 1_000_000_000_000_000_000 + i).bytes());
+    }
+    let expected_big = big.clone();
+    let mut big_space = big.clone();
+    big_space.extend(b"1000000 ");
+    let mut big_space_expected = expected_big.clone();
+    big_space_expected.extend(b"1000000\n");
+    let mut big_blank = big.clone();
+    let mid = big_blank.len() / 2 / 20 * 20;
+    big_blank.insert(mid, b'\n');
+    big_blank.pop();
+    let cases: Vec<(&str, &[u8], &[u8])> = vec![
+        ("space-after.txt", b"7 ", b"7\n"),
+        ("space-before.txt", b" 7", b"7\n"),
+        ("tab.txt", b"7\t", b"7\n"),
+        ("cr.txt", b"7\r", b"7\n"),
+        ("blank-inside.txt", b"7\n\n8", b"7\n8\n"),
+        ("blank-first.txt", b"\n7", b"7\n"),
+        ("space-then-line.txt", b"7 \n8", b"7\n8\n"),
+        ("normal.txt", b"7\n8\n", b"7\n8\n"),
+        ("big-space.txt", &big_space, &big_space_expected),
+        ("big-blank.txt", &big_blank, &expected_big),
+        ("big-normal.txt", &big, &expected_big),
+    ];
+    for (name, contents, expected) in cases {
+        let file = dir.write(name, contents);
+        let job = em.create_job("tweets", None, false);
+        Stage::new(BIN, &em)
+            .run(&["--ids-file", &file, "--id", &job.id])
+            .assert_code(0);
+        let stored = em.uploaded(&job.id).expect("stored");
+        assert!(stored == expected, "{name}: stored {} bytes", stored.len());
+        compliance_testkit::await_status(
+            &em,
+            &job.id,
+            "complete",
+            std::time::Duration::from_secs(30),
+        );
+    }
+}
+
+/// A loopback proxy to the emulator's API origin that relays every
+/// connection both ways, but for the first one whose request is a `PUT`:
+/// that request reaches the emulator whole, and its answer is dropped. (The
+/// emulator's own faults cannot lose an answer that has a body, as the API
+/// host's upload answer does: they send its head first.)
+struct LosingProxy {
+    base: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LosingProxy {
+    fn start(em: &Emulator) -> LosingProxy {
+        use std::io::{Read, Write};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::atomic::Ordering;
+        let target = em
+            .base_url()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            let mut lost = false;
+            for client in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(mut client) = client else { return };
+                let Ok(mut server) = TcpStream::connect(&target) else {
+                    return;
+                };
+                let mut head = [0; 4];
+                let lose = !lost && client.peek(&mut head).is_ok() && &head == b"PUT ";
+                lost |= lose;
+                let (mut from_client, mut to_server) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from_client, &mut to_server);
+                    let _ = to_server.shutdown(Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    if lose {
+                        // The answer begins: the request was received whole. Drop it.
+                        let _ = server.read(&mut [0; 1]);
+                        let _ = client.shutdown(Shutdown::Both);
+                        let _ = server.shutdown(Shutdown::Both);
+                    } else {
+                        let _ = std::io::copy(&mut server, &mut client);
+                        let _ = client.shutdown(Shutdown::Write);
+                        let _ = client.flush();
+                    }
+                });
+            }
+        });
+        LosingProxy { base, stop }
+    }
+}
+
+impl Drop for LosingProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept, so that the thread sees the flag and ends.
+        let _ = std::net::TcpStream::connect(self.base.trim_start_matches("http://"));
+    }
+}
+
+#[test]
+fn a_lost_answer_to_an_api_host_url_is_checked_with_the_job() {
+    let em = Emulator::start(Config {
+        flavour: Flavour::Api,
+        ..Config::default()
+    })
+    .expect("start");
+    let proxy = LosingProxy::start(&em);
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "7\n8\n");
+    let job = em.create_job("users", None, false);
+    let url = job.upload_url.replace(&em.base_url(), &proxy.base);
+    assert_ne!(url, job.upload_url);
+    // The upload is stored, its answer lost; the retry is refused (409),
+    // since the job has moved on: it arrived.
+    let out = Stage::new(BIN, &em).env("X_API_URL", &proxy.base).run(&[
+        "--ids-file",
+        &file,
+        "--url",
+        &url,
+    ]);
+    out.assert_code(0)
+        .assert_stderr("retry 1/5")
+        .assert_stderr("the upload arrived though its answer was lost")
+        .assert_stderr("uploaded 2 IDs");
+    assert_eq!(em.uploaded(&job.id).unwrap(), b"7\n8\n");
+    assert_eq!(puts(&em), 2);
+}
+
+#[test]
+fn a_lost_answer_to_a_storage_url_says_how_to_check() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "7\n8\n");
+    let job = em.create_job("users", None, false);
+    // Every answer lost: whatever storage does with a second PUT, the tool
+    // cannot know that the upload arrived, and says how to find out.
+    em.fault(
+        Route::Upload,
+        Fault::CloseResponseAfter { bytes: 0, times: 2 },
+    );
+    let out = Stage::new(BIN, &em).run(&[
+        "--ids-file",
+        &file,
+        "--url",
+        &job.upload_url,
+        "--retries",
+        "1",
+    ]);
+    out.assert_code(1)
+        .assert_stderr("the upload may have arrived though its answer was lost")
+        .assert_stderr(&format!("`list-job --id {}`", job.id));
+    assert!(!out.stderr.contains("--id must be"), "{}", out.stderr);
+    assert_eq!(em.uploaded(&job.id).unwrap(), b"7\n8\n");
+}
+
+#[test]
+fn a_fifo_is_read_once() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let fifo = dir.path("ids.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success());
+    let job = em.create_job("tweets", None, false);
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            w.write_all(b" 1\r\n\n2\n3").unwrap();
+        })
+    };
+    let out = Stage::new(BIN, &em)
+        .spawn(&["--ids-file", fifo.to_str().unwrap(), "--id", &job.id])
+        .wait_within(std::time::Duration::from_secs(60));
+    // Should the stage not have opened the FIFO, open it here so that the
+    // writer is not left waiting.
+    let _unblock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo);
+    writer.join().unwrap();
+    out.assert_code(0)
+        .assert_stderr(&format!("uploaded 3 IDs from {}", fifo.display()));
+    assert_eq!(em.uploaded(&job.id).unwrap(), b"1\n2\n3\n");
+}
+
+#[test]
+fn standard_input_by_dash_and_by_dev_stdin() {
+    let em = emulator();
+    for (arg, name) in [("-", "standard input"), ("/dev/stdin", "/dev/stdin")] {
+        let job = em.create_job("tweets", None, false);
+        let out = Stage::new(BIN, &em)
+            .stdin_bytes("\u{feff}1\r\n\r\n 2\n3")
+            .run(&["--ids-file", arg, "--id", &job.id]);
+        out.assert_code(0)
+            .assert_stderr(&format!("uploaded 3 IDs from {name}"));
+        assert_eq!(em.uploaded(&job.id).unwrap(), b"1\n2\n3\n", "{arg}");
+        compliance_testkit::await_status(
+            &em,
+            &job.id,
+            "complete",
+            std::time::Duration::from_secs(10),
+        );
+    }
+}
+
+#[test]
+fn a_big_pipe_is_sent_whole() {
+    let em = emulator();
+    let job = em.create_job("tweets", None, false);
+    let ids: String = (0..1_000_000u64)
+        .map(|i| format!("{}\r\n", 1_000_000_000_000_000_000 + i))
+        .collect();
+    let out =
+        Stage::new(BIN, &em)
+            .stdin_bytes(ids.clone())
+            .run(&["--ids-file", "-", "--id", &job.id]);
+    out.assert_code(0).assert_stderr("uploaded 1000000 IDs");
+    assert!(em.uploaded(&job.id).unwrap() == ids.replace("\r\n", "\n").as_bytes());
+}
+
+#[test]
+fn a_bad_line_on_standard_input_sends_nothing() {
+    let em = emulator();
+    let job = em.create_job("tweets", None, false);
+    let out =
+        Stage::new(BIN, &em)
+            .stdin_bytes("1\nx\n3\n")
+            .run(&["--ids-file", "-", "--id", &job.id]);
+    out.assert_code(2)
+        .assert_stderr("standard input: 1 line not an ID (1 to 19 digits): line 2 \"x\"")
+        .assert_stderr("nothing was uploaded");
+    assert_eq!(storage_requests(&em), 0);
+    assert!(em.uploaded(&job.id).is_none());
+}
+
+#[test]
+fn a_process_substitution_is_read_once() {
+    let bash = std::process::Command::new("bash")
+        .args(["-c", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !bash {
+        eprintln!("no bash here: skipped");
+        return;
+    }
+    let em = emulator();
+    let job = em.create_job("tweets", None, false);
+    let out = Stage::new("bash", &em)
+        .spawn(&[
+            "-c",
+            r#"exec "$0" --ids-file <(printf '1\n2\n3\n4\n5\n') --id "$1""#,
+            BIN,
+            &job.id,
+        ])
+        .wait_within(std::time::Duration::from_secs(60));
+    out.assert_code(0)
+        .assert_stderr("uploaded 5 IDs from /dev/fd/");
+    assert_eq!(em.uploaded(&job.id).unwrap(), b"1\n2\n3\n4\n5\n");
 }
