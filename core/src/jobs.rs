@@ -7,6 +7,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -145,10 +146,8 @@ impl JobId {
     /// Takes the id of a job the API sent; it goes into a URL, so it is
     /// checked too, but an odd one is the API's fault, not a flag's.
     pub fn from_api(value: &str) -> anyhow::Result<JobId> {
-        if value.is_empty() || value.len() > 19 || !value.bytes().all(|b| b.is_ascii_digit()) {
-            anyhow::bail!("the API sent a job id that is not 1 to 19 digits: {value:?}");
-        }
-        Ok(JobId(value.to_string()))
+        JobId::parse(value)
+            .with_context(|| format!("the API sent a job id that is not 1 to 19 digits: {value:?}"))
     }
 
     /// The id as text.

@@ -399,16 +399,30 @@ fn devices_and_fifos_are_written_straight_and_links_followed() {
     let (em, id) = complete_job(Config::default(), None);
     let expected = em.expected_results("tweets", ids().as_bytes());
 
-    // A character device is written to, not replaced.
+    // A character device is written to, not replaced. A node of our own for
+    // the null device (where we may make one), so that a broken build cannot
+    // replace the machine's /dev/null.
+    let dir = TempDir::new();
+    let node = dir.path("null");
+    let made = std::process::Command::new("mknod")
+        .args([node.to_str().unwrap(), "c", "1", "3"])
+        .stderr(std::process::Stdio::null())
+        .status();
+    let device = match made {
+        Ok(status) if status.success() => node.to_str().unwrap().to_string(),
+        _ => "/dev/null".to_string(),
+    };
     Stage::new(BIN, &em)
-        .run(&["--id", &id, "--results-file", "/dev/null"])
+        .run(&["--id", &id, "--results-file", &device])
         .assert_code(0)
-        .assert_stderr("writing straight to /dev/null");
-    let null = std::fs::metadata("/dev/null").unwrap();
-    assert!(null.file_type().is_char_device());
+        .assert_stderr(&format!("writing straight to {device}"));
+    assert!(std::fs::metadata(&device)
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    let _ = std::fs::remove_file(&node);
 
     // A FIFO gets the results as they come, and stays a FIFO.
-    let dir = TempDir::new();
     let fifo = dir.path("fifo");
     let made = std::process::Command::new("mkfifo").arg(&fifo).status();
     if made.is_ok_and(|s| s.success()) {
@@ -566,4 +580,215 @@ fn timeout_bounds_the_wait_for_a_rate_limit_too() {
         .assert_code(1)
         .assert_stderr("the rate limit resets at");
     assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn a_206_for_part_of_the_body_goes_on_from_where_it_ends() {
+    let (em, id) = complete_job(all_events(), None);
+    let expected = em.expected_results("tweets", ids().as_bytes());
+    let half = expected.len() as u64 / 2;
+    // The first answer, to a request without Range, is a 206 for the first
+    // half; then two more come short.
+    em.fault(
+        Route::Download,
+        Fault::Partial {
+            bytes: half,
+            times: 1,
+        },
+    );
+    em.fault(
+        Route::Download,
+        Fault::Partial {
+            bytes: 1000,
+            times: 2,
+        },
+    );
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    Stage::new(BIN, &em)
+        .run(&["--id", &id, "--results-file", path.to_str().unwrap()])
+        .assert_code(0);
+    assert!(std::fs::read(&path).unwrap() == expected, "whole and exact");
+    let ranges: Vec<_> = em
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.target.contains("/delivery/"))
+        .map(|r| r.header("range").map(str::to_string))
+        .collect();
+    assert_eq!(
+        ranges,
+        [
+            None,
+            Some(format!("bytes={half}-")),
+            Some(format!("bytes={}-", half + 1000)),
+            Some(format!("bytes={}-", half + 2000)),
+        ]
+    );
+}
+
+/// The offset of a digit of an ID in `results`: flipping its lowest bit
+/// keeps the line valid JSON, so only the hashes can tell.
+fn a_digit_in(results: &[u8], after: usize) -> u64 {
+    let at = after
+        + results[after..]
+            .windows(7)
+            .position(|w| w == b"\"id\":\"1")
+            .expect("an id")
+        + 8;
+    assert!(results[at].is_ascii_digit());
+    at as u64
+}
+
+#[test]
+fn a_body_corrupted_in_transit_leaves_no_results_file() {
+    let (em, id) = complete_job(all_events(), None);
+    let expected = em.expected_results("tweets", ids().as_bytes());
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let at = a_digit_in(&expected, 5000);
+    em.fault(
+        Route::Download,
+        Fault::Corrupt {
+            offset: at,
+            times: 1,
+        },
+    );
+    let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", path.to_str().unwrap()]);
+    out.assert_code(1)
+        .assert_stderr("corrupted in transit")
+        .assert_stderr("no results file was written");
+    assert!(dir.names().is_empty(), "{:?}", dir.names());
+
+    // Across a resume: the first answer breaks, the second is corrupt.
+    em.fault(
+        Route::Download,
+        Fault::CloseResponseAfter {
+            bytes: 1000,
+            times: 1,
+        },
+    );
+    let at = a_digit_in(&expected, 3000) - 1000;
+    em.fault(
+        Route::Download,
+        Fault::Corrupt {
+            offset: at,
+            times: 1,
+        },
+    );
+    Stage::new(BIN, &em)
+        .run(&["--id", &id, "--results-file", path.to_str().unwrap()])
+        .assert_code(1)
+        .assert_stderr("corrupted in transit");
+    assert!(dir.names().is_empty());
+
+    // And clean, the same resume passes the check.
+    em.fault(
+        Route::Download,
+        Fault::CloseResponseAfter {
+            bytes: 1000,
+            times: 1,
+        },
+    );
+    Stage::new(BIN, &em)
+        .run(&["--id", &id, "--results-file", path.to_str().unwrap()])
+        .assert_code(0);
+    assert!(std::fs::read(&path).unwrap() == expected);
+}
+
+#[test]
+fn a_body_that_trickles_is_a_stall() {
+    let (em, id) = complete_job(all_events(), None);
+    // The head comes at once, the body at 100 bytes a second.
+    em.fault(
+        Route::Download,
+        Fault::Slow {
+            bytes_per_sec: 100,
+            times: 1,
+        },
+    );
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let out = Stage::new(BIN, &em)
+        .spawn(&[
+            "--id",
+            &id,
+            "--results-file",
+            path.to_str().unwrap(),
+            "--stall",
+            "1",
+            "--retries",
+            "0",
+        ])
+        .wait_within(Duration::from_secs(20));
+    out.assert_code(1).assert_stderr("stalled");
+    assert!(dir.names().is_empty());
+}
+
+#[test]
+fn a_head_that_trickles_meets_its_deadline() {
+    let (em, id) = complete_job(Config::default(), None);
+    em.fault(
+        Route::GetJob,
+        Fault::Trickle {
+            bytes_per_sec: 1,
+            times: 1,
+        },
+    );
+    let out = Stage::new(BIN, &em)
+        .spawn(&[
+            "--id",
+            &id,
+            "--results-file",
+            "-",
+            "--stall",
+            "1",
+            "--retries",
+            "0",
+        ])
+        .wait_within(Duration::from_secs(20));
+    out.assert_code(1);
+}
+
+#[test]
+fn a_line_of_white_space_is_corrupt() {
+    let (em, id) = complete_job(Config::default(), None);
+    em.fault(
+        Route::Download,
+        Fault::Body {
+            status: 200,
+            content_type: "text/plain".into(),
+            body: b"{\"id\":\"1\",\"action\":\"delete\",\"reason\":\"deleted\"}\n   \n".to_vec(),
+            times: 1,
+        },
+    );
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    Stage::new(BIN, &em)
+        .run(&["--id", &id, "--results-file", path.to_str().unwrap()])
+        .assert_code(1)
+        .assert_stderr("results line 2 is not a JSON object");
+    assert!(dir.names().is_empty());
+}
+
+#[test]
+fn a_plain_http_url_from_the_api_is_its_failure_not_a_usage_error() {
+    let (em, id) = complete_job(Config::default(), None);
+    let mut job = em.job(&id).unwrap().json;
+    job["download_url"] = "http://storage.example.com/b/o?X-Goog-Signature=abc".into();
+    em.fault(
+        Route::GetJob,
+        Fault::Body {
+            status: 200,
+            content_type: "application/json".into(),
+            body: serde_json::to_vec(&serde_json::json!({ "data": job })).unwrap(),
+            times: 1,
+        },
+    );
+    let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", "-"]);
+    out.assert_code(1).assert_stderr("plain http://");
+    assert!(
+        !out.stderr.contains("abc"),
+        "signature redacted: {}",
+        out.stderr
+    );
 }

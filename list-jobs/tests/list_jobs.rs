@@ -119,3 +119,55 @@ fn a_near_rate_limit_reset_is_waited_for() {
         .assert_stderr("waiting until the rate limit resets at");
     assert_eq!(out.stdout.trim(), "[]");
 }
+
+#[test]
+fn errors_alone_are_a_failure_with_the_apis_message() {
+    let em = Emulator::start(Config::default()).expect("start emulator");
+    em.fault(
+        Route::ListJobs,
+        Fault::Body {
+            status: 200,
+            content_type: "application/json".into(),
+            body: br#"{"errors":[{"title":"Service Unavailable","detail":"Compliance is down for maintenance."}]}"#.to_vec(),
+            times: 1,
+        },
+    );
+    let out = Stage::new(BIN, &em).run(&["--type", "tweets"]);
+    out.assert_code(1)
+        .assert_stderr("Compliance is down for maintenance");
+    assert!(out.stdout.is_empty(), "no [] that looks like an answer");
+}
+
+#[test]
+fn an_empty_list_is_empty_in_either_form() {
+    let em = Emulator::start(Config::default()).expect("start emulator");
+    for body in [&b"{}"[..], br#"{"meta":{"result_count":0}}"#] {
+        em.fault(
+            Route::ListJobs,
+            Fault::Body {
+                status: 200,
+                content_type: "application/json".into(),
+                body: body.to_vec(),
+                times: 1,
+            },
+        );
+        let out = Stage::new(BIN, &em).run(&["--type", "tweets"]);
+        out.assert_code(0);
+        assert_eq!(out.json(), serde_json::json!([]));
+    }
+}
+
+#[test]
+fn an_answer_too_big_for_the_api_fails_at_once() {
+    let em = Emulator::start(Config::default()).expect("start emulator");
+    em.fault(
+        Route::ListJobs,
+        Fault::Oversized {
+            bytes: 65 << 20,
+            times: 10,
+        },
+    );
+    let out = Stage::new(BIN, &em).run(&["--type", "tweets"]);
+    out.assert_code(1).assert_stderr("64 MiB");
+    assert_eq!(em.requests().len(), 1, "not retried");
+}

@@ -126,3 +126,44 @@ fn the_token_goes_only_to_the_api_origin_in_the_2026_flow() {
         }
     }
 }
+
+#[test]
+fn a_server_that_echoes_the_token_is_scrubbed_in_every_stage() {
+    let em = Emulator::start(Config {
+        token: CANARY.into(),
+        flavour: Flavour::Api,
+        ..Config::default()
+    })
+    .expect("start");
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "5\n6\n");
+    let stage = |name: &str| Stage::new(sibling_binary(name), &em);
+    let echo = |route| {
+        em.fault(
+            route,
+            Fault::EchoAuth {
+                status: 400,
+                times: 1,
+            },
+        )
+    };
+    let mut outs = Vec::new();
+    echo(Route::CreateJob);
+    outs.push(stage("create-job").run(&["--type", "users", "--name", "echo"]));
+    echo(Route::ListJobs);
+    outs.push(stage("list-jobs").run(&["--type", "users"]));
+    let job = em.create_job("users", Some("echo"), false);
+    echo(Route::GetJob);
+    outs.push(stage("list-job").run(&["--id", &job.id]));
+    echo(Route::Upload);
+    outs.push(stage("upload-ids").run(&["--ids-file", &file, "--id", &job.id, "--retries", "0"]));
+    assert_eq!(compliance_testkit::upload(&em, &job.id, b"5\n6\n"), 200);
+    await_status(&em, &job.id, "complete", Duration::from_secs(10));
+    echo(Route::Download);
+    outs.push(stage("download-results").run(&["--id", &job.id, "--results-file", "-"]));
+    for out in &outs {
+        out.assert_code(1)
+            .assert_stderr("bad header: Bearer <redacted>");
+        assert_clean(out);
+    }
+}

@@ -175,7 +175,8 @@ fn a_job_that_took_its_ids_refuses_more() {
     Stage::new(BIN, &em)
         .run(&["--ids-file", &file, "--id", &job.id])
         .assert_code(1)
-        .assert_stderr("is complete, not created");
+        .assert_stderr("already has its IDs: a job takes them once")
+        .assert_stderr("to check IDs again, create a new job");
 }
 
 #[test]

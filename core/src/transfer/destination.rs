@@ -494,6 +494,7 @@ mod tests {
         let dir = temp_folder("kinds");
         let value = |p: &Path| p.to_str().unwrap().to_string();
         assert_eq!(Destination::from_flag("-").unwrap(), Destination::Stdout);
+        // Only read: /dev/null is not written here.
         assert_eq!(
             Destination::from_flag("/dev/null").unwrap(),
             Destination::Device(PathBuf::from("/dev/null"))

@@ -41,8 +41,13 @@ impl Job {
         match self.status() {
             Status::Created => {}
             Status::Expired => return Err(closed(self.upload_expires_at())),
+            Status::InProgress | Status::Complete => anyhow::bail!(
+                "{} already has its IDs: a job takes them once; to check IDs again, \
+                 create a new job",
+                self.describe()
+            ),
             status => anyhow::bail!(
-                "{} is {status}, not created: it takes IDs only once, right after it is created",
+                "{} is {status} and takes no IDs; to check IDs, create a new job",
                 self.describe()
             ),
         }
@@ -308,7 +313,7 @@ fn upload_resumable(
             None => return Ok(()),
             Some(held) => {
                 if held > offset {
-                    retrier = Retrier::new(policy);
+                    retrier.progressed();
                 }
                 offset = held;
             }
