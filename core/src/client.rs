@@ -111,17 +111,23 @@ impl Client {
 
     /// Creates a job.
     ///
-    /// A name is checked first and must not already belong to a listed job of
-    /// that type (names are how people find their jobs again). If the API
-    /// refuses because a job of that type is still active, the error names it.
+    /// A name is how people find their jobs again, month after month: it may
+    /// be used again once the job that had it has finished (complete, failed
+    /// or expired), but not while an active job of the type holds it. If the
+    /// API refuses because a job of that type is still active, the error
+    /// names it.
     pub fn create_job(&self, new: &NewJob) -> anyhow::Result<Job> {
-        let job_type = JobType::from_flag(new.job_type)?;
+        let job_type = new.job_type;
         if let Some(name) = &new.name {
             check_name(name)?;
             let jobs = self.list_jobs(job_type, None)?;
-            if let Some(job) = jobs.iter().find(|j| j.name() == Some(name.as_str())) {
+            let holder = jobs
+                .iter()
+                .find(|j| j.name() == Some(name.as_str()) && j.status().is_active());
+            if let Some(job) = holder {
                 usage_bail!(
-                    "a {job_type} job named {name:?} already exists ({}); choose another name",
+                    "the name {name:?} belongs to {}, which is still active; a name can be \
+                     used again once its job has finished, or add --replace to cancel it",
                     job.describe()
                 );
             }
@@ -160,9 +166,10 @@ impl Client {
         });
         let Some(job) = active else { return e };
         let advice = match job.status() {
-            Status::Created => "upload its IDs or let its upload window close".to_string(),
-            _ => format!("wait for it to finish: list-job --id {} --wait", job.id()),
+            Status::Created => "upload its IDs, let its upload window close".to_string(),
+            _ => format!("wait for it to finish (list-job --id {} --wait)", job.id()),
         };
+        let advice = format!("{advice}, or add --replace to cancel it");
         e.context(format!(
             "only one {job_type} job may be active at a time, and {} is; {advice}",
             job.describe()
@@ -261,7 +268,10 @@ impl Client {
     }
 
     /// Finds the job a user named: by id, or the newest job with exactly that
-    /// name among the given type or both (a note on stderr if several match).
+    /// name (within `--type` if given). A name that jobs of both types have,
+    /// without `--type`, is a usage error naming them: a tweets job must
+    /// never get user IDs. When older jobs have the name, a note on stderr
+    /// says which one was taken.
     pub fn find_job(&self, job: &JobRef) -> anyhow::Result<Job> {
         let (name, job_type) = match job {
             JobRef::Id(id) => return self.get_job(id),
@@ -272,20 +282,84 @@ impl Client {
             .into_iter()
             .filter(|j| j.name() == Some(name.as_str()))
             .collect();
-        if matches.is_empty() {
+        let Some(newest) = matches.first() else {
             let among = job_type.map_or("tweets or users".to_string(), |t| t.to_string());
             return Err(NotFound(format!("no {among} job named {name:?} is listed")).into());
+        };
+        let other_type = matches.iter().find(|j| j.job_type() != newest.job_type());
+        if let Some(other) = other_type {
+            usage_bail!(
+                "jobs of both types are named {name:?}: {} and {}; say which with --type \
+                 tweets or --type users",
+                newest.describe_dated(),
+                other.describe_dated()
+            );
         }
         if matches.len() > 1 {
-            let ids: Vec<&str> = matches.iter().map(Job::id).collect();
             note(format!(
-                "{} jobs are named {name:?} ({}); using the newest, {}",
+                "{} jobs are named {name:?}; taking the newest, {}",
                 matches.len(),
-                ids.join(", "),
-                ids[0]
+                newest.describe_dated()
             ));
         }
         Ok(matches.swap_remove(0))
+    }
+
+    /// Cancels a job that has not finished (`DELETE /2/compliance/jobs/:id`,
+    /// API 2.168): it becomes `failed` and frees its type's slot. An API
+    /// without the endpoint gets an error saying when the slot frees itself.
+    pub fn cancel_job(&self, job: &Job) -> anyhow::Result<Job> {
+        let id = JobId::from_api(job.id())?;
+        let path = format!("/2/compliance/jobs/{id}");
+        // Not retried blindly: a lost answer is checked by looking.
+        let sent =
+            Retrier::new(self.config.retry).run(|left| self.send("DELETE", &path, &[], None, left));
+        let envelope = match sent {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                let missing = e
+                    .downcast_ref::<ApiError>()
+                    .is_some_and(|a| matches!(a.status, 404 | 405) && !a.is("resource-not-found"));
+                if !missing {
+                    return Err(e.context(format!("cannot cancel {}", job.describe())));
+                }
+                let frees = match (job.status(), job.upload_expires_at()) {
+                    (Status::Created, Some(at)) => {
+                        format!("when its upload window closes at {at}")
+                    }
+                    (Status::Created, None) => "when its upload window closes".to_string(),
+                    _ => "when it finishes".to_string(),
+                };
+                anyhow::bail!(
+                    "this API cannot cancel jobs (DELETE /2/compliance/jobs/{id} answered HTTP \
+                     {}): {} frees its slot {frees}",
+                    e.downcast_ref::<ApiError>().map_or(0, |a| a.status),
+                    job.describe()
+                );
+            }
+        };
+        if envelope.get("data").is_none_or(Value::is_null) {
+            let why = first_error(&envelope).unwrap_or_else(|| "the API sent no job".into());
+            return Err(NotFound(format!("cannot cancel {}: {why}", job.describe())).into());
+        }
+        job_from(envelope)
+    }
+
+    /// Cancels the active job of `job_type`, if there is one, to make room
+    /// for a new job (`create-job --replace`); returns it as cancelled.
+    pub fn cancel_active(&self, job_type: JobType) -> anyhow::Result<Option<Job>> {
+        let active = self
+            .list_jobs(job_type, None)?
+            .into_iter()
+            .find(|j| j.status().is_active());
+        let Some(job) = active else {
+            return Ok(None);
+        };
+        note(format!(
+            "cancelling {} to make room (--replace)",
+            job.describe()
+        ));
+        self.cancel_job(&job).map(Some)
     }
 
     /// GETs from the API, retried by the policy (within `deadline`), and
@@ -318,22 +392,29 @@ impl Client {
         // An answer of the API is a few kilobytes: its body gets --stall in
         // all, so a trickle cannot hold it.
         let body_time = Some(self.config.read_timeout);
-        let sent = match (method, body) {
-            ("POST", Some(body)) => bounded(self.agent.post(&url), limit)
+        let sent = match method {
+            "POST" => bounded(self.agent.post(&url), limit)
                 .config()
                 .timeout_recv_body(body_time)
                 .build()
                 .query_pairs(query.iter().copied())
                 .header("authorization", &auth)
                 .header("content-type", "application/json")
-                .send(body),
-            _ => bounded(self.agent.get(&url), limit)
-                .config()
-                .timeout_recv_body(body_time)
-                .build()
-                .query_pairs(query.iter().copied())
-                .header("authorization", &auth)
-                .call(),
+                .send(body.unwrap_or_default()),
+            "GET" | "DELETE" => {
+                let bare = match method {
+                    "GET" => self.agent.get(&url),
+                    _ => self.agent.delete(&url),
+                };
+                bounded(bare, limit)
+                    .config()
+                    .timeout_recv_body(body_time)
+                    .build()
+                    .query_pairs(query.iter().copied())
+                    .header("authorization", &auth)
+                    .call()
+            }
+            _ => anyhow::bail!("{request}: not a method this client sends"),
         };
         let mut response = sent.map_err(|e| {
             let why = redact_in(&e.to_string(), &url);

@@ -18,7 +18,8 @@ use crate::usage_bail;
 pub const MAX_NAME_CHARS: usize = 64;
 
 /// What a job checks: Tweet IDs or user IDs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum JobType {
     /// A job over Tweet IDs.
     Tweets,
@@ -114,6 +115,11 @@ impl Status {
     /// Whether the job will not change any more: complete, failed or expired.
     pub fn is_final(&self) -> bool {
         matches!(self, Status::Complete | Status::Failed | Status::Expired)
+    }
+
+    /// Whether the job holds its type's one slot: created or in progress.
+    pub fn is_active(&self) -> bool {
+        matches!(self, Status::Created | Status::InProgress)
     }
 }
 
@@ -255,7 +261,7 @@ impl fmt::Display for JobRef {
 pub struct NewJob {
     /// `tweets` or `users`.
     #[serde(rename = "type")]
-    pub job_type: &'static str,
+    pub job_type: JobType,
     /// An optional name, at most 64 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -354,6 +360,28 @@ impl Job {
         match self.name() {
             Some(name) => format!("{} job {} ({name:?})", self.job_type(), self.id()),
             None => format!("{} job {}", self.job_type(), self.id()),
+        }
+    }
+
+    /// A description that tells jobs of one name apart:
+    /// `tweets job 123 ("name", complete, created 2026-11-30T10:00:00.000Z)`.
+    pub fn describe_dated(&self) -> String {
+        let created = self
+            .created_at()
+            .map_or(String::new(), |at| format!(", created {at}"));
+        match self.name() {
+            Some(name) => format!(
+                "{} job {} ({name:?}, {}{created})",
+                self.job_type(),
+                self.id(),
+                self.status()
+            ),
+            None => format!(
+                "{} job {} ({}{created})",
+                self.job_type(),
+                self.id(),
+                self.status()
+            ),
         }
     }
 

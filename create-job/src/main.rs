@@ -13,9 +13,14 @@ Usage:
 Options:
   --type <type>         tweets or users: what the IDs you will upload are.
   --name <name>         A name for the job, 1 to 64 characters, to find it
-                        again by. Must not be the name of a listed job of
-                        the same type.
+                        again by (--name in the other stages takes the
+                        newest job of that name). A name may be used again
+                        once its job has finished (complete, failed or
+                        expired), not while an active job of the type has it.
   --resumable           Ask for an upload URL that takes resumable uploads.
+  --replace             Only one job of a type may be active: cancel the
+                        active one (created or in_progress; it becomes
+                        failed) and say which, then create the new job.
   --retries <n>         Retries of a failed request or transfer [default: 5].
   --retry-time <secs>   The longest the retries of one step take [default: 900].
   --stall <secs>        Seconds without a byte before a read fails [default: 60].
@@ -30,7 +35,9 @@ Environment:
 Exit codes:
   0  the job was created
   1  the API or the network failed, or another job of that type is active
-  2  usage error: a bad flag or value, no BEARER_TOKEN, a name already taken
+     (add --replace to cancel it), or the API cannot cancel it
+  2  usage error: a bad flag or value, no BEARER_TOKEN, a name an active job
+     of the type has
 ";
 
 use anyhow::Context as _;
@@ -42,13 +49,14 @@ struct Args {
     flag_type: String,
     flag_name: Option<String>,
     flag_resumable: bool,
+    flag_replace: bool,
 }
 
 fn main() {
     let (args, common): (Args, _) = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
     cli::run(|| {
         let new = NewJob {
-            job_type: JobType::from_flag(&args.flag_type)?.as_str(),
+            job_type: JobType::from_flag(&args.flag_type)?,
             name: args.flag_name,
             resumable: args.flag_resumable,
         };
@@ -56,6 +64,9 @@ fn main() {
             compliance_core::jobs::check_name(name)?;
         }
         let client = cli::client("create-job", &common)?;
+        if args.flag_replace {
+            client.cancel_active(new.job_type)?;
+        }
         let job = client.create_job(&new)?;
         // The job exists now: if stdout fails, stderr still names it.
         cli::print_json(&job)

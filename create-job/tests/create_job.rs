@@ -101,18 +101,64 @@ fn wrong_token_says_to_check_it_and_never_prints_it() {
 }
 
 #[test]
-fn refuses_a_name_already_taken() {
+fn a_name_is_reused_once_its_job_has_finished_not_while_active() {
     let em = emulator();
-    em.create_job("tweets", Some("mine"), false);
-    em.shift_clock(16 * 60); // the first job expires, freeing the slot
+    let first = em.create_job("tweets", Some("mine"), false);
+    // While the job with the name is active, the name is refused.
     let out = Stage::new(BIN, &em).run(&["--type", "tweets", "--name", "mine"]);
     out.assert_code(2)
-        .assert_stderr("a tweets job named \"mine\" already exists");
+        .assert_stderr(&format!("belongs to tweets job {}", first.id))
+        .assert_stderr("still active")
+        .assert_stderr("--replace");
     assert_eq!(em.jobs().len(), 1);
+    // Once it has finished (here: expired), the name is free again.
+    em.shift_clock(16 * 60);
+    Stage::new(BIN, &em)
+        .run(&["--type", "tweets", "--name", "mine"])
+        .assert_code(0);
     // The same name on the other type is another handle.
     Stage::new(BIN, &em)
         .run(&["--type", "users", "--name", "mine"])
         .assert_code(0);
+    assert_eq!(em.jobs().len(), 3);
+}
+
+#[test]
+fn replace_cancels_the_active_job_and_says_which() {
+    let em = emulator();
+    let old = em.create_job("tweets", Some("monthly"), false);
+    let out = Stage::new(BIN, &em).run(&["--type", "tweets", "--name", "monthly", "--replace"]);
+    out.assert_code(0).assert_stderr(&format!(
+        "cancelling tweets job {} (\"monthly\", created)",
+        old.id
+    ));
+    assert_eq!(em.job(&old.id).unwrap().status, "failed");
+    let new = out.json();
+    assert_eq!(new["status"], "created");
+    assert_ne!(new["id"], old.id.as_str());
+    // Nothing active: --replace just creates.
+    Stage::new(BIN, &em)
+        .run(&["--type", "users", "--replace"])
+        .assert_code(0);
+}
+
+#[test]
+fn an_api_without_cancel_says_when_the_slot_frees() {
+    let em = emulator();
+    let old = em.create_job("tweets", None, false);
+    em.fault(
+        Route::CancelJob,
+        Fault::Status {
+            status: 405,
+            times: 1,
+        },
+    );
+    let out = Stage::new(BIN, &em).run(&["--type", "tweets", "--replace"]);
+    out.assert_code(1)
+        .assert_stderr("this API cannot cancel jobs")
+        .assert_stderr("frees its slot when its upload window closes at");
+    assert_eq!(em.job(&old.id).unwrap().status, "created");
+    assert_eq!(em.jobs().len(), 1);
 }
 
 #[test]
@@ -122,7 +168,8 @@ fn conflict_names_the_active_job() {
     let out = Stage::new(BIN, &em).run(&["--type", "tweets"]);
     out.assert_code(1)
         .assert_stderr("HTTP 409")
-        .assert_stderr(&format!("tweets job {} (\"first\", created)", active.id));
+        .assert_stderr(&format!("tweets job {} (\"first\", created)", active.id))
+        .assert_stderr("or add --replace to cancel it");
     assert_eq!(em.jobs().len(), 1);
 }
 

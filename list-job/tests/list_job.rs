@@ -43,9 +43,12 @@ fn several_with_the_name_takes_the_newest_and_says_so() {
     em.shift_clock(16 * 60);
     let new = em.create_job("tweets", Some("dup"), false);
     let out = Stage::new(BIN, &em).run(&["--name", "dup", "--type", "tweets"]);
-    out.assert_code(0).assert_stderr("2 jobs are named \"dup\"");
+    out.assert_code(0)
+        .assert_stderr("2 jobs are named \"dup\"")
+        .assert_stderr(&format!("taking the newest, tweets job {} (", new.id))
+        .assert_stderr(", created 20");
     assert_eq!(out.json()["id"], new.id.as_str());
-    assert!(out.stderr.contains(&old.id));
+    assert!(!out.stderr.contains(&old.id), "the one taken is named");
 }
 
 #[test]

@@ -79,6 +79,8 @@ fn the_token_appears_nowhere() {
         "--retries",
         "0",
     ]));
+    // Another tweets job is active: a conflict.
+    em.create_job("tweets", Some("in-the-way"), false);
     outs.push(stage("create-job").run(&["--type", "tweets", "--name", "canary"]));
     for out in &outs {
         assert_ne!(out.code, 0);
