@@ -174,6 +174,11 @@ impl Origin {
         self.scheme == "https"
     }
 
+    /// The host name (or address).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
     /// `host:port`, for naming a server in a message without its URL's secrets.
     pub fn host_port(&self) -> String {
         format!("{}:{}", self.host, self.port)

@@ -16,7 +16,7 @@ use crate::cli::{note, warn};
 use crate::config::Config;
 use crate::jobs::{check_name, Job, JobId, JobRef, JobType, NewJob, Status};
 use crate::problem::{describe_error_item, one_line, ApiError, MAX_ERROR_BODY};
-use crate::retry::{Retrier, Transient};
+use crate::retry::{Retrier, Transient, Unreachable};
 use crate::time::Timestamp;
 use crate::usage_bail;
 
@@ -417,9 +417,23 @@ impl Client {
             _ => anyhow::bail!("{request}: not a method this client sends"),
         };
         let mut response = sent.map_err(|e| {
-            let why = redact_in(&e.to_string(), &url);
             let host = self.origin.host_port();
-            anyhow::Error::new(Transient(format!("{request} to {host}: {why}")))
+            let api_url = &self.config.api_url;
+            match unreachable(&e) {
+                Some(Unreach::Refused) => anyhow::Error::new(Unreachable(format!(
+                    "{request}: {host} refused the connection; is the server at \
+                     X_API_URL={api_url} (or the emulator) running?"
+                ))),
+                Some(Unreach::UnknownHost) => anyhow::Error::new(Unreachable(format!(
+                    "{request}: cannot find the host {} (X_API_URL={api_url}); check the \
+                     name and the network",
+                    self.origin.host()
+                ))),
+                None => {
+                    let why = redact_in(&e.to_string(), &url);
+                    anyhow::Error::new(Transient(format!("{request} to {host}: {why}")))
+                }
+            }
         })?;
         let status = response.status().as_u16();
         let remaining = response
@@ -472,6 +486,29 @@ impl Client {
     }
 }
 
+/// Why a server could not be reached at all.
+pub(crate) enum Unreach {
+    /// Nothing listens there: the connection was refused.
+    Refused,
+    /// The host name does not resolve.
+    UnknownHost,
+}
+
+/// Whether a failed request never reached a server: refused, or no such host.
+pub(crate) fn unreachable(e: &ureq::Error) -> Option<Unreach> {
+    match e {
+        ureq::Error::HostNotFound => Some(Unreach::UnknownHost),
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Some(Unreach::Refused)
+        }
+        // The resolver's failure comes as an I/O error of no particular kind.
+        ureq::Error::Io(io) if io.to_string().contains("lookup address") => {
+            Some(Unreach::UnknownHost)
+        }
+        _ => None,
+    }
+}
+
 /// The most an API answer may be: far more than any list of jobs.
 const MAX_ANSWER: u64 = 64 * 1024 * 1024;
 
@@ -517,5 +554,37 @@ pub(crate) fn bounded<B>(
     match limit {
         Some(limit) => request.config().timeout_global(Some(limit)).build(),
         None => request,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_and_unknown_hosts_are_unreachable_other_failures_not() {
+        let io = |kind, text: &str| ureq::Error::Io(std::io::Error::new(kind, text.to_string()));
+        assert!(matches!(
+            unreachable(&io(std::io::ErrorKind::ConnectionRefused, "refused")),
+            Some(Unreach::Refused)
+        ));
+        assert!(matches!(
+            unreachable(&io(
+                std::io::ErrorKind::Other,
+                "failed to lookup address information: Name or service not known"
+            )),
+            Some(Unreach::UnknownHost)
+        ));
+        assert!(matches!(
+            unreachable(&ureq::Error::HostNotFound),
+            Some(Unreach::UnknownHost)
+        ));
+        for other in [
+            io(std::io::ErrorKind::ConnectionReset, "reset"),
+            io(std::io::ErrorKind::TimedOut, "timed out"),
+            ureq::Error::ConnectionFailed,
+        ] {
+            assert!(unreachable(&other).is_none(), "{other}");
+        }
     }
 }

@@ -55,12 +55,27 @@ impl Config {
     }
 
     /// A configuration for `api_url` and `token`, with default timeouts.
+    ///
+    /// `api_url` must be an origin: scheme, host and an optional port (a
+    /// trailing `/` is fine). A path would be joined to the API's own paths
+    /// and end in a 404 naming a path nobody typed.
     pub fn new(api_url: &str, token: Token, tool: &str) -> anyhow::Result<Config> {
-        let api_url = api_url.trim().trim_end_matches('/').to_string();
+        let given = api_url.trim();
+        let api_url = given.strip_suffix('/').unwrap_or(given).to_string();
+        let example = format!("such as {DEFAULT_API_URL} or http://127.0.0.1:8080");
         let origin = match Origin::of(&api_url) {
             Ok(origin) => origin,
-            Err(e) => usage_bail!("X_API_URL: {e:#}"),
+            Err(e) => {
+                usage_bail!("X_API_URL={given:?} is not an origin ({e:#}); give one {example}")
+            }
         };
+        let rest = api_url.split_once("://").map_or("", |(_, rest)| rest);
+        if rest.contains(['/', '?', '#', '@']) {
+            usage_bail!(
+                "X_API_URL={given:?} must be an origin (scheme, host and optional port, no \
+                 path, query or user), {example}"
+            );
+        }
         if !origin.is_https() && !origin.is_loopback() {
             usage_bail!(
                 "X_API_URL must be https:// (plain http:// is only for loopback hosts), not {api_url}"
@@ -96,5 +111,32 @@ mod tests {
         let err = config("http://api.x.com").unwrap_err();
         assert!(crate::cli::exit_code(&err) == 2 && err.to_string().contains("https"));
         assert!(config("api.x.com").is_err());
+    }
+
+    #[test]
+    fn the_api_url_is_an_origin() {
+        for good in [
+            "https://api.x.com",
+            "https://api.x.com/",
+            "http://127.0.0.1:8080/",
+        ] {
+            assert!(config(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "https://api.x.com/2",
+            "https://api.x.com/2/",
+            "https://api.x.com?x=1",
+            "https://api.x.com#x",
+            "https://user@api.x.com",
+            "https://api.x.com//",
+        ] {
+            let err = config(bad).unwrap_err();
+            assert_eq!(crate::cli::exit_code(&err), 2, "{bad}");
+            assert!(
+                err.to_string().contains("must be an origin"),
+                "{bad}: {err}"
+            );
+            assert!(err.to_string().contains("https://api.x.com"), "{err}");
+        }
     }
 }

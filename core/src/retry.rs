@@ -53,14 +53,36 @@ impl fmt::Display for Transient {
 
 impl std::error::Error for Transient {}
 
+/// A server that cannot be reached at all: the connection was refused, or
+/// its host name is unknown. Most likely it is not running, or the name is
+/// wrong: worth one quick try more, not minutes of them.
+#[derive(Debug)]
+pub struct Unreachable(pub String);
+
+impl fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unreachable {}
+
+/// How often an unreachable server is tried again, and after how long.
+const UNREACHABLE_RETRIES: u32 = 1;
+const UNREACHABLE_WAIT: Duration = Duration::from_millis(500);
+
 /// Whether an error is worth another try, and the earliest time for it.
 enum Verdict {
     Retry(Option<Timestamp>),
+    Unreachable,
     Final,
 }
 
 fn judge(e: &anyhow::Error) -> Verdict {
     for cause in e.chain() {
+        if cause.is::<Unreachable>() {
+            return Verdict::Unreachable;
+        }
         if cause.is::<Transient>() {
             return Verdict::Retry(None);
         }
@@ -142,17 +164,22 @@ impl Retrier {
     /// bounds, says so on stderr (one line, with the reason), waits, and returns
     /// `Ok`; otherwise returns the error, for the caller to give up with.
     pub fn after_failure(&mut self, e: anyhow::Error) -> anyhow::Result<()> {
-        let until = match judge(&e) {
+        let (until, limit) = match judge(&e) {
             Verdict::Final => return Err(e),
-            Verdict::Retry(until) => until,
+            Verdict::Retry(until) => (until, self.policy.retries),
+            Verdict::Unreachable => (None, self.policy.retries.min(UNREACHABLE_RETRIES)),
         };
         let now = Instant::now();
         let since = *self.failing_since.get_or_insert(now);
-        if self.retries >= self.policy.retries {
-            return Err(e.context(format!("gave up after {} attempts", self.retries + 1)));
+        if self.retries >= limit {
+            return Err(match self.retries {
+                0 => e,
+                n => e.context(format!("gave up after {} attempts", n + 1)),
+            });
         }
         let wait = match until {
             Some(reset) => Timestamp::now().until(reset) + Duration::from_secs(1),
+            None if limit < self.policy.retries => UNREACHABLE_WAIT,
             None => self.backoff(),
         };
         if let Some((deadline, flag)) = self.deadline {
@@ -183,10 +210,7 @@ impl Retrier {
             Some(reset) => format!("waiting until the rate limit resets at {reset}"),
             None => format!("retrying in {}", human_duration_fine(wait)),
         };
-        note(format!(
-            "retry {}/{}: {e:#}; {when}",
-            self.retries, self.policy.retries
-        ));
+        note(format!("retry {}/{limit}: {e:#}; {when}", self.retries));
         std::thread::sleep(wait);
         Ok(())
     }
@@ -291,6 +315,19 @@ mod tests {
         });
         assert_eq!(n, 4);
         assert!(format!("{:#}", out.unwrap_err()).starts_with("gave up after 4 attempts"));
+    }
+
+    #[test]
+    fn an_unreachable_server_is_tried_once_more_quickly() {
+        let started = Instant::now();
+        let mut n = 0;
+        let out: anyhow::Result<()> = with_retries(RetryPolicy::default(), || {
+            n += 1;
+            Err(anyhow::Error::new(Unreachable("connection refused".into())))
+        });
+        assert_eq!(n, 2);
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(format!("{:#}", out.unwrap_err()).starts_with("gave up after 2 attempts"));
     }
 
     #[test]

@@ -171,3 +171,36 @@ fn an_answer_too_big_for_the_api_fails_at_once() {
     out.assert_code(1).assert_stderr("64 MiB");
     assert_eq!(em.requests().len(), 1, "not retried");
 }
+
+#[test]
+fn a_refused_connection_is_tried_once_more_and_names_x_api_url() {
+    let started = std::time::Instant::now();
+    let out = Stage::bare(BIN)
+        .env("X_API_URL", "http://127.0.0.1:1")
+        .env("BEARER_TOKEN", "token-for-nobody")
+        .run(&["--type", "tweets"]);
+    out.assert_code(1)
+        .assert_stderr("refused the connection")
+        .assert_stderr("X_API_URL=http://127.0.0.1:1")
+        .assert_stderr("(or the emulator) running?")
+        .assert_stderr("gave up after 2 attempts");
+    assert_eq!(out.stderr.matches("retry ").count(), 1, "{}", out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn x_api_url_must_be_an_origin() {
+    for url in [
+        "http://127.0.0.1:1/2",
+        "https://api.x.com/2/compliance",
+        "https://api.x.com?a=b",
+    ] {
+        Stage::bare(BIN)
+            .env("X_API_URL", url)
+            .env("BEARER_TOKEN", "token")
+            .run(&["--type", "tweets"])
+            .assert_code(2)
+            .assert_stderr("must be an origin")
+            .assert_stderr("such as https://api.x.com");
+    }
+}

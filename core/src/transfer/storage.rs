@@ -7,9 +7,9 @@ use ureq::http::Response;
 use ureq::{Body, SendBody};
 
 use crate::auth::{redact_in, redact_url, Origin};
-use crate::client::{rate_limit_reset, read_limited, Client};
+use crate::client::{rate_limit_reset, read_limited, unreachable, Client, Unreach};
 use crate::problem::{one_line, ApiError, MAX_ERROR_BODY};
-use crate::retry::Transient;
+use crate::retry::{Transient, Unreachable};
 
 /// A signed URL to talk to, with what may be said about it in messages.
 pub(super) struct Target {
@@ -49,7 +49,17 @@ impl Target {
         sent: Result<Response<Body>, ureq::Error>,
         ok: &[u16],
     ) -> anyhow::Result<Response<Body>> {
-        let mut response = sent.map_err(|e| self.transient(what, &e.to_string()))?;
+        let mut response = sent.map_err(|e| match unreachable(&e) {
+            Some(Unreach::Refused) => anyhow::Error::new(Unreachable(format!(
+                "{what} {}: the connection was refused; is the server running?",
+                self.host
+            ))),
+            Some(Unreach::UnknownHost) => anyhow::Error::new(Unreachable(format!(
+                "{what} {}: cannot find the host; check the network",
+                self.host
+            ))),
+            None => self.transient(what, &e.to_string()),
+        })?;
         let status = response.status().as_u16();
         if ok.contains(&status) {
             return Ok(response);
