@@ -9,6 +9,8 @@
 //! | 1 | failed: the API, the network, a file, or the job itself (failed, expired) |
 //! | 2 | usage or input error: a bad flag or value, a bad ID file, no token |
 
+mod usage;
+
 use std::fmt;
 use std::io::{self, Write};
 use std::process;
@@ -49,17 +51,25 @@ macro_rules! usage_bail {
 /// Parses the command line against a docopt `usage` text, into the stage's
 /// own arguments and the [`CommonFlags`].
 ///
-/// `--help` prints the usage on stdout and exits 0; `--version` prints
-/// `version`. A usage error prints docopt's message and the usage patterns
-/// on stderr and exits with [`EXIT_USAGE`] (docopt itself would exit 1).
+/// `--help` prints the usage on stdout and exits 0; `--version` (or `-V`)
+/// prints the program's name and `version`. A command line that does not fit
+/// prints `error: ` and what is wrong, naming the flag, then the usage
+/// patterns and where the manual is, on stderr, and exits with
+/// [`EXIT_USAGE`] (docopt itself would exit 1).
 pub fn args<T: DeserializeOwned>(usage: &str, version: &str) -> (T, CommonFlags) {
+    let program = usage::program(usage);
     let parsed = docopt::Docopt::new(usage)
-        .and_then(|d| d.version(Some(version.to_string())).parse())
+        .and_then(|d| d.version(Some(format!("{program} {version}"))).parse())
         .and_then(|argv| Ok((argv.clone().deserialize()?, argv.deserialize()?)));
     match parsed {
         Ok(args) => args,
         Err(e) if e.fatal() => {
-            eprintln!("{e}");
+            let argv: Vec<String> = std::env::args().skip(1).collect();
+            let why = usage::diagnose(usage, &argv)
+                .unwrap_or_else(|| "these flags do not fit any usage pattern".to_string());
+            eprintln!("error: {why}");
+            eprintln!("{}", usage::synopsis(usage));
+            eprintln!("see {program} --help");
             process::exit(EXIT_USAGE);
         }
         Err(e) => {
