@@ -38,7 +38,7 @@ source "$work/env"
 for i in $(seq 1 1000); do printf '%s\r\n' $((1460000000000000000 + i * 7919)); done >"$work/ids.txt"
 printf '\r\n' >>"$work/ids.txt"
 
-bold= plain=
+bold='' plain=''
 if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; fi
 step() {
   printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"

@@ -1,4 +1,5 @@
-const USAGE: &str = "
+const USAGE: &str = concat!(
+    "
 Create a batch compliance job: POST /2/compliance/jobs.
 
 Prints the new job as JSON on stdout: its id, its status (`created`), the
@@ -8,7 +9,7 @@ and the download_url for the results. The URLs are credentials: keep them.
 Usage:
   create-job --type <type> [options]
   create-job (-h | --help)
-  create-job --version
+  create-job (-V | --version)
 
 Options:
   --type <type>         tweets or users: what the IDs you will upload are.
@@ -21,24 +22,13 @@ Options:
   --replace             Only one job of a type may be active: cancel the
                         active one (created or in_progress; it becomes
                         failed) and say which, then create the new job.
-  --retries <n>         Retries of a failed request or transfer [default: 5].
-  --retry-time <secs>   The longest the retries of one step take [default: 900].
-  --stall <secs>        Seconds without a byte before a read fails [default: 60].
-  -q, --quiet           No progress or notes on stderr; errors still show.
-  -h, --help            Show this text.
-  --version             Show the version.
-
-Environment:
-  BEARER_TOKEN          Your app's app-only bearer token (required).
-  X_API_URL             The API base (default https://api.x.com).
-
-Exit codes:
-  0  the job was created
-  1  the API or the network failed, or another job of that type is active
-     (add --replace to cancel it), or the API cannot cancel it
-  2  usage error: a bad flag or value, no BEARER_TOKEN, a name an active job
-     of the type has
-";
+",
+    compliance_core::common_options!(),
+    "\n",
+    compliance_core::environment!(),
+    "\n",
+    compliance_core::exit_codes!(),
+);
 
 use anyhow::Context as _;
 use compliance_core::{cli, JobType, NewJob};

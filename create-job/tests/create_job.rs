@@ -43,7 +43,7 @@ fn bad_flags_and_values_exit_2_before_any_request() {
     let long_name = "n".repeat(65);
     let cases: &[(&[&str], &str)] = &[
         (&["--type", "tweet"], "--type must be tweets or users"),
-        (&["--typo", "tweets"], "Unknown flag: '--typo'"),
+        (&["--typo", "tweets"], "there is no flag --typo"),
         (&[], "Usage:"),
         (
             &["--type", "users", "--name", &long_name],

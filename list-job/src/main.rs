@@ -1,40 +1,38 @@
-const USAGE: &str = "
+const USAGE: &str = concat!(
+    "
 Show one batch compliance job: GET /2/compliance/jobs/:id.
 
 Prints the job as JSON on stdout. By --name, finds the job with exactly that
-name among the jobs of --type, or of both types; if several have it, says so
-on stderr and shows the newest. With --wait, polls until the job is
-complete, failed or expired, showing its status on stderr, then prints it.
+name among the jobs of --type, or of both types (a name that jobs of both
+types have needs --type); if several have it, shows the newest and says
+which on stderr. With --wait, polls until the job is complete, failed or
+expired, showing its status on stderr, then prints it; a job that failed or
+expired is exit 1.
 
 Usage:
   list-job (--id <id> | --name <name>) [options]
   list-job (-h | --help)
-  list-job --version
+  list-job (-V | --version)
 
 Options:
   --id <id>             The job id (1 to 19 digits).
   --name <name>         The job's name.
   --type <type>         With --name: look only among tweets or users jobs.
   --wait                Poll until the job is complete, failed or expired.
-  --interval <secs>     The longest pause between polls [default: 30].
-  --timeout <secs>      Stop waiting after this long (default: no limit).
-  --retries <n>         Retries of a failed request or transfer [default: 5].
-  --retry-time <secs>   The longest the retries of one step take [default: 900].
-  --stall <secs>        Seconds without a byte before a read fails [default: 60].
-  -q, --quiet           No progress or notes on stderr; errors still show.
-  -h, --help            Show this text.
-  --version             Show the version.
-
-Environment:
-  BEARER_TOKEN          Your app's app-only bearer token (required).
-  X_API_URL             The API base (default https://api.x.com).
-
-Exit codes:
-  0  the job was shown (with --wait: it is complete)
-  1  the API or the network failed, no such job, or (with --wait) the job
-     failed or expired
-  2  usage error: a bad flag or value, no BEARER_TOKEN
-";
+  --interval <secs>     The longest pause between polls [default: 30]. Polls
+                        start sooner, come at most once a second, and share
+                        out what the rate limit has left over its window.
+  --timeout <secs>      Stop waiting after this long, polls, their retries
+                        and rate-limit pauses included; a rate limit that
+                        resets later stops the wait at once (default: no
+                        limit).
+",
+    compliance_core::common_options!(),
+    "\n",
+    compliance_core::environment!(),
+    "\n",
+    compliance_core::exit_codes!(),
+);
 
 use compliance_core::wait::{wait_for_job, Patience};
 use compliance_core::{cli, JobRef, Status};

@@ -72,7 +72,7 @@ fn bad_flags_exit_2_before_any_request() {
             &["--id", "1", "--interval", "soon"],
             "--interval takes a number of seconds",
         ),
-        (&["--id", "1", "--wiat"], "Unknown flag"),
+        (&["--id", "1", "--wiat"], "there is no flag --wiat"),
         (&[], "Usage:"),
     ];
     for (args, message) in cases {

@@ -1,4 +1,5 @@
-const USAGE: &str = "
+const USAGE: &str = concat!(
+    "
 List batch compliance jobs: GET /2/compliance/jobs.
 
 Prints the jobs as a JSON array on stdout, newest first; `[]` if there are
@@ -7,28 +8,19 @@ none. Without --type, lists both tweets and users jobs.
 Usage:
   list-jobs [options]
   list-jobs (-h | --help)
-  list-jobs --version
+  list-jobs (-V | --version)
 
 Options:
   --type <type>         tweets or users (default: both).
   --status <status>     Only jobs with this status: created, in_progress,
                         complete, failed or expired.
-  --retries <n>         Retries of a failed request or transfer [default: 5].
-  --retry-time <secs>   The longest the retries of one step take [default: 900].
-  --stall <secs>        Seconds without a byte before a read fails [default: 60].
-  -q, --quiet           No progress or notes on stderr; errors still show.
-  -h, --help            Show this text.
-  --version             Show the version.
-
-Environment:
-  BEARER_TOKEN          Your app's app-only bearer token (required).
-  X_API_URL             The API base (default https://api.x.com).
-
-Exit codes:
-  0  the jobs were listed (maybe none)
-  1  the API or the network failed
-  2  usage error: a bad flag or value, no BEARER_TOKEN
-";
+",
+    compliance_core::common_options!(),
+    "\n",
+    compliance_core::environment!(),
+    "\n",
+    compliance_core::exit_codes!(),
+);
 
 use compliance_core::{cli, JobType, Status};
 use serde::Deserialize;

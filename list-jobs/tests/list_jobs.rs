@@ -73,7 +73,7 @@ fn bad_values_exit_2_before_any_request() {
     Stage::new(BIN, &em)
         .run(&["--stauts", "created"])
         .assert_code(2)
-        .assert_stderr("Unknown flag");
+        .assert_stderr("there is no flag --stauts");
     Stage::new(BIN, &em)
         .env_remove("BEARER_TOKEN")
         .run(&[])

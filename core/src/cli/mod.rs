@@ -1,15 +1,64 @@
 //! What every stage binary does the same way: parse its usage, print JSON,
 //! report an error in one line and leave with the documented exit code.
 //!
-//! Exit codes, the same for all five stages:
-//!
-//! | code | meaning |
-//! |---|---|
-//! | 0 | done |
-//! | 1 | failed: the API, the network, a file, or the job itself (failed, expired) |
-//! | 2 | usage or input error: a bad flag or value, a bad ID file, no token |
+//! The parts of the manual that are the same for all five stages are
+//! written once here, as macros that give string literals, so that each
+//! stage's usage text stays one `const` built with `concat!`:
+//! [`common_options!`](crate::common_options), [`environment!`](crate::environment)
+//! and [`exit_codes!`](crate::exit_codes), which README.md repeats word for
+//! word (a test compares them).
 
 mod usage;
+
+/// The options every stage takes, as lines of a docopt `Options:` section.
+#[macro_export]
+macro_rules! common_options {
+    () => {
+        "  --retries <n>         Retries of a failed request or transfer [default: 5].
+  --retry-time <secs>   Once a step has failed, the longest it goes on
+                        retrying, waits included [default: 900].
+  --stall <secs>        Seconds without progress (no byte, or under 1 KiB)
+                        before a read fails; also the most an answer's head
+                        may take [default: 60].
+  -q, --quiet           No progress or notes on stderr; errors, warnings and
+                        the JSON on stdout still show.
+  -h, --help            Show this manual.
+  -V, --version         Show the program's name and version.
+"
+    };
+}
+
+/// The environment every stage reads, as a docopt-free manual section.
+#[macro_export]
+macro_rules! environment {
+    () => {
+        "Environment:
+  BEARER_TOKEN          Your app's app-only bearer token (required). Sent
+                        only to the API's origin; never printed.
+  X_API_URL             The API's origin (default https://api.x.com); plain
+                        http:// only on this machine (the emulator).
+  HTTPS_PROXY           A proxy, honoured as usual (also ALL_PROXY, HTTP_PROXY).
+"
+    };
+}
+
+/// The exit codes, the same for every stage, as a manual section.
+#[macro_export]
+macro_rules! exit_codes {
+    () => {
+        "Exit codes:
+  0  done: the step worked, whole and checked
+  1  failed: the API refused or failed (another job of the type is active,
+     say), or storage or the network did; no such job; the job does not
+     allow the step (not complete yet, failed, expired, already has its
+     IDs); the results are corrupt; a file could not be written
+  2  usage or input error: a bad or missing flag or value; no BEARER_TOKEN,
+     or one no header can carry; an X_API_URL that is not an origin; a name
+     an active job has, or one of both types without --type; a bad, empty
+     or missing ID file; a results folder that does not exist
+"
+    };
+}
 
 use std::fmt;
 use std::io::{self, Write};
