@@ -457,24 +457,24 @@ impl Client {
                 MAX_ANSWER >> 20
             );
         }
-        let mut bytes = Vec::new();
-        let read = response
+        let envelope: Value = match response
             .body_mut()
-            .as_reader()
-            .take(MAX_ANSWER + 1)
-            .read_to_end(&mut bytes);
-        if let Err(e) = read {
-            let why = redact_in(&e.to_string(), &url);
-            return Err(Transient(format!("{request}: reading the answer: {why}")).into());
-        }
-        if bytes.len() as u64 > MAX_ANSWER {
-            anyhow::bail!(
+            .with_config()
+            .limit(MAX_ANSWER)
+            .read_json()
+        {
+            Ok(envelope) => envelope,
+            Err(ureq::Error::BodyExceedsLimit(_)) => anyhow::bail!(
                 "{request}: the answer is over the {} MiB an API answer may be",
                 MAX_ANSWER >> 20
-            );
-        }
-        let envelope: Value = serde_json::from_slice(&bytes)
-            .with_context(|| format!("{request}: the answer is not JSON"))?;
+            ),
+            Err(ureq::Error::Json(e)) => anyhow::bail!("{request}: the answer is not JSON: {e}"),
+            // The connection broke while the answer came: worth another try.
+            Err(e) => {
+                let why = redact_in(&e.to_string(), &url);
+                return Err(Transient(format!("{request}: reading the answer: {why}")).into());
+            }
+        };
         if envelope.get("data").is_some_and(|d| !d.is_null()) {
             if let Some(errors) = envelope.get("errors").and_then(Value::as_array) {
                 for e in errors {
