@@ -22,7 +22,7 @@
 //!   specification.
 //!
 //! None holds more than a buffer of the file per thread (the count of
-//! duplicates, a run of 8 MiB), but the reference.
+//! duplicates, a run of 4 MiB), but the reference.
 
 #[deny(unsafe_code)]
 mod body;
