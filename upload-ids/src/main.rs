@@ -7,8 +7,21 @@ a UTF-8 byte order mark at the start and blank lines are normalised away; any
 other line is an error naming the file, its line number and content, and
 nothing is sent. What is sent is the normalised file (one ID per line, LF),
 streamed, as text/plain. By --id or --name, the job is looked up first and
-must still be `created` with its upload window (15 minutes) open. A summary
-goes to stderr.
+must still be `created` with its upload window (15 minutes) open. A note
+goes to stderr, and a summary to stdout as JSON, for scripts:
+
+  {
+    \"job\": \"1425543269983784962\",
+    \"file\": \"ids.txt\",
+    \"ids\": 1000,
+    \"blank_lines\": 3,
+    \"bytes\": 20000
+  }
+
+job is the job's id; null for a --url that does not name its job (only the
+API host's own form does, .../2/compliance/jobs/<id>/upload). file is the
+file as given (\"-\" for standard input); ids the IDs sent; blank_lines the
+blank lines skipped; bytes the size of what was sent, the normalised file.
 
 The IDs may come from a pipe: `--ids-file -` reads standard input (e.g.
 `jq -r .id archive.jsonl | upload-ids --ids-file - --name x`), and a FIFO,
@@ -62,9 +75,9 @@ Exit codes:
 use std::path::Path;
 
 use compliance_core::ids::IdFile;
-use compliance_core::transfer::{upload_ids, UploadTo};
+use compliance_core::transfer::{upload_ids, upload_url_job, UploadTo};
 use compliance_core::{cli, JobRef};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 struct Args {
@@ -75,32 +88,66 @@ struct Args {
     flag_type: String,
 }
 
+/// What an upload prints on stdout. The keys are for scripts: keep them.
+#[derive(Serialize)]
+struct UploadSummary<'a> {
+    /// The job's id; `None` (null) for a `--url` that does not name its job.
+    job: Option<String>,
+    /// The file as given; "-" for standard input.
+    file: &'a str,
+    /// IDs sent.
+    ids: u64,
+    /// Blank lines skipped.
+    blank_lines: u64,
+    /// Bytes sent: the normalised file.
+    bytes: u64,
+}
+
 fn main() {
     let (args, common): (Args, _) = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
-    cli::run(|| {
-        let job_ref = JobRef::from_flags_or_url(
-            &args.flag_url,
-            &args.flag_id,
-            &args.flag_name,
-            &args.flag_type,
-        )?;
-        let client = cli::client("upload-ids", &common)?;
-        let ids = match args.flag_ids_file.as_str() {
-            "-" => IdFile::check_stdin()?,
-            path => IdFile::check(Path::new(path))?,
-        };
-        let job = job_ref.map(|r| client.find_job(&r)).transpose()?;
-        let (to, label) = match &job {
-            Some(job) => (UploadTo::Job(job), job.label()),
-            None => (UploadTo::Url(&args.flag_url), "the upload URL".to_string()),
-        };
-        upload_ids(&client, to, &ids)?;
-        cli::note(format!(
-            "uploaded {} IDs from {} to {label}; {} blank line(s) skipped",
-            ids.stats().ids,
-            ids.name(),
-            ids.stats().skipped
-        ));
-        Ok(())
+    cli::run(|| upload(&args, &common))
+}
+
+/// Checks the ID file as given: a path, or "-" for standard input.
+fn open(file: &str) -> anyhow::Result<IdFile> {
+    match file {
+        "-" => IdFile::check_stdin(),
+        path => IdFile::check(Path::new(path)),
+    }
+}
+
+/// The upload to a job by `--url`, `--id` or `--name`.
+fn upload(args: &Args, common: &cli::CommonFlags) -> anyhow::Result<()> {
+    let job_ref = JobRef::from_flags_or_url(
+        &args.flag_url,
+        &args.flag_id,
+        &args.flag_name,
+        &args.flag_type,
+    )?;
+    let client = cli::client("upload-ids", common)?;
+    let ids = open(&args.flag_ids_file)?;
+    let job = job_ref.map(|r| client.find_job(&r)).transpose()?;
+    let (to, label) = match &job {
+        Some(job) => (UploadTo::Job(job), job.label()),
+        None => (UploadTo::Url(&args.flag_url), "the upload URL".to_string()),
+    };
+    upload_ids(&client, to, &ids)?;
+    let stats = ids.stats();
+    cli::note(format!(
+        "uploaded {} IDs from {} to {label}; {} blank line(s) skipped",
+        stats.ids,
+        ids.name(),
+        stats.skipped
+    ));
+    let job = match &job {
+        Some(job) => Some(job.id().to_string()),
+        None => upload_url_job(&client, &args.flag_url).map(|id| id.as_str().to_string()),
+    };
+    cli::print_json(&UploadSummary {
+        job,
+        file: &args.flag_ids_file,
+        ids: stats.ids,
+        blank_lines: stats.skipped,
+        bytes: stats.normalised_bytes,
     })
 }

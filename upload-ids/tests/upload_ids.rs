@@ -4,6 +4,7 @@ use compliance_testkit::{
     assert_no_auth_to_storage, Config, Emulator, Fault, Flavour, Origin, Output, Route, Stage,
     TempDir,
 };
+use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_upload-ids");
 
@@ -35,8 +36,41 @@ fn uploads_the_normalised_file_by_id() {
         em.uploaded(&job.id).expect("stored"),
         b"1417856744319971329\n1415457498803232770\n42\n"
     );
-    assert!(out.stdout.is_empty());
+    assert_eq!(
+        out.json(),
+        json!({"job": job.id, "file": file, "ids": 3, "blank_lines": 2, "bytes": 43})
+    );
     assert_no_auth_to_storage(&em);
+}
+
+#[test]
+fn the_summary_after_an_upload_names_the_job_where_it_is_known() {
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "1\n\n2\n2\n");
+    let summary = |job: serde_json::Value| json!({"job": job, "file": file, "ids": 3, "blank_lines": 1, "bytes": 6});
+    // A storage URL does not say which job it belongs to; by --name the job
+    // was looked up; -q silences the note, not the summary.
+    let em = emulator();
+    let job = em.create_job("tweets", Some("t"), false);
+    let out = Stage::new(BIN, &em).run(&["--ids-file", &file, "--url", &job.upload_url]);
+    assert_eq!(out.assert_code(0).json(), summary(json!(null)));
+    let job = em.create_job("users", Some("u"), false);
+    let out = Stage::new(BIN, &em).run(&["--ids-file", &file, "--name", "u", "-q"]);
+    assert_eq!(out.assert_code(0).json(), summary(json!(job.id)));
+    assert_eq!(out.stderr, "");
+    // The API host's own upload URL names its job.
+    let em = Emulator::start(Config {
+        flavour: Flavour::Api,
+        ..Config::default()
+    })
+    .expect("start");
+    let job = em.create_job("tweets", None, false);
+    assert!(job
+        .upload_url
+        .contains(&format!("/2/compliance/jobs/{}/upload", job.id)));
+    let out = Stage::new(BIN, &em).run(&["--ids-file", &file, "--url", &job.upload_url]);
+    assert_eq!(out.assert_code(0).json(), summary(json!(job.id)));
+    assert_eq!(em.uploaded(&job.id).unwrap(), b"1\n2\n2\n");
 }
 
 #[test]
