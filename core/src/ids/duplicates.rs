@@ -82,8 +82,14 @@ pub fn id_key(id: &[u8]) -> Option<u64> {
 }
 
 /// Counts the IDs that repeat an earlier one, fed one ID at a time, in flat
-/// memory (a run of [`RUN_IDS`] keys, 4 MiB) whatever their number; see the
-/// [module](self) for how. An ID there three times counts two.
+/// memory (a run of [`RUN_IDS`] keys, 4 MiB) whatever their number. An ID
+/// there three times counts two; IDs compare as text ([`id_key`]).
+///
+/// The keys are sorted in runs, each written to an unnamed temporary file
+/// once full (8 bytes a key, each run's own repeats left out), then merged
+/// at [`finish`](DuplicateCounter::finish), up to [`MAX_FAN_IN`] runs at a
+/// time, counting the distinct keys. Fewer than [`RUN_IDS`] IDs never touch
+/// the disk.
 #[derive(Debug)]
 pub struct DuplicateCounter {
     /// The ID file, for messages.
