@@ -1,5 +1,6 @@
-const USAGE: &str = "
-Upload a file of IDs to a batch compliance job's signed upload URL.
+const USAGE: &str = r#"
+Upload a file of IDs to a batch compliance job's signed upload URL, or only
+check it (--check).
 
 The file holds one Tweet or user ID per line (1 to 19 digits). It is checked
 in full before a byte is sent: spaces and tabs around an ID, CRLF line ends,
@@ -7,8 +8,44 @@ a UTF-8 byte order mark at the start and blank lines are normalised away; any
 other line is an error naming the file, its line number and content, and
 nothing is sent. What is sent is the normalised file (one ID per line, LF),
 streamed, as text/plain. By --id or --name, the job is looked up first and
-must still be `created` with its upload window (15 minutes) open. A summary
-goes to stderr.
+must still be `created` with its upload window (15 minutes) open. A note
+goes to stderr, and a summary to stdout as JSON, for scripts:
+
+  {
+    "job": "1425543269983784962",
+    "file": "ids.txt",
+    "ids": 1000,
+    "blank_lines": 3,
+    "bytes": 20000
+  }
+
+job is the job's id; null for a --url that does not name its job (only the
+API host's own form does, .../2/compliance/jobs/<id>/upload). file is the
+file as given ("-" for standard input); ids the IDs sent; blank_lines the
+blank lines skipped; bytes the size of what was sent, the normalised file.
+
+With --check, no job, token or network is needed: the file is checked and
+normalised just as for an upload (a pipe too), nothing is sent, and the
+summary on stdout also counts the duplicates:
+
+  {
+    "file": "ids.txt",
+    "ids": 1000,
+    "blank_lines": 3,
+    "duplicate_ids": 2,
+    "bytes": 20000,
+    "over_api_host_limit": false
+  }
+
+duplicate_ids counts the IDs that repeat an earlier one (an ID there three
+times counts two). They are compared as text, as the API takes them: 007
+and 7 are two IDs. over_api_host_limit is true when bytes is over 1 GiB, the
+most one upload takes on the API host (the 2026 flow), which refuses such a
+file before it is sent: split it over several jobs. A bad file is an error
+(exit 2), as for an upload, and prints nothing on stdout. The count sorts
+the IDs in runs of half a million: memory stays flat, and a file of more
+IDs takes up to 8 bytes an ID in a private temporary file in $TMPDIR (or
+/tmp), unnamed, gone when the check ends. An upload does not count them.
 
 The IDs may come from a pipe: `--ids-file -` reads standard input (e.g.
 `jq -r .id archive.jsonl | upload-ids --ids-file - --name x`), and a FIFO,
@@ -31,6 +68,7 @@ to check with list-job.
 
 Usage:
   upload-ids --ids-file <file> (--url <upload-url> | --id <id> | --name <name>) [options]
+  upload-ids --ids-file <file> --check [options]
   upload-ids (-h | --help)
   upload-ids --version
 
@@ -40,6 +78,8 @@ Options:
   --id <id>             The job id (1 to 19 digits).
   --name <name>         The job's name (the newest job with that name).
   --type <type>         With --name: look only among tweets or users jobs.
+  --check               Only check the file and count its duplicates; send
+                        nothing (no job, no token, no request).
   --retries <n>         Retries of a failed request or transfer [default: 5].
   --retry-time <secs>   The longest the retries of one step take [default: 900].
   --stall <secs>        Seconds without a byte before a read fails [default: 60].
@@ -48,23 +88,27 @@ Options:
   --version             Show the version.
 
 Environment:
-  BEARER_TOKEN          Your app's app-only bearer token (required).
+  BEARER_TOKEN          Your app's app-only bearer token (required, but
+                        not with --check).
   X_API_URL             The API base (default https://api.x.com).
 
 Exit codes:
-  0  the IDs were uploaded; the job starts processing them
+  0  the IDs were uploaded; the job starts processing them (with --check:
+     the file passed its check)
   1  the API, storage or the network failed, no such job, the job no longer
      takes IDs (already uploaded, or its upload window closed), or the ID
-     file changed while it was being sent
-  2  usage or input error: a bad flag, a bad or empty ID file, no BEARER_TOKEN
-";
+     file changed while it was being sent (with --check: counted), or a
+     temporary file could not be written
+  2  usage or input error: a bad flag (--check with a job), a bad or empty
+     ID file, no BEARER_TOKEN
+"#;
 
 use std::path::Path;
 
 use compliance_core::ids::IdFile;
-use compliance_core::transfer::{upload_ids, UploadTo};
-use compliance_core::{cli, JobRef};
-use serde::Deserialize;
+use compliance_core::transfer::{upload_ids, upload_url_job, UploadTo, API_HOST_UPLOAD_LIMIT};
+use compliance_core::{cli, progress, usage_bail, JobRef};
+use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 struct Args {
@@ -73,34 +117,132 @@ struct Args {
     flag_id: String,
     flag_name: String,
     flag_type: String,
+    flag_check: bool,
+    flag_quiet: bool,
+}
+
+/// What `--check` prints on stdout. The keys are for scripts: keep them.
+#[derive(Serialize)]
+struct CheckSummary<'a> {
+    /// The file as given; "-" for standard input.
+    file: &'a str,
+    /// IDs found: what an upload sends.
+    ids: u64,
+    /// Blank lines skipped.
+    blank_lines: u64,
+    /// IDs that repeat an earlier one, compared as text.
+    duplicate_ids: u64,
+    /// The size of the normalised file: what an upload sends.
+    bytes: u64,
+    /// `bytes` is over the single-upload limit of the API host (1 GiB).
+    over_api_host_limit: bool,
+}
+
+/// What an upload prints on stdout. The keys are for scripts: keep them.
+#[derive(Serialize)]
+struct UploadSummary<'a> {
+    /// The job's id; `None` (null) for a `--url` that does not name its job.
+    job: Option<String>,
+    /// The file as given; "-" for standard input.
+    file: &'a str,
+    /// IDs sent.
+    ids: u64,
+    /// Blank lines skipped.
+    blank_lines: u64,
+    /// Bytes sent: the normalised file.
+    bytes: u64,
 }
 
 fn main() {
     let (args, common): (Args, _) = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
-    cli::run(|| {
-        let job_ref = JobRef::from_flags_or_url(
-            &args.flag_url,
-            &args.flag_id,
-            &args.flag_name,
-            &args.flag_type,
-        )?;
-        let client = cli::client("upload-ids", &common)?;
-        let ids = match args.flag_ids_file.as_str() {
-            "-" => IdFile::check_stdin()?,
-            path => IdFile::check(Path::new(path))?,
-        };
-        let job = job_ref.map(|r| client.find_job(&r)).transpose()?;
-        let (to, label) = match &job {
-            Some(job) => (UploadTo::Job(job), job.label()),
-            None => (UploadTo::Url(&args.flag_url), "the upload URL".to_string()),
-        };
-        upload_ids(&client, to, &ids)?;
+    cli::run(|| match args.flag_check {
+        true => check(&args),
+        false => upload(&args, &common),
+    })
+}
+
+/// Checks the ID file as given: a path, or "-" for standard input.
+fn open(file: &str) -> anyhow::Result<IdFile> {
+    match file {
+        "-" => IdFile::check_stdin(),
+        path => IdFile::check(Path::new(path)),
+    }
+}
+
+/// `--check`: the check of an upload, and the count of duplicates; no job,
+/// no token, no request.
+fn check(args: &Args) -> anyhow::Result<()> {
+    progress::set_quiet(args.flag_quiet);
+    let job_flags = [
+        &args.flag_url,
+        &args.flag_id,
+        &args.flag_name,
+        &args.flag_type,
+    ];
+    if job_flags.iter().any(|flag| !flag.is_empty()) {
+        usage_bail!("--check takes no job: leave out --url, --id, --name and --type");
+    }
+    let ids = open(&args.flag_ids_file)?;
+    let duplicate_ids = ids.count_duplicates()?;
+    let stats = ids.stats();
+    let over_api_host_limit = stats.normalised_bytes > API_HOST_UPLOAD_LIMIT;
+    cli::note(format!(
+        "{} passes: {} IDs ({duplicate_ids} duplicate(s)), {} blank line(s) skipped, \
+         {} bytes to send",
+        ids.name(),
+        stats.ids,
+        stats.skipped,
+        stats.normalised_bytes
+    ));
+    if over_api_host_limit {
         cli::note(format!(
-            "uploaded {} IDs from {} to {label}; {} blank line(s) skipped",
-            ids.stats().ids,
-            ids.name(),
-            ids.stats().skipped
+            "{} bytes are over the API host's limit of {API_HOST_UPLOAD_LIMIT} bytes (1 GiB) \
+             for one upload (the 2026 flow): split the IDs over several jobs",
+            stats.normalised_bytes
         ));
-        Ok(())
+    }
+    cli::print_json(&CheckSummary {
+        file: &args.flag_ids_file,
+        ids: stats.ids,
+        blank_lines: stats.skipped,
+        duplicate_ids,
+        bytes: stats.normalised_bytes,
+        over_api_host_limit,
+    })
+}
+
+/// The upload to a job by `--url`, `--id` or `--name`.
+fn upload(args: &Args, common: &cli::CommonFlags) -> anyhow::Result<()> {
+    let job_ref = JobRef::from_flags_or_url(
+        &args.flag_url,
+        &args.flag_id,
+        &args.flag_name,
+        &args.flag_type,
+    )?;
+    let client = cli::client("upload-ids", common)?;
+    let ids = open(&args.flag_ids_file)?;
+    let job = job_ref.map(|r| client.find_job(&r)).transpose()?;
+    let (to, label) = match &job {
+        Some(job) => (UploadTo::Job(job), job.label()),
+        None => (UploadTo::Url(&args.flag_url), "the upload URL".to_string()),
+    };
+    upload_ids(&client, to, &ids)?;
+    let stats = ids.stats();
+    cli::note(format!(
+        "uploaded {} IDs from {} to {label}; {} blank line(s) skipped",
+        stats.ids,
+        ids.name(),
+        stats.skipped
+    ));
+    let job = match &job {
+        Some(job) => Some(job.id().to_string()),
+        None => upload_url_job(&client, &args.flag_url).map(|id| id.as_str().to_string()),
+    };
+    cli::print_json(&UploadSummary {
+        job,
+        file: &args.flag_ids_file,
+        ids: stats.ids,
+        blank_lines: stats.skipped,
+        bytes: stats.normalised_bytes,
     })
 }

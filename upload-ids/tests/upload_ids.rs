@@ -4,6 +4,7 @@ use compliance_testkit::{
     assert_no_auth_to_storage, Config, Emulator, Fault, Flavour, Origin, Output, Route, Stage,
     TempDir,
 };
+use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_upload-ids");
 
@@ -35,8 +36,225 @@ fn uploads_the_normalised_file_by_id() {
         em.uploaded(&job.id).expect("stored"),
         b"1417856744319971329\n1415457498803232770\n42\n"
     );
-    assert!(out.stdout.is_empty());
+    assert_eq!(
+        out.json(),
+        json!({"job": job.id, "file": file, "ids": 3, "blank_lines": 2, "bytes": 43})
+    );
     assert_no_auth_to_storage(&em);
+}
+
+#[test]
+fn the_summary_after_an_upload_names_the_job_where_it_is_known() {
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "1\n\n2\n2\n");
+    let summary = |job: serde_json::Value| json!({"job": job, "file": file, "ids": 3, "blank_lines": 1, "bytes": 6});
+    // A storage URL does not say which job it belongs to; by --name the job
+    // was looked up; -q silences the note, not the summary.
+    let em = emulator();
+    let job = em.create_job("tweets", Some("t"), false);
+    let out = Stage::new(BIN, &em).run(&["--ids-file", &file, "--url", &job.upload_url]);
+    assert_eq!(out.assert_code(0).json(), summary(json!(null)));
+    let job = em.create_job("users", Some("u"), false);
+    let out = Stage::new(BIN, &em).run(&["--ids-file", &file, "--name", "u", "-q"]);
+    assert_eq!(out.assert_code(0).json(), summary(json!(job.id)));
+    assert_eq!(out.stderr, "");
+    // The API host's own upload URL names its job.
+    let em = Emulator::start(Config {
+        flavour: Flavour::Api,
+        ..Config::default()
+    })
+    .expect("start");
+    let job = em.create_job("tweets", None, false);
+    assert!(job
+        .upload_url
+        .contains(&format!("/2/compliance/jobs/{}/upload", job.id)));
+    let out = Stage::new(BIN, &em).run(&["--ids-file", &file, "--url", &job.upload_url]);
+    assert_eq!(out.assert_code(0).json(), summary(json!(job.id)));
+    assert_eq!(em.uploaded(&job.id).unwrap(), b"1\n2\n2\n");
+}
+
+#[test]
+fn check_sums_up_a_file_without_a_job_or_a_token() {
+    let dir = TempDir::new();
+    // 7 IDs: 1 three times, 7 twice (007 is another ID), 2 and 007 once.
+    let file = dir.write("ids.txt", "1\n2\n\n1\n007\n7\n  \n1\n7\n\n");
+    let out = Stage::bare(BIN).run(&["--ids-file", &file, "--check"]);
+    out.assert_code(0).assert_stderr("7 IDs (3 duplicate(s))");
+    assert_eq!(
+        out.json(),
+        json!({
+            "file": file,
+            "ids": 7,
+            "blank_lines": 3,
+            "duplicate_ids": 3,
+            "bytes": 16,
+            "over_api_host_limit": false
+        })
+    );
+    // Pretty, in this order: for a person, for jq and for sed alike.
+    let keys: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix('"')?.split('"').next())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "file",
+            "ids",
+            "blank_lines",
+            "duplicate_ids",
+            "bytes",
+            "over_api_host_limit"
+        ]
+    );
+    assert!(
+        out.stdout.contains("\n  \"bytes\": 16,\n"),
+        "{}",
+        out.stdout
+    );
+    // -q: the JSON, and nothing on stderr.
+    let quiet = Stage::bare(BIN).run(&["--ids-file", &file, "--check", "-q"]);
+    assert_eq!(quiet.assert_code(0).stdout, out.stdout);
+    assert_eq!(quiet.stderr, "");
+}
+
+#[test]
+fn check_normalises_as_an_upload_does() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let contents = "\u{feff} 1417856744319971329 \r\n\r\n1415457498803232770\r\n\t42\r\n42";
+    let file = dir.write("crlf.txt", contents);
+    let out = Stage::new(BIN, &em).run(&["--ids-file", &file, "--check"]);
+    assert_eq!(
+        out.assert_code(0).json(),
+        json!({
+            "file": file,
+            "ids": 4,
+            "blank_lines": 1,
+            "duplicate_ids": 1,
+            "bytes": 46,
+            "over_api_host_limit": false
+        })
+    );
+    assert!(em.requests().is_empty(), "a request was made");
+    // The bytes are what an upload of the same file sends.
+    let job = em.create_job("tweets", None, false);
+    let sent = Stage::new(BIN, &em).run(&["--ids-file", &file, "--id", &job.id]);
+    sent.assert_code(0);
+    assert_eq!(em.uploaded(&job.id).unwrap().len(), 46);
+    assert_eq!(sent.json()["bytes"], 46);
+}
+
+#[test]
+fn check_reads_standard_input() {
+    let out = Stage::bare(BIN)
+        .stdin_bytes("\u{feff}1\r\n\r\n 2\n1\n3")
+        .run(&["--ids-file", "-", "--check"]);
+    assert_eq!(
+        out.assert_code(0).json(),
+        json!({
+            "file": "-",
+            "ids": 4,
+            "blank_lines": 1,
+            "duplicate_ids": 1,
+            "bytes": 8,
+            "over_api_host_limit": false
+        })
+    );
+    out.assert_stderr("standard input passes: 4 IDs");
+}
+
+#[test]
+fn check_counts_duplicates_past_one_run_exactly() {
+    use std::io::Write;
+    // More IDs than one sorted run holds (2^19): the count goes through the
+    // temporary file and the merge.
+    let dir = TempDir::new();
+    let path = dir.path("ids.txt");
+    write_ids(&path, 1_100_000);
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    let mut extra = String::new();
+    for i in 0..5_000u64 {
+        // Each a repeat of an ID written above...
+        extra.push_str(&format!("{}\n", 1_000_000_000_000_000_000 + i * 37 * 200));
+    }
+    // ... and one repeated here, and IDs that only look like one another.
+    extra.push_str("7\n7\n07\n0000000000000000007\n");
+    file.write_all(extra.as_bytes()).unwrap();
+    drop(file);
+    let out = Stage::bare(BIN).run(&["--ids-file", path.to_str().unwrap(), "--check"]);
+    let summary = out.assert_code(0).json();
+    assert_eq!(summary["ids"], 1_105_004);
+    assert_eq!(summary["duplicate_ids"], 5_001);
+    assert_eq!(summary["bytes"], 1_100_000 * 20 + extra.len() as u64);
+}
+
+#[test]
+fn check_of_a_bad_file_exits_2_with_nothing_on_stdout_and_no_request() {
+    let em = emulator();
+    let dir = TempDir::new();
+    for (name, contents, message) in [
+        (
+            "letters.txt",
+            &b"1\nabc\n3\nx\n"[..],
+            "letters.txt: 2 lines not an ID (1 to 19 digits): line 2 \"abc\", line 4 \"x\"",
+        ),
+        ("empty.txt", b"", "empty.txt: no ID found"),
+    ] {
+        let file = dir.write(name, contents);
+        for stage in [Stage::new(BIN, &em), Stage::bare(BIN)] {
+            let out = stage.run(&["--ids-file", &file, "--check"]);
+            out.assert_code(2).assert_stderr(message);
+            assert_eq!(out.stdout, "", "stdout");
+            assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
+        }
+    }
+    let out = Stage::bare(BIN)
+        .stdin_bytes("1\n2 3\n")
+        .run(&["--ids-file", "-", "--check"]);
+    out.assert_code(2)
+        .assert_stderr("standard input: 1 line not an ID (1 to 19 digits): line 2 \"2 3\"");
+    assert_eq!(out.stdout, "");
+    let missing = dir.path("missing.txt");
+    let out = Stage::bare(BIN).run(&["--ids-file", missing.to_str().unwrap(), "--check"]);
+    out.assert_code(2).assert_stderr("cannot open");
+    assert_eq!(out.stdout, "");
+    assert!(em.requests().is_empty(), "a request was made");
+}
+
+#[test]
+fn check_takes_no_job() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "1\n");
+    let job = em.create_job("tweets", Some("t"), false);
+    let cases: [&[&str]; 5] = [
+        &["--id", job.id.as_str()],
+        &["--url", job.upload_url.as_str()],
+        &["--name", "t"],
+        &["--name", "t", "--type", "tweets"],
+        &["--type", "tweets"],
+    ];
+    for job_flags in cases {
+        let mut args = vec!["--ids-file", file.as_str(), "--check"];
+        args.extend(job_flags);
+        let out = Stage::new(BIN, &em).run(&args);
+        out.assert_code(2)
+            .assert_stderr("--check takes no job: leave out --url, --id, --name and --type");
+        assert_eq!(out.stdout, "", "{job_flags:?}");
+    }
+    // Without --ids-file, docopt's own usage error.
+    Stage::new(BIN, &em)
+        .run(&["--check"])
+        .assert_code(2)
+        .assert_stderr("Usage:");
+    assert!(em.requests().iter().all(|r| !r.target.contains("/upload")));
+    assert!(em.uploaded(&job.id).is_none());
+    assert_eq!(em.job(&job.id).unwrap().status, "created");
 }
 
 #[test]

@@ -16,13 +16,20 @@
 //!   private temporary file ([`IdFile::check_stdin`] for standard input).
 //! - the upload body (`transfer::upload`'s reader): exactly the normalised
 //!   bytes, checked again as they go, failing if the file changed.
+//! - [`IdFile::count_duplicates`] (`upload-ids --check`): the IDs that repeat
+//!   an earlier one, counted by their text with an external sort
+//!   ([`DuplicateCounter`]) in flat memory; [`Reference::duplicates`] is its
+//!   specification.
 //!
-//! None holds more than a buffer of the file per thread, but the reference.
+//! None holds more than a buffer of the file per thread (the count of
+//! duplicates, a run of 4 MiB), but the reference.
 
 #[deny(unsafe_code)]
 mod body;
 #[deny(unsafe_code)]
 mod check;
+#[deny(unsafe_code)]
+mod duplicates;
 mod fast;
 #[deny(unsafe_code)]
 mod grammar;
@@ -36,6 +43,7 @@ mod spool;
 mod testing;
 
 pub use check::IdFile;
+pub use duplicates::{id_key, DuplicateCounter, MAX_FAN_IN, RUN_IDS};
 pub use grammar::{BadLine, IdFileError, MAX_ID_DIGITS, MAX_LISTED_BAD_LINES};
 pub use reference::{reference, Reference};
 pub use scanner::Scanner;

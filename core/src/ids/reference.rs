@@ -30,6 +30,16 @@ impl Reference {
     pub fn is_normal(&self, file: &[u8]) -> bool {
         self.bad.is_empty() && self.normalised == file
     }
+
+    /// How many IDs repeat an earlier one (an ID there three times counts
+    /// two), comparing their text (`007` and `7` are two IDs): a set of the
+    /// IDs seen, in memory. The specification of
+    /// [`DuplicateCounter`](super::DuplicateCounter).
+    pub fn duplicates(&self) -> u64 {
+        let mut seen = std::collections::HashSet::new();
+        let ids = self.normalised.split(|&b| b == b'\n');
+        ids.filter(|id| !id.is_empty() && !seen.insert(*id)).count() as u64
+    }
 }
 
 /// Checks and normalises a whole ID file, line by line.
@@ -88,5 +98,13 @@ mod tests {
         }
         assert_eq!(reference(b""), Reference::default());
         assert_eq!(reference(b"\n").skipped, 1);
+    }
+
+    #[test]
+    fn counts_duplicates_by_their_text() {
+        let r = reference(b"7\n 07\n7\r\n\n007\n7\n07\n8");
+        assert_eq!((r.ids, r.duplicates()), (7, 3));
+        assert_eq!(reference(b"1\n2\n").duplicates(), 0);
+        assert_eq!(reference(b"").duplicates(), 0);
     }
 }

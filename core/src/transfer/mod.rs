@@ -20,4 +20,6 @@ mod upload;
 pub use destination::Destination;
 pub use download::download_results;
 pub use storage::StorageError;
-pub use upload::{is_resumable_url, upload_ids, UploadTo, API_HOST_UPLOAD_LIMIT, RESUMABLE_CHUNK};
+pub use upload::{
+    is_resumable_url, upload_ids, upload_url_job, UploadTo, API_HOST_UPLOAD_LIMIT, RESUMABLE_CHUNK,
+};

@@ -149,6 +149,15 @@ pub fn upload_ids(client: &Client, to: UploadTo, ids: &IdFile) -> anyhow::Result
     }
 }
 
+/// The job an upload URL names, where it says so itself: a URL on the API's
+/// own origin, of the API host's form `…/2/compliance/jobs/{id}/upload`.
+/// `None` for any other (a storage URL may seem to name its job, but
+/// nothing says so), as when a lost answer is checked with the job.
+pub fn upload_url_job(client: &Client, url: &str) -> Option<JobId> {
+    client.authorization_for(url)?;
+    api_upload_job(url)
+}
+
 /// The job of an upload URL of the API host's form,
 /// `…/2/compliance/jobs/{id}/upload?token=…`.
 fn api_upload_job(url: &str) -> Option<JobId> {
