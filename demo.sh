@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The whole batch compliance lifecycle, step by step, against the offline
-# emulator: builds everything, starts the emulator on a free loopback port,
-# runs the five stages in order (printing each command and what it printed),
-# and stops the emulator. Needs only the Rust toolchain.
+# The whole batch compliance lifecycle against the offline emulator: builds
+# everything, starts the emulator on a free loopback port, runs the whole
+# check in one command (lifecycle.sh, which prints each of the five stages
+# as it runs it), then shows the single stages again on the same job, and
+# stops the emulator. Needs only the Rust toolchain.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -23,8 +24,10 @@ trap cleanup EXIT
 
 # The emulator prints the two `export` lines a user would paste. Its data
 # lives in the demo's folder, so the cleanup removes it whatever happens;
-# the delay is explicit (3 s), whatever the binary's default.
-compliance-emulator --processing-delay 3 --data-dir "$work/data" >"$work/env" 2>"$work/emulator.log" &
+# the delay is explicit (3 s), whatever the binary's default, and a generous
+# rate limit lets the waits poll every second.
+compliance-emulator --processing-delay 3 --rate-limit 1000 --data-dir "$work/data" \
+  >"$work/env" 2>"$work/emulator.log" &
 emulator_pid=$!
 for _ in $(seq 100); do
   grep -q BEARER_TOKEN "$work/env" 2>/dev/null && break
@@ -46,9 +49,13 @@ step() {
 }
 
 cat "$work/env"
-step create-job --type tweets --name demo
-step list-jobs --type tweets
-step upload-ids --ids-file "$work/ids.txt" --name demo
-step list-job --name demo --wait --interval 1
-step download-results --name demo --results-file "$work/results.jsonl"
+# The whole run in one command: check, create, upload, wait, download.
+step ./lifecycle.sh --type tweets --ids-file "$work/ids.txt" --results-file "$work/results.jsonl" --name demo
 step head -n 3 "$work/results.jsonl"
+
+# The same job, one stage at a time, as lifecycle.sh ran them.
+step upload-ids --ids-file "$work/ids.txt" --check
+step list-jobs --type tweets
+step list-job --name demo
+step download-results --name demo --results-file "$work/again.jsonl"
+step cmp "$work/results.jsonl" "$work/again.jsonl"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the bench scripts (sourced, not run): messages, the ID file and
 # the VM warm-up.
 

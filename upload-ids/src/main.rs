@@ -1,4 +1,5 @@
-const USAGE: &str = r#"
+const USAGE: &str = concat!(
+    r#"
 Upload a file of IDs to a batch compliance job's signed upload URL, or only
 check it (--check).
 
@@ -26,7 +27,7 @@ blank lines skipped; bytes the size of what was sent, the normalised file.
 
 With --check, no job, token or network is needed: the file is checked and
 normalised just as for an upload (a pipe too), nothing is sent, and the
-summary on stdout also counts the duplicates:
+summary on stdout also counts the duplicates (exit 0: the file passes):
 
   {
     "file": "ids.txt",
@@ -58,7 +59,9 @@ file named `-` is `./-`.)
 
 A regular file is read where it is, once to check it and again to send it,
 checked again as it goes: if it changes in between (shorter, longer, a line
-no longer as checked), the upload stops, incomplete, and fails (exit 1).
+no longer as checked), the upload stops, incomplete, and fails (exit 1). A
+job that already has its IDs, or whose upload window has closed, takes no
+more (exit 1): a new check needs a new job.
 
 When an upload's answer is lost and the retry is refused, the upload may
 well have arrived: the job is asked (by --id or --name, or a --url of the
@@ -70,7 +73,7 @@ Usage:
   upload-ids --ids-file <file> (--url <upload-url> | --id <id> | --name <name>) [options]
   upload-ids --ids-file <file> --check [options]
   upload-ids (-h | --help)
-  upload-ids --version
+  upload-ids (-V | --version)
 
 Options:
   --ids-file <file>     The ID file; - for standard input.
@@ -80,28 +83,13 @@ Options:
   --type <type>         With --name: look only among tweets or users jobs.
   --check               Only check the file and count its duplicates; send
                         nothing (no job, no token, no request).
-  --retries <n>         Retries of a failed request or transfer [default: 5].
-  --retry-time <secs>   The longest the retries of one step take [default: 900].
-  --stall <secs>        Seconds without a byte before a read fails [default: 60].
-  -q, --quiet           No progress or notes on stderr; errors still show.
-  -h, --help            Show this text.
-  --version             Show the version.
-
-Environment:
-  BEARER_TOKEN          Your app's app-only bearer token (required, but
-                        not with --check).
-  X_API_URL             The API base (default https://api.x.com).
-
-Exit codes:
-  0  the IDs were uploaded; the job starts processing them (with --check:
-     the file passed its check)
-  1  the API, storage or the network failed, no such job, the job no longer
-     takes IDs (already uploaded, or its upload window closed), or the ID
-     file changed while it was being sent (with --check: counted), or a
-     temporary file could not be written
-  2  usage or input error: a bad flag (--check with a job), a bad or empty
-     ID file, no BEARER_TOKEN
-"#;
+"#,
+    compliance_core::common_options!(),
+    "\n",
+    compliance_core::environment!(),
+    "\n",
+    compliance_core::exit_codes!(),
+);
 
 use std::path::Path;
 

@@ -451,7 +451,7 @@ fn bad_flags_exit_2() {
         (&["--ids-file", "x"], "Usage:"),
         (&["--ids-file", "x", "--id", "1", "--url", "u"], "Usage:"),
         (&["--id", "1"], "Usage:"),
-        (&["--file", "x", "--id", "1"], "Unknown flag"),
+        (&["--file", "x", "--id", "1"], "there is no flag --file"),
     ];
     for (args, message) in cases {
         Stage::new(BIN, &em)

@@ -51,7 +51,8 @@ macro_rules! exit_codes {
   1  failed: the API refused or failed (another job of the type is active,
      say), or storage or the network did; no such job; the job does not
      allow the step (not complete yet, failed, expired, already has its
-     IDs); the results are corrupt; a file could not be written
+     IDs); an ID file changed while it was sent; the results are corrupt;
+     a file could not be written
   2  usage or input error: a bad or missing flag or value; no BEARER_TOKEN,
      or one no header can carry; an X_API_URL that is not an origin; a name
      an active job has, or one of both types without --type; a bad, empty
