@@ -43,6 +43,7 @@ Exit codes:
   2  usage error: a bad flag or value, no BEARER_TOKEN
 ";
 
+use compliance_core::results::Format;
 use compliance_core::time::Timestamp;
 use compliance_core::transfer::{download_results, Destination};
 use compliance_core::wait::{wait_for_job, Patience};
@@ -86,8 +87,8 @@ fn main() {
                 job.ready_download_url(Timestamp::now())?.to_string()
             }
         };
-        let summary = download_results(&client, &url, &dest)?;
-        cli::note(format!("{}: {summary}", dest.describe()));
+        let done = download_results(&client, &url, &dest, Format::Jsonl)?;
+        cli::note(format!("{}: {}", dest.describe(), done.summary));
         Ok(())
     })
 }

@@ -18,6 +18,6 @@ mod storage;
 mod upload;
 
 pub use destination::Destination;
-pub use download::download_results;
+pub use download::{download_results, Downloaded};
 pub use storage::StorageError;
 pub use upload::{is_resumable_url, upload_ids, UploadTo, API_HOST_UPLOAD_LIMIT, RESUMABLE_CHUNK};
