@@ -20,9 +20,16 @@ when it holds a comma, a double quote, CR or LF, a double quote inside
 doubled (RFC 4180). A missing or null field (often redacted_at) is empty;
 a value that is not a string is written as its JSON text. Records that are
 not events (objects without string id, action and reason) are left out of
-the CSV and counted in the summary.
+the CSV and counted in the summaries.
 
-A one-line summary goes to stderr (not with --quiet), such as
+When the results go to a file (or a FIFO or a device), a JSON summary is
+printed on stdout once they are whole and checked, even with --quiet:
+  {"file": <path written>, "format": "jsonl" or "csv",
+   "bytes": <bytes written>, "lines": <non-empty lines downloaded>,
+   "events": <events>, "reasons": {<reason>: <events>, ...},
+   "other_records": <lines that are not events>}
+With -, stdout carries the results alone. Either way a one-line summary
+goes to stderr (not with --quiet), such as
   results.csv: 3 compliance events (deleted 2, protected 1)
 
 Usage:
@@ -59,12 +66,14 @@ Exit codes:
   2  usage error: a bad flag or value, no BEARER_TOKEN
 "#;
 
+use std::collections::BTreeMap;
+
 use compliance_core::results::Format;
 use compliance_core::time::Timestamp;
-use compliance_core::transfer::{download_results, Destination};
+use compliance_core::transfer::{download_results, Destination, Downloaded};
 use compliance_core::wait::{wait_for_job, Patience};
 use compliance_core::{cli, usage_bail, JobRef};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 struct Args {
@@ -111,6 +120,40 @@ fn main() {
             dest.describe(),
             done.summary.describe(format)
         ));
+        // On standard output the results are the data: no summary there.
+        if dest != Destination::Stdout {
+            cli::print_json(&JsonSummary::new(&dest, &done))?;
+        }
         Ok(())
     })
+}
+
+/// The summary printed on stdout when the results went to a file; its keys
+/// are for scripts, and stay.
+#[derive(Serialize)]
+struct JsonSummary<'a> {
+    /// The path written (a symbolic link followed).
+    file: String,
+    format: &'static str,
+    /// Bytes written to the file.
+    bytes: u64,
+    /// Non-empty lines of the download: events and other records.
+    lines: u64,
+    events: u64,
+    reasons: &'a BTreeMap<String, u64>,
+    other_records: u64,
+}
+
+impl<'a> JsonSummary<'a> {
+    fn new(dest: &Destination, done: &'a Downloaded) -> JsonSummary<'a> {
+        JsonSummary {
+            file: dest.describe(),
+            format: done.format.as_str(),
+            bytes: done.bytes,
+            lines: done.summary.lines,
+            events: done.summary.events,
+            reasons: &done.summary.reasons,
+            other_records: done.summary.other_records,
+        }
+    }
 }

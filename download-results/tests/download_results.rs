@@ -2,7 +2,7 @@
 
 use compliance_testkit::{
     assert_no_auth_to_storage, await_condition, await_status, upload, Config, Emulator, Fault,
-    Flavour, Route, Stage, TempDir,
+    Flavour, Output, Route, Stage, TempDir,
 };
 use std::time::Duration;
 
@@ -35,7 +35,7 @@ fn downloads_checked_results_by_id() {
     assert!(!expected.is_empty(), "pick IDs that have events");
     assert_eq!(std::fs::read(&path).unwrap(), expected);
     assert_eq!(dir.names(), ["results.jsonl"], "no temporary file left");
-    assert!(out.stdout.is_empty());
+    assert_eq!(out.json()["file"], path.to_str().unwrap());
     assert_no_auth_to_storage(&em);
 }
 
@@ -438,7 +438,7 @@ fn devices_and_fifos_are_written_straight_and_links_followed() {
             .unwrap()
             .file_type()
             .is_fifo());
-        // CSV too.
+        // CSV too, with its JSON summary naming the FIFO.
         let reader = {
             let fifo = fifo.clone();
             std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
@@ -452,7 +452,12 @@ fn devices_and_fifos_are_written_straight_and_links_followed() {
             "csv",
         ]);
         out.assert_code(0);
-        assert_eq!(reader.join().unwrap(), expected_csv(&expected).0);
+        let (csv, summary) = expected_csv(&expected);
+        assert_eq!(reader.join().unwrap(), csv);
+        let json = out.json();
+        assert_eq!(json["file"], fifo.to_str().unwrap());
+        assert_eq!(json["bytes"], csv.len() as u64);
+        assert_eq!(json["events"], summary["events"]);
     }
 
     // A link is followed: the file it points to is replaced, the link stays,
@@ -861,6 +866,32 @@ fn expected_csv(jsonl: &[u8]) -> (String, serde_json::Value) {
     (csv, summary)
 }
 
+/// Asserts the JSON summary on stdout: its keys in order, and its values.
+#[track_caller]
+fn assert_summary(out: &Output, file: &std::path::Path, format: &str, want: &serde_json::Value) {
+    let json = out.json();
+    let keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        keys,
+        [
+            "file",
+            "format",
+            "bytes",
+            "lines",
+            "events",
+            "reasons",
+            "other_records"
+        ]
+    );
+    assert_eq!(json["file"], file.to_str().unwrap());
+    assert_eq!(json["format"], format);
+    let size = std::fs::metadata(file).unwrap().len();
+    assert_eq!(json["bytes"], size, "bytes: the file's size");
+    for key in ["lines", "events", "reasons", "other_records"] {
+        assert_eq!(json[key], want[key], "{key}");
+    }
+}
+
 #[test]
 fn csv_to_a_file_has_a_row_per_event() {
     let (em, id) = complete_job(Config::default(), None);
@@ -884,6 +915,7 @@ fn csv_to_a_file_has_a_row_per_event() {
         summary["events"]
     ));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
+    assert_summary(&out, &path, "csv", &summary);
     assert_eq!(dir.names(), ["r.csv"], "no temporary file left");
 }
 
@@ -934,14 +966,17 @@ fn csv_quotes_odd_fields_and_leaves_out_other_records() {
          3,delete,\"new, \"\"odd\"\" reason\",2021-10-04T19:11:41.540Z,\n\
          4,delete,\"two\nlines\",2021-10-04T19:11:41Z,\n"
     );
-    let (independent, _) = expected_csv(ODD_LINES.as_bytes());
+    let (independent, summary) = expected_csv(ODD_LINES.as_bytes());
     assert_eq!(written, independent);
+    assert_summary(&out, &path, "csv", &summary);
+    assert_eq!(out.json()["lines"], 5);
+    assert_eq!(out.json()["other_records"], 1);
 }
 
 #[test]
 fn csv_across_a_resumed_download_is_the_clean_csv() {
     let (em, id) = complete_job(all_events(), None);
-    let (want, _) = expected_csv(&em.expected_results("tweets", ids().as_bytes()));
+    let (want, summary) = expected_csv(&em.expected_results("tweets", ids().as_bytes()));
     let dir = TempDir::new();
     let clean = dir.path("clean.csv");
     let resumed = dir.path("resumed.csv");
@@ -974,6 +1009,7 @@ fn csv_across_a_resumed_download_is_the_clean_csv() {
     assert_eq!(ranges, 3, "each resume asked for the rest");
     assert_eq!(std::fs::read_to_string(&resumed).unwrap(), want);
     assert!(std::fs::read(&clean).unwrap() == std::fs::read(&resumed).unwrap());
+    assert_summary(&out, &resumed, "csv", &summary);
 }
 
 #[test]
@@ -1002,6 +1038,58 @@ fn jsonl_to_stdout_has_no_json_summary() {
     out.assert_code(0);
     assert!(out.stdout.as_bytes() == em.expected_results("tweets", ids().as_bytes()));
     assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
+#[test]
+fn the_json_summary_says_what_the_file_holds_even_when_quiet() {
+    let (em, id) = complete_job(Config::default(), None);
+    let jsonl = em.expected_results("tweets", ids().as_bytes());
+    let (_, summary) = expected_csv(&jsonl);
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let out = Stage::new(BIN, &em).run(&[
+        "--id",
+        &id,
+        "--results-file",
+        path.to_str().unwrap(),
+        "--quiet",
+    ]);
+    out.assert_code(0);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    assert_summary(&out, &path, "jsonl", &summary);
+    assert_eq!(out.json()["bytes"], jsonl.len() as u64);
+    assert_eq!(out.json()["other_records"], 0);
+    assert!(out.stdout.starts_with("{\n  \"file\": "), "pretty JSON");
+
+    // No events: an empty file, and zeros.
+    let (em, id) = complete_job(
+        Config {
+            event_percent: 0,
+            ..Config::default()
+        },
+        None,
+    );
+    let path = dir.path("none.csv");
+    let out = Stage::new(BIN, &em).run(&[
+        "--id",
+        &id,
+        "--results-file",
+        path.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    out.assert_code(0)
+        .assert_stderr("every uploaded ID is compliant");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "id,action,reason,created_at,redacted_at\n"
+    );
+    assert_summary(
+        &out,
+        &path,
+        "csv",
+        &serde_json::json!({"lines": 0, "events": 0, "reasons": {}, "other_records": 0}),
+    );
 }
 
 #[test]
