@@ -3,10 +3,13 @@
 //!
 //! An event is a JSON object with string `id`, `action` and `reason`; unknown
 //! reasons are counted as they are. Any other JSON object (an error record,
-//! say) is kept in the file and counted apart. A line that is not a JSON
+//! say) is counted apart: kept in a JSON Lines file, left out of a CSV one. A line that is not a JSON
 //! object means the body is corrupt, a line of white space alone included.
 //! CRLF endings, empty lines and a missing final newline are tolerated. An
 //! empty file means every ID is compliant.
+//!
+//! The results are written as they came ([`Format::Jsonl`]) or as CSV
+//! ([`Format::Csv`], by a [`CsvWriter`] fed the checked lines).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -14,6 +17,47 @@ use std::fmt;
 
 use serde::de::IgnoredAny;
 use serde::Deserialize;
+
+use crate::usage_bail;
+
+mod csv;
+
+pub use csv::{CsvWriter, CSV_HEADER};
+
+/// How the results are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// JSON Lines, byte for byte as the API sent them.
+    #[default]
+    Jsonl,
+    /// CSV, one row per event (see [`CsvWriter`]); other records left out.
+    Csv,
+}
+
+impl Format {
+    /// Reads `--format`: `jsonl` or `csv`; anything else is a usage error.
+    pub fn from_flag(value: &str) -> anyhow::Result<Format> {
+        match value {
+            "jsonl" => Ok(Format::Jsonl),
+            "csv" => Ok(Format::Csv),
+            _ => usage_bail!("--format takes jsonl or csv, not {value:?}"),
+        }
+    }
+
+    /// Its name, as `--format` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// How many distinct reasons are counted by name before the rest are lumped
 /// together; a corrupt or hostile file must not grow memory without bound.
@@ -25,33 +69,59 @@ const MAX_LINE: usize = 1024 * 1024;
 /// What a results file holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
+    /// Lines that are not empty: events and other records.
+    pub lines: u64,
     /// Compliance events in total.
     pub events: u64,
     /// Events per reason, by name.
     pub reasons: BTreeMap<String, u64>,
-    /// JSON objects that are not events (kept in the file, counted here).
+    /// JSON objects that are not events: kept in a JSON Lines file, left
+    /// out of a CSV one, counted here.
     pub other_records: u64,
+}
+
+impl Summary {
+    /// The summary in words, saying what became of the other records in a
+    /// file of `format`: kept in JSON Lines, left out of CSV. (`Display`
+    /// says it of JSON Lines.)
+    pub fn describe(&self, format: Format) -> String {
+        InWords(self, format).to_string()
+    }
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.events == 0 {
+        InWords(self, Format::Jsonl).fmt(f)
+    }
+}
+
+/// A summary in words, for a file of a format.
+struct InWords<'s>(&'s Summary, Format);
+
+impl fmt::Display for InWords<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let InWords(summary, format) = self;
+        if summary.events == 0 {
             write!(f, "no compliance events: every uploaded ID is compliant")?;
         } else {
-            let plural = if self.events == 1 { "" } else { "s" };
-            write!(f, "{} compliance event{plural}", self.events)?;
-            let parts: Vec<String> = self
+            let plural = if summary.events == 1 { "" } else { "s" };
+            write!(f, "{} compliance event{plural}", summary.events)?;
+            let parts: Vec<String> = summary
                 .reasons
                 .iter()
                 .map(|(r, n)| format!("{r} {n}"))
                 .collect();
             write!(f, " ({})", parts.join(", "))?;
         }
-        if self.other_records > 0 {
+        if summary.other_records > 0 {
+            let fate = match format {
+                Format::Jsonl => "kept",
+                Format::Csv => "left out",
+            };
             write!(
                 f,
-                "; {} other record(s) kept, not events",
-                self.other_records
+                "; {} other record(s) {fate}, not events",
+                summary.other_records
             )?;
         }
         Ok(())
@@ -347,6 +417,7 @@ impl ResultsChecker {
             self.check_line(&last)?;
         }
         let mut summary = self.summary;
+        summary.lines = summary.events + summary.other_records;
         for (_, reason, n) in self.reasons {
             let reason = String::from_utf8_lossy(&reason).into_owned();
             *summary.reasons.entry(reason).or_default() += n;
@@ -443,12 +514,17 @@ mod tests {
             let s = check(BODY, piece).unwrap();
             assert_eq!(s.events, 3);
             assert_eq!(s.other_records, 1);
+            assert_eq!(s.lines, 4, "the empty line is not one");
             let reasons: Vec<_> = s.reasons.iter().map(|(r, n)| (r.as_str(), *n)).collect();
             assert_eq!(reasons, [("bounced", 1), ("deleted", 1), ("protected", 1)]);
         }
         assert_eq!(
             check(BODY, 3).unwrap().to_string(),
             "3 compliance events (bounced 1, deleted 1, protected 1); 1 other record(s) kept, not events"
+        );
+        assert_eq!(
+            check(BODY, 3).unwrap().describe(Format::Csv),
+            "3 compliance events (bounced 1, deleted 1, protected 1); 1 other record(s) left out, not events"
         );
     }
 
@@ -522,6 +598,7 @@ mod tests {
                 Err(_) => return Err(i as u64 + 1),
             }
         }
+        summary.lines = summary.events + summary.other_records;
         Ok(summary)
     }
 
@@ -623,6 +700,18 @@ mod tests {
             (at, lines) = (next, lines + 1);
         }
         assert_eq!((at, lines), (body.len(), 100));
+    }
+
+    #[test]
+    fn formats_by_name() {
+        assert_eq!(Format::from_flag("jsonl").unwrap(), Format::Jsonl);
+        assert_eq!(Format::from_flag("csv").unwrap(), Format::Csv);
+        for bad in ["xml", "CSV", "", "json"] {
+            let e = Format::from_flag(bad).unwrap_err();
+            assert_eq!(crate::cli::exit_code(&e), 2);
+            assert!(e.to_string().starts_with("--format "), "{e}");
+        }
+        assert_eq!(Format::Csv.to_string(), "csv");
     }
 
     #[test]

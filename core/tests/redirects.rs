@@ -7,6 +7,7 @@ use std::sync::mpsc;
 use std::thread;
 
 use compliance_core::auth::Token;
+use compliance_core::results::Format;
 use compliance_core::transfer::{download_results, Destination};
 use compliance_core::{Client, Config};
 
@@ -45,8 +46,9 @@ fn a_redirect_from_the_api_origin_drops_the_token() {
     let config = Config::new(&api, Token::new("canary-redirect".into()), "test").expect("config");
     let client = Client::new(config).expect("client");
     let url = format!("{api}/2/compliance/jobs/1/download?token=t");
-    let summary = download_results(&client, &url, &Destination::Stdout).expect("download");
-    assert_eq!(summary.events, 1);
+    let done =
+        download_results(&client, &url, &Destination::Stdout, Format::Jsonl).expect("download");
+    assert_eq!(done.summary.events, 1);
     let to_api = api_saw.recv().expect("the API was asked");
     assert!(
         to_api

@@ -1,14 +1,36 @@
-const USAGE: &str = "
+const USAGE: &str = r#"
 Download a batch compliance job's results from its signed download URL.
 
 The results are JSON Lines, one object per compliance event (id, action,
 created_at, redacted_at, reason); IDs without an event are compliant. Each
 line is checked as it streams into a temporary file beside --results-file,
-which is renamed into place only when the body is whole and checked: after
-a failure there is no file at that path. `-` writes to stdout instead. A
-summary (events in total and per reason) goes to stderr. By --id or --name,
-the job is looked up first and must be complete (or, with --wait, is waited
-for) and its download not expired (7 days after the job was created).
+and the hashes storage sends are checked over the bytes downloaded; the
+file is renamed into place only when the body is whole and checked: after
+a failure there is no file at that path. A FIFO or a device is written
+straight through. `-` writes the results to stdout instead. Given by
+its --id or --name, the job is looked up first and must be complete (or,
+with --wait, is waited for) and its download not expired (7 days after
+the job was created).
+
+With --format jsonl (the default) the lines are written exactly as they
+came. With --format csv the file starts with the header
+  id,action,reason,created_at,redacted_at
+then has one row per event. Rows end in LF (\n). A field is quoted only
+when it holds a comma, a double quote, CR or LF, a double quote inside
+doubled (RFC 4180). A missing or null field (often redacted_at) is empty;
+a value that is not a string is written as its JSON text. Records that are
+not events (objects without string id, action and reason) are left out of
+the CSV and counted in the summaries.
+
+When the results go to a file (or a FIFO or a device), a JSON summary is
+printed on stdout once they are whole and checked, even with --quiet:
+  {"file": <path written>, "format": "jsonl" or "csv",
+   "bytes": <bytes written>, "lines": <non-empty lines downloaded>,
+   "events": <events>, "reasons": {<reason>: <events>, ...},
+   "other_records": <lines that are not events>}
+With -, stdout carries the results alone. Either way a one-line summary
+goes to stderr (not with --quiet), such as
+  results.csv: 3 compliance events (deleted 2, protected 1)
 
 Usage:
   download-results (--url <download-url> | --id <id> | --name <name>) --results-file <file> [options]
@@ -22,6 +44,7 @@ Options:
   --type <type>         With --name: look only among tweets or users jobs.
   --results-file <file>
                         Where to write the results; - for stdout.
+  --format <fmt>        jsonl or csv [default: jsonl].
   --wait                Wait for the job to complete first.
   --interval <secs>     The longest pause between polls [default: 30].
   --timeout <secs>      Stop waiting after this long (default: no limit).
@@ -41,13 +64,16 @@ Exit codes:
   1  the API, storage, the network or the file failed, the body is corrupt,
      no such job, the job is not complete, failed or expired
   2  usage error: a bad flag or value, no BEARER_TOKEN
-";
+"#;
 
+use std::collections::BTreeMap;
+
+use compliance_core::results::Format;
 use compliance_core::time::Timestamp;
-use compliance_core::transfer::{download_results, Destination};
+use compliance_core::transfer::{download_results, Destination, Downloaded};
 use compliance_core::wait::{wait_for_job, Patience};
 use compliance_core::{cli, usage_bail, JobRef};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 struct Args {
@@ -56,6 +82,7 @@ struct Args {
     flag_name: String,
     flag_type: String,
     flag_results_file: String,
+    flag_format: String,
     flag_wait: bool,
     flag_interval: String,
     flag_timeout: String,
@@ -71,6 +98,7 @@ fn main() {
             &args.flag_type,
         )?;
         let patience = Patience::from_flags(&args.flag_interval, &args.flag_timeout)?;
+        let format = Format::from_flag(&args.flag_format)?;
         let dest = Destination::from_flag(&args.flag_results_file)?;
         let client = cli::client("download-results", &common)?;
         let url = match &job_ref {
@@ -86,8 +114,46 @@ fn main() {
                 job.ready_download_url(Timestamp::now())?.to_string()
             }
         };
-        let summary = download_results(&client, &url, &dest)?;
-        cli::note(format!("{}: {summary}", dest.describe()));
+        let done = download_results(&client, &url, &dest, format)?;
+        cli::note(format!(
+            "{}: {}",
+            dest.describe(),
+            done.summary.describe(format)
+        ));
+        // On standard output the results are the data: no summary there.
+        if dest != Destination::Stdout {
+            cli::print_json(&JsonSummary::new(&dest, &done))?;
+        }
         Ok(())
     })
+}
+
+/// The summary printed on stdout when the results went to a file; its keys
+/// are for scripts, and stay.
+#[derive(Serialize)]
+struct JsonSummary<'a> {
+    /// The path written (a symbolic link followed).
+    file: String,
+    format: &'static str,
+    /// Bytes written to the file.
+    bytes: u64,
+    /// Non-empty lines of the download: events and other records.
+    lines: u64,
+    events: u64,
+    reasons: &'a BTreeMap<String, u64>,
+    other_records: u64,
+}
+
+impl<'a> JsonSummary<'a> {
+    fn new(dest: &Destination, done: &'a Downloaded) -> JsonSummary<'a> {
+        JsonSummary {
+            file: dest.describe(),
+            format: done.format.as_str(),
+            bytes: done.bytes,
+            lines: done.summary.lines,
+            events: done.summary.events,
+            reasons: &done.summary.reasons,
+            other_records: done.summary.other_records,
+        }
+    }
 }

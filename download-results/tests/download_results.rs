@@ -2,7 +2,7 @@
 
 use compliance_testkit::{
     assert_no_auth_to_storage, await_condition, await_status, upload, Config, Emulator, Fault,
-    Flavour, Route, Stage, TempDir,
+    Flavour, Output, Route, Stage, TempDir,
 };
 use std::time::Duration;
 
@@ -35,7 +35,7 @@ fn downloads_checked_results_by_id() {
     assert!(!expected.is_empty(), "pick IDs that have events");
     assert_eq!(std::fs::read(&path).unwrap(), expected);
     assert_eq!(dir.names(), ["results.jsonl"], "no temporary file left");
-    assert!(out.stdout.is_empty());
+    assert_eq!(out.json()["file"], path.to_str().unwrap());
     assert_no_auth_to_storage(&em);
 }
 
@@ -438,6 +438,26 @@ fn devices_and_fifos_are_written_straight_and_links_followed() {
             .unwrap()
             .file_type()
             .is_fifo());
+        // CSV too, with its JSON summary naming the FIFO.
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        let out = Stage::new(BIN, &em).run(&[
+            "--id",
+            &id,
+            "--results-file",
+            fifo.to_str().unwrap(),
+            "--format",
+            "csv",
+        ]);
+        out.assert_code(0);
+        let (csv, summary) = expected_csv(&expected);
+        assert_eq!(reader.join().unwrap(), csv);
+        let json = out.json();
+        assert_eq!(json["file"], fifo.to_str().unwrap());
+        assert_eq!(json["bytes"], csv.len() as u64);
+        assert_eq!(json["events"], summary["events"]);
     }
 
     // A link is followed: the file it points to is replaced, the link stays,
@@ -791,4 +811,309 @@ fn a_plain_http_url_from_the_api_is_its_failure_not_a_usage_error() {
         "signature redacted: {}",
         out.stderr
     );
+}
+
+/// A CSV field as RFC 4180 quotes it, for the expected files below.
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
+/// What the summary of `jsonl` says, and its CSV, each worked out here
+/// from the lines parsed with serde_json.
+fn expected_csv(jsonl: &[u8]) -> (String, serde_json::Value) {
+    let mut csv = String::from("id,action,reason,created_at,redacted_at\n");
+    let (mut lines, mut events, mut others) = (0u64, 0u64, 0u64);
+    let mut reasons = serde_json::Map::new();
+    for line in jsonl.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        lines += 1;
+        let record: serde_json::Value = serde_json::from_slice(line).unwrap();
+        let text = |key: &str| record.get(key).and_then(|v| v.as_str());
+        let (Some(id), Some(action), Some(reason)) = (text("id"), text("action"), text("reason"))
+        else {
+            others += 1;
+            continue;
+        };
+        events += 1;
+        let n = reasons.entry(reason).or_insert(0.into());
+        *n = (n.as_u64().unwrap() + 1).into();
+        let row: Vec<String> = [
+            Some(id),
+            Some(action),
+            Some(reason),
+            text("created_at"),
+            text("redacted_at"),
+        ]
+        .iter()
+        .map(|v| csv_field(v.unwrap_or("")))
+        .collect();
+        csv.push_str(&row.join(","));
+        csv.push('\n');
+    }
+    let summary = serde_json::json!({
+        "lines": lines,
+        "events": events,
+        "reasons": reasons,
+        "other_records": others,
+    });
+    (csv, summary)
+}
+
+/// Asserts the JSON summary on stdout: its keys in order, and its values.
+#[track_caller]
+fn assert_summary(out: &Output, file: &std::path::Path, format: &str, want: &serde_json::Value) {
+    let json = out.json();
+    let keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        keys,
+        [
+            "file",
+            "format",
+            "bytes",
+            "lines",
+            "events",
+            "reasons",
+            "other_records"
+        ]
+    );
+    assert_eq!(json["file"], file.to_str().unwrap());
+    assert_eq!(json["format"], format);
+    let size = std::fs::metadata(file).unwrap().len();
+    assert_eq!(json["bytes"], size, "bytes: the file's size");
+    for key in ["lines", "events", "reasons", "other_records"] {
+        assert_eq!(json[key], want[key], "{key}");
+    }
+}
+
+#[test]
+fn csv_to_a_file_has_a_row_per_event() {
+    let (em, id) = complete_job(Config::default(), None);
+    let jsonl = em.expected_results("tweets", ids().as_bytes());
+    let (want, summary) = expected_csv(&jsonl);
+    assert!(want.contains(",\n"), "an event without redacted_at");
+    assert!(summary["events"].as_u64().unwrap() > 10);
+    let dir = TempDir::new();
+    let path = dir.path("r.csv");
+    let out = Stage::new(BIN, &em).run(&[
+        "--id",
+        &id,
+        "--results-file",
+        path.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    out.assert_code(0).assert_stderr(&format!(
+        "{}: {} compliance events (",
+        path.display(),
+        summary["events"]
+    ));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
+    assert_summary(&out, &path, "csv", &summary);
+    assert_eq!(dir.names(), ["r.csv"], "no temporary file left");
+}
+
+/// Hand-made results: quotes, commas and a line break in fields, CRLF, a
+/// missing and a null redacted_at, and a record that is not an event.
+const ODD_LINES: &str = concat!(
+    r#"{"id":"1","action":"delete","created_at":"2019-10-29T17:02:47.000Z","redacted_at":"2020-07-29T17:02:47.000Z","reason":"deleted"}"#,
+    "\r\n",
+    r#"{"id":"2","action":"delete","created_at":"2013-03-26T02:46:15+00:00","reason":"protected"}"#,
+    "\n",
+    r#"{"errors":[{"title":"Something, somewhere"}]}"#,
+    "\n\n",
+    r#"{"id":"3","action":"delete","created_at":"2021-10-04T19:11:41.540Z","redacted_at":null,"reason":"new, \"odd\" reason"}"#,
+    "\n",
+    r#"{"reason":"two\nlines","id":"4","action":"delete","created_at":"2021-10-04T19:11:41Z"}"#,
+);
+
+#[test]
+fn csv_quotes_odd_fields_and_leaves_out_other_records() {
+    let (em, id) = complete_job(Config::default(), None);
+    em.fault(
+        Route::Download,
+        Fault::Body {
+            status: 200,
+            content_type: "application/octet-stream".into(),
+            body: ODD_LINES.as_bytes().to_vec(),
+            times: 1,
+        },
+    );
+    let dir = TempDir::new();
+    let path = dir.path("odd.csv");
+    let out = Stage::new(BIN, &em).run(&[
+        "--id",
+        &id,
+        "--results-file",
+        path.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    out.assert_code(0)
+        .assert_stderr("1 other record(s) left out, not events");
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        written,
+        "id,action,reason,created_at,redacted_at\n\
+         1,delete,deleted,2019-10-29T17:02:47.000Z,2020-07-29T17:02:47.000Z\n\
+         2,delete,protected,2013-03-26T02:46:15+00:00,\n\
+         3,delete,\"new, \"\"odd\"\" reason\",2021-10-04T19:11:41.540Z,\n\
+         4,delete,\"two\nlines\",2021-10-04T19:11:41Z,\n"
+    );
+    let (independent, summary) = expected_csv(ODD_LINES.as_bytes());
+    assert_eq!(written, independent);
+    assert_summary(&out, &path, "csv", &summary);
+    assert_eq!(out.json()["lines"], 5);
+    assert_eq!(out.json()["other_records"], 1);
+}
+
+#[test]
+fn csv_across_a_resumed_download_is_the_clean_csv() {
+    let (em, id) = complete_job(all_events(), None);
+    let (want, summary) = expected_csv(&em.expected_results("tweets", ids().as_bytes()));
+    let dir = TempDir::new();
+    let clean = dir.path("clean.csv");
+    let resumed = dir.path("resumed.csv");
+    let run = |path: &std::path::Path| {
+        Stage::new(BIN, &em).run(&[
+            "--id",
+            &id,
+            "--results-file",
+            path.to_str().unwrap(),
+            "--format",
+            "csv",
+        ])
+    };
+    run(&clean).assert_code(0);
+    // Breaks in the middle of lines, each resumed with Range.
+    for bytes in [1000, 77, 4096] {
+        em.fault(
+            Route::Download,
+            Fault::CloseResponseAfter { bytes, times: 1 },
+        );
+    }
+    let out = run(&resumed);
+    out.assert_code(0);
+    assert_eq!(out.stderr.matches("retry ").count(), 3, "{}", out.stderr);
+    let ranges = em
+        .requests()
+        .iter()
+        .filter(|r| r.header("range").is_some())
+        .count();
+    assert_eq!(ranges, 3, "each resume asked for the rest");
+    assert_eq!(std::fs::read_to_string(&resumed).unwrap(), want);
+    assert!(std::fs::read(&clean).unwrap() == std::fs::read(&resumed).unwrap());
+    assert_summary(&out, &resumed, "csv", &summary);
+}
+
+#[test]
+fn csv_to_stdout_is_the_data_alone() {
+    let (em, id) = complete_job(Config::default(), None);
+    let (want, summary) = expected_csv(&em.expected_results("tweets", ids().as_bytes()));
+    em.fault(
+        Route::Download,
+        Fault::CloseResponseAfter {
+            bytes: 500,
+            times: 1,
+        },
+    );
+    let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", "-", "--format", "csv"]);
+    out.assert_code(0).assert_stderr(&format!(
+        "standard output: {} compliance events (",
+        summary["events"]
+    ));
+    assert_eq!(out.stdout, want, "no JSON summary on stdout");
+}
+
+#[test]
+fn jsonl_to_stdout_has_no_json_summary() {
+    let (em, id) = complete_job(Config::default(), None);
+    let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", "-", "-q"]);
+    out.assert_code(0);
+    assert!(out.stdout.as_bytes() == em.expected_results("tweets", ids().as_bytes()));
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
+#[test]
+fn the_json_summary_says_what_the_file_holds_even_when_quiet() {
+    let (em, id) = complete_job(Config::default(), None);
+    let jsonl = em.expected_results("tweets", ids().as_bytes());
+    let (_, summary) = expected_csv(&jsonl);
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let out = Stage::new(BIN, &em).run(&[
+        "--id",
+        &id,
+        "--results-file",
+        path.to_str().unwrap(),
+        "--quiet",
+    ]);
+    out.assert_code(0);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    assert_summary(&out, &path, "jsonl", &summary);
+    assert_eq!(out.json()["bytes"], jsonl.len() as u64);
+    assert_eq!(out.json()["other_records"], 0);
+    assert!(out.stdout.starts_with("{\n  \"file\": "), "pretty JSON");
+
+    // No events: an empty file, and zeros.
+    let (em, id) = complete_job(
+        Config {
+            event_percent: 0,
+            ..Config::default()
+        },
+        None,
+    );
+    let path = dir.path("none.csv");
+    let out = Stage::new(BIN, &em).run(&[
+        "--id",
+        &id,
+        "--results-file",
+        path.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    out.assert_code(0)
+        .assert_stderr("every uploaded ID is compliant");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "id,action,reason,created_at,redacted_at\n"
+    );
+    assert_summary(
+        &out,
+        &path,
+        "csv",
+        &serde_json::json!({"lines": 0, "events": 0, "reasons": {}, "other_records": 0}),
+    );
+}
+
+#[test]
+fn an_unknown_format_exits_2_before_any_request() {
+    let em = Emulator::start(Config::default()).expect("start emulator");
+    let dir = TempDir::new();
+    let path = dir.path("r.xml");
+    for format in ["xml", "CSV", ""] {
+        Stage::new(BIN, &em)
+            .run(&[
+                "--id",
+                "1",
+                "--results-file",
+                path.to_str().unwrap(),
+                "--format",
+                format,
+            ])
+            .assert_code(2)
+            .assert_stderr("--format takes jsonl or csv");
+    }
+    Stage::new(BIN, &em)
+        .run(&["--id", "1", "--results-file", "-", "--format"])
+        .assert_code(2)
+        .assert_stderr("--format");
+    assert!(em.requests().is_empty());
+    assert!(dir.names().is_empty());
 }

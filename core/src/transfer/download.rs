@@ -14,7 +14,7 @@ use super::storage::Target;
 use crate::client::{bounded, Client};
 use crate::jobs::{Job, Status};
 use crate::progress::Progress;
-use crate::results::{ResultsChecker, Summary};
+use crate::results::{CsvWriter, Format, ResultsChecker, Summary};
 use crate::retry::Retrier;
 use crate::time::Timestamp;
 
@@ -52,32 +52,110 @@ impl Job {
     }
 }
 
-/// Downloads the results at `url` to `dest`, checking every line and, when
-/// storage sends them, the hashes of the whole body; returns the summary.
+/// What a download wrote, once whole and checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Downloaded {
+    /// What the results hold: lines, events per reason, other records.
+    pub summary: Summary,
+    /// The format the results were written in.
+    pub format: Format,
+    /// Bytes written to the destination: the body as downloaded for JSON
+    /// Lines, the CSV for CSV.
+    pub bytes: u64,
+}
+
+/// Downloads the results at `url` to `dest` in `format`, checking every
+/// line and, when storage sends them, the hashes of the whole body (the
+/// bytes downloaded, whatever the format); returns what was written.
 ///
 /// A file appears at its path only when the body is whole and checked; a
 /// non-2xx answer, a broken connection, a corrupt line or a hash that does
 /// not match leaves no file there. A FIFO, a character device or standard
-/// output gets the bytes as they are checked.
-pub fn download_results(client: &Client, url: &str, dest: &Destination) -> anyhow::Result<Summary> {
+/// output gets the results as they are checked. In CSV, each checked line
+/// becomes a row once, however often the download resumes.
+pub fn download_results(
+    client: &Client,
+    url: &str,
+    dest: &Destination,
+    format: Format,
+) -> anyhow::Result<Downloaded> {
     let target = Target::new(client, url)?;
     match dest {
-        Destination::Stdout => fetch_checked(client, &target, &mut io::stdout().lock(), dest),
+        Destination::Stdout => deliver(client, &target, io::stdout().lock(), dest, format),
         Destination::Device(path) => {
-            let mut device = open_device(path)?;
-            fetch_checked(client, &target, &mut device, dest)
+            let device = open_device(path)?;
+            deliver(client, &target, device, dest, format)
         }
         Destination::File(path) => {
             let part = PartFile::create(path)?;
-            let summary = fetch_checked(
-                client,
-                &target,
-                &mut EarlyWriteback::new(&part.file, WRITEBACK_STEP),
-                dest,
-            )?;
+            let out = EarlyWriteback::new(&part.file, WRITEBACK_STEP);
+            let downloaded = deliver(client, &target, out, dest, format)?;
             part.persist()?;
-            Ok(summary)
+            Ok(downloaded)
         }
+    }
+}
+
+/// Fetches the checked body into `out`, as it came or converted to CSV,
+/// counting the bytes written.
+fn deliver(
+    client: &Client,
+    target: &Target,
+    out: impl Write,
+    dest: &Destination,
+    format: Format,
+) -> anyhow::Result<Downloaded> {
+    let mut out = Counted {
+        inner: out,
+        bytes: 0,
+    };
+    let summary = match format {
+        Format::Jsonl => fetch_checked(client, target, &mut out, dest)?,
+        Format::Csv => {
+            let mut csv = CsvWriter::new(&mut out);
+            let summary = fetch_checked(client, target, &mut csv, dest)?;
+            // The last line is checked now: it may become the last row.
+            let rows = csv
+                .finish()
+                .with_context(|| format!("writing the results to {}", dest.describe()))?;
+            if rows != summary.events {
+                anyhow::bail!(
+                    "the CSV has {rows} rows for {} compliance events: this is a bug; \
+                     download the results with --format jsonl",
+                    summary.events
+                );
+            }
+            summary
+        }
+    };
+    Ok(Downloaded {
+        summary,
+        format,
+        bytes: out.bytes,
+    })
+}
+
+/// A writer that counts the bytes it passes on.
+struct Counted<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.inner.write_all(buf)?;
+        self.bytes += buf.len() as u64;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -227,7 +305,8 @@ fn fetch_checked(
                 piece = &piece[dropped as usize..];
                 skip -= dropped;
             }
-            // Checked, then written: a piece with a corrupt line is not written.
+            // Checked, then written (or converted): a piece with a corrupt
+            // line is not written.
             checker.feed(piece)?;
             out.write_all(piece)
                 .with_context(|| format!("writing the results to {}", dest.describe()))?;
