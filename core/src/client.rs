@@ -12,9 +12,9 @@ use ureq::http::Response;
 use ureq::Body;
 
 use crate::auth::{redact_in, Origin};
-use crate::cli::{note, warn};
 use crate::config::Config;
 use crate::jobs::{check_name, Job, JobId, JobRef, JobType, NewJob, Status};
+use crate::messages::{note, warn};
 use crate::problem::{describe_error_item, one_line, ApiError, MAX_ERROR_BODY};
 use crate::retry::{Retrier, Transient, Unreachable};
 use crate::time::Timestamp;

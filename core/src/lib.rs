@@ -22,6 +22,7 @@ pub mod client;
 pub mod config;
 pub mod ids;
 pub mod jobs;
+pub mod messages;
 pub mod problem;
 pub mod progress;
 pub mod results;

@@ -2,28 +2,15 @@
 //! transfers; status, elapsed time and the next poll while waiting.
 //!
 //! Only on a terminal, and never with `--quiet`: a script reading stderr
-//! gets the plain lines of [`cli::note`](crate::cli::note) and nothing else.
+//! gets the plain lines of [`messages`](crate::messages) and nothing else.
 //! Messages printed while a bar is shown go above it.
 
 use std::io::IsTerminal as _;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-static QUIET: AtomicBool = AtomicBool::new(false);
-static SHOWN: Mutex<Option<ProgressBar>> = Mutex::new(None);
-
-/// Silences progress and notes (`--quiet`); warnings and errors still print.
-pub fn set_quiet(quiet: bool) {
-    QUIET.store(quiet, Ordering::Relaxed);
-}
-
-/// Whether `--quiet` was given.
-pub fn is_quiet() -> bool {
-    QUIET.load(Ordering::Relaxed)
-}
+use crate::messages::{is_quiet, showing};
 
 fn visible() -> bool {
     !is_quiet() && std::io::stderr().is_terminal()
@@ -62,9 +49,7 @@ impl Progress {
             bar.set_style(style);
         }
         bar.set_message(message.to_string());
-        if let Ok(mut shown) = SHOWN.lock() {
-            *shown = Some(bar.clone());
-        }
+        showing(Some(bar.clone()));
         Progress { bar }
     }
 
@@ -87,20 +72,7 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
-        if let Ok(mut shown) = SHOWN.lock() {
-            *shown = None;
-        }
-    }
-}
-
-/// Prints a line on stderr above any progress shown.
-pub(crate) fn eprint_line(line: &str) {
-    let line = crate::auth::scrub(line);
-    let line = line.as_ref();
-    let shown = SHOWN.lock().ok().and_then(|s| s.clone());
-    match shown {
-        Some(bar) => bar.suspend(|| eprintln!("{line}")),
-        None => eprintln!("{line}"),
+        showing(None);
     }
 }
 

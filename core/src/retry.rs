@@ -11,7 +11,7 @@ use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
-use crate::cli::note;
+use crate::messages::note;
 use crate::problem::ApiError;
 use crate::time::{human_duration, Timestamp};
 use crate::transfer::StorageError;

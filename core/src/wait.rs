@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cli::{note, seconds};
+use crate::cli::seconds;
 use crate::client::Client;
 use crate::jobs::{Job, JobId, Status};
+use crate::messages::note;
 use crate::progress::Progress;
 use crate::time::{human_duration, Timestamp};
 
@@ -68,7 +69,12 @@ pub fn wait_for_job(client: &Client, job: Job, patience: Patience) -> anyhow::Re
             return Ok(job);
         }
         let mut next = pause;
-        if let Some(done) = job.estimated_completion() {
+        // A job without IDs ends (expires) when its upload window closes.
+        let ends = match status {
+            Status::Created => job.upload_expires_at(),
+            _ => job.estimated_completion(),
+        };
+        if let Some(done) = ends {
             let until = Timestamp::now().until(done);
             if !until.is_zero() {
                 next = next.min(until + Duration::from_millis(500));

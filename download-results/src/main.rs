@@ -1,4 +1,5 @@
-const USAGE: &str = r#"
+const USAGE: &str = concat!(
+    r#"
 Download a batch compliance job's results from its signed download URL.
 
 The results are JSON Lines, one object per compliance event (id, action,
@@ -7,10 +8,12 @@ line is checked as it streams into a temporary file beside --results-file,
 and the hashes storage sends are checked over the bytes downloaded; the
 file is renamed into place only when the body is whole and checked: after
 a failure there is no file at that path. A FIFO or a device is written
-straight through. `-` writes the results to stdout instead. Given by
-its --id or --name, the job is looked up first and must be complete (or,
-with --wait, is waited for) and its download not expired (7 days after
-the job was created).
+straight through, a symbolic link is followed, and a replaced file keeps
+its permissions. `-` writes the results to stdout instead. Given by the
+job's --id or --name, the job is looked up first and must be complete (or,
+with --wait, is waited for) and its download not expired (7 days after the
+job was created). A job without IDs yet has no results: with --wait, the wait
+goes on until someone uploads them or its upload window closes.
 
 With --format jsonl (the default) the lines are written exactly as they
 came. With --format csv the file starts with the header
@@ -35,7 +38,7 @@ goes to stderr (not with --quiet), such as
 Usage:
   download-results (--url <download-url> | --id <id> | --name <name>) --results-file <file> [options]
   download-results (-h | --help)
-  download-results --version
+  download-results (-V | --version)
 
 Options:
   --url <download-url>  The job's download_url, as create-job printed it.
@@ -46,32 +49,25 @@ Options:
                         Where to write the results; - for stdout.
   --format <fmt>        jsonl or csv [default: jsonl].
   --wait                Wait for the job to complete first.
-  --interval <secs>     The longest pause between polls [default: 30].
-  --timeout <secs>      Stop waiting after this long (default: no limit).
-  --retries <n>         Retries of a failed request or transfer [default: 5].
-  --retry-time <secs>   The longest the retries of one step take [default: 900].
-  --stall <secs>        Seconds without a byte before a read fails [default: 60].
-  -q, --quiet           No progress or notes on stderr; errors still show.
-  -h, --help            Show this text.
-  --version             Show the version.
-
-Environment:
-  BEARER_TOKEN          Your app's app-only bearer token (required).
-  X_API_URL             The API base (default https://api.x.com).
-
-Exit codes:
-  0  the results were downloaded and checked (no events: all compliant)
-  1  the API, storage, the network or the file failed, the body is corrupt,
-     no such job, the job is not complete, failed or expired
-  2  usage error: a bad flag or value, no BEARER_TOKEN
-"#;
+  --interval <secs>     The longest pause between polls [default: 30]. Polls
+                        start sooner, come at most once a second, and share
+                        out what the rate limit has left over its window.
+  --timeout <secs>      Stop waiting after this long, polls, their retries
+                        and rate-limit pauses included (not the download
+                        that follows) (default: no limit).
+"#,
+    compliance_core::common_options!(),
+    "\n",
+    compliance_core::environment!(),
+    "\n",
+    compliance_core::exit_codes!(),
+);
 
 use std::collections::BTreeMap;
 
 use compliance_core::results::Format;
-use compliance_core::time::Timestamp;
-use compliance_core::transfer::{download_results, Destination, Downloaded};
-use compliance_core::wait::{wait_for_job, Patience};
+use compliance_core::transfer::{download_results, results_url, Destination, Downloaded};
+use compliance_core::wait::Patience;
 use compliance_core::{cli, usage_bail, JobRef};
 use serde::{Deserialize, Serialize};
 
@@ -107,11 +103,8 @@ fn main() {
             }
             None => args.flag_url.clone(),
             Some(job_ref) => {
-                let mut job = client.find_job(job_ref)?;
-                if args.flag_wait {
-                    job = wait_for_job(&client, job, patience)?;
-                }
-                job.ready_download_url(Timestamp::now())?.to_string()
+                let job = client.find_job(job_ref)?;
+                results_url(&client, job, args.flag_wait.then_some(patience))?
             }
         };
         let done = download_results(&client, &url, &dest, format)?;

@@ -228,7 +228,7 @@ fn job_state_is_checked_first() {
             path.to_str().unwrap(),
         ])
         .assert_code(1)
-        .assert_stderr("is not complete yet");
+        .assert_stderr("has no IDs yet");
     em.shift_clock(16 * 60);
     Stage::new(BIN, &em)
         .run(&[
@@ -1116,4 +1116,36 @@ fn an_unknown_format_exits_2_before_any_request() {
         .assert_stderr("--format");
     assert!(em.requests().is_empty());
     assert!(dir.names().is_empty());
+}
+
+#[test]
+fn a_job_without_ids_says_to_upload_first_and_waits_only_for_its_window() {
+    let em = Emulator::start(Config {
+        upload_window: Duration::from_secs(3),
+        rate_limit: 1_000_000,
+        ..Config::default()
+    })
+    .expect("start emulator");
+    let job = em.create_job("tweets", None, false);
+    Stage::new(BIN, &em)
+        .run(&["--id", &job.id, "--results-file", "-"])
+        .assert_code(1)
+        .assert_stderr("has no IDs yet: upload them first (upload-ids --ids-file FILE --id");
+    let started = std::time::Instant::now();
+    let out = Stage::new(BIN, &em)
+        .spawn(&["--id", &job.id, "--results-file", "-", "--wait"])
+        .wait_within(Duration::from_secs(30));
+    out.assert_code(1)
+        .assert_stderr("has no IDs yet: waiting for them to be uploaded")
+        .assert_stderr("its upload window closed without IDs");
+    let first = out.stderr.find("waiting for them").unwrap();
+    assert!(
+        first < out.stderr.find("error:").unwrap(),
+        "said before waiting"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
 }

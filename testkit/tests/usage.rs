@@ -60,3 +60,56 @@ fn missing_and_conflicting_flags_are_named() {
         "error: \"tweets\" is not a flag; values follow their flag, as --name <name>",
     );
 }
+
+const STAGES: [&str; 5] = [
+    "create-job",
+    "upload-ids",
+    "list-job",
+    "list-jobs",
+    "download-results",
+];
+
+/// The exit codes as README.md writes them: the block that starts with
+/// `Exit codes:` in its code fence.
+fn readme_exit_codes() -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let start = readme
+        .find("```\nExit codes:\n")
+        .expect("the exit codes in README.md")
+        + 4;
+    let end = start + readme[start..].find("```").expect("the end of the fence");
+    readme[start..end].to_string()
+}
+
+#[test]
+fn the_readme_and_every_manual_give_the_same_exit_codes() {
+    let readme = readme_exit_codes();
+    assert!(readme.contains("  2  usage or input error"), "{readme}");
+    for stage in STAGES {
+        let out = Stage::bare(sibling_binary(stage)).run(&["--help"]);
+        out.assert_code(0);
+        let manual = &out.stdout[out.stdout.find("Exit codes:\n").expect("exit codes")..];
+        assert_eq!(manual.trim_end(), readme.trim_end(), "{stage} --help");
+        assert!(
+            out.stdout.contains("HTTPS_PROXY") && out.stdout.contains("X_API_URL"),
+            "{stage}: the Environment section"
+        );
+    }
+}
+
+#[test]
+fn version_and_v_name_the_program() {
+    let version = env!("CARGO_PKG_VERSION");
+    for stage in STAGES.iter().copied().chain(["compliance-emulator"]) {
+        for flag in ["--version", "-V"] {
+            let out = Stage::bare(sibling_binary(stage)).run(&[flag]);
+            out.assert_code(0);
+            assert_eq!(
+                out.stdout.trim(),
+                format!("{stage} {version}"),
+                "{stage} {flag}"
+            );
+        }
+    }
+}

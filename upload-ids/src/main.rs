@@ -95,7 +95,7 @@ use std::path::Path;
 
 use compliance_core::ids::IdFile;
 use compliance_core::transfer::{upload_ids, upload_url_job, UploadTo, API_HOST_UPLOAD_LIMIT};
-use compliance_core::{cli, progress, usage_bail, JobRef};
+use compliance_core::{cli, messages, usage_bail, JobRef};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -160,7 +160,7 @@ fn open(file: &str) -> anyhow::Result<IdFile> {
 /// `--check`: the check of an upload, and the count of duplicates; no job,
 /// no token, no request.
 fn check(args: &Args) -> anyhow::Result<()> {
-    progress::set_quiet(args.flag_quiet);
+    messages::set_quiet(args.flag_quiet);
     let job_flags = [
         &args.flag_url,
         &args.flag_id,

@@ -161,17 +161,7 @@ pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints a message for the person at the terminal on stderr (not with `--quiet`).
-pub fn note(message: impl fmt::Display) {
-    if !crate::progress::is_quiet() {
-        crate::progress::eprint_line(&message.to_string());
-    }
-}
-
-/// Prints a warning on stderr, as `warning: …`, even with `--quiet`.
-pub fn warn(message: impl fmt::Display) {
-    crate::progress::eprint_line(&format!("warning: {message}"));
-}
+pub use crate::messages::{note, warn};
 
 /// The flags every stage takes: `--retries`, `--retry-time`, `--stall` and
 /// `--quiet`, read from the same command line as the stage's own.
@@ -185,7 +175,7 @@ pub struct CommonFlags {
 
 /// Makes the client from the environment and the flags every stage takes.
 pub fn client(tool: &str, flags: &CommonFlags) -> anyhow::Result<crate::Client> {
-    crate::progress::set_quiet(flags.flag_quiet);
+    crate::messages::set_quiet(flags.flag_quiet);
     let (retries, retry_time, stall) = (
         &flags.flag_retries,
         &flags.flag_retry_time,

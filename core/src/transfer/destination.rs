@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::cli::note;
+use crate::messages::note;
 use crate::usage_bail;
 
 /// Where results go.

@@ -13,10 +13,12 @@ use super::integrity::{Hashes, Mismatch, Verifier};
 use super::storage::Target;
 use crate::client::{bounded, Client};
 use crate::jobs::{Job, Status};
+use crate::messages::note;
 use crate::progress::Progress;
 use crate::results::{CsvWriter, Format, ResultsChecker, Summary};
 use crate::retry::Retrier;
 use crate::time::Timestamp;
+use crate::wait::{wait_for_job, Patience};
 
 /// How much of a download is read, written and checked at a time: small
 /// enough to be checked while it is still in the CPU's cache.
@@ -33,10 +35,21 @@ impl Job {
     pub fn ready_download_url(&self, now: Timestamp) -> anyhow::Result<&str> {
         match self.status() {
             Status::Complete => {}
-            Status::Created | Status::InProgress => anyhow::bail!(
+            Status::Created => anyhow::bail!(
+                "{} has no IDs yet: upload them first (upload-ids --ids-file FILE --id {}), \
+                 then download its results",
+                self.describe(),
+                self.id()
+            ),
+            Status::InProgress => anyhow::bail!(
                 "{} is not complete yet: wait with --wait, or later run list-job --id {} --wait",
                 self.describe(),
                 self.id()
+            ),
+            Status::Expired => anyhow::bail!(
+                "{} has no results: its upload window closed without IDs; to check IDs, \
+                 create a new job",
+                self.describe()
             ),
             _ => anyhow::bail!("{} has no results to download", self.describe()),
         }
@@ -50,6 +63,28 @@ impl Job {
         self.download_url()
             .with_context(|| format!("{} has no download_url", self.describe()))
     }
+}
+
+/// The download URL of a job looked up by `--id` or `--name`: at once, or
+/// (with `wait`) once the job is done. A job that has no IDs yet has nothing
+/// to wait for unless someone uploads them: that is said before waiting,
+/// and the wait ends when its upload window closes.
+pub fn results_url(client: &Client, job: Job, wait: Option<Patience>) -> anyhow::Result<String> {
+    let Some(patience) = wait else {
+        return job.ready_download_url(Timestamp::now()).map(str::to_string);
+    };
+    if job.status() == Status::Created {
+        let until = job
+            .upload_expires_at()
+            .map_or(String::new(), |at| format!(" at {at}"));
+        note(format!(
+            "{} has no IDs yet: waiting for them to be uploaded (someone else may be \
+             uploading), at most until its upload window closes{until}",
+            job.describe()
+        ));
+    }
+    let job = wait_for_job(client, job, patience)?;
+    job.ready_download_url(Timestamp::now()).map(str::to_string)
 }
 
 /// What a download wrote, once whole and checked.

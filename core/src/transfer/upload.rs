@@ -8,10 +8,10 @@ use ureq::http::{Response, Uri};
 use ureq::{Body, SendBody};
 
 use super::storage::Target;
-use crate::cli::note;
 use crate::client::Client;
 use crate::ids::IdFile;
 use crate::jobs::{Job, JobId, Status};
+use crate::messages::note;
 use crate::progress::{Counted, Progress};
 use crate::retry::{with_retries, Retrier, Transient};
 use crate::time::{human_duration, Timestamp};
