@@ -13,24 +13,13 @@ use ureq::Body;
 
 use crate::auth::{redact_in, Origin};
 use crate::config::Config;
+use crate::error::{describe_error_item, one_line, ApiError, MAX_ERROR_BODY};
+use crate::error::{NotFound, Transient, Unreachable};
 use crate::jobs::{check_name, Job, JobId, JobRef, JobType, NewJob, Status};
 use crate::messages::{note, warn};
-use crate::problem::{describe_error_item, one_line, ApiError, MAX_ERROR_BODY};
-use crate::retry::{Retrier, Transient, Unreachable};
+use crate::retry::Retrier;
 use crate::time::Timestamp;
 use crate::usage_bail;
-
-/// A job was not found: by id (the API's `resource-not-found`) or by name.
-#[derive(Debug)]
-pub struct NotFound(pub String);
-
-impl std::fmt::Display for NotFound {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for NotFound {}
 
 /// A blocking client for the batch compliance API.
 #[derive(Debug)]

@@ -16,14 +16,18 @@
 //! are credentials of their own and are redacted in every message.
 //! Errors carry context and leave with the exit codes in [`cli`].
 
+/// `anyhow`, re-exported so that [`usage_bail!`] works without the
+/// caller depending on it.
+pub use anyhow;
+
 pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod error;
 pub mod ids;
 pub mod jobs;
 pub mod messages;
-pub mod problem;
 pub mod progress;
 pub mod results;
 pub mod retry;
@@ -31,6 +35,7 @@ pub mod time;
 pub mod transfer;
 pub mod wait;
 
-pub use client::{Client, NotFound};
+pub use client::Client;
 pub use config::Config;
+pub use error::NotFound;
 pub use jobs::{Job, JobId, JobRef, JobType, NewJob, Status};

@@ -7,12 +7,12 @@
 //! unknown job), which a retry would only repeat. Waits grow exponentially
 //! with jitter, and both the number of attempts and the total time are bounded.
 
-use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
+use crate::error::ApiError;
+use crate::error::{Transient, Unreachable};
 use crate::messages::note;
-use crate::problem::ApiError;
 use crate::time::{human_duration, Timestamp};
 use crate::transfer::StorageError;
 
@@ -39,33 +39,6 @@ impl Default for RetryPolicy {
         }
     }
 }
-
-/// A failure that another attempt may cure: the connection failed or broke,
-/// or a read stalled. Put in an error's chain by the code that saw it.
-#[derive(Debug)]
-pub struct Transient(pub String);
-
-impl fmt::Display for Transient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Transient {}
-
-/// A server that cannot be reached at all: the connection was refused, or
-/// its host name is unknown. Most likely it is not running, or the name is
-/// wrong: worth one quick try more, not minutes of them.
-#[derive(Debug)]
-pub struct Unreachable(pub String);
-
-impl fmt::Display for Unreachable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Unreachable {}
 
 /// How often an unreachable server is tried again, and after how long.
 const UNREACHABLE_RETRIES: u32 = 1;

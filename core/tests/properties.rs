@@ -4,8 +4,8 @@
 
 use std::io::Write as _;
 
+use compliance_core::error::ApiError;
 use compliance_core::ids::{reference, IdFile, IdStats, Scanner};
-use compliance_core::problem::ApiError;
 use compliance_core::results::ResultsChecker;
 use compliance_core::time::Timestamp;
 use proptest::prelude::*;

@@ -61,7 +61,6 @@ macro_rules! exit_codes {
     };
 }
 
-use std::fmt;
 use std::io::{self, Write};
 use std::process;
 
@@ -69,34 +68,9 @@ use anyhow::Context as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// Exit code for success.
-pub const EXIT_OK: i32 = 0;
-/// Exit code for a failure of the API, the network, a file or the job.
-pub const EXIT_FAILED: i32 = 1;
-/// Exit code for a usage or input error.
-pub const EXIT_USAGE: i32 = 2;
+use crate::usage_bail;
 
-/// An error in what the user asked for: a flag, a value, an input file.
-///
-/// Anywhere in an error's chain, it makes the process exit with [`EXIT_USAGE`].
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
-/// Returns early with a [`UsageError`] built like `format!`.
-#[macro_export]
-macro_rules! usage_bail {
-    ($($arg:tt)*) => {
-        return Err(anyhow::Error::new($crate::cli::UsageError(format!($($arg)*))))
-    };
-}
+pub use crate::error::{exit_code, UsageError, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
 /// Parses the command line against a docopt `usage` text, into the stage's
 /// own arguments and the [`CommonFlags`].
@@ -141,15 +115,6 @@ pub fn run(body: impl FnOnce() -> anyhow::Result<()>) -> ! {
         }
     };
     process::exit(code)
-}
-
-/// The exit code an error leads to.
-pub fn exit_code(e: &anyhow::Error) -> i32 {
-    if e.chain().any(|c| c.is::<UsageError>()) {
-        EXIT_USAGE
-    } else {
-        EXIT_FAILED
-    }
 }
 
 /// Prints a value as pretty JSON on stdout, for a person and for `jq` alike.

@@ -6,8 +6,9 @@ use std::io;
 use std::path::Path;
 
 use super::scanner::Scanner;
+use super::spool;
 use super::{IdStats, READ_BUFFER};
-use crate::cli::UsageError;
+use crate::error::usage;
 use crate::progress::Progress;
 
 /// An ID file that passed its check: every line an ID or blank, at least one
@@ -35,9 +36,27 @@ impl IdFile {
             .metadata()
             .map_err(|e| usage(format!("cannot read {name}: {e}")))?;
         if !meta.is_file() {
-            return super::spool::check_copy(name, file);
+            return Self::copy_of(&name, file);
         }
         Self::check_regular(name, file, meta.len())
+    }
+
+    /// Reads an ID file from standard input into a private temporary copy,
+    /// checking it on the way, as [`IdFile::check`] does with a pipe. Messages
+    /// call it "standard input".
+    pub fn check_stdin() -> anyhow::Result<IdFile> {
+        Self::copy_of("standard input", io::stdin().lock())
+    }
+
+    /// Checks what `source` gives into a private temporary copy, named
+    /// `name` in messages.
+    pub(crate) fn copy_of(name: &str, source: impl io::Read) -> anyhow::Result<IdFile> {
+        let (file, stats) = spool::check_copy(name, source)?;
+        Ok(IdFile {
+            name: name.to_string(),
+            file,
+            stats,
+        })
     }
 
     /// Checks a regular file in place. A large one is checked in two halves
@@ -71,11 +90,6 @@ impl IdFile {
     pub(crate) fn read_at(&self, buf: &mut [u8], at: u64) -> io::Result<usize> {
         read_at(&self.file, buf, at)
     }
-}
-
-/// A [`UsageError`]: a bad or unreadable ID file exits 2.
-pub(crate) fn usage(message: String) -> anyhow::Error {
-    anyhow::Error::new(UsageError(message))
 }
 
 /// Files smaller than this are checked on one thread.

@@ -629,7 +629,7 @@ mod tests {
     fn counts_checked_files_and_pipes() {
         let file = b"\xEF\xBB\xBF 7\r\n\r\n07\n7\t\n007\n7";
         assert_eq!(counted(file).unwrap(), 2);
-        let piped = crate::ids::spool::copy_of("standard input", &file[..]).unwrap();
+        let piped = IdFile::copy_of("standard input", &file[..]).unwrap();
         assert_eq!(piped.count_duplicates().unwrap(), 2);
         // Bigger than a run: 1.5 runs of IDs, each there twice.
         let n = RUN_IDS as u64 * 3 / 4;

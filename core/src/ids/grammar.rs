@@ -5,13 +5,7 @@
 //! mark; then spaces and tabs around it. What is left is an ID (1 to 19 ASCII
 //! digits), nothing (a blank line, skipped), or anything else (a bad line).
 
-use std::fmt;
-
-/// The longest an ID may be: the API's `^[0-9]{1,19}$`.
-pub const MAX_ID_DIGITS: usize = 19;
-
-/// How many bad lines an error lists before it only counts the rest.
-pub const MAX_LISTED_BAD_LINES: usize = 10;
+pub use crate::error::{MAX_ID_DIGITS, MAX_LISTED_BAD_LINES};
 
 /// How many characters of a bad line an error quotes.
 const QUOTE_LIMIT: usize = 40;
@@ -81,64 +75,7 @@ pub(crate) fn quote(line: &[u8]) -> String {
     }
 }
 
-/// A line that is not an ID.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BadLine {
-    /// 1-based line number.
-    pub line: u64,
-    /// The start of the line, as text (invalid UTF-8 shown as U+FFFD).
-    pub content: String,
-}
-
-/// Why an ID file cannot be sent: bad lines, or no ID at all. Shows as one
-/// line naming the file.
-#[derive(Debug)]
-pub struct IdFileError {
-    pub(crate) name: String,
-    pub(crate) bad: Vec<BadLine>,
-    pub(crate) bad_total: u64,
-}
-
-impl IdFileError {
-    /// The first bad lines, at most [`MAX_LISTED_BAD_LINES`], in file order.
-    pub fn bad_lines(&self) -> &[BadLine] {
-        &self.bad
-    }
-
-    /// How many lines are bad in all (0: the file holds no ID).
-    pub fn bad_total(&self) -> u64 {
-        self.bad_total
-    }
-
-    /// What is wrong, without the file's name.
-    pub(crate) fn what(&self) -> String {
-        if self.bad_total == 0 {
-            return "no ID found; the file must hold one ID per line".to_string();
-        }
-        let plural = if self.bad_total == 1 { "" } else { "s" };
-        let mut what = format!(
-            "{} line{plural} not an ID (1 to {MAX_ID_DIGITS} digits): ",
-            self.bad_total
-        );
-        for (i, b) in self.bad.iter().enumerate() {
-            let sep = if i == 0 { "" } else { ", " };
-            what += &format!("{sep}line {} {:?}", b.line, b.content);
-        }
-        let unlisted = self.bad_total - self.bad.len() as u64;
-        if unlisted > 0 {
-            what += &format!(" and {unlisted} more");
-        }
-        what
-    }
-}
-
-impl fmt::Display for IdFileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.name, self.what())
-    }
-}
-
-impl std::error::Error for IdFileError {}
+pub use crate::error::{BadLine, IdFileError};
 
 #[cfg(test)]
 mod tests {

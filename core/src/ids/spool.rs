@@ -7,27 +7,20 @@
 //! has no name to clean up, so it is gone however the process ends, signals
 //! included. Memory stays flat: the bytes pass through one buffer.
 
+use std::fs::File;
 use std::io::{self, Read, Write};
 
 use anyhow::Context as _;
 
-use super::check::{usage, IdFile};
 use super::scanner::Scanner;
-use super::READ_BUFFER;
+use super::{IdStats, READ_BUFFER};
+use crate::error::usage;
 use crate::progress::Progress;
 
-impl IdFile {
-    /// Reads an ID file from standard input into a private temporary copy,
-    /// checking it on the way, as [`IdFile::check`] does with a pipe. Messages
-    /// call it "standard input".
-    pub fn check_stdin() -> anyhow::Result<IdFile> {
-        check_copy("standard input".to_string(), io::stdin().lock())
-    }
-}
-
 /// Reads `source` to its end into a temporary copy, checking each piece
-/// before it is written; the checked copy, named `name` in messages.
-pub(crate) fn check_copy(name: String, mut source: impl Read) -> anyhow::Result<IdFile> {
+/// before it is written; the checked copy and what its check found. `name`
+/// names `source` in messages.
+pub(crate) fn check_copy(name: &str, mut source: impl Read) -> anyhow::Result<(File, IdStats)> {
     let folder = std::env::temp_dir();
     let mut copy = tempfile::tempfile_in(&folder).with_context(|| {
         format!(
@@ -55,19 +48,9 @@ pub(crate) fn check_copy(name: String, mut source: impl Read) -> anyhow::Result<
         progress.inc(n as u64);
     }
     let stats = scanner
-        .finish(&name, None)
+        .finish(name, None)
         .map_err(|e| usage(format!("{e}; nothing was uploaded")))?;
-    Ok(IdFile {
-        name,
-        file: copy,
-        stats,
-    })
-}
-
-/// Only for tests: a checked copy of what `source` gives.
-#[cfg(test)]
-pub(crate) fn copy_of(name: &str, source: impl Read) -> anyhow::Result<IdFile> {
-    check_copy(name.to_string(), source)
+    Ok((copy, stats))
 }
 
 #[cfg(test)]
@@ -95,7 +78,7 @@ mod tests {
     fn copies_as_the_reference_says(file: &[u8], piece: usize) {
         let r = reference(file);
         let source = Pieces { bytes: file, piece };
-        match copy_of("standard input", source) {
+        match crate::ids::IdFile::copy_of("standard input", source) {
             Ok(ids) => {
                 assert!(r.passes());
                 assert_eq!(ids.stats.normalised_bytes, r.normalised.len() as u64);

@@ -17,9 +17,9 @@ mod integrity;
 mod storage;
 mod upload;
 
+pub use crate::error::StorageError;
 pub use destination::Destination;
 pub use download::{download_results, results_url, Downloaded};
-pub use storage::StorageError;
 pub use upload::{
     is_resumable_url, upload_ids, upload_url_job, UploadTo, API_HOST_UPLOAD_LIMIT, RESUMABLE_CHUNK,
 };

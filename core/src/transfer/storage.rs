@@ -1,15 +1,13 @@
 //! The signed URL a transfer talks to, and what storage answers.
 
-use std::fmt;
-
 use anyhow::Context as _;
 use ureq::http::Response;
 use ureq::{Body, SendBody};
 
 use crate::auth::{redact_in, redact_url, Origin};
 use crate::client::{rate_limit_reset, read_limited, unreachable, Client, Unreach};
-use crate::problem::{one_line, ApiError, MAX_ERROR_BODY};
-use crate::retry::{Transient, Unreachable};
+use crate::error::{one_line, ApiError, MAX_ERROR_BODY};
+use crate::error::{StorageError, Transient, Unreachable};
 
 /// A signed URL to talk to, with what may be said about it in messages.
 pub(super) struct Target {
@@ -109,43 +107,6 @@ impl Target {
         anyhow::Error::new(Transient(format!("{what} {}: {why}", self.host)))
     }
 }
-
-/// An error answer from storage, with what its XML body said.
-#[derive(Debug)]
-pub struct StorageError {
-    /// What was asked, and of which host.
-    pub request: String,
-    /// The HTTP status.
-    pub status: u16,
-    /// The error's code, message and details.
-    pub said: String,
-}
-
-impl fmt::Display for StorageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: storage refused with HTTP {}: {}",
-            self.request, self.status, self.said
-        )?;
-        if self.said.starts_with("ExpiredToken") {
-            match self.request.starts_with("download") {
-                true => write!(
-                    f,
-                    "; the results have expired (7 days after the job was created): \
-                     a new job is needed to check these IDs again"
-                )?,
-                false => write!(
-                    f,
-                    "; the upload URL has expired: create a new job and upload to it"
-                )?,
-            }
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for StorageError {}
 
 /// The `Code`, `Message` and `Details` of a Cloud Storage XML error body.
 fn storage_error(body: &[u8]) -> Option<String> {

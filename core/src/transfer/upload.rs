@@ -9,11 +9,12 @@ use ureq::{Body, SendBody};
 
 use super::storage::Target;
 use crate::client::Client;
+use crate::error::Transient;
 use crate::ids::IdFile;
 use crate::jobs::{Job, JobId, Status};
 use crate::messages::note;
 use crate::progress::{Counted, Progress};
-use crate::retry::{with_retries, Retrier, Transient};
+use crate::retry::{with_retries, Retrier};
 use crate::time::{human_duration, Timestamp};
 
 /// The size of each chunk of a resumable upload: a multiple of 256 KiB, as
