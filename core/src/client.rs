@@ -13,13 +13,13 @@ use ureq::Body;
 
 use crate::auth::{redact_in, Origin};
 use crate::config::Config;
+use crate::error::bail_usage;
 use crate::error::{describe_error_item, one_line, ApiError, MAX_ERROR_BODY};
 use crate::error::{NotFound, Transient, Unreachable};
 use crate::jobs::{check_name, Job, JobId, JobRef, JobType, NewJob, Status};
 use crate::messages::{note, warn};
 use crate::retry::Retrier;
 use crate::time::Timestamp;
-use crate::usage_bail;
 
 /// A blocking client for the batch compliance API.
 #[derive(Debug)]
@@ -114,7 +114,7 @@ impl Client {
                 .iter()
                 .find(|j| j.name() == Some(name.as_str()) && j.status().is_active());
             if let Some(job) = holder {
-                usage_bail!(
+                bail_usage!(
                     "the name {name:?} belongs to {}, which is still active; a name can be \
                      used again once its job has finished, or add --replace to cancel it",
                     job.describe()
@@ -277,7 +277,7 @@ impl Client {
         };
         let other_type = matches.iter().find(|j| j.job_type() != newest.job_type());
         if let Some(other) = other_type {
-            usage_bail!(
+            bail_usage!(
                 "jobs of both types are named {name:?}: {} and {}; say which with --type \
                  tweets or --type users",
                 newest.describe_dated(),

@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use crate::auth::{Origin, Token};
+use crate::error::bail_usage;
 use crate::retry::RetryPolicy;
-use crate::usage_bail;
 
 /// The API base used when `X_API_URL` is not set.
 pub const DEFAULT_API_URL: &str = "https://api.x.com";
@@ -37,14 +37,14 @@ impl Config {
     pub fn from_env(tool: &str) -> anyhow::Result<Config> {
         let token = std::env::var("BEARER_TOKEN").unwrap_or_default();
         if token.trim().is_empty() {
-            usage_bail!(
+            bail_usage!(
                 "BEARER_TOKEN is not set: export BEARER_TOKEN=<token>, the app-only bearer token \
                  from your app's \"Keys and tokens\" page in the X developer portal"
             );
         }
         let token = token.trim();
         if let Some(at) = Token::unfit_character(token) {
-            usage_bail!(
+            bail_usage!(
                 "BEARER_TOKEN holds a character an HTTP header cannot carry (a line break, a \
                  space or a non-ASCII character) at character {at}; copy the token again from \
                  your app's \"Keys and tokens\" page"
@@ -66,18 +66,18 @@ impl Config {
         let origin = match Origin::of(&api_url) {
             Ok(origin) => origin,
             Err(e) => {
-                usage_bail!("X_API_URL={given:?} is not an origin ({e:#}); give one {example}")
+                bail_usage!("X_API_URL={given:?} is not an origin ({e:#}); give one {example}")
             }
         };
         let rest = api_url.split_once("://").map_or("", |(_, rest)| rest);
         if rest.contains(['/', '?', '#', '@']) {
-            usage_bail!(
+            bail_usage!(
                 "X_API_URL={given:?} must be an origin (scheme, host and optional port, no \
                  path, query or user), {example}"
             );
         }
         if !origin.is_https() && !origin.is_loopback() {
-            usage_bail!(
+            bail_usage!(
                 "X_API_URL must be https:// (plain http:// is only for loopback hosts), not {api_url}"
             );
         }
@@ -109,7 +109,7 @@ mod tests {
         assert!(config("http://127.0.0.1:8080").is_ok());
         assert!(config("http://localhost:1").is_ok());
         let err = config("http://api.x.com").unwrap_err();
-        assert!(crate::cli::exit_code(&err) == 2 && err.to_string().contains("https"));
+        assert!(crate::error::exit_code(&err) == 2 && err.to_string().contains("https"));
         assert!(config("api.x.com").is_err());
     }
 
@@ -131,7 +131,7 @@ mod tests {
             "https://api.x.com//",
         ] {
             let err = config(bad).unwrap_err();
-            assert_eq!(crate::cli::exit_code(&err), 2, "{bad}");
+            assert_eq!(crate::error::exit_code(&err), 2, "{bad}");
             assert!(
                 err.to_string().contains("must be an origin"),
                 "{bad}: {err}"

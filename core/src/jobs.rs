@@ -11,8 +11,8 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::error::bail_usage;
 use crate::time::Timestamp;
-use crate::usage_bail;
 
 /// The longest job name the API accepts.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -44,7 +44,7 @@ impl JobType {
         match value {
             "tweets" => Ok(JobType::Tweets),
             "users" => Ok(JobType::Users),
-            _ => usage_bail!("--type must be tweets or users, not {value:?}"),
+            _ => bail_usage!("--type must be tweets or users, not {value:?}"),
         }
     }
 }
@@ -92,7 +92,7 @@ impl Status {
     /// Parses a `--status` value: one of [`Status::KNOWN`], else a usage error.
     pub fn from_flag(value: &str) -> anyhow::Result<Status> {
         match Status::parse(value) {
-            Status::Other(_) => usage_bail!(
+            Status::Other(_) => bail_usage!(
                 "--status must be one of {}, not {value:?}",
                 Status::KNOWN.join(", ")
             ),
@@ -138,7 +138,7 @@ impl JobId {
     pub fn from_flag(value: &str) -> anyhow::Result<JobId> {
         match JobId::parse(value) {
             Some(id) => Ok(id),
-            None => usage_bail!("--id must be a job id of 1 to 19 digits, not {value:?}"),
+            None => bail_usage!("--id must be a job id of 1 to 19 digits, not {value:?}"),
         }
     }
 
@@ -172,7 +172,7 @@ impl fmt::Display for JobId {
 pub fn check_name(name: &str) -> anyhow::Result<()> {
     let chars = name.chars().count();
     if chars == 0 || chars > MAX_NAME_CHARS {
-        usage_bail!("--name must be 1 to {MAX_NAME_CHARS} characters, not {chars}: {name:?}");
+        bail_usage!("--name must be 1 to {MAX_NAME_CHARS} characters, not {chars}: {name:?}");
     }
     Ok(())
 }
@@ -183,9 +183,9 @@ fn check_url_flag(url: &str) -> anyhow::Result<()> {
     let redacted = crate::auth::redact_url(url);
     match crate::auth::Origin::of(url) {
         Err(e) => {
-            usage_bail!("--url {redacted:?}: {e:#}; give the job's URL as create-job printed it")
+            bail_usage!("--url {redacted:?}: {e:#}; give the job's URL as create-job printed it")
         }
-        Ok(origin) if !origin.is_https() && !origin.is_loopback() => usage_bail!(
+        Ok(origin) if !origin.is_https() && !origin.is_loopback() => bail_usage!(
             "--url {redacted}: plain http:// is only for loopback hosts; the URL must be https://"
         ),
         Ok(_) => Ok(()),
@@ -219,7 +219,7 @@ impl JobRef {
             return JobRef::from_flags(id, name, job_type).map(Some);
         }
         if !job_type.is_empty() {
-            usage_bail!("--type goes with --name, not --url");
+            bail_usage!("--type goes with --name, not --url");
         }
         check_url_flag(url)?;
         Ok(None)
@@ -232,8 +232,8 @@ impl JobRef {
             t => Some(JobType::from_flag(t)?),
         };
         match (id, name) {
-            ("", "") => usage_bail!("give the job with --id or --name"),
-            (_, "") if job_type.is_some() => usage_bail!("--type goes with --name, not --id"),
+            ("", "") => bail_usage!("give the job with --id or --name"),
+            (_, "") if job_type.is_some() => bail_usage!("--type goes with --name, not --id"),
             (id, "") => Ok(JobRef::Id(JobId::from_flag(id)?)),
             ("", name) => {
                 check_name(name)?;
@@ -242,7 +242,7 @@ impl JobRef {
                     job_type,
                 })
             }
-            _ => usage_bail!("give either --id or --name, not both"),
+            _ => bail_usage!("give either --id or --name, not both"),
         }
     }
 }

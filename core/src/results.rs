@@ -18,7 +18,7 @@ use std::fmt;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use crate::usage_bail;
+use crate::error::bail_usage;
 
 mod csv;
 
@@ -40,7 +40,7 @@ impl Format {
         match value {
             "jsonl" => Ok(Format::Jsonl),
             "csv" => Ok(Format::Csv),
-            _ => usage_bail!("--format takes jsonl or csv, not {value:?}"),
+            _ => bail_usage!("--format takes jsonl or csv, not {value:?}"),
         }
     }
 
@@ -708,7 +708,7 @@ mod tests {
         assert_eq!(Format::from_flag("csv").unwrap(), Format::Csv);
         for bad in ["xml", "CSV", "", "json"] {
             let e = Format::from_flag(bad).unwrap_err();
-            assert_eq!(crate::cli::exit_code(&e), 2);
+            assert_eq!(crate::error::exit_code(&e), 2);
             assert!(e.to_string().starts_with("--format "), "{e}");
         }
         assert_eq!(Format::Csv.to_string(), "csv");

@@ -10,11 +10,9 @@
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
-use crate::error::ApiError;
-use crate::error::{Transient, Unreachable};
+use crate::error::{ApiError, StorageError, Transient, Unreachable};
 use crate::messages::note;
 use crate::time::{human_duration, Timestamp};
-use crate::transfer::StorageError;
 
 /// How failures are retried.
 #[derive(Clone, Copy, Debug)]

@@ -53,6 +53,15 @@ macro_rules! usage_bail {
     };
 }
 
+/// Returns early with a [`UsageError`] built like `format!`: the crate's own
+/// [`usage_bail!`](crate::usage_bail).
+macro_rules! bail_usage {
+    ($($arg:tt)*) => {
+        return Err($crate::error::usage(format!($($arg)*)))
+    };
+}
+pub(crate) use bail_usage;
+
 /// A [`UsageError`] of `message`, as an [`anyhow::Error`].
 pub(crate) fn usage(message: String) -> anyhow::Error {
     anyhow::Error::new(UsageError(message))

@@ -664,6 +664,6 @@ mod tests {
             assert!(e.contains(how), "{e}");
         }
         let e = ids.count_duplicates().unwrap_err();
-        assert_eq!(crate::cli::exit_code(&e), crate::cli::EXIT_FAILED);
+        assert_eq!(crate::error::exit_code(&e), crate::error::EXIT_FAILED);
     }
 }

@@ -91,7 +91,7 @@ mod tests {
                 assert!(!r.passes(), "{e}");
                 let msg = format!("{e:#}");
                 assert!(msg.starts_with("standard input: "), "{msg}");
-                assert_eq!(crate::cli::exit_code(&e), crate::cli::EXIT_USAGE);
+                assert_eq!(crate::error::exit_code(&e), crate::error::EXIT_USAGE);
             }
         }
     }

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use crate::error::bail_usage;
 use crate::messages::note;
-use crate::usage_bail;
 
 /// Where results go.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,30 +40,30 @@ impl Destination {
             return Ok(Destination::Stdout);
         }
         if value.is_empty() {
-            usage_bail!("--results-file must name a file, or - for standard output");
+            bail_usage!("--results-file must name a file, or - for standard output");
         }
         if value.ends_with('/') || value.ends_with(std::path::MAIN_SEPARATOR) {
-            usage_bail!(
+            bail_usage!(
                 "--results-file {value} names a folder; give a file name, such as {value}results.jsonl"
             );
         }
         let path = follow_links(Path::new(value))?;
         match fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => usage_bail!(
+            Ok(meta) if meta.is_dir() => bail_usage!(
                 "--results-file {value} is a folder; give a file name, such as {}",
                 Path::new(value).join("results.jsonl").display()
             ),
             Ok(meta) if meta.is_file() => {}
             Ok(meta) if is_fifo_or_char_device(&meta) => return Ok(Destination::Device(path)),
-            Ok(_) => usage_bail!(
+            Ok(_) => bail_usage!(
                 "--results-file {value} is neither a regular file, a FIFO nor a character device"
             ),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => usage_bail!("--results-file {value}: {e}"),
+            Err(e) => bail_usage!("--results-file {value}: {e}"),
         }
         let folder = folder_of(&path);
         if !folder.is_dir() {
-            usage_bail!(
+            bail_usage!(
                 "--results-file {value}: the folder {} does not exist",
                 folder.display()
             );
@@ -102,7 +102,7 @@ fn follow_links(path: &Path) -> anyhow::Result<PathBuf> {
             _ => return Ok(path),
         }
     }
-    usage_bail!(
+    bail_usage!(
         "--results-file {}: too many levels of symbolic links",
         path.display()
     )
@@ -246,7 +246,7 @@ fn create_unique(folder: &Path, name: &str) -> anyhow::Result<(File, PathBuf)> {
         match options.open(&part) {
             Ok(file) => return Ok((file, part)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => usage_bail!(
+            Err(e) => bail_usage!(
                 "cannot create a file in {} for the results: {e}",
                 folder.display()
             ),
@@ -518,7 +518,7 @@ mod tests {
             String::new(),
         ] {
             let err = Destination::from_flag(&bad).unwrap_err();
-            assert_eq!(crate::cli::exit_code(&err), 2, "{bad}: {err}");
+            assert_eq!(crate::error::exit_code(&err), 2, "{bad}: {err}");
         }
         let _ = fs::remove_dir_all(&dir);
     }

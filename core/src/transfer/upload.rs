@@ -9,6 +9,7 @@ use ureq::{Body, SendBody};
 
 use super::storage::Target;
 use crate::client::Client;
+use crate::error::bail_usage;
 use crate::error::Transient;
 use crate::ids::IdFile;
 use crate::jobs::{Job, JobId, Status};
@@ -98,7 +99,7 @@ pub fn upload_ids(client: &Client, to: UploadTo, ids: &IdFile) -> anyhow::Result
     let target = Target::new(client, url)?;
     let bytes = ids.stats().normalised_bytes;
     if target.auth.is_some() && bytes > API_HOST_UPLOAD_LIMIT {
-        crate::usage_bail!(
+        bail_usage!(
             "{}: {bytes} bytes of IDs are over the API host's limit of {API_HOST_UPLOAD_LIMIT} \
              bytes (1 GiB) for one upload; split the IDs over several jobs",
             ids.name()
