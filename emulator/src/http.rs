@@ -14,8 +14,9 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::faults::{Fault, Route};
 use crate::state::{lock, Shared};
-use crate::{api, storage, Fault, Origin, Route};
+use crate::{api, storage, Origin};
 
 /// Buffer size for streaming bodies.
 pub(crate) const BUF_SIZE: usize = 256 * 1024;

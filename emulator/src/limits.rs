@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::Route;
+use crate::faults::Route;
 
 /// What the headers report for one endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,12 +12,12 @@ use std::io::{Seek, SeekFrom};
 use std::sync::{Arc, Mutex};
 
 use crate::clock;
+use crate::faults::Route;
 use crate::hashes::{Hasher, Hashes, HashingWriter};
 use crate::http::{self, Body, Framing, Range, Request, Response};
 use crate::jobs::{self, Again, Refusal, Status};
 use crate::results::Kind;
 use crate::state::{lock, Shared};
-use crate::Route;
 
 /// Non-final resumable chunks must be multiples of this (256 KiB).
 pub(crate) const CHUNK_QUANTUM: u64 = 262_144;

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use crate::{Fault, Route};
+use super::{Fault, Route};
 
 /// The grammar of a fault SPEC, as shown in the binary's usage.
 pub const SPEC_GRAMMAR: &str = "\
