@@ -14,13 +14,13 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use crate::clock;
+use crate::config::Flavour;
 use crate::faults::Route;
 use crate::http::{self, Body, Framing, Range, Request, Response};
 use crate::jobs::{self, Again, CancelError, CreateError, Refusal, Status};
 use crate::limits::Quota;
 use crate::results::Kind;
 use crate::state::{lock, Shared};
-use crate::Flavour;
 
 /// Prefix of problem type URIs.
 const PROBLEMS: &str = "https://api.x.com/2/problems/";

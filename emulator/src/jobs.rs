@@ -11,11 +11,12 @@ use std::thread;
 use serde_json::{json, Map, Value};
 
 use crate::clock;
+use crate::config::Flavour;
 use crate::hashes::{Hasher, Hashes, HashingWriter};
 use crate::http::BUF_SIZE;
 use crate::results::{self, Kind};
 use crate::state::{lock, Shared};
-use crate::{api, storage, Flavour, JobSnapshot};
+use crate::{api, storage, JobSnapshot};
 
 /// The snowflake epoch, for job ids.
 const SNOWFLAKE_EPOCH_MS: i64 = 1_288_834_974_657;

@@ -11,12 +11,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use crate::clock::Clock;
+use crate::config::Config;
 use crate::faults::FaultQueues;
 use crate::jobs::Jobs;
 use crate::limits::RateLimits;
 use crate::signing::Signer;
 use crate::storage::Session;
-use crate::{Config, Origin, RequestRecord};
+use crate::{Origin, RequestRecord};
 
 /// Locks a mutex, carrying on with the data if a thread panicked while
 /// holding it: the emulator's state stays usable for the remaining tests.
