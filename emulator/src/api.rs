@@ -13,13 +13,13 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use crate::clock;
 use crate::config::Flavour;
 use crate::faults::Route;
 use crate::http::{self, Body, Framing, Range, Request, Response};
-use crate::jobs::{self, Again, CancelError, CreateError, Refusal, Status};
-use crate::limits::Quota;
-use crate::results::Kind;
+use crate::model::clock;
+use crate::model::jobs::{self, Again, CancelError, CreateError, Refusal, Status};
+use crate::model::limits::Quota;
+use crate::model::results::Kind;
 use crate::state::{lock, Shared};
 
 /// Prefix of problem type URIs.

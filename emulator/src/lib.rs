@@ -51,15 +51,10 @@
 #![deny(missing_docs)]
 
 mod api;
-mod clock;
 mod config;
 mod faults;
-mod hashes;
 mod http;
-mod jobs;
-mod limits;
-mod results;
-mod signing;
+mod model;
 mod state;
 mod storage;
 
@@ -74,7 +69,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use config::{Config, Flavour};
 pub use faults::{parse_fault_spec, Fault, Route, SPEC_GRAMMAR};
-pub use results::event_line;
+pub use model::jobs::JobSnapshot;
+pub use model::results::event_line;
 
 use state::{lock, Dirs, Shared};
 
@@ -113,27 +109,6 @@ impl RequestRecord {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
-}
-
-/// A job as of the emulator's clock when the snapshot was taken.
-#[derive(Clone, Debug, PartialEq)]
-pub struct JobSnapshot {
-    /// The job id.
-    pub id: String,
-    /// `tweets` or `users`.
-    pub job_type: String,
-    /// The name given at creation.
-    pub name: Option<String>,
-    /// `created`, `in_progress`, `complete`, `failed` or `expired`.
-    pub status: String,
-    /// Whether uploads use the resumable protocol.
-    pub resumable: bool,
-    /// The signed upload URL.
-    pub upload_url: String,
-    /// The signed download URL.
-    pub download_url: String,
-    /// The job object exactly as the API would return it now.
-    pub json: serde_json::Value,
 }
 
 /// A running emulator. Dropping it closes both listeners and all
@@ -227,7 +202,7 @@ impl Emulator {
     /// The job with this id, as of the emulator's clock now.
     pub fn job(&self, id: &str) -> Option<JobSnapshot> {
         let now = self.shared.clock.now_ms();
-        let delay = jobs::delay_ms(&self.shared);
+        let delay = model::jobs::delay_ms(&self.shared);
         lock(&self.shared.jobs)
             .find(id)
             .map(|j| j.snapshot(now, delay))
@@ -236,7 +211,7 @@ impl Emulator {
     /// All jobs, oldest first.
     pub fn jobs(&self) -> Vec<JobSnapshot> {
         let now = self.shared.clock.now_ms();
-        let delay = jobs::delay_ms(&self.shared);
+        let delay = model::jobs::delay_ms(&self.shared);
         lock(&self.shared.jobs)
             .list
             .iter()
@@ -290,7 +265,7 @@ impl Emulator {
         name: Option<&str>,
         resumable: bool,
     ) -> Result<JobSnapshot, String> {
-        let kind = results::Kind::parse(job_type)
+        let kind = model::results::Kind::parse(job_type)
             .ok_or_else(|| format!("invalid job type {job_type:?}"))?;
         if name.is_some_and(|n| n.chars().count() > 64) {
             return Err("name longer than 64 characters".into());
@@ -298,19 +273,19 @@ impl Emulator {
         if resumable && self.shared.config.flavour == Flavour::Api {
             return Err("the api flavour does not support resumable uploads".into());
         }
-        jobs::create(&self.shared, kind, name.map(str::to_string), resumable)
+        model::jobs::create(&self.shared, kind, name.map(str::to_string), resumable)
             .map_err(|_| "You cannot create a new job if one is already in progress.".to_string())
     }
 
     /// The exact results file the emulator produces for a job of this type
     /// whose upload is `ids`.
     pub fn expected_results(&self, job_type: &str, ids: &[u8]) -> Vec<u8> {
-        let Some(kind) = results::Kind::parse(job_type) else {
+        let Some(kind) = model::results::Kind::parse(job_type) else {
             return Vec::new();
         };
         let mut out = Vec::new();
         // Reading from and writing to memory cannot fail.
-        let _ = results::generate(
+        let _ = model::results::generate(
             kind,
             self.shared.config.event_percent,
             ids,

@@ -10,12 +10,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
-use crate::clock::Clock;
 use crate::config::Config;
 use crate::faults::FaultQueues;
-use crate::jobs::Jobs;
-use crate::limits::RateLimits;
-use crate::signing::Signer;
+use crate::model::clock::Clock;
+use crate::model::jobs::Jobs;
+use crate::model::limits::RateLimits;
+use crate::model::signing::Signer;
 use crate::storage::Session;
 use crate::{Origin, RequestRecord};
 

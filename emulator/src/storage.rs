@@ -11,12 +11,12 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom};
 use std::sync::{Arc, Mutex};
 
-use crate::clock;
 use crate::faults::Route;
-use crate::hashes::{Hasher, Hashes, HashingWriter};
 use crate::http::{self, Body, Framing, Range, Request, Response};
-use crate::jobs::{self, Again, Refusal, Status};
-use crate::results::Kind;
+use crate::model::clock;
+use crate::model::hashes::{Hasher, Hashes, HashingWriter};
+use crate::model::jobs::{self, Again, Refusal, Status};
+use crate::model::results::Kind;
 use crate::state::{lock, Shared};
 
 /// Non-final resumable chunks must be multiples of this (256 KiB).

@@ -10,13 +10,13 @@ use std::thread;
 
 use serde_json::{json, Map, Value};
 
-use crate::clock;
+use super::clock;
+use super::hashes::{Hasher, Hashes, HashingWriter};
+use super::results::{self, Kind};
 use crate::config::Flavour;
-use crate::hashes::{Hasher, Hashes, HashingWriter};
 use crate::http::BUF_SIZE;
-use crate::results::{self, Kind};
 use crate::state::{lock, Shared};
-use crate::{api, storage, JobSnapshot};
+use crate::{api, storage};
 
 /// The snowflake epoch, for job ids.
 const SNOWFLAKE_EPOCH_MS: i64 = 1_288_834_974_657;
@@ -50,6 +50,27 @@ pub(crate) enum Outcome {
     Pending,
     Ready,
     Failed,
+}
+
+/// A job as of the emulator's clock when the snapshot was taken.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobSnapshot {
+    /// The job id.
+    pub id: String,
+    /// `tweets` or `users`.
+    pub job_type: String,
+    /// The name given at creation.
+    pub name: Option<String>,
+    /// `created`, `in_progress`, `complete`, `failed` or `expired`.
+    pub status: String,
+    /// Whether uploads use the resumable protocol.
+    pub resumable: bool,
+    /// The signed upload URL.
+    pub upload_url: String,
+    /// The signed download URL.
+    pub download_url: String,
+    /// The job object exactly as the API would return it now.
+    pub json: serde_json::Value,
 }
 
 /// One job.

@@ -6,7 +6,7 @@
 
 use std::io::{self, BufRead, Write};
 
-use crate::clock;
+use super::clock;
 
 /// The Twitter snowflake epoch, 2010-11-04T01:42:54.657Z, in Unix ms.
 const SNOWFLAKE_EPOCH_MS: i64 = 1_288_834_974_657;
