@@ -20,6 +20,7 @@ use crate::model::clock;
 use crate::model::jobs::{self, Again, CancelError, CreateError, Refusal, Status};
 use crate::model::limits::Quota;
 use crate::model::results::Kind;
+use crate::model::tokens::{self, Purpose};
 use crate::state::{lock, Shared};
 
 /// Prefix of problem type URIs.
@@ -671,39 +672,11 @@ fn conflict() -> Response {
     )
 }
 
-/// Signed upload and download URLs of the `api` flavour.
-pub(crate) fn token_urls(shared: &Shared, id: &str, created_ms: i64) -> (String, String) {
-    let cfg = &shared.config;
-    let up = created_ms
-        .saturating_add(jobs::ms(cfg.upload_window))
-        .div_euclid(1000);
-    let down = created_ms
-        .saturating_add(jobs::ms(cfg.download_window))
-        .div_euclid(1000);
-    let base = &shared.api_base;
-    (
-        format!(
-            "{base}/2/compliance/jobs/{id}/upload?token={}",
-            token(shared, "upload", id, up)
-        ),
-        format!(
-            "{base}/2/compliance/jobs/{id}/download?token={}",
-            token(shared, "download", id, down)
-        ),
-    )
-}
-
-fn token(shared: &Shared, purpose: &str, id: &str, expiry_secs: i64) -> String {
-    let expiry = expiry_secs.to_string();
-    let sig = shared.signer.sign(&["api-token", purpose, id, &expiry]);
-    format!("{expiry}.{sig}")
-}
-
 /// Checks the `token` parameter; the error is the 403 to send.
 fn check_token(
     shared: &Shared,
     pairs: &[(String, String)],
-    purpose: &str,
+    purpose: Purpose,
     id: &str,
 ) -> Result<(), Response> {
     let forbidden = |detail: String| {
@@ -715,26 +688,20 @@ fn check_token(
             vec![],
         )
     };
-    let Some((_, token)) = pairs.iter().find(|(k, _)| k == "token") else {
-        return Err(forbidden(format!(
-            "A signed `token` query parameter is required to {purpose} this job."
-        )));
-    };
-    let valid = token.split_once('.').and_then(|(expiry, sig)| {
-        let secs: i64 = expiry.parse().ok()?;
-        shared
-            .signer
-            .verify(&["api-token", purpose, id, expiry], sig)
-            .then_some(secs)
-    });
-    match valid {
-        None => Err(forbidden(format!(
-            "The {purpose} token is not valid for job [{id}]."
+    let token = pairs
+        .iter()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.as_str());
+    let word = purpose.as_str();
+    match tokens::check(&shared.signer, token, purpose, id, shared.clock.now_ms()) {
+        Ok(()) => Ok(()),
+        Err(tokens::Refusal::Missing) => Err(forbidden(format!(
+            "A signed `token` query parameter is required to {word} this job."
         ))),
-        Some(secs) if shared.clock.now_ms() >= secs.saturating_mul(1000) => {
-            Err(token_expired(purpose, secs.saturating_mul(1000)))
-        }
-        Some(_) => Ok(()),
+        Err(tokens::Refusal::Invalid) => Err(forbidden(format!(
+            "The {word} token is not valid for job [{id}]."
+        ))),
+        Err(tokens::Refusal::Expired(at)) => Err(token_expired(word, at)),
     }
 }
 
@@ -758,7 +725,7 @@ fn upload(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>, id: &str) ->
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    if let Err(resp) = check_token(shared, &pairs, "upload", id) {
+    if let Err(resp) = check_token(shared, &pairs, Purpose::Upload, id) {
         return resp;
     }
     let media = req
@@ -840,7 +807,7 @@ fn download(shared: &Shared, req: &Request, id: &str) -> Response {
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    if let Err(resp) = check_token(shared, &pairs, "download", id) {
+    if let Err(resp) = check_token(shared, &pairs, Purpose::Download, id) {
         return resp;
     }
     let now = shared.clock.now_ms();

@@ -1248,19 +1248,6 @@ pub(crate) fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-pub(crate) fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1313,7 +1300,6 @@ mod tests {
         assert_eq!(percent_decode("content-type%3Bhost"), "content-type;host");
         assert_eq!(percent_decode("a+b%2"), "a b%2");
         assert_eq!(percent_decode("%zz%41"), "%zzA");
-        assert_eq!(percent_encode("a@b/c;d e"), "a%40b%2Fc%3Bd%20e");
         assert_eq!(
             query_pairs("type=tweets&&x=&compliance_job.fields=a%2Cb"),
             vec![

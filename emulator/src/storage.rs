@@ -1,11 +1,7 @@
 //! The storage origin of the `gcs` flavour: a stand-in for Google Cloud
 //! Storage V4 signed URLs, with simple and resumable (XML API) uploads and
-//! ranged downloads.
-//!
-//! The signature is an HMAC-SHA256 over the method, the path, the
-//! `X-Goog-*` parameters (which carry the date and expiry) and the values of
-//! the signed headers, so a changed parameter, a different method or a
-//! different `Content-Type` fails with `SignatureDoesNotMatch` as on GCS.
+//! ranged downloads. The URLs themselves, and their signatures, are the
+//! model's (`signed_urls`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom};
@@ -16,62 +12,16 @@ use crate::http::{self, Body, Framing, Range, Request, Response};
 use crate::model::clock;
 use crate::model::hashes::{Hasher, Hashes, HashingWriter};
 use crate::model::jobs::{self, Again, Refusal, Status};
-use crate::model::results::Kind;
+use crate::model::signed_urls::{self, Folder, NoObject};
 use crate::state::{lock, Shared};
 
 /// Non-final resumable chunks must be multiples of this (256 KiB).
 pub(crate) const CHUNK_QUANTUM: u64 = 262_144;
-const ALGORITHM: &str = "GOOG4-HMAC-SHA256";
-const SERVICE_ACCOUNT: &str =
-    "compliance-emulator@twttr-compliance-emulator.iam.gserviceaccount.com";
 const XML: &str = "application/xml";
-
-fn bucket(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Tweets => "twttr-tweet-compliance",
-        Kind::Users => "twttr-user-compliance",
-    }
-}
-
-/// The two kinds of object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Folder {
-    Submission,
-    Delivery,
-}
-
-/// A parsed object path, `/{bucket}/{job}/{folder}/{N}_{job}`.
-struct Object {
-    job_id: String,
-    folder: Folder,
-}
-
-/// Parses an object path; `Err(true)` when the bucket itself is unknown.
-fn parse_path(path: &str) -> Result<Object, bool> {
-    let mut segs = path.strip_prefix('/').ok_or(true)?.split('/');
-    let name = segs.next().unwrap_or("");
-    if name != bucket(Kind::Tweets) && name != bucket(Kind::Users) {
-        return Err(true);
-    }
-    match (segs.next(), segs.next(), segs.next(), segs.next()) {
-        (Some(job), Some(folder), Some(name), None) if name.ends_with(&format!("_{job}")) => {
-            let folder = match folder {
-                "submission" => Folder::Submission,
-                "delivery" => Folder::Delivery,
-                _ => return Err(false),
-            };
-            Ok(Object {
-                job_id: job.to_string(),
-                folder,
-            })
-        }
-        _ => Err(false),
-    }
-}
 
 /// The route of a storage request, for faults.
 pub(crate) fn route(req: &Request) -> Option<Route> {
-    match parse_path(&req.path).ok()?.folder {
+    match signed_urls::parse_path(&req.path).ok()?.folder {
         Folder::Submission => Some(Route::Upload),
         Folder::Delivery => Some(Route::Download),
     }
@@ -156,172 +106,29 @@ fn fault_error(status: u16, details: &str) -> Response {
     xml_error(status, code, message, details)
 }
 
-/// The canonical form that signatures cover. Parameters are decoded and
-/// re-encoded so that equivalent encodings sign the same.
-fn canonical(
-    method: &str,
-    path: &str,
-    params: &[(String, String)],
-    headers: &[(String, String)],
-) -> String {
-    let mut sorted: Vec<(String, String)> = params
-        .iter()
-        .filter(|(k, _)| k != "X-Goog-Signature" && k != "upload_id")
-        .map(|(k, v)| (http::percent_encode(k), http::percent_encode(v)))
-        .collect();
-    sorted.sort();
-    let query: Vec<String> = sorted.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let header_lines: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
-    let names: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
-    [
-        ALGORITHM,
-        method,
-        path,
-        &query.join("&"),
-        &header_lines,
-        &names.join(";"),
-    ]
-    .join("\n")
-}
-
-/// A V4-style signed URL on the storage origin.
-fn sign_url(
-    shared: &Shared,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    date_ms: i64,
-    expires_secs: i64,
-) -> String {
-    let names: Vec<&str> = headers.iter().map(|(k, _)| *k).collect();
-    let params: Vec<(String, String)> = vec![
-        ("X-Goog-Algorithm".into(), ALGORITHM.into()),
-        (
-            "X-Goog-Credential".into(),
-            format!(
-                "{SERVICE_ACCOUNT}/{}/auto/storage/goog4_request",
-                clock::goog_day(date_ms)
-            ),
-        ),
-        ("X-Goog-Date".into(), clock::goog_date(date_ms)),
-        ("X-Goog-Expires".into(), expires_secs.to_string()),
-        ("X-Goog-SignedHeaders".into(), names.join(";")),
-    ];
-    let header_values: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let signature = shared
-        .signer
-        .sign(&[&canonical(method, path, &params, &header_values)]);
-    let query: Vec<String> = params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", http::percent_encode(v)))
-        .collect();
-    format!(
-        "{}{path}?{}&X-Goog-Signature={signature}",
-        shared.storage_base,
-        query.join("&")
-    )
-}
-
-/// The signed upload and download URLs of a `gcs` job.
-pub(crate) fn signed_urls(
-    shared: &Shared,
-    id: &str,
-    kind: Kind,
-    created_ms: i64,
-    resumable: bool,
-) -> (String, String) {
-    let cfg = &shared.config;
-    let host = shared
-        .storage_base
-        .strip_prefix("http://")
-        .unwrap_or(&shared.storage_base);
-    let object = format!("{}_{id}", shared.account);
-    let bucket = bucket(kind);
-    let upload_path = format!("/{bucket}/{id}/submission/{object}");
-    let download_path = format!("/{bucket}/{id}/delivery/{object}");
-    let up_secs = i64::try_from(cfg.upload_window.as_secs()).unwrap_or(i64::MAX);
-    let down_secs = i64::try_from(cfg.download_window.as_secs()).unwrap_or(i64::MAX);
-    let upload = if resumable {
-        sign_url(
-            shared,
-            "POST",
-            &upload_path,
-            &[
-                ("content-length", "0"),
-                ("content-type", "text/plain"),
-                ("host", host),
-                ("x-goog-resumable", "start"),
-            ],
-            created_ms,
-            up_secs,
-        )
-    } else {
-        sign_url(
-            shared,
-            "PUT",
-            &upload_path,
-            &[("content-type", "text/plain"), ("host", host)],
-            created_ms,
-            up_secs,
-        )
-    };
-    let download = sign_url(
-        shared,
-        "GET",
-        &download_path,
-        &[("host", host)],
-        created_ms,
-        down_secs,
-    );
-    (upload, download)
-}
-
-/// Why a signed request is refused.
+/// Checks the signature of a request on `folder`; the error is the answer.
 fn check_signature(
     shared: &Shared,
     req: &Request,
     params: &[(String, String)],
     folder: Folder,
 ) -> Result<(), Response> {
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let Some(signature) = get("X-Goog-Signature") else {
-        let permission = match folder {
-            Folder::Submission => "storage.objects.create",
-            Folder::Delivery => "storage.objects.get",
-        };
-        return Err(access_denied(&format!(
-            "Anonymous caller does not have {permission} access to the Google Cloud Storage object."
-        )));
-    };
-    let signed = get("X-Goog-SignedHeaders").unwrap_or("");
-    let headers: Vec<(String, String)> = signed
-        .split(';')
-        .filter(|n| !n.is_empty())
-        .map(|n| (n.to_string(), req.header(n).unwrap_or("").to_string()))
-        .collect();
-    let canon = canonical(&req.method, &req.path, params, &headers);
-    if !shared.signer.verify(&[&canon], signature) {
-        return Err(signature_mismatch());
+    let now = shared.clock.now_ms();
+    let header = |name: &str| req.header(name);
+    match signed_urls::check(&shared.signer, &req.method, &req.path, params, header, now) {
+        Ok(()) => Ok(()),
+        Err(signed_urls::Refusal::Unsigned) => {
+            let permission = match folder {
+                Folder::Submission => "storage.objects.create",
+                Folder::Delivery => "storage.objects.get",
+            };
+            Err(access_denied(&format!(
+                "Anonymous caller does not have {permission} access to the Google Cloud Storage object."
+            )))
+        }
+        Err(signed_urls::Refusal::Mismatch) => Err(signature_mismatch()),
+        Err(signed_urls::Refusal::Expired(deadline)) => Err(expired_token(deadline)),
     }
-    // The signature covers date and expiry, so these parse.
-    let date = get("X-Goog-Date").and_then(clock::parse_goog_date);
-    let expires = get("X-Goog-Expires").and_then(|e| e.parse::<i64>().ok());
-    let (Some(date), Some(expires)) = (date, expires) else {
-        return Err(signature_mismatch());
-    };
-    let deadline = date.saturating_add(expires.saturating_mul(1000));
-    if shared.clock.now_ms() >= deadline {
-        return Err(expired_token(deadline));
-    }
-    Ok(())
 }
 
 /// Cloud Storage's answer to a signed URL past its expiry.
@@ -356,9 +163,9 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>) -
             "Cannot use multiple authentication methods: an Authorization header and a signed URL.",
         );
     }
-    let object = match parse_path(&req.path) {
+    let object = match signed_urls::parse_path(&req.path) {
         Ok(o) => o,
-        Err(true) => {
+        Err(NoObject::Bucket) => {
             return xml_error(
                 404,
                 "NoSuchBucket",
@@ -366,7 +173,7 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>) -
                 "The bucket in the path is not a compliance bucket.",
             )
         }
-        Err(false) => return no_such_key(&req.path),
+        Err(NoObject::Key) => return no_such_key(&req.path),
     };
     let params = req.query_pairs();
     if let Some((_, upload_id)) = params.iter().find(|(k, _)| k == "upload_id") {
@@ -808,25 +615,5 @@ mod tests {
         );
         assert_eq!(parse_content_range(Some("bytes 5-4/10")), None);
         assert_eq!(parse_content_range(Some("items 0-1/2")), None);
-    }
-
-    #[test]
-    fn object_paths() {
-        let Ok(o) = parse_path("/twttr-tweet-compliance/12/submission/99_12") else {
-            panic!("a valid object path");
-        };
-        assert_eq!((o.job_id.as_str(), o.folder), ("12", Folder::Submission));
-        assert!(matches!(
-            parse_path("/other/12/submission/99_12"),
-            Err(true)
-        ));
-        assert!(matches!(
-            parse_path("/twttr-user-compliance/12/x/99_12"),
-            Err(false)
-        ));
-        assert!(matches!(
-            parse_path("/twttr-user-compliance/12/delivery/99_13"),
-            Err(false)
-        ));
     }
 }

@@ -13,11 +13,13 @@ use serde_json::{json, Map, Value};
 use super::clock;
 use super::hashes::{Hasher, Hashes, HashingWriter};
 use super::results::{self, Kind};
+use super::signed_urls::{self, Folder};
+use super::tokens::{self, Purpose};
 use crate::config::Flavour;
-use crate::http::BUF_SIZE;
 use crate::state::{lock, Shared};
-use crate::{api, storage};
 
+/// The buffer the upload is read through while its results are written.
+const READ_BUF: usize = 256 * 1024;
 /// The snowflake epoch, for job ids.
 const SNOWFLAKE_EPOCH_MS: i64 = 1_288_834_974_657;
 
@@ -213,11 +215,38 @@ pub(crate) fn create(
         return Err(CreateError::Conflict);
     }
     let id = jobs.next_id(now).to_string();
-    let upload_window = ms(shared.config.upload_window);
-    let download_window = ms(shared.config.download_window);
+    let upload_expires_ms = created_ms.saturating_add(ms(shared.config.upload_window));
+    let download_expires_ms = created_ms.saturating_add(ms(shared.config.download_window));
     let (upload_url, download_url) = match shared.config.flavour {
-        Flavour::Gcs => storage::signed_urls(shared, &id, kind, created_ms, resumable),
-        Flavour::Api => api::token_urls(shared, &id, created_ms),
+        Flavour::Gcs => {
+            let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            let object = |folder| signed_urls::object_path(kind, &id, shared.account, folder);
+            let (signer, base) = (&shared.signer, shared.storage_base.as_str());
+            (
+                signed_urls::upload_url(
+                    signer,
+                    base,
+                    &object(Folder::Submission),
+                    created_ms,
+                    secs(shared.config.upload_window),
+                    resumable,
+                ),
+                signed_urls::download_url(
+                    signer,
+                    base,
+                    &object(Folder::Delivery),
+                    created_ms,
+                    secs(shared.config.download_window),
+                ),
+            )
+        }
+        Flavour::Api => {
+            let (signer, base) = (&shared.signer, shared.api_base.as_str());
+            (
+                tokens::url(signer, base, Purpose::Upload, &id, upload_expires_ms),
+                tokens::url(signer, base, Purpose::Download, &id, download_expires_ms),
+            )
+        }
     };
     let job = Job {
         id,
@@ -225,8 +254,8 @@ pub(crate) fn create(
         name,
         resumable,
         created_ms,
-        upload_expires_ms: created_ms.saturating_add(upload_window),
-        download_expires_ms: created_ms.saturating_add(download_window),
+        upload_expires_ms,
+        download_expires_ms,
         upload_url,
         download_url,
         uploaded_ms: None,
@@ -381,7 +410,7 @@ fn write_results(
     kind: Kind,
     cancelled: &AtomicBool,
 ) -> io::Result<Hashes> {
-    let input = BufReader::with_capacity(BUF_SIZE, File::open(shared.dirs.upload(id))?);
+    let input = BufReader::with_capacity(READ_BUF, File::open(shared.dirs.upload(id))?);
     let tmp = shared.tmp_path("results");
     let stop = || cancelled.load(Ordering::SeqCst) || shared.stopping();
     let written = File::create(&tmp).and_then(|out| {

@@ -8,4 +8,6 @@ pub(crate) mod hashes;
 pub(crate) mod jobs;
 pub(crate) mod limits;
 pub(crate) mod results;
+pub(crate) mod signed_urls;
 pub(crate) mod signing;
+pub(crate) mod tokens;
