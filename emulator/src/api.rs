@@ -14,8 +14,8 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use crate::config::Flavour;
-use crate::faults::Route;
-use crate::http::{self, Body, Framing, Range, Request, Response};
+use crate::faults::{Route, StandIn};
+use crate::http::{self, Body, Framing, Handler, Range, Request, Response};
 use crate::model::clock;
 use crate::model::jobs::{self, Again, CancelError, CreateError, Refusal, Status};
 use crate::model::limits::Quota;
@@ -79,8 +79,42 @@ fn parse_path(path: &str) -> ApiPath {
     }
 }
 
+/// The routes of the API origin.
+#[derive(Debug)]
+pub(crate) struct ApiRoutes {
+    shared: Arc<Shared>,
+}
+
+impl ApiRoutes {
+    /// The API routes over the shared state.
+    pub(crate) fn new(shared: Arc<Shared>) -> ApiRoutes {
+        ApiRoutes { shared }
+    }
+}
+
+impl Handler for ApiRoutes {
+    fn route(&self, req: &Request) -> Option<Route> {
+        route(&self.shared, req)
+    }
+
+    fn handle(&self, req: &Request, body: &mut Body<'_>) -> Response {
+        handle(&self.shared, req, body)
+    }
+
+    fn stand_in(&self, route: Route, req: &Request, stand_in: StandIn) -> Response {
+        match stand_in {
+            StandIn::Status(status) => fault_response(&self.shared, route, status),
+            StandIn::RateLimited(reset_after) => rate_limited_response(&self.shared, reset_after),
+            StandIn::EchoAuth(status) => {
+                let authorization = req.header("authorization").unwrap_or("");
+                echo_auth_response(&self.shared, route, status, authorization)
+            }
+        }
+    }
+}
+
 /// The route of an API request, for faults and rate limits.
-pub(crate) fn route(shared: &Shared, req: &Request) -> Option<Route> {
+fn route(shared: &Shared, req: &Request) -> Option<Route> {
     let api_flavour = shared.config.flavour == Flavour::Api;
     match (parse_path(&req.path), req.method.as_str()) {
         (ApiPath::Jobs, "POST") => Some(Route::CreateJob),
@@ -94,7 +128,7 @@ pub(crate) fn route(shared: &Shared, req: &Request) -> Option<Route> {
 }
 
 /// Answers one API request.
-pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>) -> Response {
+fn handle(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>) -> Response {
     let api_flavour = shared.config.flavour == Flavour::Api;
     let path = parse_path(&req.path);
     let Some(route) = route(shared, req) else {
@@ -216,7 +250,7 @@ fn method_not_allowed(allow: &str) -> Response {
 }
 
 /// The body of a fault-injected error on an API route.
-pub(crate) fn fault_response(shared: &Shared, route: Route, status: u16) -> Response {
+fn fault_response(shared: &Shared, route: Route, status: u16) -> Response {
     let cfg = &shared.config;
     let quota = lock(&shared.limits).peek(
         route,
@@ -229,12 +263,7 @@ pub(crate) fn fault_response(shared: &Shared, route: Route, status: u16) -> Resp
 
 /// The `EchoAuth` fault's answer: an `about:blank` problem that quotes the
 /// `Authorization` header, with the quota headers a fault answer carries.
-pub(crate) fn echo_auth_response(
-    shared: &Shared,
-    route: Route,
-    status: u16,
-    authorization: &str,
-) -> Response {
+fn echo_auth_response(shared: &Shared, route: Route, status: u16, authorization: &str) -> Response {
     let cfg = &shared.config;
     let quota = lock(&shared.limits).peek(
         route,
@@ -253,7 +282,7 @@ pub(crate) fn echo_auth_response(
 }
 
 /// The fault-injected 429.
-pub(crate) fn rate_limited_response(shared: &Shared, reset_after: Duration) -> Response {
+fn rate_limited_response(shared: &Shared, reset_after: Duration) -> Response {
     let reset = shared.clock.now_ms().div_euclid(1000)
         + i64::try_from(reset_after.as_secs()).unwrap_or(i64::MAX / 2);
     let quota = Quota {

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::faults::{Fault, Route};
+use crate::faults::{Fault, Route, StandIn};
 use crate::state::{lock, Shared};
-use crate::{api, storage, Origin};
+use crate::Origin;
 
 /// Buffer size for streaming bodies.
 pub(crate) const BUF_SIZE: usize = 256 * 1024;
@@ -925,10 +925,26 @@ fn drain(reader: &mut BufReader<TcpStream>, limit: Duration, shutdown: Option<&A
     }
 }
 
+/// What the server asks of the routes of one origin. The server knows
+/// nothing of what the routes mean; it reads requests, applies the faults
+/// queued for the route a request counts against, and sends the answers.
+pub(crate) trait Handler: Send + Sync {
+    /// The route a request counts against, for faults and rate limits;
+    /// `None` when it names none.
+    fn route(&self, req: &Request) -> Option<Route>;
+
+    /// Answers a request, reading as much of its body as it needs.
+    fn handle(&self, req: &Request, body: &mut Body<'_>) -> Response;
+
+    /// The answer a fault on `route` gives in place of the request's own.
+    fn stand_in(&self, route: Route, req: &Request, stand_in: StandIn) -> Response;
+}
+
 /// Starts the accept loop of one origin.
 pub(crate) fn spawn_listener(
     listener: TcpListener,
     origin: Origin,
+    handler: Arc<dyn Handler>,
     shared: Arc<Shared>,
 ) -> io::Result<JoinHandle<()>> {
     let name = match origin {
@@ -937,10 +953,15 @@ pub(crate) fn spawn_listener(
     };
     thread::Builder::new()
         .name(name.into())
-        .spawn(move || accept_loop(listener, origin, shared))
+        .spawn(move || accept_loop(listener, origin, handler, shared))
 }
 
-fn accept_loop(listener: TcpListener, origin: Origin, shared: Arc<Shared>) {
+fn accept_loop(
+    listener: TcpListener,
+    origin: Origin,
+    handler: Arc<dyn Handler>,
+    shared: Arc<Shared>,
+) {
     for conn in listener.incoming() {
         if shared.stopping() {
             break;
@@ -958,10 +979,11 @@ fn accept_loop(listener: TcpListener, origin: Origin, shared: Arc<Shared>) {
         };
         let key = shared.add_connection(handle_for_registry);
         let sh = Arc::clone(&shared);
+        let handler = Arc::clone(&handler);
         let spawned = thread::Builder::new()
             .name("emulator-conn".into())
             .spawn(move || {
-                serve(&sh, origin, stream);
+                serve(&sh, origin, handler.as_ref(), stream);
                 sh.remove_connection(key);
             });
         match spawned {
@@ -971,23 +993,8 @@ fn accept_loop(listener: TcpListener, origin: Origin, shared: Arc<Shared>) {
     }
 }
 
-/// The route a request counts against, for faults and rate limits.
-fn route_of(shared: &Shared, origin: Origin, req: &Request) -> Option<Route> {
-    match origin {
-        Origin::Api => api::route(shared, req),
-        Origin::Storage => storage::route(req),
-    }
-}
-
-fn dispatch(shared: &Arc<Shared>, origin: Origin, req: &Request, body: &mut Body<'_>) -> Response {
-    match origin {
-        Origin::Api => api::handle(shared, req, body),
-        Origin::Storage => storage::handle(shared, req, body),
-    }
-}
-
 /// Serves one connection until it closes.
-fn serve(shared: &Arc<Shared>, origin: Origin, stream: TcpStream) {
+fn serve(shared: &Arc<Shared>, origin: Origin, handler: &dyn Handler, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
     let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
@@ -1010,84 +1017,66 @@ fn serve(shared: &Arc<Shared>, origin: Origin, stream: TcpStream) {
             }
         };
         let index = shared.log_request(origin, &req.method, &req.target, &req.headers);
-        let route = route_of(shared, origin, &req);
-        let fault = route.and_then(|r| lock(&shared.faults).take(r));
+        let route = handler.route(&req);
+        let fault = route.and_then(|r| lock(&shared.faults).take(r).map(|f| (r, f)));
 
         let mut body = Body::new(&mut reader, &writer, &req, &shared.shutdown);
-        let (resp, plan) = match (fault, route) {
-            (Some(Fault::CloseRequestAfter { bytes, .. }), _) => {
+        let (resp, plan) = match fault {
+            Some((_, Fault::CloseRequestAfter { bytes, .. })) => {
                 let _ = body.discard(bytes);
                 shared.log_outcome(index, 0, body.bytes_read());
                 let _ = writer.shutdown(Shutdown::Both);
                 return;
             }
-            (Some(Fault::Status { status, .. }), Some(route)) => (
-                match origin {
-                    Origin::Api => api::fault_response(shared, route, status),
-                    Origin::Storage => storage::fault_response(status),
-                },
+            Some((route, Fault::Status { status, .. })) => (
+                handler.stand_in(route, &req, StandIn::Status(status)),
                 Plan::Normal,
             ),
-            (Some(Fault::RateLimited { reset_after, .. }), _) => (
-                match origin {
-                    Origin::Api => api::rate_limited_response(shared, reset_after),
-                    Origin::Storage => storage::fault_response(429),
-                },
+            Some((route, Fault::RateLimited { reset_after, .. })) => (
+                handler.stand_in(route, &req, StandIn::RateLimited(reset_after)),
                 Plan::Normal,
             ),
-            (Some(Fault::Slow { bytes_per_sec, .. }), _) => {
+            Some((_, Fault::Slow { bytes_per_sec, .. })) => {
                 body.set_pace(bytes_per_sec);
-                (
-                    dispatch(shared, origin, &req, &mut body),
-                    Plan::Slow(bytes_per_sec),
-                )
+                (handler.handle(&req, &mut body), Plan::Slow(bytes_per_sec))
             }
-            (Some(Fault::CloseResponseAfter { bytes, .. }), _) => (
-                dispatch(shared, origin, &req, &mut body),
-                Plan::CloseAfter(bytes),
-            ),
-            (Some(Fault::Stall { after_bytes, .. }), _) => (
-                dispatch(shared, origin, &req, &mut body),
+            Some((_, Fault::CloseResponseAfter { bytes, .. })) => {
+                (handler.handle(&req, &mut body), Plan::CloseAfter(bytes))
+            }
+            Some((_, Fault::Stall { after_bytes, .. })) => (
+                handler.handle(&req, &mut body),
                 Plan::StallAfter(after_bytes),
             ),
-            (Some(Fault::Partial { bytes, .. }), _) => (
-                dispatch(shared, origin, &req, &mut body).shorten(bytes),
-                Plan::Normal,
-            ),
-            (Some(Fault::Corrupt { offset, .. }), _) => (
-                dispatch(shared, origin, &req, &mut body),
-                Plan::Corrupt(offset),
-            ),
-            (Some(Fault::Trickle { bytes_per_sec, .. }), _) => (
-                dispatch(shared, origin, &req, &mut body),
+            Some((_, Fault::Partial { bytes, .. })) => {
+                (handler.handle(&req, &mut body).shorten(bytes), Plan::Normal)
+            }
+            Some((_, Fault::Corrupt { offset, .. })) => {
+                (handler.handle(&req, &mut body), Plan::Corrupt(offset))
+            }
+            Some((_, Fault::Trickle { bytes_per_sec, .. })) => (
+                handler.handle(&req, &mut body),
                 Plan::Trickle(bytes_per_sec),
             ),
-            (Some(Fault::EchoAuth { status, .. }), Some(route)) => {
-                let value = req.header("authorization").unwrap_or("");
-                (
-                    match origin {
-                        Origin::Api => api::echo_auth_response(shared, route, status, value),
-                        Origin::Storage => storage::echo_auth_response(status, value),
-                    },
-                    Plan::Normal,
-                )
-            }
-            (
-                Some(Fault::Body {
+            Some((route, Fault::EchoAuth { status, .. })) => (
+                handler.stand_in(route, &req, StandIn::EchoAuth(status)),
+                Plan::Normal,
+            ),
+            Some((
+                _,
+                Fault::Body {
                     status,
                     content_type,
                     body: bytes,
                     ..
-                }),
-                _,
-            ) => (
+                },
+            )) => (
                 Response::new(status).bytes(&content_type, bytes),
                 Plan::Normal,
             ),
-            (Some(Fault::Oversized { bytes, .. }), _) => {
+            Some((_, Fault::Oversized { bytes, .. })) => {
                 (Response::padded_json(bytes), Plan::Normal)
             }
-            _ => (dispatch(shared, origin, &req, &mut body), Plan::Normal),
+            None => (handler.handle(&req, &mut body), Plan::Normal),
         };
         if body.is_broken() {
             // The client went away mid-body: nobody to answer.

@@ -72,7 +72,9 @@ pub use faults::{parse_fault_spec, Fault, Route, SPEC_GRAMMAR};
 pub use model::jobs::JobSnapshot;
 pub use model::results::event_line;
 
+use api::ApiRoutes;
 use state::{lock, Dirs, Shared};
+use storage::StorageRoutes;
 
 /// Which origin served a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -161,10 +163,20 @@ impl Emulator {
             owned_dir,
         };
         // On error `emu` drops, which cleans up what was started.
-        emu.listeners
-            .push(http::spawn_listener(api, Origin::Api, Arc::clone(&shared))?);
-        emu.listeners
-            .push(http::spawn_listener(storage, Origin::Storage, shared)?);
+        let api_routes = Arc::new(ApiRoutes::new(Arc::clone(&shared)));
+        let storage_routes = Arc::new(StorageRoutes::new(Arc::clone(&shared)));
+        emu.listeners.push(http::spawn_listener(
+            api,
+            Origin::Api,
+            api_routes,
+            Arc::clone(&shared),
+        )?);
+        emu.listeners.push(http::spawn_listener(
+            storage,
+            Origin::Storage,
+            storage_routes,
+            shared,
+        )?);
         Ok(emu)
     }
 

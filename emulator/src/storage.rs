@@ -7,8 +7,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom};
 use std::sync::{Arc, Mutex};
 
-use crate::faults::Route;
-use crate::http::{self, Body, Framing, Range, Request, Response};
+use crate::faults::{Route, StandIn};
+use crate::http::{self, Body, Framing, Handler, Range, Request, Response};
 use crate::model::clock;
 use crate::model::hashes::{Hasher, Hashes, HashingWriter};
 use crate::model::jobs::{self, Again, Refusal, Status};
@@ -19,8 +19,41 @@ use crate::state::{lock, Shared};
 pub(crate) const CHUNK_QUANTUM: u64 = 262_144;
 const XML: &str = "application/xml";
 
+/// The routes of the storage origin.
+#[derive(Debug)]
+pub(crate) struct StorageRoutes {
+    shared: Arc<Shared>,
+}
+
+impl StorageRoutes {
+    /// The storage routes over the shared state.
+    pub(crate) fn new(shared: Arc<Shared>) -> StorageRoutes {
+        StorageRoutes { shared }
+    }
+}
+
+impl Handler for StorageRoutes {
+    fn route(&self, req: &Request) -> Option<Route> {
+        route(req)
+    }
+
+    fn handle(&self, req: &Request, body: &mut Body<'_>) -> Response {
+        handle(&self.shared, req, body)
+    }
+
+    fn stand_in(&self, _route: Route, req: &Request, stand_in: StandIn) -> Response {
+        match stand_in {
+            StandIn::Status(status) => fault_response(status),
+            StandIn::RateLimited(_) => fault_response(429),
+            StandIn::EchoAuth(status) => {
+                echo_auth_response(status, req.header("authorization").unwrap_or(""))
+            }
+        }
+    }
+}
+
 /// The route of a storage request, for faults.
-pub(crate) fn route(req: &Request) -> Option<Route> {
+fn route(req: &Request) -> Option<Route> {
     match signed_urls::parse_path(&req.path).ok()?.folder {
         Folder::Submission => Some(Route::Upload),
         Folder::Delivery => Some(Route::Download),
@@ -75,13 +108,13 @@ fn internal_error(e: &std::io::Error) -> Response {
 }
 
 /// The body of a fault-injected error on storage.
-pub(crate) fn fault_response(status: u16) -> Response {
+fn fault_response(status: u16) -> Response {
     fault_error(status, http::reason(status))
 }
 
 /// The `EchoAuth` fault's answer: an XML error whose details quote the
 /// `Authorization` header.
-pub(crate) fn echo_auth_response(status: u16, authorization: &str) -> Response {
+fn echo_auth_response(status: u16, authorization: &str) -> Response {
     fault_error(status, &format!("bad header: {authorization}"))
 }
 
@@ -154,7 +187,7 @@ fn refused(refusal: Refusal) -> Response {
 }
 
 /// Answers one storage request.
-pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>) -> Response {
+fn handle(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>) -> Response {
     if req.header("authorization").is_some() {
         return xml_error(
             400,

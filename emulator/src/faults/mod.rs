@@ -2,12 +2,15 @@
 //! requests they apply to arrive.
 //!
 //! [`Fault`] and [`Route`] are the vocabulary; the queue and the `--fault`
-//! SPEC grammar are in `queue`.
+//! SPEC grammar are in `queue`, and what a fault does to an exchange in
+//! `plan`.
 
+mod plan;
 mod queue;
 
 use std::time::Duration;
 
+pub(crate) use plan::StandIn;
 pub(crate) use queue::FaultQueues;
 pub use queue::{parse_fault_spec, SPEC_GRAMMAR};
 
