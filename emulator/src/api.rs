@@ -14,13 +14,19 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use crate::config::Flavour;
-use crate::faults::{Route, StandIn};
-use crate::http::{self, Body, Framing, Handler, Range, Request, Response};
+use crate::faults::plan::StandIn;
+use crate::faults::Route;
+use crate::http::body::Body;
+use crate::http::head::{Framing, Request};
+use crate::http::query::percent_decode;
+use crate::http::ranges::{parse_range, Range};
+use crate::http::response::{reason, Response};
 use crate::model::clock;
 use crate::model::jobs::{self, Again, CancelError, CreateError, Refusal, Status};
 use crate::model::limits::Quota;
 use crate::model::results::Kind;
 use crate::model::tokens::{self, Purpose};
+use crate::server::Handler;
 use crate::state::{lock, Shared};
 
 /// Prefix of problem type URIs.
@@ -68,7 +74,7 @@ fn parse_path(path: &str) -> ApiPath {
     };
     let mut segs = rest.split('/');
     let id = match segs.next() {
-        Some(s) if !s.is_empty() => http::percent_decode(s),
+        Some(s) if !s.is_empty() => percent_decode(s),
         _ => return ApiPath::Other,
     };
     match (segs.next(), segs.next()) {
@@ -258,7 +264,7 @@ fn fault_response(shared: &Shared, route: Route, status: u16) -> Response {
         cfg.rate_limit,
         jobs::ms(cfg.rate_window),
     );
-    with_quota(about_blank(status, http::reason(status)), &quota)
+    with_quota(about_blank(status, reason(status)), &quota)
 }
 
 /// The `EchoAuth` fault's answer: an `about:blank` problem that quotes the
@@ -271,7 +277,7 @@ fn echo_auth_response(shared: &Shared, route: Route, status: u16, authorization:
         cfg.rate_limit,
         jobs::ms(cfg.rate_window),
     );
-    let text = http::reason(status);
+    let text = reason(status);
     let body = json!({
         "title": text,
         "type": "about:blank",
@@ -867,7 +873,7 @@ fn download(shared: &Shared, req: &Request, id: &str) -> Response {
         Ok(m) => m.len(),
         Err(e) => return internal_error(&e),
     };
-    match http::parse_range(req.header("range"), len) {
+    match parse_range(req.header("range"), len) {
         Range::Full => Response::new(200).file("application/octet-stream", file, len),
         Range::Unsatisfiable => problem(
             416,

@@ -55,6 +55,7 @@ mod config;
 mod faults;
 mod http;
 mod model;
+mod server;
 mod state;
 mod storage;
 
@@ -68,7 +69,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use config::{Config, Flavour};
-pub use faults::{parse_fault_spec, Fault, Route, SPEC_GRAMMAR};
+pub use faults::queue::{parse_fault_spec, SPEC_GRAMMAR};
+pub use faults::{Fault, Route};
 pub use model::jobs::JobSnapshot;
 pub use model::results::event_line;
 
@@ -165,13 +167,13 @@ impl Emulator {
         // On error `emu` drops, which cleans up what was started.
         let api_routes = Arc::new(ApiRoutes::new(Arc::clone(&shared)));
         let storage_routes = Arc::new(StorageRoutes::new(Arc::clone(&shared)));
-        emu.listeners.push(http::spawn_listener(
+        emu.listeners.push(server::spawn_listener(
             api,
             Origin::Api,
             api_routes,
             Arc::clone(&shared),
         )?);
-        emu.listeners.push(http::spawn_listener(
+        emu.listeners.push(server::spawn_listener(
             storage,
             Origin::Storage,
             storage_routes,

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use crate::config::Config;
-use crate::faults::FaultQueues;
+use crate::faults::queue::FaultQueues;
 use crate::model::clock::Clock;
 use crate::model::jobs::Jobs;
 use crate::model::limits::RateLimits;

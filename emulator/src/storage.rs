@@ -7,12 +7,17 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom};
 use std::sync::{Arc, Mutex};
 
-use crate::faults::{Route, StandIn};
-use crate::http::{self, Body, Framing, Handler, Range, Request, Response};
+use crate::faults::plan::StandIn;
+use crate::faults::Route;
+use crate::http::body::Body;
+use crate::http::head::{Framing, Request};
+use crate::http::ranges::{parse_range, Range};
+use crate::http::response::{reason, Response};
 use crate::model::clock;
 use crate::model::hashes::{Hasher, Hashes, HashingWriter};
 use crate::model::jobs::{self, Again, Refusal, Status};
 use crate::model::signed_urls::{self, Folder, NoObject};
+use crate::server::Handler;
 use crate::state::{lock, Shared};
 
 /// Non-final resumable chunks must be multiples of this (256 KiB).
@@ -109,7 +114,7 @@ fn internal_error(e: &std::io::Error) -> Response {
 
 /// The body of a fault-injected error on storage.
 fn fault_response(status: u16) -> Response {
-    fault_error(status, http::reason(status))
+    fault_error(status, reason(status))
 }
 
 /// The `EchoAuth` fault's answer: an XML error whose details quote the
@@ -603,7 +608,7 @@ fn download(shared: &Shared, req: &Request, id: &str) -> Response {
         Ok(m) => m.len(),
         Err(e) => return internal_error(&e),
     };
-    match http::parse_range(req.header("range"), len) {
+    match parse_range(req.header("range"), len) {
         Range::Full => {
             object_headers(Response::new(200), &hashes, len).file("text/plain", file, len)
         }

@@ -1,18 +1,16 @@
 //! Faults: what a test can make go wrong on a route, queued until the
 //! requests they apply to arrive.
 //!
-//! [`Fault`] and [`Route`] are the vocabulary; the queue and the `--fault`
-//! SPEC grammar are in `queue`, and what a fault does to an exchange in
-//! `plan`.
+//! [`Fault`] and [`Route`] are the vocabulary. `queue` holds the faults
+//! waiting for their requests and the `--fault` SPEC grammar; `plan` says
+//! what a fault does to an exchange; `wire` does it on the socket.
 
-mod plan;
-mod queue;
+mod padded_json;
+pub(crate) mod plan;
+pub(crate) mod queue;
+pub(crate) mod wire;
 
 use std::time::Duration;
-
-pub(crate) use plan::StandIn;
-pub(crate) use queue::FaultQueues;
-pub use queue::{parse_fault_spec, SPEC_GRAMMAR};
 
 /// A route that faults (and rate limits) apply to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
