@@ -8,7 +8,7 @@
 
 use std::fs::{self, File};
 use std::io::{Seek, SeekFrom};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
@@ -21,13 +21,16 @@ use crate::http::head::{Framing, Request};
 use crate::http::query::percent_decode;
 use crate::http::ranges::{parse_range, Range};
 use crate::http::response::{reason, Response};
+use crate::lock::lock;
 use crate::model::clock;
-use crate::model::jobs::{self, Again, CancelError, CreateError, Refusal, Status};
-use crate::model::limits::Quota;
+use crate::model::clock::ms;
+use crate::model::jobs::Status;
+use crate::model::lifecycle::{Again, CancelError, CreateError, Refusal};
+use crate::model::limits::{Quota, RateLimits};
 use crate::model::results::Kind;
 use crate::model::tokens::{self, Purpose};
+use crate::model::Model;
 use crate::server::Handler;
-use crate::state::{lock, Shared};
 
 /// Prefix of problem type URIs.
 const PROBLEMS: &str = "https://api.x.com/2/problems/";
@@ -88,40 +91,56 @@ fn parse_path(path: &str) -> ApiPath {
 /// The routes of the API origin.
 #[derive(Debug)]
 pub(crate) struct ApiRoutes {
-    shared: Arc<Shared>,
+    model: Arc<Model>,
+    /// The rate-limit windows of the endpoints.
+    limits: Mutex<RateLimits<Route>>,
 }
 
 impl ApiRoutes {
-    /// The API routes over the shared state.
-    pub(crate) fn new(shared: Arc<Shared>) -> ApiRoutes {
-        ApiRoutes { shared }
+    /// The API routes of the model.
+    pub(crate) fn new(model: Arc<Model>) -> ApiRoutes {
+        ApiRoutes {
+            model,
+            limits: Mutex::new(RateLimits::default()),
+        }
+    }
+
+    /// The quota of `route` as it stands, without counting a request.
+    fn quota(&self, route: Route) -> Quota {
+        let cfg = &self.model.config;
+        lock(&self.limits).peek(
+            route,
+            self.model.clock.now_ms(),
+            cfg.rate_limit,
+            ms(cfg.rate_window),
+        )
     }
 }
 
 impl Handler for ApiRoutes {
     fn route(&self, req: &Request) -> Option<Route> {
-        route(&self.shared, req)
+        route(&self.model, req)
     }
 
     fn handle(&self, req: &Request, body: &mut Body<'_>) -> Response {
-        handle(&self.shared, req, body)
+        handle(&self.model, &self.limits, req, body)
     }
 
     fn stand_in(&self, route: Route, req: &Request, stand_in: StandIn) -> Response {
         match stand_in {
-            StandIn::Status(status) => fault_response(&self.shared, route, status),
-            StandIn::RateLimited(reset_after) => rate_limited_response(&self.shared, reset_after),
+            StandIn::Status(status) => fault_response(status, &self.quota(route)),
+            StandIn::RateLimited(reset_after) => rate_limited_response(&self.model, reset_after),
             StandIn::EchoAuth(status) => {
                 let authorization = req.header("authorization").unwrap_or("");
-                echo_auth_response(&self.shared, route, status, authorization)
+                echo_auth_response(status, authorization, &self.quota(route))
             }
         }
     }
 }
 
 /// The route of an API request, for faults and rate limits.
-fn route(shared: &Shared, req: &Request) -> Option<Route> {
-    let api_flavour = shared.config.flavour == Flavour::Api;
+fn route(model: &Model, req: &Request) -> Option<Route> {
+    let api_flavour = model.config.flavour == Flavour::Api;
     match (parse_path(&req.path), req.method.as_str()) {
         (ApiPath::Jobs, "POST") => Some(Route::CreateJob),
         (ApiPath::Jobs, "GET") => Some(Route::ListJobs),
@@ -134,10 +153,15 @@ fn route(shared: &Shared, req: &Request) -> Option<Route> {
 }
 
 /// Answers one API request.
-fn handle(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>) -> Response {
-    let api_flavour = shared.config.flavour == Flavour::Api;
+fn handle(
+    model: &Arc<Model>,
+    limits: &Mutex<RateLimits<Route>>,
+    req: &Request,
+    body: &mut Body<'_>,
+) -> Response {
+    let api_flavour = model.config.flavour == Flavour::Api;
     let path = parse_path(&req.path);
-    let Some(route) = route(shared, req) else {
+    let Some(route) = route(model, req) else {
         return match path {
             ApiPath::Jobs => method_not_allowed("GET, POST"),
             ApiPath::Job(_) => method_not_allowed("GET, DELETE"),
@@ -153,17 +177,17 @@ fn handle(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>) -> Response 
     // The signed token authorises uploads and downloads; a bearer token is
     // optional there but must be right when sent.
     let bearer_required = !matches!(route, Route::Upload | Route::Download);
-    let quota = match admit(shared, req, route, bearer_required) {
+    let quota = match admit(model, limits, req, route, bearer_required) {
         Ok(q) => q,
         Err(resp) => return resp,
     };
     let resp = match path {
-        ApiPath::Jobs if route == Route::CreateJob => create(shared, req, body),
-        ApiPath::Jobs => list(shared, req),
-        ApiPath::Job(id) if route == Route::GetJob => get(shared, req, &id),
-        ApiPath::Job(id) => cancel(shared, req, &id),
-        ApiPath::Upload(id) => upload(shared, req, body, &id),
-        ApiPath::Download(id) => download(shared, req, &id),
+        ApiPath::Jobs if route == Route::CreateJob => create(model, req, body),
+        ApiPath::Jobs => list(model, req),
+        ApiPath::Job(id) if route == Route::GetJob => get(model, req, &id),
+        ApiPath::Job(id) => cancel(model, req, &id),
+        ApiPath::Upload(id) => upload(model, req, body, &id),
+        ApiPath::Download(id) => download(model, req, &id),
         ApiPath::Other => method_not_allowed(""),
     };
     with_quota(resp, &quota)
@@ -176,21 +200,22 @@ fn with_quota(mut resp: Response, quota: &Quota) -> Response {
 
 /// Checks the bearer token and counts the request against its endpoint.
 fn admit(
-    shared: &Shared,
+    model: &Model,
+    limits: &Mutex<RateLimits<Route>>,
     req: &Request,
     route: Route,
     bearer_required: bool,
 ) -> Result<Quota, Response> {
-    let cfg = &shared.config;
-    let now = shared.clock.now_ms();
-    let window = jobs::ms(cfg.rate_window);
+    let cfg = &model.config;
+    let now = model.clock.now_ms();
+    let window = ms(cfg.rate_window);
     let authorised = match req.header("authorization") {
         None => !bearer_required,
         Some(h) => h.split_once(' ').is_some_and(|(scheme, token)| {
             scheme.eq_ignore_ascii_case("bearer") && token.trim() == cfg.token
         }),
     };
-    let mut limits = lock(&shared.limits);
+    let mut limits = lock(limits);
     if !authorised {
         let quota = limits.peek(route, now, cfg.rate_limit, window);
         return Err(with_quota(about_blank(401, "Unauthorized"), &quota));
@@ -256,27 +281,13 @@ fn method_not_allowed(allow: &str) -> Response {
 }
 
 /// The body of a fault-injected error on an API route.
-fn fault_response(shared: &Shared, route: Route, status: u16) -> Response {
-    let cfg = &shared.config;
-    let quota = lock(&shared.limits).peek(
-        route,
-        shared.clock.now_ms(),
-        cfg.rate_limit,
-        jobs::ms(cfg.rate_window),
-    );
-    with_quota(about_blank(status, reason(status)), &quota)
+fn fault_response(status: u16, quota: &Quota) -> Response {
+    with_quota(about_blank(status, reason(status)), quota)
 }
 
 /// The `EchoAuth` fault's answer: an `about:blank` problem that quotes the
 /// `Authorization` header, with the quota headers a fault answer carries.
-fn echo_auth_response(shared: &Shared, route: Route, status: u16, authorization: &str) -> Response {
-    let cfg = &shared.config;
-    let quota = lock(&shared.limits).peek(
-        route,
-        shared.clock.now_ms(),
-        cfg.rate_limit,
-        jobs::ms(cfg.rate_window),
-    );
+fn echo_auth_response(status: u16, authorization: &str, quota: &Quota) -> Response {
     let text = reason(status);
     let body = json!({
         "title": text,
@@ -284,15 +295,15 @@ fn echo_auth_response(shared: &Shared, route: Route, status: u16, authorization:
         "status": status,
         "detail": format!("bad header: {authorization}"),
     });
-    with_quota(Response::json(status, PROBLEM_JSON, &body), &quota)
+    with_quota(Response::json(status, PROBLEM_JSON, &body), quota)
 }
 
 /// The fault-injected 429.
-fn rate_limited_response(shared: &Shared, reset_after: Duration) -> Response {
-    let reset = shared.clock.now_ms().div_euclid(1000)
+fn rate_limited_response(model: &Model, reset_after: Duration) -> Response {
+    let reset = model.clock.now_ms().div_euclid(1000)
         + i64::try_from(reset_after.as_secs()).unwrap_or(i64::MAX / 2);
     let quota = Quota {
-        limit: shared.config.rate_limit,
+        limit: model.config.rate_limit,
         remaining: 0,
         reset,
     };
@@ -416,7 +427,7 @@ fn check_enum(
 }
 
 /// `GET /2/compliance/jobs?type=&status=`: jobs oldest first, or `{}`.
-fn list(shared: &Shared, req: &Request) -> Response {
+fn list(model: &Model, req: &Request) -> Response {
     let pairs = req.query_pairs();
     let mut errors = Vec::new();
     let kind = check_enum(&pairs, "type", &["tweets", "users"], true, &mut errors);
@@ -431,9 +442,9 @@ fn list(shared: &Shared, req: &Request) -> Response {
     if !errors.is_empty() {
         return invalid_request(errors);
     }
-    let now = shared.clock.now_ms();
-    let delay = jobs::delay_ms(shared);
-    let jobs = lock(&shared.jobs);
+    let now = model.clock.now_ms();
+    let delay = model.delay_ms();
+    let jobs = lock(&model.jobs);
     let data: Vec<Value> = jobs
         .list
         .iter()
@@ -507,29 +518,25 @@ fn job_not_found(id: &str) -> Response {
 }
 
 /// `GET /2/compliance/jobs/{id}`.
-fn get(shared: &Shared, req: &Request, id: &str) -> Response {
+fn get(model: &Model, req: &Request, id: &str) -> Response {
     if let Err(resp) = check_id_and_query(req, id, &["id"]) {
         return resp;
     }
-    let now = shared.clock.now_ms();
-    let jobs = lock(&shared.jobs);
+    let now = model.clock.now_ms();
+    let jobs = lock(&model.jobs);
     match jobs.find(id) {
-        Some(job) => Response::json(
-            200,
-            JSON,
-            &json!({"data": job.json(now, jobs::delay_ms(shared))}),
-        ),
+        Some(job) => Response::json(200, JSON, &json!({"data": job.json(now, model.delay_ms())})),
         None => job_not_found(id),
     }
 }
 
 /// `DELETE /2/compliance/jobs/{id}`: a job that has not finished becomes
 /// `failed`; cancelling a finished job is a 409 `conflict` problem.
-fn cancel(shared: &Shared, req: &Request, id: &str) -> Response {
+fn cancel(model: &Model, req: &Request, id: &str) -> Response {
     if let Err(resp) = check_id_and_query(req, id, &["id"]) {
         return resp;
     }
-    match jobs::cancel(shared, id) {
+    match model.cancel_job(id) {
         Ok(job) => Response::json(200, JSON, &json!({"data": job})),
         Err(CancelError::NotFound) => job_not_found(id),
         Err(CancelError::Finished(status)) => problem(
@@ -567,7 +574,7 @@ fn value_text(v: &Value) -> String {
 }
 
 /// `POST /2/compliance/jobs`.
-fn create(shared: &Shared, req: &Request, body: &mut Body<'_>) -> Response {
+fn create(model: &Model, req: &Request, body: &mut Body<'_>) -> Response {
     let pairs = req.query_pairs();
     let mut errors = Vec::new();
     check_query(&pairs, &[], &mut errors);
@@ -680,7 +687,7 @@ fn create(shared: &Shared, req: &Request, body: &mut Body<'_>) -> Response {
             false
         }
     };
-    if resumable && shared.config.flavour == Flavour::Api {
+    if resumable && model.config.flavour == Flavour::Api {
         errors.push(param_error(
             "resumable",
             &["true"],
@@ -690,7 +697,7 @@ fn create(shared: &Shared, req: &Request, body: &mut Body<'_>) -> Response {
     let Some(kind) = kind.filter(|_| errors.is_empty()) else {
         return invalid_request(errors);
     };
-    match jobs::create(shared, kind, name, resumable) {
+    match model.create_job(kind, name, resumable) {
         Ok(job) => Response::json(200, JSON, &json!({"data": job.json})),
         Err(CreateError::Conflict) => conflict(),
     }
@@ -709,7 +716,7 @@ fn conflict() -> Response {
 
 /// Checks the `token` parameter; the error is the 403 to send.
 fn check_token(
-    shared: &Shared,
+    model: &Model,
     pairs: &[(String, String)],
     purpose: Purpose,
     id: &str,
@@ -728,7 +735,7 @@ fn check_token(
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.as_str());
     let word = purpose.as_str();
-    match tokens::check(&shared.signer, token, purpose, id, shared.clock.now_ms()) {
+    match tokens::check(&model.signer, token, purpose, id, model.clock.now_ms()) {
         Ok(()) => Ok(()),
         Err(tokens::Refusal::Missing) => Err(forbidden(format!(
             "A signed `token` query parameter is required to {word} this job."
@@ -755,12 +762,12 @@ fn token_expired(purpose: &str, at_ms: i64) -> Response {
 }
 
 /// `PUT /2/compliance/jobs/{id}/upload?token=` (`api` flavour).
-fn upload(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>, id: &str) -> Response {
+fn upload(model: &Arc<Model>, req: &Request, body: &mut Body<'_>, id: &str) -> Response {
     let pairs = match check_id_and_query(req, id, &["id", "token"]) {
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    if let Err(resp) = check_token(shared, &pairs, Purpose::Upload, id) {
+    if let Err(resp) = check_token(model, &pairs, Purpose::Upload, id) {
         return resp;
     }
     let media = req
@@ -791,15 +798,15 @@ fn upload(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>, id: &str) ->
     if matches!(req.framing, Framing::Length(n) if n > MAX_UPLOAD) {
         return too_large();
     }
-    if !jobs::accepts_upload(shared, id, Again::Refuse) {
-        return no_longer_accepting(shared, id);
+    if !model.accepts_upload(id, Again::Refuse) {
+        return no_longer_accepting(model, id);
     }
-    let staged = shared.tmp_path("upload");
+    let staged = model.files.tmp_path("upload");
     let copied = File::create(&staged).and_then(|mut f| body.copy_to(&mut f, MAX_UPLOAD));
     let resp = match copied {
-        Ok(Some(_)) => match jobs::accept_upload(shared, id, &staged, Again::Refuse) {
+        Ok(Some(_)) => match model.accept_upload(id, &staged, Again::Refuse) {
             Ok(job) => Response::json(200, JSON, &json!({"data": job})),
-            Err(Refusal::NotAccepting) => no_longer_accepting(shared, id),
+            Err(Refusal::NotAccepting) => no_longer_accepting(model, id),
             // The token ran out while the file was arriving.
             Err(Refusal::Expired(at)) => token_expired("upload", at),
             Err(Refusal::Io(e)) => internal_error(&e),
@@ -822,11 +829,11 @@ fn internal_error(e: &std::io::Error) -> Response {
     )
 }
 
-fn no_longer_accepting(shared: &Shared, id: &str) -> Response {
-    let now = shared.clock.now_ms();
-    let status = lock(&shared.jobs).find(id).map_or("unknown", |j| {
-        j.status(now, jobs::delay_ms(shared)).as_str()
-    });
+fn no_longer_accepting(model: &Model, id: &str) -> Response {
+    let now = model.clock.now_ms();
+    let status = lock(&model.jobs)
+        .find(id)
+        .map_or("unknown", |j| j.status(now, model.delay_ms()).as_str());
     problem(
         409,
         "conflict",
@@ -837,18 +844,18 @@ fn no_longer_accepting(shared: &Shared, id: &str) -> Response {
 }
 
 /// `GET /2/compliance/jobs/{id}/download?token=` (`api` flavour).
-fn download(shared: &Shared, req: &Request, id: &str) -> Response {
+fn download(model: &Model, req: &Request, id: &str) -> Response {
     let pairs = match check_id_and_query(req, id, &["id", "token"]) {
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    if let Err(resp) = check_token(shared, &pairs, Purpose::Download, id) {
+    if let Err(resp) = check_token(model, &pairs, Purpose::Download, id) {
         return resp;
     }
-    let now = shared.clock.now_ms();
-    let complete = lock(&shared.jobs)
+    let now = model.clock.now_ms();
+    let complete = lock(&model.jobs)
         .find(id)
-        .is_some_and(|j| j.status(now, jobs::delay_ms(shared)) == Status::Complete);
+        .is_some_and(|j| j.status(now, model.delay_ms()) == Status::Complete);
     let not_found = || {
         problem(
             404,
@@ -866,7 +873,7 @@ fn download(shared: &Shared, req: &Request, id: &str) -> Response {
     if !complete {
         return not_found();
     }
-    let Ok(mut file) = File::open(shared.dirs.results(id)) else {
+    let Ok(mut file) = File::open(model.files.results(id)) else {
         return not_found();
     };
     let len = match file.metadata() {

@@ -54,9 +54,9 @@ mod api;
 mod config;
 mod faults;
 mod http;
+mod lock;
 mod model;
 mod server;
-mod state;
 mod storage;
 
 use std::fs;
@@ -73,53 +73,21 @@ pub use faults::queue::{parse_fault_spec, SPEC_GRAMMAR};
 pub use faults::{Fault, Route};
 pub use model::jobs::JobSnapshot;
 pub use model::results::event_line;
+pub use server::log::{Origin, RequestRecord};
 
 use api::ApiRoutes;
-use state::{lock, Dirs, Shared};
+use lock::lock;
+use model::files::Files;
+use model::Model;
+use server::Server;
 use storage::StorageRoutes;
-
-/// Which origin served a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Origin {
-    /// The API origin.
-    Api,
-    /// The storage origin.
-    Storage,
-}
-
-/// One request as the emulator received it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestRecord {
-    /// Which origin received it.
-    pub origin: Origin,
-    /// The method.
-    pub method: String,
-    /// `path?query` as received.
-    pub target: String,
-    /// Headers in order, names in lower case.
-    pub headers: Vec<(String, String)>,
-    /// The status sent; 0 while in flight or when no response was sent
-    /// (client gone, or a fault closed the connection first).
-    pub status: u16,
-    /// Request body bytes read.
-    pub body_bytes: u64,
-}
-
-impl RequestRecord {
-    /// The first value of a header, by case-insensitive name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
 
 /// A running emulator. Dropping it closes both listeners and all
 /// connections, and removes its temp directory.
 #[derive(Debug)]
 pub struct Emulator {
-    shared: Arc<Shared>,
+    model: Arc<Model>,
+    server: Arc<Server>,
     api_addr: SocketAddr,
     storage_addr: SocketAddr,
     listeners: Vec<JoinHandle<()>>,
@@ -145,19 +113,21 @@ impl Emulator {
                 (d.clone(), Some(d))
             }
         };
-        let dirs = Dirs::create(&root)?;
+        let files = Files::create(&root)?;
         let api = TcpListener::bind(("127.0.0.1", api_port))?;
         let storage = TcpListener::bind(("127.0.0.1", storage_port))?;
         let api_addr = api.local_addr()?;
         let storage_addr = storage.local_addr()?;
-        let shared = Arc::new(Shared::new(
+        let model = Arc::new(Model::new(
             config,
             format!("http://{api_addr}"),
             format!("http://{storage_addr}"),
-            dirs,
+            files,
         ));
+        let server = Arc::new(Server::default());
         let mut emu = Emulator {
-            shared: Arc::clone(&shared),
+            model: Arc::clone(&model),
+            server: Arc::clone(&server),
             api_addr,
             storage_addr,
             listeners: Vec::new(),
@@ -165,31 +135,23 @@ impl Emulator {
             owned_dir,
         };
         // On error `emu` drops, which cleans up what was started.
-        let api_routes = Arc::new(ApiRoutes::new(Arc::clone(&shared)));
-        let storage_routes = Arc::new(StorageRoutes::new(Arc::clone(&shared)));
-        emu.listeners.push(server::spawn_listener(
-            api,
-            Origin::Api,
-            api_routes,
-            Arc::clone(&shared),
-        )?);
-        emu.listeners.push(server::spawn_listener(
-            storage,
-            Origin::Storage,
-            storage_routes,
-            shared,
-        )?);
+        let api_routes = Arc::new(ApiRoutes::new(Arc::clone(&model)));
+        let storage_routes = Arc::new(StorageRoutes::new(model));
+        emu.listeners
+            .push(server.listen(api, Origin::Api, api_routes)?);
+        emu.listeners
+            .push(server.listen(storage, Origin::Storage, storage_routes)?);
         Ok(emu)
     }
 
     /// `http://127.0.0.1:PORT` of the API, without trailing slash.
     pub fn base_url(&self) -> String {
-        self.shared.api_base.clone()
+        self.model.api_base.clone()
     }
 
     /// `http://127.0.0.1:PORT` of storage (used by the `gcs` flavour).
     pub fn storage_url(&self) -> String {
-        self.shared.storage_base.clone()
+        self.model.storage_base.clone()
     }
 
     /// The directory holding uploads and results: [`Config::data_dir`], or
@@ -200,33 +162,33 @@ impl Emulator {
 
     /// The accepted bearer token.
     pub fn token(&self) -> &str {
-        &self.shared.config.token
+        &self.model.config.token
     }
 
     /// The configuration in use.
     pub fn config(&self) -> &Config {
-        &self.shared.config
+        &self.model.config
     }
 
     /// Every request so far, both origins, in order of arrival.
     pub fn requests(&self) -> Vec<RequestRecord> {
-        lock(&self.shared.log).clone()
+        self.server.log.all()
     }
 
     /// The job with this id, as of the emulator's clock now.
     pub fn job(&self, id: &str) -> Option<JobSnapshot> {
-        let now = self.shared.clock.now_ms();
-        let delay = model::jobs::delay_ms(&self.shared);
-        lock(&self.shared.jobs)
+        let now = self.model.clock.now_ms();
+        let delay = self.model.delay_ms();
+        lock(&self.model.jobs)
             .find(id)
             .map(|j| j.snapshot(now, delay))
     }
 
     /// All jobs, oldest first.
     pub fn jobs(&self) -> Vec<JobSnapshot> {
-        let now = self.shared.clock.now_ms();
-        let delay = model::jobs::delay_ms(&self.shared);
-        lock(&self.shared.jobs)
+        let now = self.model.clock.now_ms();
+        let delay = self.model.delay_ms();
+        lock(&self.model.jobs)
             .list
             .iter()
             .map(|j| j.snapshot(now, delay))
@@ -240,22 +202,22 @@ impl Emulator {
 
     /// Where the job's completed upload is stored, if it has one.
     pub fn uploaded_path(&self, id: &str) -> Option<PathBuf> {
-        let uploaded = lock(&self.shared.jobs)
+        let uploaded = lock(&self.model.jobs)
             .find(id)
             .is_some_and(|j| j.uploaded_ms.is_some());
-        let path = self.shared.dirs.upload(id);
+        let path = self.model.files.upload(id);
         (uploaded && path.exists()).then_some(path)
     }
 
     /// Moves the emulator's clock by `by` seconds (negative: back). The
     /// clock is the system clock plus the total shift.
     pub fn shift_clock(&self, by: i64) {
-        self.shared.clock.shift(by);
+        self.model.clock.shift(by);
     }
 
     /// Queues a fault for the next requests on `route`.
     pub fn fault(&self, route: Route, fault: Fault) {
-        lock(&self.shared.faults).push(route, fault);
+        lock(&self.server.faults).push(route, fault);
     }
 
     /// Creates a job without HTTP, with the same rules as the API.
@@ -284,10 +246,11 @@ impl Emulator {
         if name.is_some_and(|n| n.chars().count() > 64) {
             return Err("name longer than 64 characters".into());
         }
-        if resumable && self.shared.config.flavour == Flavour::Api {
+        if resumable && self.model.config.flavour == Flavour::Api {
             return Err("the api flavour does not support resumable uploads".into());
         }
-        model::jobs::create(&self.shared, kind, name.map(str::to_string), resumable)
+        self.model
+            .create_job(kind, name.map(str::to_string), resumable)
             .map_err(|_| "You cannot create a new job if one is already in progress.".to_string())
     }
 
@@ -301,7 +264,7 @@ impl Emulator {
         // Reading from and writing to memory cannot fail.
         let _ = model::results::generate(
             kind,
-            self.shared.config.event_percent,
+            self.model.config.event_percent,
             ids,
             &mut out,
             &|| false,
@@ -312,7 +275,8 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        self.shared.shutdown.store(true, Ordering::SeqCst);
+        self.server.stop();
+        self.model.stop();
         // Wake the accept loops so they see the flag.
         for addr in [self.api_addr, self.storage_addr] {
             let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
@@ -320,12 +284,10 @@ impl Drop for Emulator {
         for h in self.listeners.drain(..) {
             let _ = h.join();
         }
-        for h in self.shared.close_connections() {
+        for h in self.server.close_connections() {
             let _ = h.join();
         }
-        for h in std::mem::take(&mut *lock(&self.shared.workers)) {
-            let _ = h.join();
-        }
+        self.model.join_workers();
         if let Some(dir) = &self.owned_dir {
             let _ = fs::remove_dir_all(dir);
         }

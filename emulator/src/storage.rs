@@ -3,6 +3,7 @@
 //! ranged downloads. The URLs themselves, and their signatures, are the
 //! model's (`signed_urls`).
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom};
 use std::sync::{Arc, Mutex};
@@ -13,12 +14,14 @@ use crate::http::body::Body;
 use crate::http::head::{Framing, Request};
 use crate::http::ranges::{parse_range, Range};
 use crate::http::response::{reason, Response};
+use crate::lock::lock;
 use crate::model::clock;
 use crate::model::hashes::{Hasher, Hashes, HashingWriter};
-use crate::model::jobs::{self, Again, Refusal, Status};
+use crate::model::jobs::Status;
+use crate::model::lifecycle::{Again, Refusal};
 use crate::model::signed_urls::{self, Folder, NoObject};
+use crate::model::Model;
 use crate::server::Handler;
-use crate::state::{lock, Shared};
 
 /// Non-final resumable chunks must be multiples of this (256 KiB).
 pub(crate) const CHUNK_QUANTUM: u64 = 262_144;
@@ -27,13 +30,22 @@ const XML: &str = "application/xml";
 /// The routes of the storage origin.
 #[derive(Debug)]
 pub(crate) struct StorageRoutes {
-    shared: Arc<Shared>,
+    model: Arc<Model>,
+    /// Resumable upload sessions, by upload id.
+    sessions: Sessions,
 }
 
+/// Resumable upload sessions, by upload id; each locked while a request
+/// works on it.
+type Sessions = Mutex<HashMap<String, Arc<Mutex<Session>>>>;
+
 impl StorageRoutes {
-    /// The storage routes over the shared state.
-    pub(crate) fn new(shared: Arc<Shared>) -> StorageRoutes {
-        StorageRoutes { shared }
+    /// The storage routes of the model.
+    pub(crate) fn new(model: Arc<Model>) -> StorageRoutes {
+        StorageRoutes {
+            model,
+            sessions: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -43,7 +55,7 @@ impl Handler for StorageRoutes {
     }
 
     fn handle(&self, req: &Request, body: &mut Body<'_>) -> Response {
-        handle(&self.shared, req, body)
+        handle(&self.model, &self.sessions, req, body)
     }
 
     fn stand_in(&self, _route: Route, req: &Request, stand_in: StandIn) -> Response {
@@ -146,14 +158,14 @@ fn fault_error(status: u16, details: &str) -> Response {
 
 /// Checks the signature of a request on `folder`; the error is the answer.
 fn check_signature(
-    shared: &Shared,
+    model: &Model,
     req: &Request,
     params: &[(String, String)],
     folder: Folder,
 ) -> Result<(), Response> {
-    let now = shared.clock.now_ms();
+    let now = model.clock.now_ms();
     let header = |name: &str| req.header(name);
-    match signed_urls::check(&shared.signer, &req.method, &req.path, params, header, now) {
+    match signed_urls::check(&model.signer, &req.method, &req.path, params, header, now) {
         Ok(()) => Ok(()),
         Err(signed_urls::Refusal::Unsigned) => {
             let permission = match folder {
@@ -192,7 +204,7 @@ fn refused(refusal: Refusal) -> Response {
 }
 
 /// Answers one storage request.
-fn handle(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>) -> Response {
+fn handle(model: &Arc<Model>, sessions: &Sessions, req: &Request, body: &mut Body<'_>) -> Response {
     if req.header("authorization").is_some() {
         return xml_error(
             400,
@@ -216,22 +228,24 @@ fn handle(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>) -> Response 
     let params = req.query_pairs();
     if let Some((_, upload_id)) = params.iter().find(|(k, _)| k == "upload_id") {
         if object.folder == Folder::Submission {
-            return session_request(shared, req, body, upload_id);
+            return session_request(model, sessions, req, body, upload_id);
         }
     }
-    if let Err(resp) = check_signature(shared, req, &params, object.folder) {
+    if let Err(resp) = check_signature(model, req, &params, object.folder) {
         return resp;
     }
-    let resumable = match lock(&shared.jobs).find(&object.job_id) {
+    let resumable = match lock(&model.jobs).find(&object.job_id) {
         Some(job) => job.resumable,
         None => return no_such_key(&req.path),
     };
     match (object.folder, req.method.as_str()) {
         (Folder::Submission, "PUT") if !resumable => {
-            simple_upload(shared, req, body, &object.job_id)
+            simple_upload(model, req, body, &object.job_id)
         }
-        (Folder::Submission, "POST") if resumable => start_session(shared, req, &object.job_id),
-        (Folder::Delivery, "GET") => download(shared, req, &object.job_id),
+        (Folder::Submission, "POST") if resumable => {
+            start_session(model, sessions, req, &object.job_id)
+        }
+        (Folder::Delivery, "GET") => download(model, req, &object.job_id),
         _ => xml_error(
             405,
             "MethodNotAllowed",
@@ -262,7 +276,7 @@ fn object_headers(resp: Response, hashes: &Hashes, len: u64) -> Response {
 /// `PUT` of the whole file to a simple upload URL. Like Cloud Storage, a
 /// second `PUT` while the URL is valid overwrites the object (the job's
 /// status and results stay as they are).
-fn simple_upload(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>, id: &str) -> Response {
+fn simple_upload(model: &Arc<Model>, req: &Request, body: &mut Body<'_>, id: &str) -> Response {
     if req.framing == Framing::None && req.header("content-length").is_none() {
         return xml_error(
             411,
@@ -271,17 +285,17 @@ fn simple_upload(shared: &Arc<Shared>, req: &Request, body: &mut Body<'_>, id: &
             "You must provide the Content-Length HTTP header.",
         );
     }
-    if !jobs::accepts_upload(shared, id, Again::Replace) {
+    if !model.accepts_upload(id, Again::Replace) {
         return access_denied("The compliance job no longer accepts uploads.");
     }
-    let staged = shared.tmp_path("upload");
+    let staged = model.files.tmp_path("upload");
     let copied = File::create(&staged).and_then(|f| {
         let mut w = HashingWriter::new(f, Hasher::default());
         let len = body.copy_to(&mut w, u64::MAX)?.unwrap_or(0);
         Ok((len, w.hasher().finish()))
     });
     let resp = match copied {
-        Ok((len, hashes)) => match jobs::accept_upload(shared, id, &staged, Again::Replace) {
+        Ok((len, hashes)) => match model.accept_upload(id, &staged, Again::Replace) {
             Ok(_) => object_headers(Response::new(200), &hashes, len),
             Err(r) => refused(r),
         },
@@ -321,16 +335,16 @@ pub(crate) struct Session {
 }
 
 /// `POST` with `x-goog-resumable: start`: opens a session.
-fn start_session(shared: &Shared, req: &Request, id: &str) -> Response {
-    if !jobs::accepts_upload(shared, id, Again::Refuse) {
+fn start_session(model: &Model, sessions: &Sessions, req: &Request, id: &str) -> Response {
+    if !model.accepts_upload(id, Again::Refuse) {
         return access_denied("The compliance job no longer accepts uploads.");
     }
     let upload_id = format!(
         "ADPy{:016x}{:016x}",
-        shared.signer.random_u64(),
-        shared.signer.random_u64()
+        model.signer.random_u64(),
+        model.signer.random_u64()
     );
-    let file = shared.tmp_path("session");
+    let file = model.files.tmp_path("session");
     if let Err(e) = File::create(&file) {
         return internal_error(&e);
     }
@@ -343,11 +357,8 @@ fn start_session(shared: &Shared, req: &Request, id: &str) -> Response {
         state: SessionState::Open,
         hasher: Hasher::default(),
     };
-    lock(&shared.sessions).insert(upload_id.clone(), Arc::new(Mutex::new(session)));
-    let location = format!(
-        "{}{}&upload_id={upload_id}",
-        shared.storage_base, req.target
-    );
+    lock(sessions).insert(upload_id.clone(), Arc::new(Mutex::new(session)));
+    let location = format!("{}{}&upload_id={upload_id}", model.storage_base, req.target);
     Response::new(201)
         .header("Location", location)
         .header("X-GUploader-UploadID", upload_id)
@@ -413,12 +424,13 @@ fn invalid(details: &str) -> Response {
 /// cancel. The session URI is the capability, as on GCS, so the signature
 /// is not checked again (the session may outlive the upload window).
 fn session_request(
-    shared: &Arc<Shared>,
+    model: &Arc<Model>,
+    sessions: &Sessions,
     req: &Request,
     body: &mut Body<'_>,
     upload_id: &str,
 ) -> Response {
-    let Some(session) = lock(&shared.sessions).get(upload_id).cloned() else {
+    let Some(session) = lock(sessions).get(upload_id).cloned() else {
         return no_such_upload();
     };
     // Held while the body streams in: a second request on the same session
@@ -437,7 +449,7 @@ fn session_request(
             Response::new(499)
         }
         "DELETE" => no_such_upload(),
-        "PUT" => session_put(shared, req, body, &mut s, upload_id),
+        "PUT" => session_put(model, req, body, &mut s, upload_id),
         _ => xml_error(
             405,
             "MethodNotAllowed",
@@ -458,8 +470,8 @@ fn incomplete(s: &Session, upload_id: &str) -> Response {
 }
 
 /// Completes the object: the job takes the upload.
-fn finalize(shared: &Arc<Shared>, s: &mut Session) -> Response {
-    match jobs::accept_upload(shared, &s.job_id, &s.file, Again::Refuse) {
+fn finalize(model: &Arc<Model>, s: &mut Session) -> Response {
+    match model.accept_upload(&s.job_id, &s.file, Again::Refuse) {
         Ok(_) => {
             s.state = SessionState::Complete;
             object_headers(Response::new(200), &s.hasher.finish(), s.persisted)
@@ -478,7 +490,7 @@ fn finalize(shared: &Arc<Shared>, s: &mut Session) -> Response {
 
 /// A `PUT` on a session.
 fn session_put(
-    shared: &Arc<Shared>,
+    model: &Arc<Model>,
     req: &Request,
     body: &mut Body<'_>,
     s: &mut Session,
@@ -511,7 +523,7 @@ fn session_put(
                 s.total = Some(t);
             }
             if s.total == Some(s.persisted) {
-                return finalize(shared, s);
+                return finalize(model, s);
             }
             return incomplete(s, upload_id);
         }
@@ -577,7 +589,7 @@ fn session_put(
         s.total = Some(t);
     }
     if s.total == Some(s.persisted) {
-        finalize(shared, s)
+        finalize(model, s)
     } else {
         incomplete(s, upload_id)
     }
@@ -592,16 +604,16 @@ fn rollback(s: &mut Session, len: u64) {
 }
 
 /// `GET` of the results object.
-fn download(shared: &Shared, req: &Request, id: &str) -> Response {
-    let now = shared.clock.now_ms();
-    let hashes = lock(&shared.jobs)
+fn download(model: &Model, req: &Request, id: &str) -> Response {
+    let now = model.clock.now_ms();
+    let hashes = lock(&model.jobs)
         .find(id)
-        .filter(|j| j.status(now, jobs::delay_ms(shared)) == Status::Complete)
+        .filter(|j| j.status(now, model.delay_ms()) == Status::Complete)
         .and_then(|j| j.results_hashes);
     let Some(hashes) = hashes else {
         return no_such_key(&req.path);
     };
-    let Ok(mut file) = File::open(shared.dirs.results(id)) else {
+    let Ok(mut file) = File::open(model.files.results(id)) else {
         return no_such_key(&req.path);
     };
     let len = match file.metadata() {

@@ -29,6 +29,11 @@ impl Clock {
     }
 }
 
+/// A duration in ms, saturating.
+pub(crate) fn ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// The system clock in milliseconds since the Unix epoch.
 fn system_ms() -> i64 {
     match SystemTime::now().duration_since(UNIX_EPOCH) {

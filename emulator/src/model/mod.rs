@@ -1,13 +1,93 @@
 //! The model of the service: compliance jobs and their lifecycle, the
 //! results they lead to, and what they rest on: the emulator's clock, rate
-//! limits, signing keys and the integrity hashes storage keeps. Nothing
-//! here knows HTTP.
+//! limits, signing keys and signed URLs, the integrity hashes storage
+//! keeps, and the files it keeps them in. Nothing here knows HTTP.
 
 pub(crate) mod clock;
+pub(crate) mod files;
 pub(crate) mod hashes;
 pub(crate) mod jobs;
+pub(crate) mod lifecycle;
 pub(crate) mod limits;
 pub(crate) mod results;
 pub(crate) mod signed_urls;
 pub(crate) mod signing;
 pub(crate) mod tokens;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+
+use crate::config::Config;
+use crate::lock::lock;
+use clock::Clock;
+use files::Files;
+use jobs::Jobs;
+use signing::Signer;
+
+/// The emulated service: its configuration, clock and keys, its files and
+/// its jobs. The routes of both origins and the `Emulator` handle share it.
+#[derive(Debug)]
+pub(crate) struct Model {
+    pub(crate) config: Config,
+    pub(crate) clock: Clock,
+    pub(crate) signer: Signer,
+    /// The per-account number in object names (`{N}_{job_id}`).
+    pub(crate) account: u64,
+    /// `http://127.0.0.1:PORT` of the API, where token URLs point.
+    pub(crate) api_base: String,
+    /// `http://127.0.0.1:PORT` of storage, where signed URLs point.
+    pub(crate) storage_base: String,
+    pub(crate) files: Files,
+    pub(crate) jobs: Mutex<Jobs>,
+    /// Results generators, joined when the emulator stops.
+    workers: Mutex<Vec<JoinHandle<()>>>,
+    stopping: AtomicBool,
+}
+
+impl Model {
+    /// A model with no jobs yet and fresh keys.
+    pub(crate) fn new(
+        config: Config,
+        api_base: String,
+        storage_base: String,
+        files: Files,
+    ) -> Model {
+        let signer = Signer::random();
+        let account = 1_000_000_000_000_000_000 + signer.random_u64() % 1_000_000_000_000_000_000;
+        Model {
+            config,
+            clock: Clock::default(),
+            signer,
+            account,
+            api_base,
+            storage_base,
+            files,
+            jobs: Mutex::new(Jobs::default()),
+            workers: Mutex::new(Vec::new()),
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    /// The configured processing delay in ms.
+    pub(crate) fn delay_ms(&self) -> i64 {
+        clock::ms(self.config.processing_delay)
+    }
+
+    /// True once the emulator is stopping.
+    pub(crate) fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Tells the results generators to give up.
+    pub(crate) fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Waits for the results generators.
+    pub(crate) fn join_workers(&self) {
+        for h in std::mem::take(&mut *lock(&self.workers)) {
+            let _ = h.join();
+        }
+    }
+}

@@ -4,10 +4,10 @@
 
 use std::io::BufReader;
 use std::net::{Shutdown, TcpStream};
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::Handler;
+use super::log::Origin;
+use super::{Handler, Server};
 use crate::faults::plan::{self, Answer, Plan};
 use crate::faults::wire;
 use crate::http::body::Body;
@@ -15,8 +15,7 @@ use crate::http::head::{read_head, HeadError};
 use crate::http::response::Response;
 use crate::http::teardown::linger;
 use crate::http::BUF_SIZE;
-use crate::state::{lock, Shared};
-use crate::Origin;
+use crate::lock::lock;
 
 /// Idle and per-operation socket timeout.
 const IO_TIMEOUT: Duration = Duration::from_secs(120);
@@ -25,12 +24,7 @@ const IO_TIMEOUT: Duration = Duration::from_secs(120);
 const DRAIN_LIMIT: u64 = 1 << 20;
 
 /// Serves one connection until it closes.
-pub(super) fn serve(
-    shared: &Arc<Shared>,
-    origin: Origin,
-    handler: &dyn Handler,
-    stream: TcpStream,
-) {
+pub(super) fn serve(server: &Server, origin: Origin, handler: &dyn Handler, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
     let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
@@ -39,7 +33,7 @@ pub(super) fn serve(
     };
     let mut reader = BufReader::with_capacity(BUF_SIZE, stream);
     loop {
-        if shared.stopping() {
+        if server.stopping() {
             return;
         }
         let req = match read_head(&mut reader) {
@@ -52,12 +46,14 @@ pub(super) fn serve(
                 return;
             }
         };
-        let index = shared.log_request(origin, &req.method, &req.target, &req.headers);
+        let index = server
+            .log
+            .start(origin, &req.method, &req.target, &req.headers);
         let route = handler.route(&req);
-        let fault = route.and_then(|r| lock(&shared.faults).take(r).map(|f| (r, f)));
+        let fault = route.and_then(|r| lock(&server.faults).take(r).map(|f| (r, f)));
         let Plan { answer, delivery } = Plan::of(fault);
 
-        let mut body = Body::new(&mut reader, &writer, &req, &shared.shutdown);
+        let mut body = Body::new(&mut reader, &writer, &req, &server.shutdown);
         if let Some(rate) = delivery.read_pace() {
             body.pace(rate);
         }
@@ -68,23 +64,23 @@ pub(super) fn serve(
             Answer::Canned(resp) => resp,
             Answer::HangUp(bytes) => {
                 let _ = body.discard(bytes);
-                shared.log_outcome(index, 0, body.bytes_read());
+                server.log.finish(index, 0, body.bytes_read());
                 let _ = writer.shutdown(Shutdown::Both);
                 return;
             }
         };
         if body.is_broken() {
             // The client went away mid-body: nobody to answer.
-            shared.log_outcome(index, 0, body.bytes_read());
+            server.log.finish(index, 0, body.bytes_read());
             return;
         }
-        let mut close = !req.keep_alive || shared.stopping();
+        let mut close = !req.keep_alive || server.stopping();
         let mut must_linger = false;
         if !body.is_done() {
             match body.unread() {
                 Some(n) if n <= DRAIN_LIMIT => {
                     if body.discard(n).is_err() {
-                        shared.log_outcome(index, 0, body.bytes_read());
+                        server.log.finish(index, 0, body.bytes_read());
                         return;
                     }
                 }
@@ -97,15 +93,17 @@ pub(super) fn serve(
         let body_bytes = body.bytes_read();
 
         let withheld = delivery.withholds(&resp);
-        shared.log_outcome(index, if withheld { 0 } else { resp.status }, body_bytes);
+        server
+            .log
+            .finish(index, if withheld { 0 } else { resp.status }, body_bytes);
         let sent = if withheld {
             Ok(())
         } else {
-            wire::send(&writer, resp, delivery, close, &shared.shutdown)
+            wire::send(&writer, resp, delivery, close, &server.shutdown)
         };
         if delivery.cuts() {
             if delivery.stalls() {
-                wire::stall(&mut reader, &shared.shutdown);
+                wire::stall(&mut reader, &server.shutdown);
             }
             let _ = writer.shutdown(Shutdown::Both);
             return;

@@ -4,20 +4,24 @@
 //! any fault queued for a request's route, and sends the answers.
 
 mod connection;
+pub(crate) mod log;
 
+use std::collections::HashMap;
 use std::io;
-use std::net::TcpListener;
-use std::sync::Arc;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
 use crate::faults::plan::StandIn;
+use crate::faults::queue::FaultQueues;
 use crate::faults::Route;
 use crate::http::body::Body;
 use crate::http::head::Request;
 use crate::http::response::Response;
 use crate::http::TICK;
-use crate::state::Shared;
-use crate::Origin;
+use crate::lock::lock;
+use log::{Origin, RequestLog};
 
 /// What the server asks of the routes of one origin.
 pub(crate) trait Handler: Send + Sync {
@@ -32,55 +36,121 @@ pub(crate) trait Handler: Send + Sync {
     fn stand_in(&self, route: Route, req: &Request, stand_in: StandIn) -> Response;
 }
 
-/// Starts the accept loop of one origin.
-pub(crate) fn spawn_listener(
-    listener: TcpListener,
-    origin: Origin,
-    handler: Arc<dyn Handler>,
-    shared: Arc<Shared>,
-) -> io::Result<JoinHandle<()>> {
-    let name = match origin {
-        Origin::Api => "emulator-api",
-        Origin::Storage => "emulator-storage",
-    };
-    thread::Builder::new()
-        .name(name.into())
-        .spawn(move || accept_loop(listener, origin, handler, shared))
+/// What the listeners and connections of both origins share.
+#[derive(Debug, Default)]
+pub(crate) struct Server {
+    /// Every request, both origins, in order of arrival.
+    pub(crate) log: RequestLog,
+    /// Faults waiting for the requests they apply to.
+    pub(crate) faults: Mutex<FaultQueues>,
+    connections: Mutex<Connections>,
+    shutdown: AtomicBool,
 }
 
-fn accept_loop(
-    listener: TcpListener,
-    origin: Origin,
-    handler: Arc<dyn Handler>,
-    shared: Arc<Shared>,
-) {
-    for conn in listener.incoming() {
-        if shared.stopping() {
-            break;
-        }
-        let stream = match conn {
-            Ok(s) => s,
-            Err(_) => {
-                // Out of descriptors and the like: back off instead of spinning.
-                thread::sleep(TICK);
-                continue;
+/// Open connections, so that stopping can cut them.
+#[derive(Debug, Default)]
+struct Connections {
+    next: u64,
+    open: HashMap<u64, (TcpStream, Option<JoinHandle<()>>)>,
+}
+
+impl Server {
+    /// True once the server is stopping.
+    pub(crate) fn stopping(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
+    /// Tells the accept loops and connections to stop. The accept loops
+    /// notice at their next connection.
+    pub(crate) fn stop(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+    }
+
+    /// Starts the accept loop of one origin, whose requests `handler`
+    /// answers.
+    pub(crate) fn listen(
+        self: &Arc<Self>,
+        listener: TcpListener,
+        origin: Origin,
+        handler: Arc<dyn Handler>,
+    ) -> io::Result<JoinHandle<()>> {
+        let name = match origin {
+            Origin::Api => "emulator-api",
+            Origin::Storage => "emulator-storage",
+        };
+        let server = Arc::clone(self);
+        thread::Builder::new()
+            .name(name.into())
+            .spawn(move || server.accept_loop(listener, origin, handler))
+    }
+
+    fn accept_loop(
+        self: Arc<Self>,
+        listener: TcpListener,
+        origin: Origin,
+        handler: Arc<dyn Handler>,
+    ) {
+        for conn in listener.incoming() {
+            if self.stopping() {
+                break;
             }
-        };
-        let Ok(handle_for_registry) = stream.try_clone() else {
-            continue;
-        };
-        let key = shared.add_connection(handle_for_registry);
-        let sh = Arc::clone(&shared);
-        let handler = Arc::clone(&handler);
-        let spawned = thread::Builder::new()
-            .name("emulator-conn".into())
-            .spawn(move || {
-                connection::serve(&sh, origin, handler.as_ref(), stream);
-                sh.remove_connection(key);
-            });
-        match spawned {
-            Ok(h) => shared.set_connection_thread(key, h),
-            Err(_) => shared.remove_connection(key),
+            let stream = match conn {
+                Ok(s) => s,
+                Err(_) => {
+                    // Out of descriptors and the like: back off instead of spinning.
+                    thread::sleep(TICK);
+                    continue;
+                }
+            };
+            let Ok(handle_for_registry) = stream.try_clone() else {
+                continue;
+            };
+            let key = self.add_connection(handle_for_registry);
+            let server = Arc::clone(&self);
+            let handler = Arc::clone(&handler);
+            let spawned = thread::Builder::new()
+                .name("emulator-conn".into())
+                .spawn(move || {
+                    connection::serve(&server, origin, handler.as_ref(), stream);
+                    server.remove_connection(key);
+                });
+            match spawned {
+                Ok(h) => self.set_connection_thread(key, h),
+                Err(_) => self.remove_connection(key),
+            }
         }
+    }
+
+    /// Registers an open connection; returns its key.
+    fn add_connection(&self, stream: TcpStream) -> u64 {
+        let mut c = lock(&self.connections);
+        c.next += 1;
+        let key = c.next;
+        c.open.insert(key, (stream, None));
+        key
+    }
+
+    /// Attaches the thread serving a registered connection.
+    fn set_connection_thread(&self, key: u64, handle: JoinHandle<()>) {
+        if let Some(entry) = lock(&self.connections).open.get_mut(&key) {
+            entry.1 = Some(handle);
+        }
+    }
+
+    /// Forgets a connection whose thread is finishing.
+    fn remove_connection(&self, key: u64) {
+        lock(&self.connections).open.remove(&key);
+    }
+
+    /// Cuts every open connection and returns their threads to join.
+    pub(crate) fn close_connections(&self) -> Vec<JoinHandle<()>> {
+        let open = std::mem::take(&mut lock(&self.connections).open);
+        let mut handles = Vec::new();
+        for (_, (stream, handle)) in open {
+            // Unblocks a thread waiting in read or write.
+            let _ = stream.shutdown(Shutdown::Both);
+            handles.extend(handle);
+        }
+        handles
     }
 }
