@@ -50,14 +50,13 @@
 
 #![deny(missing_docs)]
 
-mod api;
 mod config;
 mod faults;
 mod http;
 mod lock;
 mod model;
+mod routes;
 mod server;
-mod storage;
 
 use std::fs;
 use std::io;
@@ -75,12 +74,12 @@ pub use model::jobs::JobSnapshot;
 pub use model::results::event_line;
 pub use server::log::{Origin, RequestRecord};
 
-use api::ApiRoutes;
 use lock::lock;
 use model::files::Files;
 use model::Model;
+use routes::api::ApiRoutes;
+use routes::storage::StorageRoutes;
 use server::Server;
-use storage::StorageRoutes;
 
 /// A running emulator. Dropping it closes both listeners and all
 /// connections, and removes its temp directory.
