@@ -1,5 +1,7 @@
 //! Query strings: `key=value` pairs and their percent-decoding.
 
+use percent_encoding::percent_decode_str;
+
 /// Decoded `key=value` pairs of a query string (`+` is a space).
 pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
     query
@@ -12,29 +14,13 @@ pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Decodes `%XX` escapes and `+`; malformed escapes stay as they are.
+/// Decodes `+` as a space and `%XX` escapes as bytes (so `%2B` is a
+/// plus); malformed escapes stay as they are, and bytes that are not UTF-8
+/// become U+FFFD.
 pub(crate) fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hexval = |c: u8| (c as char).to_digit(16);
-                match (hexval(b[i + 1]), hexval(b[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -46,6 +32,7 @@ mod tests {
         assert_eq!(percent_decode("content-type%3Bhost"), "content-type;host");
         assert_eq!(percent_decode("a+b%2"), "a b%2");
         assert_eq!(percent_decode("%zz%41"), "%zzA");
+        assert_eq!(percent_decode("%%41%2B+%e9%"), "%A+ \u{fffd}%");
         assert_eq!(
             query_pairs("type=tweets&&x=&compliance_job.fields=a%2Cb"),
             vec![

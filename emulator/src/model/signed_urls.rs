@@ -6,6 +6,8 @@
 //! the signed headers, so a changed parameter, a different method or a
 //! different `Content-Type` fails with `SignatureDoesNotMatch` as on GCS.
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
 use super::clock;
 use super::results::Kind;
 use super::signing::Signer;
@@ -270,17 +272,17 @@ pub(crate) fn check<'h>(
     Ok(())
 }
 
+/// Everything but RFC 3986 unreserved characters (letters, digits and
+/// `-._~`) is percent-encoded in a canonical query.
+const RESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, RESERVED).to_string()
 }
 
 #[cfg(test)]
@@ -336,6 +338,6 @@ mod tests {
             check(&signer, "GET", &path, &[], host, 0),
             Err(Refusal::Unsigned)
         );
-        assert_eq!(percent_encode("a@b/c;d e"), "a%40b%2Fc%3Bd%20e");
+        assert_eq!(percent_encode("a@b/c;d e~é"), "a%40b%2Fc%3Bd%20e~%C3%A9");
     }
 }
