@@ -3,12 +3,24 @@
 //! The clock is the system clock plus a shift that tests move forward (or
 //! back) to expire jobs and signed URLs without sleeping. Everything that
 //! depends on time reads it from here, in milliseconds since the Unix epoch.
+//!
+//! Every format is RFC 3339 as humantime writes it, or cut from it:
+//!
+//! | format | example | where |
+//! |---|---|---|
+//! | [`timestamp`] | `2021-08-11T19:42:55.000Z` | API job objects, results |
+//! | [`goog_date`] | `20210811T194255Z` | `X-Goog-Date` |
+//! | [`goog_day`] | `20210811` | the credential scope's day |
+//! | [`rfc3339_seconds`] | `2021-08-11T19:42:55+00:00` | `ExpiredToken` details |
 
+use std::io::Write;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Milliseconds per day, used by the calendar conversions.
-const DAY_MS: i64 = 86_400_000;
+use humantime::{format_rfc3339_millis, format_rfc3339_seconds, parse_rfc3339};
+
+/// The last millisecond of year 9999, the last a four-digit year shows.
+const LAST_MS: i64 = 253_402_300_799_999;
 
 /// The system clock plus an adjustable shift.
 #[derive(Debug, Default)]
@@ -30,7 +42,7 @@ impl Clock {
 }
 
 /// A duration in ms, saturating.
-pub(crate) fn ms(d: std::time::Duration) -> i64 {
+pub(crate) fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
@@ -43,162 +55,70 @@ fn system_ms() -> i64 {
     }
 }
 
-/// Calendar date of a day count since 1970-01-01 (proleptic Gregorian).
-///
-/// This is the usual era-based conversion: shift the year to start in March
-/// so the leap day is last, then split into 400-year eras.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Day count since 1970-01-01 of a calendar date; the inverse of
-/// [`civil_from_days`].
-pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(month);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Broken-down UTC time of a millisecond timestamp.
-struct Parts {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u32,
-    minute: u32,
-    second: u32,
-    milli: u32,
-}
-
-fn parts(ms: i64) -> Parts {
-    let days = ms.div_euclid(DAY_MS);
-    let rem = ms.rem_euclid(DAY_MS);
-    let (year, month, day) = civil_from_days(days);
-    let secs = (rem / 1000) as u32;
-    Parts {
-        year,
-        month,
-        day,
-        hour: secs / 3600,
-        minute: secs / 60 % 60,
-        second: secs % 60,
-        milli: (rem % 1000) as u32,
-    }
-}
-
-/// Appends `value` as exactly `width` zero-padded decimal digits.
-fn push_digits(out: &mut Vec<u8>, value: u32, width: usize) {
-    let mut buf = [b'0'; 10];
-    let mut v = value;
-    for slot in buf[..width].iter_mut().rev() {
-        *slot = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    out.extend_from_slice(&buf[..width]);
+/// The instant of a timestamp in ms, within 1970 to 9999: others only
+/// arise from absurd clock shifts, and must not break the fixed-width
+/// formats.
+fn instant(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms.clamp(0, LAST_MS).unsigned_abs())
 }
 
 /// Appends the API timestamp format, `2021-08-11T19:42:55.000Z`.
-///
-/// Years outside 0..=9999 are clamped: they only arise from absurd clock
-/// shifts and must not break the fixed-width format.
 pub(crate) fn push_timestamp(out: &mut Vec<u8>, ms: i64) {
-    let p = parts(ms);
-    push_digits(out, p.year.clamp(0, 9999) as u32, 4);
-    out.push(b'-');
-    push_digits(out, p.month, 2);
-    out.push(b'-');
-    push_digits(out, p.day, 2);
-    out.push(b'T');
-    push_digits(out, p.hour, 2);
-    out.push(b':');
-    push_digits(out, p.minute, 2);
-    out.push(b':');
-    push_digits(out, p.second, 2);
-    out.push(b'.');
-    push_digits(out, p.milli, 3);
-    out.push(b'Z');
+    // Writing to memory cannot fail.
+    let _ = write!(out, "{}", format_rfc3339_millis(instant(ms)));
 }
 
 /// The API timestamp format, `2021-08-11T19:42:55.000Z`.
 pub(crate) fn timestamp(ms: i64) -> String {
-    let mut out = Vec::with_capacity(24);
-    push_timestamp(&mut out, ms);
-    String::from_utf8_lossy(&out).into_owned()
+    format_rfc3339_millis(instant(ms)).to_string()
 }
 
-/// The `X-Goog-Date` format, `20210811T194255Z`.
+/// The `X-Goog-Date` format, `20210811T194255Z`: RFC 3339 to the second
+/// without its separators.
 pub(crate) fn goog_date(ms: i64) -> String {
-    let p = parts(ms);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        p.year.clamp(0, 9999),
-        p.month,
-        p.day,
-        p.hour,
-        p.minute,
-        p.second
-    )
+    format_rfc3339_seconds(instant(ms))
+        .to_string()
+        .replace(['-', ':'], "")
 }
 
 /// The date-only part of the credential scope, `20210811`.
 pub(crate) fn goog_day(ms: i64) -> String {
-    let p = parts(ms);
-    format!("{:04}{:02}{:02}", p.year.clamp(0, 9999), p.month, p.day)
+    let mut day = goog_date(ms);
+    day.truncate(8);
+    day
 }
 
 /// Parses an `X-Goog-Date` value back to milliseconds.
 pub(crate) fn parse_goog_date(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' || !digits(0..8) || !digits(9..15) {
         return None;
     }
-    let num = |range: std::ops::Range<usize>| -> Option<u32> {
-        let text = s.get(range)?;
-        if !text.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        text.parse().ok()
-    };
-    let (year, month, day) = (num(0..4)?, num(4..6)?, num(6..8)?);
-    let (hour, minute, second) = (num(9..11)?, num(11..13)?, num(13..15)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
-        return None;
-    }
-    if second > 60 {
-        return None;
-    }
-    let days = days_from_civil(i64::from(year), month, day);
-    let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
-    Some(secs * 1000)
+    let (date, time) = (&s[..8], &s[9..15]);
+    let rfc3339 = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &date[..4],
+        &date[4..6],
+        &date[6..],
+        &time[..2],
+        &time[2..4],
+        &time[4..]
+    );
+    let since_epoch = parse_rfc3339(&rfc3339)
+        .ok()?
+        .duration_since(UNIX_EPOCH)
+        .ok()?;
+    i64::try_from(since_epoch.as_millis()).ok()
 }
 
 /// The RFC 3339 form GCS uses in its expiry messages,
 /// `2021-08-11T19:57:55+00:00`.
 pub(crate) fn rfc3339_seconds(ms: i64) -> String {
-    let p = parts(ms);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
-        p.year.clamp(0, 9999),
-        p.month,
-        p.day,
-        p.hour,
-        p.minute,
-        p.second
-    )
+    let mut text = format_rfc3339_seconds(instant(ms)).to_string();
+    text.pop();
+    text.push_str("+00:00");
+    text
 }
 
 #[cfg(test)]
@@ -217,14 +137,24 @@ mod tests {
         assert_eq!(parse_goog_date("20210811T194255Z"), Some(ms));
         assert_eq!(timestamp(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(timestamp(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        let mut pushed = b"at ".to_vec();
+        push_timestamp(&mut pushed, ms + 7);
+        assert_eq!(pushed, b"at 2021-08-11T19:42:55.007Z");
     }
 
     #[test]
-    fn civil_round_trip() {
-        for days in (-800_000..800_000).step_by(997) {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
+    fn goog_dates_round_trip_to_the_second() {
+        for ms in (0..LAST_MS).step_by(997_123_456_789) {
+            assert_eq!(parse_goog_date(&goog_date(ms)), Some(ms - ms % 1000));
         }
+    }
+
+    #[test]
+    fn absurd_instants_stay_in_four_digit_years() {
+        assert_eq!(timestamp(-1), "1970-01-01T00:00:00.000Z");
+        assert_eq!(timestamp(i64::MAX), "9999-12-31T23:59:59.999Z");
+        assert_eq!(goog_date(i64::MIN), "19700101T000000Z");
+        assert_eq!(rfc3339_seconds(i64::MAX), "9999-12-31T23:59:59+00:00");
     }
 
     #[test]
@@ -234,6 +164,8 @@ mod tests {
             "20210811T194255",
             "2021081XT194255Z",
             "20211311T194255Z",
+            "2021-08-11T19:42:55Z",
+            "20210811T19425\u{e9}",
         ] {
             assert_eq!(parse_goog_date(bad), None, "{bad}");
         }
