@@ -47,8 +47,30 @@
 //! results are oldest first, and an empty list is `{}` (what the live API
 //! sent to twarc); `compliance_job.fields` is validated but all fields are
 //! always returned.
+//!
+//! # How it is built
+//!
+//! In layers, each of which imports only the layers below it:
+//!
+//! ```text
+//! lib.rs    Emulator: binds the two origins, hands tests the model
+//! routes/   api, storage: requests into calls on the model, and back
+//! server/   listeners, connections, the request log; calls the routes
+//!           through one Handler trait, following the plan of any fault
+//! faults/   Fault and Route, their queue and SPEC grammar, the plan a
+//!           fault makes for an exchange, and its tricks on the socket
+//! http/     HTTP/1.1 itself: heads (httparse), bodies, responses,
+//!           ranges, query strings
+//! model/    jobs and their lifecycle, results, clock, rate limits,
+//!           signing and signed URLs, hashes, files
+//! config.rs and lock.rs, beneath them all
+//! ```
+//!
+//! `model/` and `http/` know nothing of each other, and only `routes/` and
+//! this front use the model.
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod config;
 mod faults;
@@ -62,10 +84,9 @@ use std::fs;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 pub use config::{Config, Flavour};
 pub use faults::queue::{parse_fault_spec, SPEC_GRAMMAR};
@@ -75,7 +96,7 @@ pub use model::results::event_line;
 pub use server::log::{Origin, RequestRecord};
 
 use lock::lock;
-use model::files::Files;
+use model::files::{self, Files};
 use model::Model;
 use routes::api::ApiRoutes;
 use routes::storage::StorageRoutes;
@@ -108,7 +129,7 @@ impl Emulator {
         let (root, owned_dir) = match &config.data_dir {
             Some(d) => (d.clone(), None),
             None => {
-                let d = unique_temp_dir();
+                let d = files::unique_temp_dir();
                 (d.clone(), Some(d))
             }
         };
@@ -291,19 +312,4 @@ impl Drop for Emulator {
             let _ = fs::remove_dir_all(dir);
         }
     }
-}
-
-/// A new directory path under the system temp dir, unique per process and
-/// call.
-fn unique_temp_dir() -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    std::env::temp_dir().join(format!(
-        "compliance-emulator-{}-{n}-{nanos:x}",
-        std::process::id()
-    ))
 }

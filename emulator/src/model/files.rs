@@ -5,6 +5,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The layout of the data directory.
 #[derive(Debug)]
@@ -49,4 +50,19 @@ impl Files {
         let n = self.tmp_counter.fetch_add(1, Ordering::SeqCst);
         self.tmp.join(format!("{tag}-{n}"))
     }
+}
+
+/// A new directory path under the system temp dir, unique per process and
+/// call.
+pub(crate) fn unique_temp_dir() -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    std::env::temp_dir().join(format!(
+        "compliance-emulator-{}-{n}-{nanos:x}",
+        std::process::id()
+    ))
 }
