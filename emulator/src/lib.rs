@@ -97,6 +97,7 @@ pub use server::log::{Origin, RequestRecord};
 
 use lock::lock;
 use model::files::{self, Files};
+use model::results::{self, Kind};
 use model::Model;
 use routes::api::ApiRoutes;
 use routes::storage::StorageRoutes;
@@ -197,22 +198,12 @@ impl Emulator {
 
     /// The job with this id, as of the emulator's clock now.
     pub fn job(&self, id: &str) -> Option<JobSnapshot> {
-        let now = self.model.clock.now_ms();
-        let delay = self.model.delay_ms();
-        lock(&self.model.jobs)
-            .find(id)
-            .map(|j| j.snapshot(now, delay))
+        self.model.job(id)
     }
 
     /// All jobs, oldest first.
     pub fn jobs(&self) -> Vec<JobSnapshot> {
-        let now = self.model.clock.now_ms();
-        let delay = self.model.delay_ms();
-        lock(&self.model.jobs)
-            .list
-            .iter()
-            .map(|j| j.snapshot(now, delay))
-            .collect()
+        self.model.jobs()
     }
 
     /// The bytes of the job's completed upload, if any.
@@ -222,11 +213,7 @@ impl Emulator {
 
     /// Where the job's completed upload is stored, if it has one.
     pub fn uploaded_path(&self, id: &str) -> Option<PathBuf> {
-        let uploaded = lock(&self.model.jobs)
-            .find(id)
-            .is_some_and(|j| j.uploaded_ms.is_some());
-        let path = self.model.files.upload(id);
-        (uploaded && path.exists()).then_some(path)
+        self.model.uploaded_path(id)
     }
 
     /// Moves the emulator's clock by `by` seconds (negative: back). The
@@ -261,8 +248,7 @@ impl Emulator {
         name: Option<&str>,
         resumable: bool,
     ) -> Result<JobSnapshot, String> {
-        let kind = model::results::Kind::parse(job_type)
-            .ok_or_else(|| format!("invalid job type {job_type:?}"))?;
+        let kind = Kind::parse(job_type).ok_or_else(|| format!("invalid job type {job_type:?}"))?;
         if name.is_some_and(|n| n.chars().count() > 64) {
             return Err("name longer than 64 characters".into());
         }
@@ -277,12 +263,12 @@ impl Emulator {
     /// The exact results file the emulator produces for a job of this type
     /// whose upload is `ids`.
     pub fn expected_results(&self, job_type: &str, ids: &[u8]) -> Vec<u8> {
-        let Some(kind) = model::results::Kind::parse(job_type) else {
+        let Some(kind) = Kind::parse(job_type) else {
             return Vec::new();
         };
         let mut out = Vec::new();
         // Reading from and writing to memory cannot fail.
-        let _ = model::results::generate(
+        let _ = results::generate(
             kind,
             self.model.config.event_percent,
             ids,

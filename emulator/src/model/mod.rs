@@ -14,6 +14,7 @@ pub(crate) mod signed_urls;
 pub(crate) mod signing;
 pub(crate) mod tokens;
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
@@ -22,7 +23,7 @@ use crate::config::Config;
 use crate::lock::lock;
 use clock::Clock;
 use files::Files;
-use jobs::Jobs;
+use jobs::{JobSnapshot, Jobs};
 use signing::Signer;
 
 /// The emulated service: its configuration, clock and keys, its files and
@@ -72,6 +73,28 @@ impl Model {
     /// The configured processing delay in ms.
     pub(crate) fn delay_ms(&self) -> i64 {
         clock::ms(self.config.processing_delay)
+    }
+
+    /// The job with this id, as of the clock now.
+    pub(crate) fn job(&self, id: &str) -> Option<JobSnapshot> {
+        let (now, delay) = (self.clock.now_ms(), self.delay_ms());
+        lock(&self.jobs).find(id).map(|j| j.snapshot(now, delay))
+    }
+
+    /// All jobs, oldest first, as of the clock now.
+    pub(crate) fn jobs(&self) -> Vec<JobSnapshot> {
+        let (now, delay) = (self.clock.now_ms(), self.delay_ms());
+        let jobs = lock(&self.jobs);
+        jobs.list.iter().map(|j| j.snapshot(now, delay)).collect()
+    }
+
+    /// Where the job's completed upload is stored, if it has one.
+    pub(crate) fn uploaded_path(&self, id: &str) -> Option<PathBuf> {
+        let uploaded = lock(&self.jobs)
+            .find(id)
+            .is_some_and(|j| j.uploaded_ms.is_some());
+        let path = self.files.upload(id);
+        (uploaded && path.exists()).then_some(path)
     }
 
     /// True once the emulator is stopping.
