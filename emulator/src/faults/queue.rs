@@ -50,6 +50,7 @@ impl Fault {
         }
     }
 
+    /// Sets how many requests this fault still applies to.
     fn set_times(&mut self, n: u32) {
         match self {
             Fault::Status { times, .. }

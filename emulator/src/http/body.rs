@@ -10,6 +10,7 @@ use super::pace::Pace;
 use super::BUF_SIZE;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where reading a body stands.
 enum BodyState {
     Length { left: u64 },
     Chunked { left: u64, need_crlf: bool },
@@ -141,6 +142,8 @@ impl<'a> Body<'a> {
         self.pace = Some(Pace::new(rate));
     }
 
+    /// Sends the `100 Continue` the client waits for, once, before the
+    /// body is read.
     fn send_continue(&mut self) -> io::Result<()> {
         if self.continue_pending {
             self.continue_pending = false;
@@ -171,6 +174,8 @@ impl<'a> Body<'a> {
         Ok(line)
     }
 
+    /// Reads the next piece of body into `buf`, through the chunk framing
+    /// and at the pace if any; 0 at the end.
     fn fill(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.state == BodyState::Done {
             return Ok(0);

@@ -29,6 +29,8 @@ impl Quota {
 }
 
 #[derive(Clone, Copy, Debug)]
+/// One endpoint's current window: when it opened, and how many requests
+/// it has counted.
 struct Window {
     start_ms: i64,
     used: u32,
@@ -49,6 +51,8 @@ impl<K> Default for RateLimits<K> {
 }
 
 impl<K: Copy + Eq + Hash> RateLimits<K> {
+    /// The endpoint's window as of `now_ms`, opening a new one when the
+    /// last is over.
     fn window(&mut self, endpoint: K, now_ms: i64, window_ms: i64) -> &mut Window {
         let w = self.windows.entry(endpoint).or_insert(Window {
             start_ms: now_ms,

@@ -12,7 +12,9 @@ use super::clock;
 use super::results::Kind;
 use super::signing::Signer;
 
+/// The signing algorithm, as V4 signed URLs name it.
 const ALGORITHM: &str = "GOOG4-HMAC-SHA256";
+/// The service account the URLs claim to be signed by.
 const SERVICE_ACCOUNT: &str =
     "compliance-emulator@twttr-compliance-emulator.iam.gserviceaccount.com";
 
@@ -34,6 +36,7 @@ pub(crate) enum Folder {
 }
 
 impl Folder {
+    /// The folder's name in object paths.
     fn as_str(self) -> &'static str {
         match self {
             Folder::Submission => "submission",

@@ -84,6 +84,8 @@ impl Server {
             .spawn(move || server.accept_loop(listener, origin, handler))
     }
 
+    /// Accepts connections until the server stops, each served on a
+    /// thread of its own.
     fn accept_loop(
         self: Arc<Self>,
         listener: TcpListener,

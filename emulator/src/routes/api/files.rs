@@ -128,6 +128,7 @@ pub(super) fn upload(model: &Arc<Model>, req: &Request, body: &mut Body<'_>, id:
     resp
 }
 
+/// The 409 for an upload the job no longer takes, with its status.
 fn no_longer_accepting(model: &Model, id: &str) -> Response {
     let now = model.clock.now_ms();
     let status = lock(&model.jobs)

@@ -37,6 +37,7 @@ enum ApiPath {
     Other,
 }
 
+/// Which API path a request path is; job ids are percent-decoded.
 fn parse_path(path: &str) -> ApiPath {
     let Some(rest) = path.strip_prefix("/2/compliance/jobs") else {
         return ApiPath::Other;
@@ -165,6 +166,7 @@ fn handle(
     with_quota(resp, &quota)
 }
 
+/// Adds the `x-rate-limit-*` headers of a quota.
 fn with_quota(mut resp: Response, quota: &Quota) -> Response {
     resp.headers.extend(quota.headers());
     resp

@@ -142,6 +142,7 @@ pub(super) fn valid_id(id: &str) -> bool {
     (1..=19).contains(&id.len()) && id.bytes().all(|c| c.is_ascii_digit())
 }
 
+/// The `invalid-request` entry for an id that is not one.
 fn bad_id(id: &str) -> Value {
     param_error(
         "id",

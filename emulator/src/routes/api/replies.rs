@@ -66,6 +66,7 @@ pub(super) fn param_error(name: &str, values: &[&str], message: String) -> Value
     json!({"parameters": params, "message": message})
 }
 
+/// The 405 for a method the path does not take, with the ones it does.
 pub(super) fn method_not_allowed(allow: &str) -> Response {
     about_blank(405, "Method Not Allowed").header("Allow", allow)
 }
@@ -98,6 +99,7 @@ pub(super) fn conflict() -> Response {
     )
 }
 
+/// The 500 for a file the emulator could not store.
 pub(super) fn internal_error(e: &std::io::Error) -> Response {
     problem(
         500,

@@ -6,6 +6,7 @@ use crate::model::clock;
 use crate::model::hashes::Hashes;
 use crate::model::lifecycle::Refusal;
 
+/// The content type of XML errors.
 const XML: &str = "application/xml";
 
 /// A GCS-style XML error.
@@ -23,6 +24,7 @@ pub(super) fn xml_error(status: u16, code: &str, message: &str, details: &str) -
     )
 }
 
+/// The 403 for a signature that does not match the request.
 pub(super) fn signature_mismatch() -> Response {
     xml_error(
         403,
@@ -33,10 +35,12 @@ pub(super) fn signature_mismatch() -> Response {
     )
 }
 
+/// A 403 `AccessDenied` with these details.
 pub(super) fn access_denied(details: &str) -> Response {
     xml_error(403, "AccessDenied", "Access denied.", details)
 }
 
+/// The 404 for an upload session that does not exist (or no longer does).
 pub(super) fn no_such_upload() -> Response {
     xml_error(
         404,
@@ -46,6 +50,7 @@ pub(super) fn no_such_upload() -> Response {
     )
 }
 
+/// The 500 for an object the emulator could not store.
 pub(super) fn internal_error(e: &std::io::Error) -> Response {
     xml_error(
         500,
@@ -109,6 +114,7 @@ pub(super) fn refused(refusal: Refusal) -> Response {
     }
 }
 
+/// The 404 for a path that names no object there is.
 pub(super) fn no_such_key(path: &str) -> Response {
     xml_error(
         404,
@@ -118,6 +124,7 @@ pub(super) fn no_such_key(path: &str) -> Response {
     )
 }
 
+/// A 400 `InvalidArgument` with these details.
 pub(super) fn invalid(details: &str) -> Response {
     xml_error(400, "InvalidArgument", "Invalid argument.", details)
 }

@@ -104,6 +104,7 @@ enum ContentRange {
     },
 }
 
+/// Parses the `Content-Range` of a session `PUT`; `None` when malformed.
 fn parse_content_range(value: Option<&str>) -> Option<ContentRange> {
     let Some(v) = value else {
         return Some(ContentRange::Whole);
