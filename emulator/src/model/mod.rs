@@ -8,7 +8,7 @@ pub(crate) mod files;
 pub(crate) mod hashes;
 pub(crate) mod jobs;
 pub(crate) mod lifecycle;
-pub(crate) mod limits;
+pub(crate) mod rate_limits;
 pub(crate) mod results;
 pub(crate) mod signed_urls;
 pub(crate) mod signing;

@@ -23,7 +23,7 @@ use crate::http::query::percent_decode;
 use crate::http::response::{reason, Response};
 use crate::lock::lock;
 use crate::model::clock::ms;
-use crate::model::limits::{Quota, RateLimits};
+use crate::model::rate_limits::{Quota, RateLimits};
 use crate::model::Model;
 use crate::server::Handler;
 use replies::{about_blank, method_not_allowed, JSON, PROBLEM_JSON};
