@@ -101,6 +101,7 @@ use model::results::{self, Kind};
 use model::Model;
 use routes::api::ApiRoutes;
 use routes::storage::StorageRoutes;
+use server::listener;
 use server::Server;
 
 /// A running emulator. Dropping it closes both listeners and all
@@ -159,9 +160,13 @@ impl Emulator {
         let api_routes = Arc::new(ApiRoutes::new(Arc::clone(&model)));
         let storage_routes = Arc::new(StorageRoutes::new(model));
         emu.listeners
-            .push(server.listen(api, Origin::Api, api_routes)?);
-        emu.listeners
-            .push(server.listen(storage, Origin::Storage, storage_routes)?);
+            .push(listener::listen(&server, api, Origin::Api, api_routes)?);
+        emu.listeners.push(listener::listen(
+            &server,
+            storage,
+            Origin::Storage,
+            storage_routes,
+        )?);
         Ok(emu)
     }
 

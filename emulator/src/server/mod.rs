@@ -1,17 +1,18 @@
-//! The HTTP server: a listener per origin, a thread per connection, and
-//! the routes of each origin behind one [`Handler`]. The server knows
-//! nothing of what the routes mean; it reads requests, follows the plan of
-//! any fault queued for a request's route, and sends the answers.
+//! The HTTP server: a listener per origin (`listener`), a thread per
+//! connection (`connection`), and the routes of each origin behind one
+//! [`Handler`]. The server knows nothing of what the routes mean; it reads
+//! requests, follows the plan of any fault queued for a request's route,
+//! and sends the answers. [`Server`] is what they all share.
 
 mod connection;
+pub(crate) mod listener;
 pub(crate) mod log;
 
 use std::collections::HashMap;
-use std::io;
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
 
 use crate::faults::plan::StandIn;
 use crate::faults::queue::FaultQueues;
@@ -19,9 +20,8 @@ use crate::faults::Route;
 use crate::http::body::Body;
 use crate::http::head::Request;
 use crate::http::response::Response;
-use crate::http::TICK;
 use crate::lock::lock;
-use log::{Origin, RequestLog};
+use log::RequestLog;
 
 /// What the server asks of the routes of one origin.
 pub(crate) trait Handler: Send + Sync {
@@ -66,65 +66,8 @@ impl Server {
         self.shutdown.store(true, Ordering::SeqCst);
     }
 
-    /// Starts the accept loop of one origin, whose requests `handler`
-    /// answers.
-    pub(crate) fn listen(
-        self: &Arc<Self>,
-        listener: TcpListener,
-        origin: Origin,
-        handler: Arc<dyn Handler>,
-    ) -> io::Result<JoinHandle<()>> {
-        let name = match origin {
-            Origin::Api => "emulator-api",
-            Origin::Storage => "emulator-storage",
-        };
-        let server = Arc::clone(self);
-        thread::Builder::new()
-            .name(name.into())
-            .spawn(move || server.accept_loop(listener, origin, handler))
-    }
-
-    /// Accepts connections until the server stops, each served on a
-    /// thread of its own.
-    fn accept_loop(
-        self: Arc<Self>,
-        listener: TcpListener,
-        origin: Origin,
-        handler: Arc<dyn Handler>,
-    ) {
-        for conn in listener.incoming() {
-            if self.stopping() {
-                break;
-            }
-            let stream = match conn {
-                Ok(s) => s,
-                Err(_) => {
-                    // Out of descriptors and the like: back off instead of spinning.
-                    thread::sleep(TICK);
-                    continue;
-                }
-            };
-            let Ok(handle_for_registry) = stream.try_clone() else {
-                continue;
-            };
-            let key = self.add_connection(handle_for_registry);
-            let server = Arc::clone(&self);
-            let handler = Arc::clone(&handler);
-            let spawned = thread::Builder::new()
-                .name("emulator-conn".into())
-                .spawn(move || {
-                    connection::serve(&server, origin, handler.as_ref(), stream);
-                    server.remove_connection(key);
-                });
-            match spawned {
-                Ok(h) => self.set_connection_thread(key, h),
-                Err(_) => self.remove_connection(key),
-            }
-        }
-    }
-
     /// Registers an open connection; returns its key.
-    fn add_connection(&self, stream: TcpStream) -> u64 {
+    pub(super) fn add_connection(&self, stream: TcpStream) -> u64 {
         let mut c = lock(&self.connections);
         c.next += 1;
         let key = c.next;
@@ -133,14 +76,14 @@ impl Server {
     }
 
     /// Attaches the thread serving a registered connection.
-    fn set_connection_thread(&self, key: u64, handle: JoinHandle<()>) {
+    pub(super) fn set_connection_thread(&self, key: u64, handle: JoinHandle<()>) {
         if let Some(entry) = lock(&self.connections).open.get_mut(&key) {
             entry.1 = Some(handle);
         }
     }
 
     /// Forgets a connection whose thread is finishing.
-    fn remove_connection(&self, key: u64) {
+    pub(super) fn remove_connection(&self, key: u64) {
         lock(&self.connections).open.remove(&key);
     }
 
