@@ -47,300 +47,69 @@
 //! results are oldest first, and an empty list is `{}` (what the live API
 //! sent to twarc); `compliance_job.fields` is validated but all fields are
 //! always returned.
+//!
+//! # How it is built
+//!
+//! In layers, each of which imports only the layers below it:
+//!
+//! ```text
+//! lib.rs    Emulator: binds the two origins, hands tests the model
+//! routes/   api, storage: requests into calls on the model, and back
+//! server/   listeners, connections, the request log; calls the routes
+//!           through one Handler trait, following the plan of any fault
+//! faults/   Fault and Route, their queue and SPEC grammar, the plan a
+//!           fault makes for an exchange, and its tricks on the socket
+//! http/     HTTP/1.1 itself: heads (httparse), bodies, responses,
+//!           ranges, query strings
+//! model/    jobs and their lifecycle, results, clock, rate limits,
+//!           signing and signed URLs, hashes, files
+//! config.rs and lock.rs, beneath them all
+//! ```
+//!
+//! `model/` and `http/` know nothing of each other, and only `routes/` and
+//! this front use the model.
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
-mod api;
-mod clock;
+mod config;
 mod faults;
-mod hashes;
 mod http;
-mod jobs;
-mod limits;
-mod results;
-mod signing;
-mod state;
-mod storage;
+mod lock;
+mod model;
+mod routes;
+mod server;
 
 use std::fs;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-pub use faults::{parse_fault_spec, SPEC_GRAMMAR};
-pub use results::event_line;
+pub use config::{Config, Flavour};
+pub use faults::queue::{parse_fault_spec, SPEC_GRAMMAR};
+pub use faults::{Fault, Route};
+pub use model::jobs::JobSnapshot;
+pub use model::results::event_line;
+pub use server::log::{Origin, RequestRecord};
 
-use state::{lock, Dirs, Shared};
-
-/// How the emulator behaves.
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// The bearer token the API accepts.
-    pub token: String,
-    /// Where upload and download URLs point.
-    pub flavour: Flavour,
-    /// How long a job stays `in_progress` after its upload completes (at
-    /// least until its results are written).
-    pub processing_delay: Duration,
-    /// Validity of upload URLs; a job not uploaded within it is `expired`.
-    pub upload_window: Duration,
-    /// Validity of download URLs.
-    pub download_window: Duration,
-    /// Requests per window for each API endpoint.
-    pub rate_limit: u32,
-    /// The rate-limit window.
-    pub rate_window: Duration,
-    /// Share of uploaded IDs that get a compliance event, 0..=100.
-    pub event_percent: u32,
-    /// Where to keep uploads and results. `None`: a fresh temp directory,
-    /// removed when the emulator is dropped.
-    pub data_dir: Option<PathBuf>,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            token: "emulator-token".into(),
-            flavour: Flavour::Gcs,
-            processing_delay: Duration::ZERO,
-            upload_window: Duration::from_secs(15 * 60),
-            download_window: Duration::from_secs(7 * 24 * 3600),
-            rate_limit: 150,
-            rate_window: Duration::from_secs(15 * 60),
-            event_percent: 3,
-            data_dir: None,
-        }
-    }
-}
-
-/// Where a job's signed URLs point.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Flavour {
-    /// GCS V4-style signed URLs on the storage origin (the classic API).
-    Gcs,
-    /// `/2/compliance/jobs/{id}/upload?token=` and `/download?token=` on the
-    /// API origin (spec 2.168).
-    Api,
-}
-
-/// Which origin served a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Origin {
-    /// The API origin.
-    Api,
-    /// The storage origin.
-    Storage,
-}
-
-/// A route that faults (and rate limits) apply to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Route {
-    /// `POST /2/compliance/jobs`.
-    CreateJob,
-    /// `GET /2/compliance/jobs`.
-    ListJobs,
-    /// `GET /2/compliance/jobs/{id}`.
-    GetJob,
-    /// `DELETE /2/compliance/jobs/{id}`.
-    CancelJob,
-    /// Every upload request: simple `PUT`, resumable start, chunks, status
-    /// queries and session cancels, and the `api` flavour's `PUT`.
-    Upload,
-    /// Download `GET`s of either flavour.
-    Download,
-}
-
-/// A fault to inject into the next requests on a route.
-///
-/// Faults apply before anything else (authentication, validation), like a
-/// misbehaving proxy would. Those that answer in place of the request
-/// (`Status`, `RateLimited`, `CloseRequestAfter`, `EchoAuth`, `Body`,
-/// `Oversized`) never consume rate-limit quota; the others let the request
-/// be handled normally, which counts as it would without the fault. For
-/// `CloseResponseAfter` and `Stall` the request is handled normally first; when the
-/// response has no body (a successful upload), they withhold the whole
-/// response, which emulates an answer lost after the upload succeeded.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Fault {
-    /// Answer this status with a plausible body (JSON problem on the API,
-    /// XML error on storage), without handling the request.
-    Status {
-        /// The status, 400..=599.
-        status: u16,
-        /// How many requests this applies to.
-        times: u32,
-    },
-    /// 429 with the documented body and `x-rate-limit-reset` = now +
-    /// `reset_after` (an XML `SlowDown` error on storage).
-    RateLimited {
-        /// Time until the advertised reset.
-        reset_after: Duration,
-        /// How many requests this applies to.
-        times: u32,
-    },
-    /// Read this many bytes of the request body (after `100 Continue` if
-    /// asked), then close without answering; nothing is stored.
-    CloseRequestAfter {
-        /// Body bytes read before closing.
-        bytes: u64,
-        /// How many requests this applies to.
-        times: u32,
-    },
-    /// Send the head (with the full `Content-Length`) and this many body
-    /// bytes, then close.
-    CloseResponseAfter {
-        /// Body bytes sent before closing.
-        bytes: u64,
-        /// How many requests this applies to.
-        times: u32,
-    },
-    /// Send this many body bytes, then nothing more while keeping the
-    /// socket open, until the client goes away, the emulator is dropped, or
-    /// five minutes pass.
-    Stall {
-        /// Body bytes sent before stalling.
-        after_bytes: u64,
-        /// How many requests this applies to.
-        times: u32,
-    },
-    /// Read the request body and send the response body at this rate.
-    Slow {
-        /// The rate.
-        bytes_per_sec: u64,
-        /// How many requests this applies to.
-        times: u32,
-    },
-    /// Handle the request normally, but if the answer is a download (a
-    /// `200` or `206` with the object as body), serve at most `bytes` bytes
-    /// of it from the requested start (0 without `Range`), as a `206` with
-    /// a matching `Content-Range: bytes A-B/TOTAL` and `Content-Length`,
-    /// keeping the object's hash headers: a server that answers less than
-    /// asked, or a range to a request without one. Other answers, and an
-    /// empty object's, go out unchanged. `bytes` 0 counts as 1.
-    Partial {
-        /// The most body bytes served.
-        bytes: u64,
-        /// How many requests this applies to.
-        times: u32,
-    },
-    /// Handle the request normally, then flip the lowest bit of the
-    /// response body byte at `offset`, leaving the head (lengths, hashes)
-    /// as it was: corruption in transit. A body too short to have that
-    /// byte goes out unchanged.
-    Corrupt {
-        /// Offset in the response body of the byte to damage.
-        offset: u64,
-        /// How many requests this applies to.
-        times: u32,
-    },
-    /// Answer `status` without handling the request, with an error body
-    /// that quotes the request's `Authorization` header as received
-    /// (empty when there is none): on the API an `about:blank` problem
-    /// whose `detail` is `bad header: <value>`, on storage an XML error
-    /// whose `Details` say `bad header: <value>` (with `&`, `<` and `>`
-    /// escaped, as XML needs). Some servers echo headers; clients must
-    /// redact what they show.
-    EchoAuth {
-        /// The status, 400..=599.
-        status: u16,
-        /// How many requests this applies to.
-        times: u32,
-    },
-    /// Handle the request normally (its body is read at full speed), then
-    /// send the whole response, head included, at this rate, in pieces of
-    /// a tenth of a second's worth (single bytes below 20 bytes per
-    /// second). `Slow` paces only the bodies.
-    Trickle {
-        /// The rate; 0 counts as 1.
-        bytes_per_sec: u64,
-        /// How many requests this applies to.
-        times: u32,
-    },
-    /// Answer exactly this, without handling the request: the status line,
-    /// `Content-Type`, the body, and the framing (`Content-Length`, and
-    /// `Connection: close` when the connection closes). Use a final status
-    /// (200..=599) that may carry a body.
-    Body {
-        /// The status.
-        status: u16,
-        /// The `Content-Type` value.
-        content_type: String,
-        /// The body.
-        body: Vec<u8>,
-        /// How many requests this applies to.
-        times: u32,
-    },
-    /// Answer `200` `application/json` without handling the request, with
-    /// a valid JSON body of exactly `bytes` bytes, generated as it is sent
-    /// (`{"data":[],"pad":"xx…"}` from 20 bytes on, `{}` and spaces below,
-    /// `0` for one byte): for clients that must bound what they read.
-    /// `bytes` 0 counts as 1.
-    Oversized {
-        /// The body length.
-        bytes: u64,
-        /// How many requests this applies to.
-        times: u32,
-    },
-}
-
-/// One request as the emulator received it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestRecord {
-    /// Which origin received it.
-    pub origin: Origin,
-    /// The method.
-    pub method: String,
-    /// `path?query` as received.
-    pub target: String,
-    /// Headers in order, names in lower case.
-    pub headers: Vec<(String, String)>,
-    /// The status sent; 0 while in flight or when no response was sent
-    /// (client gone, or a fault closed the connection first).
-    pub status: u16,
-    /// Request body bytes read.
-    pub body_bytes: u64,
-}
-
-impl RequestRecord {
-    /// The first value of a header, by case-insensitive name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A job as of the emulator's clock when the snapshot was taken.
-#[derive(Clone, Debug, PartialEq)]
-pub struct JobSnapshot {
-    /// The job id.
-    pub id: String,
-    /// `tweets` or `users`.
-    pub job_type: String,
-    /// The name given at creation.
-    pub name: Option<String>,
-    /// `created`, `in_progress`, `complete`, `failed` or `expired`.
-    pub status: String,
-    /// Whether uploads use the resumable protocol.
-    pub resumable: bool,
-    /// The signed upload URL.
-    pub upload_url: String,
-    /// The signed download URL.
-    pub download_url: String,
-    /// The job object exactly as the API would return it now.
-    pub json: serde_json::Value,
-}
+use lock::lock;
+use model::files::{self, Files};
+use model::results::{self, Kind};
+use model::Model;
+use routes::api::ApiRoutes;
+use routes::storage::StorageRoutes;
+use server::listener;
+use server::Server;
 
 /// A running emulator. Dropping it closes both listeners and all
 /// connections, and removes its temp directory.
 #[derive(Debug)]
 pub struct Emulator {
-    shared: Arc<Shared>,
+    model: Arc<Model>,
+    server: Arc<Server>,
     api_addr: SocketAddr,
     storage_addr: SocketAddr,
     listeners: Vec<JoinHandle<()>>,
@@ -362,23 +131,25 @@ impl Emulator {
         let (root, owned_dir) = match &config.data_dir {
             Some(d) => (d.clone(), None),
             None => {
-                let d = unique_temp_dir();
+                let d = files::unique_temp_dir();
                 (d.clone(), Some(d))
             }
         };
-        let dirs = Dirs::create(&root)?;
+        let files = Files::create(&root)?;
         let api = TcpListener::bind(("127.0.0.1", api_port))?;
         let storage = TcpListener::bind(("127.0.0.1", storage_port))?;
         let api_addr = api.local_addr()?;
         let storage_addr = storage.local_addr()?;
-        let shared = Arc::new(Shared::new(
+        let model = Arc::new(Model::new(
             config,
             format!("http://{api_addr}"),
             format!("http://{storage_addr}"),
-            dirs,
+            files,
         ));
+        let server = Arc::new(Server::default());
         let mut emu = Emulator {
-            shared: Arc::clone(&shared),
+            model: Arc::clone(&model),
+            server: Arc::clone(&server),
             api_addr,
             storage_addr,
             listeners: Vec::new(),
@@ -386,21 +157,27 @@ impl Emulator {
             owned_dir,
         };
         // On error `emu` drops, which cleans up what was started.
+        let api_routes = Arc::new(ApiRoutes::new(Arc::clone(&model)));
+        let storage_routes = Arc::new(StorageRoutes::new(model));
         emu.listeners
-            .push(http::spawn_listener(api, Origin::Api, Arc::clone(&shared))?);
-        emu.listeners
-            .push(http::spawn_listener(storage, Origin::Storage, shared)?);
+            .push(listener::listen(&server, api, Origin::Api, api_routes)?);
+        emu.listeners.push(listener::listen(
+            &server,
+            storage,
+            Origin::Storage,
+            storage_routes,
+        )?);
         Ok(emu)
     }
 
     /// `http://127.0.0.1:PORT` of the API, without trailing slash.
     pub fn base_url(&self) -> String {
-        self.shared.api_base.clone()
+        self.model.api_base.clone()
     }
 
     /// `http://127.0.0.1:PORT` of storage (used by the `gcs` flavour).
     pub fn storage_url(&self) -> String {
-        self.shared.storage_base.clone()
+        self.model.storage_base.clone()
     }
 
     /// The directory holding uploads and results: [`Config::data_dir`], or
@@ -411,37 +188,27 @@ impl Emulator {
 
     /// The accepted bearer token.
     pub fn token(&self) -> &str {
-        &self.shared.config.token
+        &self.model.config.token
     }
 
     /// The configuration in use.
     pub fn config(&self) -> &Config {
-        &self.shared.config
+        &self.model.config
     }
 
     /// Every request so far, both origins, in order of arrival.
     pub fn requests(&self) -> Vec<RequestRecord> {
-        lock(&self.shared.log).clone()
+        self.server.log.all()
     }
 
     /// The job with this id, as of the emulator's clock now.
     pub fn job(&self, id: &str) -> Option<JobSnapshot> {
-        let now = self.shared.clock.now_ms();
-        let delay = jobs::delay_ms(&self.shared);
-        lock(&self.shared.jobs)
-            .find(id)
-            .map(|j| j.snapshot(now, delay))
+        self.model.job(id)
     }
 
     /// All jobs, oldest first.
     pub fn jobs(&self) -> Vec<JobSnapshot> {
-        let now = self.shared.clock.now_ms();
-        let delay = jobs::delay_ms(&self.shared);
-        lock(&self.shared.jobs)
-            .list
-            .iter()
-            .map(|j| j.snapshot(now, delay))
-            .collect()
+        self.model.jobs()
     }
 
     /// The bytes of the job's completed upload, if any.
@@ -451,22 +218,18 @@ impl Emulator {
 
     /// Where the job's completed upload is stored, if it has one.
     pub fn uploaded_path(&self, id: &str) -> Option<PathBuf> {
-        let uploaded = lock(&self.shared.jobs)
-            .find(id)
-            .is_some_and(|j| j.uploaded_ms.is_some());
-        let path = self.shared.dirs.upload(id);
-        (uploaded && path.exists()).then_some(path)
+        self.model.uploaded_path(id)
     }
 
     /// Moves the emulator's clock by `by` seconds (negative: back). The
     /// clock is the system clock plus the total shift.
     pub fn shift_clock(&self, by: i64) {
-        self.shared.clock.shift(by);
+        self.model.clock.shift(by);
     }
 
     /// Queues a fault for the next requests on `route`.
     pub fn fault(&self, route: Route, fault: Fault) {
-        lock(&self.shared.faults).push(route, fault);
+        lock(&self.server.faults).push(route, fault);
     }
 
     /// Creates a job without HTTP, with the same rules as the API.
@@ -490,29 +253,29 @@ impl Emulator {
         name: Option<&str>,
         resumable: bool,
     ) -> Result<JobSnapshot, String> {
-        let kind = results::Kind::parse(job_type)
-            .ok_or_else(|| format!("invalid job type {job_type:?}"))?;
+        let kind = Kind::parse(job_type).ok_or_else(|| format!("invalid job type {job_type:?}"))?;
         if name.is_some_and(|n| n.chars().count() > 64) {
             return Err("name longer than 64 characters".into());
         }
-        if resumable && self.shared.config.flavour == Flavour::Api {
+        if resumable && self.model.config.flavour == Flavour::Api {
             return Err("the api flavour does not support resumable uploads".into());
         }
-        jobs::create(&self.shared, kind, name.map(str::to_string), resumable)
+        self.model
+            .create_job(kind, name.map(str::to_string), resumable)
             .map_err(|_| "You cannot create a new job if one is already in progress.".to_string())
     }
 
     /// The exact results file the emulator produces for a job of this type
     /// whose upload is `ids`.
     pub fn expected_results(&self, job_type: &str, ids: &[u8]) -> Vec<u8> {
-        let Some(kind) = results::Kind::parse(job_type) else {
+        let Some(kind) = Kind::parse(job_type) else {
             return Vec::new();
         };
         let mut out = Vec::new();
         // Reading from and writing to memory cannot fail.
         let _ = results::generate(
             kind,
-            self.shared.config.event_percent,
+            self.model.config.event_percent,
             ids,
             &mut out,
             &|| false,
@@ -523,7 +286,8 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        self.shared.shutdown.store(true, Ordering::SeqCst);
+        self.server.stop();
+        self.model.stop();
         // Wake the accept loops so they see the flag.
         for addr in [self.api_addr, self.storage_addr] {
             let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
@@ -531,29 +295,12 @@ impl Drop for Emulator {
         for h in self.listeners.drain(..) {
             let _ = h.join();
         }
-        for h in self.shared.close_connections() {
+        for h in self.server.close_connections() {
             let _ = h.join();
         }
-        for h in std::mem::take(&mut *lock(&self.shared.workers)) {
-            let _ = h.join();
-        }
+        self.model.join_workers();
         if let Some(dir) = &self.owned_dir {
             let _ = fs::remove_dir_all(dir);
         }
     }
-}
-
-/// A new directory path under the system temp dir, unique per process and
-/// call.
-fn unique_temp_dir() -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    std::env::temp_dir().join(format!(
-        "compliance-emulator-{}-{n}-{nanos:x}",
-        std::process::id()
-    ))
 }

@@ -1,4 +1,9 @@
 //! `compliance-emulator`: serves the emulator until a signal stops it.
+//!
+//! The library forbids unsafe code; this binary needs it only to block the
+//! stop signals and wait for them (`signals`, through libc).
+
+#![deny(unsafe_code)]
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -176,6 +181,7 @@ fn main() {
 /// thread and taken synchronously by the main thread, which can then drop
 /// the emulator (no work in a signal handler).
 #[cfg(unix)]
+#[allow(unsafe_code)] // sigaction, pthread_sigmask and sigwait have no safe wrapper in std.
 mod signals {
     use std::io;
 

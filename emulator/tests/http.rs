@@ -29,6 +29,69 @@ fn malformed_requests_get_plain_errors() {
 }
 
 #[test]
+fn malformed_heads_are_answered_in_plain_words() {
+    let emu = start(|_| {});
+    let url = emu.base_url();
+    let mut crowded = b"GET / HTTP/1.1\r\n".to_vec();
+    for i in 0..201 {
+        crowded.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+    }
+    crowded.extend_from_slice(b"\r\n");
+    let mut huge = b"GET / HTTP/1.1\r\nX-Big: ".to_vec();
+    huge.resize(70_000, b'a');
+    huge.extend_from_slice(b"\r\n\r\n");
+    let cases: [(&[u8], u16, &str); 10] = [
+        (b"GARBAGE\r\n\r\n", 400, "malformed request line\n"),
+        (b"GET / HTTP/1.1 x\r\n\r\n", 400, "malformed request line\n"),
+        (
+            b"GET / HTTP/2.0\r\n\r\n",
+            505,
+            "only HTTP/1.x is supported\n",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nbad header\r\n\r\n",
+            400,
+            "malformed header line\n",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nA b: c\r\n\r\n",
+            400,
+            "malformed header name\n",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n",
+            400,
+            "obsolete line folding\n",
+        ),
+        (
+            b"PUT / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+            501,
+            "unsupported transfer-encoding\n",
+        ),
+        (
+            b"PUT / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+            400,
+            "invalid content-length\n",
+        ),
+        (&crowded, 431, "too many header lines\n"),
+        (&huge, 431, "request head too large\n"),
+    ];
+    for (raw, status, text) in cases {
+        let r = parse_reply(&exchange(&url, raw));
+        let shown = String::from_utf8_lossy(&raw[..raw.len().min(40)]).into_owned();
+        assert_eq!((r.status, r.text().as_str()), (status, text), "{shown}");
+        assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+        assert_eq!(r.header("connection"), Some("close"));
+    }
+    // Empty lines before a request are allowed (RFC 9112, 2.2).
+    let r = parse_reply(&exchange(
+        &url,
+        b"\r\n\nGET /nowhere HTTP/1.1\r\nConnection: close\r\n\r\n",
+    ));
+    assert_eq!(r.status, 404);
+}
+
+#[test]
 fn pipelined_requests_and_drained_bodies_keep_the_connection() {
     let emu = start(|_| {});
     let (addr, _) = split_url(&emu.base_url());

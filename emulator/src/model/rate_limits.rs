@@ -6,8 +6,7 @@
 //! emulator clock, so shifting the clock past it opens a new window.
 
 use std::collections::HashMap;
-
-use crate::Route;
+use std::hash::Hash;
 
 /// What the headers report for one endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,20 +29,32 @@ impl Quota {
 }
 
 #[derive(Clone, Copy, Debug)]
+/// One endpoint's current window: when it opened, and how many requests
+/// it has counted.
 struct Window {
     start_ms: i64,
     used: u32,
 }
 
-/// The windows of all endpoints.
-#[derive(Debug, Default)]
-pub(crate) struct RateLimits {
-    windows: HashMap<Route, Window>,
+/// The windows of all endpoints, by whatever names them.
+#[derive(Debug)]
+pub(crate) struct RateLimits<K> {
+    windows: HashMap<K, Window>,
 }
 
-impl RateLimits {
-    fn window(&mut self, route: Route, now_ms: i64, window_ms: i64) -> &mut Window {
-        let w = self.windows.entry(route).or_insert(Window {
+impl<K> Default for RateLimits<K> {
+    fn default() -> Self {
+        RateLimits {
+            windows: HashMap::new(),
+        }
+    }
+}
+
+impl<K: Copy + Eq + Hash> RateLimits<K> {
+    /// The endpoint's window as of `now_ms`, opening a new one when the
+    /// last is over.
+    fn window(&mut self, endpoint: K, now_ms: i64, window_ms: i64) -> &mut Window {
+        let w = self.windows.entry(endpoint).or_insert(Window {
             start_ms: now_ms,
             used: 0,
         });
@@ -60,12 +71,12 @@ impl RateLimits {
     /// Counts one request; `Err` carries the quota of a refused request.
     pub(crate) fn take(
         &mut self,
-        route: Route,
+        endpoint: K,
         now_ms: i64,
         limit: u32,
         window_ms: i64,
     ) -> Result<Quota, Quota> {
-        let w = self.window(route, now_ms, window_ms);
+        let w = self.window(endpoint, now_ms, window_ms);
         let reset = reset_secs(w.start_ms + window_ms);
         if w.used >= limit {
             return Err(Quota {
@@ -83,8 +94,8 @@ impl RateLimits {
     }
 
     /// The quota without counting a request (for 401s and injected faults).
-    pub(crate) fn peek(&mut self, route: Route, now_ms: i64, limit: u32, window_ms: i64) -> Quota {
-        let w = *self.window(route, now_ms, window_ms);
+    pub(crate) fn peek(&mut self, endpoint: K, now_ms: i64, limit: u32, window_ms: i64) -> Quota {
+        let w = *self.window(endpoint, now_ms, window_ms);
         Quota {
             limit,
             remaining: limit.saturating_sub(w.used),
@@ -105,20 +116,13 @@ mod tests {
     #[test]
     fn counts_down_and_resets() {
         let mut l = RateLimits::default();
-        let q = l.take(Route::ListJobs, 1_000, 2, 60_000).expect("first");
+        let q = l.take("list", 1_000, 2, 60_000).expect("first");
         assert_eq!((q.remaining, q.reset), (1, 61));
-        assert!(l.take(Route::ListJobs, 2_000, 2, 60_000).is_ok());
-        assert_eq!(
-            l.take(Route::ListJobs, 3_000, 2, 60_000)
-                .unwrap_err()
-                .remaining,
-            0
-        );
+        assert!(l.take("list", 2_000, 2, 60_000).is_ok());
+        assert_eq!(l.take("list", 3_000, 2, 60_000).unwrap_err().remaining, 0);
         // Other endpoints have their own windows.
-        assert!(l.take(Route::GetJob, 3_000, 2, 60_000).is_ok());
-        let q = l
-            .take(Route::ListJobs, 61_000, 2, 60_000)
-            .expect("new window");
+        assert!(l.take("get", 3_000, 2, 60_000).is_ok());
+        let q = l.take("list", 61_000, 2, 60_000).expect("new window");
         assert_eq!((q.remaining, q.reset), (1, 121));
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use crate::{Fault, Route};
+use super::{Fault, Route};
 
 /// The grammar of a fault SPEC, as shown in the binary's usage.
 pub const SPEC_GRAMMAR: &str = "\
@@ -50,6 +50,7 @@ impl Fault {
         }
     }
 
+    /// Sets how many requests this fault still applies to.
     fn set_times(&mut self, n: u32) {
         match self {
             Fault::Status { times, .. }

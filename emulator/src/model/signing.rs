@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+/// HMAC with SHA-256.
 type HmacSha256 = Hmac<Sha256>;
 
 /// Signs and checks messages with a per-emulator secret key.
@@ -48,6 +49,7 @@ impl Signer {
         u64::from_le_bytes(b)
     }
 
+    /// The HMAC of the parts joined by newlines.
     fn mac(&self, parts: &[&[u8]]) -> Vec<u8> {
         let mut mac =
             HmacSha256::new_from_slice(&self.key).expect("HMAC accepts keys of any length");

@@ -6,7 +6,7 @@
 
 use std::io::{self, BufRead, Write};
 
-use crate::clock;
+use super::clock;
 
 /// The Twitter snowflake epoch, 2010-11-04T01:42:54.657Z, in Unix ms.
 const SNOWFLAKE_EPOCH_MS: i64 = 1_288_834_974_657;
@@ -18,11 +18,15 @@ const PLAUSIBLE_UNTIL_MS: i64 = 2_051_222_400_000;
 const SERVICE_START_MS: i64 = 1_142_899_200_000;
 /// Span over which derived creation times are spread (about 17 years).
 const DERIVED_SPAN_MS: u64 = 17 * 365 * 86_400_000;
-/// Redactions happen between one hour and about four years after creation.
+/// Redactions happen between one hour and about four years after creation:
+/// this soonest, within the span below.
 const REDACTION_MIN_MS: u64 = 3_600_000;
+/// The span redaction times are spread over.
 const REDACTION_SPAN_MS: u64 = 4 * 365 * 86_400_000;
 
+/// Why a tweet has an event.
 const TWEET_REASONS: [&str; 4] = ["deleted", "protected", "suspended", "scrub_geo"];
+/// Why a user has an event.
 const USER_REASONS: [&str; 4] = ["deleted", "suspended", "protected", "deactivated"];
 
 /// The two kinds of job and the results rules that differ between them.
@@ -58,6 +62,7 @@ impl Kind {
         }
     }
 
+    /// The reasons an event of this kind may give.
     fn reasons(self) -> &'static [&'static str; 4] {
         match self {
             Kind::Tweets => &TWEET_REASONS,
