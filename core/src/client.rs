@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::error::bail_usage;
 use crate::error::{describe_error_item, one_line, ApiError, MAX_ERROR_BODY};
 use crate::error::{NotFound, Transient, Unreachable};
-use crate::jobs::{check_name, Job, JobId, JobRef, JobType, NewJob, Status};
+use crate::jobs::{Job, JobId, JobName, JobRef, JobType, NewJob, Status};
 use crate::messages::{note, warn};
 use crate::retry::Retrier;
 use crate::time::Timestamp;
@@ -108,7 +108,6 @@ impl Client {
     pub fn create_job(&self, new: &NewJob) -> anyhow::Result<Job> {
         let job_type = new.job_type;
         if let Some(name) = &new.name {
-            check_name(name)?;
             let jobs = self.list_jobs(job_type, None)?;
             let holder = jobs
                 .iter()
@@ -175,7 +174,7 @@ impl Client {
         let skew = 5 * 60 * 1000;
         let jobs = self.list_jobs(job_type, Some(&Status::Created))?;
         Ok(jobs.into_iter().find(|j| {
-            j.name() == new.name.as_deref()
+            j.name() == new.name.as_ref().map(JobName::as_str)
                 && j.resumable() == new.resumable
                 && j.created_at()
                     .is_some_and(|at| at.millis() >= since.millis() - skew)

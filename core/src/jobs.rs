@@ -6,12 +6,13 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::str::FromStr;
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::error::bail_usage;
+use crate::error::NotValid;
 use crate::time::Timestamp;
 
 /// The longest job name the API accepts.
@@ -38,13 +39,17 @@ impl JobType {
             JobType::Users => "users",
         }
     }
+}
 
-    /// Parses a `--type` value; anything else is a usage error naming the flag.
-    pub fn from_flag(value: &str) -> anyhow::Result<JobType> {
+impl FromStr for JobType {
+    type Err = NotValid;
+
+    /// `tweets` or `users`, exactly.
+    fn from_str(value: &str) -> Result<JobType, NotValid> {
         match value {
             "tweets" => Ok(JobType::Tweets),
             "users" => Ok(JobType::Users),
-            _ => bail_usage!("--type must be tweets or users, not {value:?}"),
+            _ => Err(NotValid("tweets or users".into())),
         }
     }
 }
@@ -89,17 +94,6 @@ impl Status {
         }
     }
 
-    /// Parses a `--status` value: one of [`Status::KNOWN`], else a usage error.
-    pub fn from_flag(value: &str) -> anyhow::Result<Status> {
-        match Status::parse(value) {
-            Status::Other(_) => bail_usage!(
-                "--status must be one of {}, not {value:?}",
-                Status::KNOWN.join(", ")
-            ),
-            status => Ok(status),
-        }
-    }
-
     /// The API's name for it.
     pub fn as_str(&self) -> &str {
         match self {
@@ -123,6 +117,19 @@ impl Status {
     }
 }
 
+impl FromStr for Status {
+    type Err = NotValid;
+
+    /// One of [`Status::KNOWN`]; an unknown status is not valid here (the
+    /// API's own are read leniently with [`Status::parse`]).
+    fn from_str(value: &str) -> Result<Status, NotValid> {
+        match Status::parse(value) {
+            Status::Other(_) => Err(NotValid(format!("one of {}", Status::KNOWN.join(", ")))),
+            status => Ok(status),
+        }
+    }
+}
+
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -134,14 +141,6 @@ impl fmt::Display for Status {
 pub struct JobId(String);
 
 impl JobId {
-    /// Parses an `--id` value; anything but 1 to 19 digits is a usage error.
-    pub fn from_flag(value: &str) -> anyhow::Result<JobId> {
-        match JobId::parse(value) {
-            Some(id) => Ok(id),
-            None => bail_usage!("--id must be a job id of 1 to 19 digits, not {value:?}"),
-        }
-    }
-
     /// Parses an id that is not the user's `--id` (one the API or a URL
     /// gave): `None` unless it is 1 to 19 digits.
     pub fn parse(value: &str) -> Option<JobId> {
@@ -162,33 +161,58 @@ impl JobId {
     }
 }
 
+impl FromStr for JobId {
+    type Err = NotValid;
+
+    /// 1 to 19 ASCII digits.
+    fn from_str(value: &str) -> Result<JobId, NotValid> {
+        JobId::parse(value).ok_or_else(|| NotValid("a job id of 1 to 19 digits".into()))
+    }
+}
+
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-/// Checks a `--name` value: 1 to 64 characters.
-pub fn check_name(name: &str) -> anyhow::Result<()> {
-    let chars = name.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS {
-        bail_usage!("--name must be 1 to {MAX_NAME_CHARS} characters, not {chars}: {name:?}");
+/// A job's name: 1 to 64 characters, checked once, when it is made. Shown
+/// in messages as a quoted string.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct JobName(String);
+
+impl JobName {
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
-    Ok(())
 }
 
-/// Checks a `--url` value: an absolute `https://` URL, or `http://` on a
-/// loopback host (the emulator). Anything else is a usage error.
-fn check_url_flag(url: &str) -> anyhow::Result<()> {
-    let redacted = crate::auth::redact_url(url);
-    match crate::auth::Origin::of(url) {
-        Err(e) => {
-            bail_usage!("--url {redacted:?}: {e:#}; give the job's URL as create-job printed it")
+impl FromStr for JobName {
+    type Err = NotValid;
+
+    /// 1 to [`MAX_NAME_CHARS`] characters.
+    fn from_str(value: &str) -> Result<JobName, NotValid> {
+        let chars = value.chars().count();
+        if chars == 0 || chars > MAX_NAME_CHARS {
+            return Err(NotValid(format!(
+                "1 to {MAX_NAME_CHARS} characters (this one has {chars})"
+            )));
         }
-        Ok(origin) if !origin.is_https() && !origin.is_loopback() => bail_usage!(
-            "--url {redacted}: plain http:// is only for loopback hosts; the URL must be https://"
-        ),
-        Ok(_) => Ok(()),
+        Ok(JobName(value.to_string()))
+    }
+}
+
+impl fmt::Debug for JobName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for JobName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -200,51 +224,10 @@ pub enum JobRef {
     /// `--name <name>`, within one type or (with `None`) both.
     Name {
         /// The exact name.
-        name: String,
+        name: JobName,
         /// `--type`, if given.
         job_type: Option<JobType>,
     },
-}
-
-impl JobRef {
-    /// Builds a reference from the usual `--id`, `--name` and `--type` flags,
-    /// or `None` when the job is given by `--url` instead.
-    pub fn from_flags_or_url(
-        url: &str,
-        id: &str,
-        name: &str,
-        job_type: &str,
-    ) -> anyhow::Result<Option<JobRef>> {
-        if url.is_empty() {
-            return JobRef::from_flags(id, name, job_type).map(Some);
-        }
-        if !job_type.is_empty() {
-            bail_usage!("--type goes with --name, not --url");
-        }
-        check_url_flag(url)?;
-        Ok(None)
-    }
-
-    /// Builds a reference from the usual `--id`, `--name` and `--type` flags.
-    pub fn from_flags(id: &str, name: &str, job_type: &str) -> anyhow::Result<JobRef> {
-        let job_type = match job_type {
-            "" => None,
-            t => Some(JobType::from_flag(t)?),
-        };
-        match (id, name) {
-            ("", "") => bail_usage!("give the job with --id or --name"),
-            (_, "") if job_type.is_some() => bail_usage!("--type goes with --name, not --id"),
-            (id, "") => Ok(JobRef::Id(JobId::from_flag(id)?)),
-            ("", name) => {
-                check_name(name)?;
-                Ok(JobRef::Name {
-                    name: name.to_string(),
-                    job_type,
-                })
-            }
-            _ => bail_usage!("give either --id or --name, not both"),
-        }
-    }
 }
 
 impl fmt::Display for JobRef {
@@ -262,9 +245,9 @@ pub struct NewJob {
     /// `tweets` or `users`.
     #[serde(rename = "type")]
     pub job_type: JobType,
-    /// An optional name, at most 64 characters.
+    /// An optional name.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<JobName>,
     /// Ask for a resumable upload URL (sent only when true).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub resumable: bool,
@@ -447,16 +430,16 @@ mod tests {
     }
 
     #[test]
-    fn flags_are_checked() {
-        assert!(JobId::from_flag("1234567890123456789").is_ok());
+    fn values_are_checked() {
+        assert!("1234567890123456789".parse::<JobId>().is_ok());
         for bad in ["", "12345678901234567890", "12a", " 1"] {
-            assert!(JobId::from_flag(bad).is_err(), "{bad:?}");
+            assert!(bad.parse::<JobId>().is_err(), "{bad:?}");
         }
-        assert!(JobType::from_flag("tweet").is_err());
-        assert!(Status::from_flag("done").is_err());
-        assert!(check_name(&"é".repeat(64)).is_ok());
-        assert!(check_name(&"é".repeat(65)).is_err());
-        assert!(JobRef::from_flags("1", "n", "").is_err());
-        assert!(JobRef::from_flags("", "", "").is_err());
+        assert!("tweet".parse::<JobType>().is_err());
+        assert!("done".parse::<Status>().is_err());
+        assert!("expired".parse::<Status>().is_ok());
+        assert!("é".repeat(64).parse::<JobName>().is_ok());
+        assert!("é".repeat(65).parse::<JobName>().is_err());
+        assert!("".parse::<JobName>().is_err());
     }
 }

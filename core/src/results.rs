@@ -18,7 +18,7 @@ use std::fmt;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use crate::error::bail_usage;
+use crate::error::NotValid;
 
 mod csv;
 
@@ -34,16 +34,20 @@ pub enum Format {
     Csv,
 }
 
-impl Format {
-    /// Reads `--format`: `jsonl` or `csv`; anything else is a usage error.
-    pub fn from_flag(value: &str) -> anyhow::Result<Format> {
+impl std::str::FromStr for Format {
+    type Err = NotValid;
+
+    /// `jsonl` or `csv`.
+    fn from_str(value: &str) -> Result<Format, NotValid> {
         match value {
             "jsonl" => Ok(Format::Jsonl),
             "csv" => Ok(Format::Csv),
-            _ => bail_usage!("--format takes jsonl or csv, not {value:?}"),
+            _ => Err(NotValid("jsonl or csv".into())),
         }
     }
+}
 
+impl Format {
     /// Its name, as `--format` takes it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -704,12 +708,11 @@ mod tests {
 
     #[test]
     fn formats_by_name() {
-        assert_eq!(Format::from_flag("jsonl").unwrap(), Format::Jsonl);
-        assert_eq!(Format::from_flag("csv").unwrap(), Format::Csv);
+        assert_eq!("jsonl".parse(), Ok(Format::Jsonl));
+        assert_eq!("csv".parse(), Ok(Format::Csv));
         for bad in ["xml", "CSV", "", "json"] {
-            let e = Format::from_flag(bad).unwrap_err();
-            assert_eq!(crate::error::exit_code(&e), 2);
-            assert!(e.to_string().starts_with("--format "), "{e}");
+            let e = bad.parse::<Format>().unwrap_err();
+            assert_eq!(e.to_string(), "must be jsonl or csv");
         }
         assert_eq!(Format::Csv.to_string(), "csv");
     }

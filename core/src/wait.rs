@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cli::seconds;
 use crate::client::Client;
 use crate::jobs::{Job, JobId, Status};
 use crate::messages::note;
@@ -17,20 +16,6 @@ pub struct Patience {
     pub interval: Duration,
     /// Give up after this long; `None` waits as long as it takes.
     pub timeout: Option<Duration>,
-}
-
-impl Patience {
-    /// Reads `--interval <secs>` and `--timeout <secs>` (empty: no timeout).
-    /// An interval under a second polls once a second.
-    pub fn from_flags(interval: &str, timeout: &str) -> anyhow::Result<Patience> {
-        Ok(Patience {
-            interval: seconds("--interval", interval)?,
-            timeout: match timeout {
-                "" => None,
-                t => Some(seconds("--timeout", t)?),
-            },
-        })
-    }
 }
 
 /// The first poll comes soon: small jobs finish in seconds.

@@ -30,8 +30,9 @@ Options:
     compliance_core::exit_codes!(),
 );
 
-use anyhow::Context as _;
-use compliance_core::{cli, JobType, NewJob};
+use compliance_core::anyhow::Context as _;
+use compliance_core::cli::{self, flags, CommonFlags};
+use compliance_core::NewJob;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -42,24 +43,22 @@ struct Args {
     flag_replace: bool,
 }
 
-fn main() {
-    let (args, common): (Args, _) = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
-    cli::run(|| {
-        let new = NewJob {
-            job_type: JobType::from_flag(&args.flag_type)?,
-            name: args.flag_name,
-            resumable: args.flag_resumable,
-        };
-        if let Some(name) = &new.name {
-            compliance_core::jobs::check_name(name)?;
-        }
-        let client = cli::client("create-job", &common)?;
-        if args.flag_replace {
-            client.cancel_active(new.job_type)?;
-        }
-        let job = client.create_job(&new)?;
-        // The job exists now: if stdout fails, stderr still names it.
-        cli::print_json(&job)
-            .with_context(|| format!("{} was created, but printing it failed", job.describe()))
-    })
+fn main() -> std::process::ExitCode {
+    cli::main(USAGE, env!("CARGO_PKG_VERSION"), run)
+}
+
+fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
+    let new = NewJob {
+        job_type: flags::value("--type", &args.flag_type)?,
+        name: flags::name(args.flag_name.as_deref())?,
+        resumable: args.flag_resumable,
+    };
+    let client = cli::client("create-job", &common)?;
+    if args.flag_replace {
+        client.cancel_active(new.job_type)?;
+    }
+    let job = client.create_job(&new)?;
+    // The job exists now: if stdout fails, stderr still names it.
+    cli::print_json(&job)
+        .with_context(|| format!("{} was created, but printing it failed", job.describe()))
 }

@@ -65,60 +65,60 @@ Options:
 
 use std::collections::BTreeMap;
 
-use compliance_core::results::Format;
+use compliance_core::cli::{self, flags, CommonFlags};
 use compliance_core::transfer::{download_results, results_url, Destination, Downloaded};
-use compliance_core::wait::Patience;
-use compliance_core::{cli, usage_bail, JobRef};
+use compliance_core::usage_bail;
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 struct Args {
-    flag_url: String,
-    flag_id: String,
-    flag_name: String,
-    flag_type: String,
+    flag_url: Option<String>,
+    flag_id: Option<String>,
+    flag_name: Option<String>,
+    flag_type: Option<String>,
     flag_results_file: String,
     flag_format: String,
     flag_wait: bool,
     flag_interval: String,
-    flag_timeout: String,
+    flag_timeout: Option<String>,
 }
 
-fn main() {
-    let (args, common): (Args, _) = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
-    cli::run(|| {
-        let job_ref = JobRef::from_flags_or_url(
-            &args.flag_url,
-            &args.flag_id,
-            &args.flag_name,
-            &args.flag_type,
-        )?;
-        let patience = Patience::from_flags(&args.flag_interval, &args.flag_timeout)?;
-        let format = Format::from_flag(&args.flag_format)?;
-        let dest = Destination::from_flag(&args.flag_results_file)?;
-        let client = cli::client("download-results", &common)?;
-        let url = match &job_ref {
-            None if args.flag_wait => {
-                usage_bail!("--wait needs the job itself: give --id or --name instead of --url")
-            }
-            None => args.flag_url.clone(),
-            Some(job_ref) => {
-                let job = client.find_job(job_ref)?;
-                results_url(&client, job, args.flag_wait.then_some(patience))?
-            }
-        };
-        let done = download_results(&client, &url, &dest, format)?;
-        cli::note(format!(
-            "{}: {}",
-            dest.describe(),
-            done.summary.describe(format)
-        ));
-        // On standard output the results are the data: no summary there.
-        if dest != Destination::Stdout {
-            cli::print_json(&JsonSummary::new(&dest, &done))?;
+fn main() -> std::process::ExitCode {
+    cli::main(USAGE, env!("CARGO_PKG_VERSION"), run)
+}
+
+fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
+    let job_ref = flags::job_or_url(
+        args.flag_url.as_deref(),
+        args.flag_id.as_deref(),
+        args.flag_name.as_deref(),
+        args.flag_type.as_deref(),
+    )?;
+    let patience = flags::patience(&args.flag_interval, args.flag_timeout.as_deref())?;
+    let format = flags::format(&args.flag_format)?;
+    let dest = flags::results_file(&args.flag_results_file)?;
+    let client = cli::client("download-results", &common)?;
+    let url = match (&job_ref, &args.flag_url) {
+        (Some(job_ref), _) => {
+            let job = client.find_job(job_ref)?;
+            results_url(&client, job, args.flag_wait.then_some(patience))?
         }
-        Ok(())
-    })
+        (None, _) if args.flag_wait => {
+            usage_bail!("--wait needs the job itself: give --id or --name instead of --url")
+        }
+        (None, url) => url.clone().unwrap_or_default(),
+    };
+    let done = download_results(&client, &url, &dest, format)?;
+    cli::note(format!(
+        "{}: {}",
+        dest.describe(),
+        done.summary.describe(format)
+    ));
+    // On standard output the results are the data: no summary there.
+    if dest != Destination::Stdout {
+        cli::print_json(&JsonSummary::new(&dest, &done))?;
+    }
+    Ok(())
 }
 
 /// The summary printed on stdout when the results went to a file; its keys

@@ -1108,7 +1108,7 @@ fn an_unknown_format_exits_2_before_any_request() {
                 format,
             ])
             .assert_code(2)
-            .assert_stderr("--format takes jsonl or csv");
+            .assert_stderr("--format must be jsonl or csv");
     }
     Stage::new(BIN, &em)
         .run(&["--id", "1", "--results-file", "-", "--format"])

@@ -34,36 +34,42 @@ Options:
     compliance_core::exit_codes!(),
 );
 
-use compliance_core::wait::{wait_for_job, Patience};
-use compliance_core::{cli, JobRef, Status};
+use compliance_core::cli::{self, flags, CommonFlags};
+use compliance_core::wait::wait_for_job;
+use compliance_core::Status;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
 struct Args {
-    flag_id: String,
-    flag_name: String,
-    flag_type: String,
+    flag_id: Option<String>,
+    flag_name: Option<String>,
+    flag_type: Option<String>,
     flag_wait: bool,
     flag_interval: String,
-    flag_timeout: String,
+    flag_timeout: Option<String>,
 }
 
-fn main() {
-    let (args, common): (Args, _) = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
-    cli::run(|| {
-        let job_ref = JobRef::from_flags(&args.flag_id, &args.flag_name, &args.flag_type)?;
-        let patience = Patience::from_flags(&args.flag_interval, &args.flag_timeout)?;
-        let client = cli::client("list-job", &common)?;
-        let mut job = client.find_job(&job_ref)?;
-        if args.flag_wait {
-            job = wait_for_job(&client, job, patience)?;
+fn main() -> std::process::ExitCode {
+    cli::main(USAGE, env!("CARGO_PKG_VERSION"), run)
+}
+
+fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
+    let job_ref = flags::job(
+        args.flag_id.as_deref(),
+        args.flag_name.as_deref(),
+        args.flag_type.as_deref(),
+    )?;
+    let patience = flags::patience(&args.flag_interval, args.flag_timeout.as_deref())?;
+    let client = cli::client("list-job", &common)?;
+    let mut job = client.find_job(&job_ref)?;
+    if args.flag_wait {
+        job = wait_for_job(&client, job, patience)?;
+    }
+    cli::print_json(&job)?;
+    match job.status() {
+        Status::Failed | Status::Expired if args.flag_wait => {
+            compliance_core::anyhow::bail!("{} ended without results", job.describe())
         }
-        cli::print_json(&job)?;
-        match job.status() {
-            Status::Failed | Status::Expired if args.flag_wait => {
-                anyhow::bail!("{} ended without results", job.describe())
-            }
-            _ => Ok(()),
-        }
-    })
+        _ => Ok(()),
+    }
 }

@@ -22,7 +22,7 @@ Options:
     compliance_core::exit_codes!(),
 );
 
-use compliance_core::{cli, JobType, Status};
+use compliance_core::cli::{self, flags, CommonFlags};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -31,21 +31,14 @@ struct Args {
     flag_status: Option<String>,
 }
 
-fn main() {
-    let (args, common): (Args, _) = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
-    cli::run(|| {
-        let job_type = args
-            .flag_type
-            .as_deref()
-            .map(JobType::from_flag)
-            .transpose()?;
-        let status = args
-            .flag_status
-            .as_deref()
-            .map(Status::from_flag)
-            .transpose()?;
-        let client = cli::client("list-jobs", &common)?;
-        let jobs = client.list_all(job_type, status.as_ref())?;
-        cli::print_json(&jobs)
-    })
+fn main() -> std::process::ExitCode {
+    cli::main(USAGE, env!("CARGO_PKG_VERSION"), run)
+}
+
+fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
+    let job_type = flags::job_type(args.flag_type.as_deref())?;
+    let status = flags::status(args.flag_status.as_deref())?;
+    let client = cli::client("list-jobs", &common)?;
+    let jobs = client.list_all(job_type, status.as_ref())?;
+    cli::print_json(&jobs)
 }

@@ -113,3 +113,26 @@ fn version_and_v_name_the_program() {
         }
     }
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::process::{Command, Stdio};
+    let em = compliance_testkit::Emulator::start(compliance_testkit::Config::default())
+        .expect("start emulator");
+    for _ in 0..3 {
+        em.create_job("tweets", None, false);
+        em.shift_clock(16 * 60);
+    }
+    let mut child = Command::new(sibling_binary("list-jobs"))
+        .env("X_API_URL", em.base_url())
+        .env("BEARER_TOKEN", em.token())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run list-jobs");
+    // The reader goes away before a byte is read, as `| head -c0` would.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "quietly");
+}

@@ -93,20 +93,21 @@ Options:
 
 use std::path::Path;
 
+use compliance_core::anyhow::Result;
+use compliance_core::cli::{self, flags, CommonFlags};
 use compliance_core::ids::IdFile;
 use compliance_core::transfer::{upload_ids, upload_url_job, UploadTo, API_HOST_UPLOAD_LIMIT};
-use compliance_core::{cli, messages, usage_bail, JobRef};
+use compliance_core::usage_bail;
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 struct Args {
     flag_ids_file: String,
-    flag_url: String,
-    flag_id: String,
-    flag_name: String,
-    flag_type: String,
+    flag_url: Option<String>,
+    flag_id: Option<String>,
+    flag_name: Option<String>,
+    flag_type: Option<String>,
     flag_check: bool,
-    flag_quiet: bool,
 }
 
 /// What `--check` prints on stdout. The keys are for scripts: keep them.
@@ -141,16 +142,19 @@ struct UploadSummary<'a> {
     bytes: u64,
 }
 
-fn main() {
-    let (args, common): (Args, _) = cli::args(USAGE, env!("CARGO_PKG_VERSION"));
-    cli::run(|| match args.flag_check {
-        true => check(&args),
-        false => upload(&args, &common),
-    })
+fn main() -> std::process::ExitCode {
+    cli::main(
+        USAGE,
+        env!("CARGO_PKG_VERSION"),
+        |args: Args, common| match args.flag_check {
+            true => check(&args),
+            false => upload(&args, &common),
+        },
+    )
 }
 
 /// Checks the ID file as given: a path, or "-" for standard input.
-fn open(file: &str) -> anyhow::Result<IdFile> {
+fn open(file: &str) -> Result<IdFile> {
     match file {
         "-" => IdFile::check_stdin(),
         path => IdFile::check(Path::new(path)),
@@ -159,15 +163,14 @@ fn open(file: &str) -> anyhow::Result<IdFile> {
 
 /// `--check`: the check of an upload, and the count of duplicates; no job,
 /// no token, no request.
-fn check(args: &Args) -> anyhow::Result<()> {
-    messages::set_quiet(args.flag_quiet);
+fn check(args: &Args) -> Result<()> {
     let job_flags = [
         &args.flag_url,
         &args.flag_id,
         &args.flag_name,
         &args.flag_type,
     ];
-    if job_flags.iter().any(|flag| !flag.is_empty()) {
+    if job_flags.iter().any(|flag| flag.is_some()) {
         usage_bail!("--check takes no job: leave out --url, --id, --name and --type");
     }
     let ids = open(&args.flag_ids_file)?;
@@ -200,19 +203,20 @@ fn check(args: &Args) -> anyhow::Result<()> {
 }
 
 /// The upload to a job by `--url`, `--id` or `--name`.
-fn upload(args: &Args, common: &cli::CommonFlags) -> anyhow::Result<()> {
-    let job_ref = JobRef::from_flags_or_url(
-        &args.flag_url,
-        &args.flag_id,
-        &args.flag_name,
-        &args.flag_type,
+fn upload(args: &Args, common: &CommonFlags) -> Result<()> {
+    let job_ref = flags::job_or_url(
+        args.flag_url.as_deref(),
+        args.flag_id.as_deref(),
+        args.flag_name.as_deref(),
+        args.flag_type.as_deref(),
     )?;
     let client = cli::client("upload-ids", common)?;
     let ids = open(&args.flag_ids_file)?;
     let job = job_ref.map(|r| client.find_job(&r)).transpose()?;
+    let url = args.flag_url.as_deref().unwrap_or_default();
     let (to, label) = match &job {
         Some(job) => (UploadTo::Job(job), job.label()),
-        None => (UploadTo::Url(&args.flag_url), "the upload URL".to_string()),
+        None => (UploadTo::Url(url), "the upload URL".to_string()),
     };
     upload_ids(&client, to, &ids)?;
     let stats = ids.stats();
@@ -224,7 +228,7 @@ fn upload(args: &Args, common: &cli::CommonFlags) -> anyhow::Result<()> {
     ));
     let job = match &job {
         Some(job) => Some(job.id().to_string()),
-        None => upload_url_job(&client, &args.flag_url).map(|id| id.as_str().to_string()),
+        None => upload_url_job(&client, url).map(|id| id.as_str().to_string()),
     };
     cli::print_json(&UploadSummary {
         job,

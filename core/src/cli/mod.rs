@@ -8,6 +8,7 @@
 //! and [`exit_codes!`](crate::exit_codes), which README.md repeats word for
 //! word (a test compares them).
 
+pub mod flags;
 mod usage;
 
 /// The options every stage takes, as lines of a docopt `Options:` section.
@@ -62,59 +63,104 @@ macro_rules! exit_codes {
 }
 
 use std::io::{self, Write};
-use std::process;
+use std::process::ExitCode;
 
 use anyhow::Context as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::usage_bail;
+use crate::error::bail_usage;
 
 pub use crate::error::{exit_code, UsageError, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
-/// Parses the command line against a docopt `usage` text, into the stage's
-/// own arguments and the [`CommonFlags`].
+/// What a command line asks for.
+#[derive(Debug)]
+pub enum Command<T> {
+    /// Run the stage with its own arguments and the [`CommonFlags`].
+    Run(T, CommonFlags),
+    /// Print this on stdout and stop: `--help` or `--version`.
+    Show(String),
+    /// The command line does not fit the usage: this on stderr, exit 2.
+    Wrong(String),
+}
+
+/// Reads the command line `argv` (without the program's name) against a
+/// docopt `usage` text.
 ///
-/// `--help` prints the usage on stdout and exits 0; `--version` (or `-V`)
-/// prints the program's name and `version`. A command line that does not fit
-/// prints `error: ` and what is wrong, naming the flag, then the usage
-/// patterns and where the manual is, on stderr, and exits with
-/// [`EXIT_USAGE`] (docopt itself would exit 1).
-pub fn args<T: DeserializeOwned>(usage: &str, version: &str) -> (T, CommonFlags) {
+/// `--help` shows the usage; `--version` (or `-V`) the program's name and
+/// `version`. A command line that does not fit gives `error: ` and what is
+/// wrong, naming the flag, then the usage patterns and where the manual is.
+pub fn parse<T: DeserializeOwned>(usage: &str, version: &str, argv: &[String]) -> Command<T> {
     let program = usage::program(usage);
     let parsed = docopt::Docopt::new(usage)
-        .and_then(|d| d.version(Some(format!("{program} {version}"))).parse())
-        .and_then(|argv| Ok((argv.clone().deserialize()?, argv.deserialize()?)));
+        .map(|d| {
+            d.argv(std::iter::once(program.to_string()).chain(argv.iter().cloned()))
+                .version(Some(format!("{program} {version}")))
+        })
+        .and_then(|d| d.parse())
+        .and_then(|args| Ok((args.clone().deserialize()?, args.deserialize()?)));
     match parsed {
-        Ok(args) => args,
+        Ok((args, common)) => Command::Run(args, common),
         Err(e) if e.fatal() => {
-            let argv: Vec<String> = std::env::args().skip(1).collect();
-            let why = usage::diagnose(usage, &argv)
+            let why = usage::diagnose(usage, argv)
                 .unwrap_or_else(|| "these flags do not fit any usage pattern".to_string());
-            eprintln!("error: {why}");
-            eprintln!("{}", usage::synopsis(usage));
-            eprintln!("see {program} --help");
-            process::exit(EXIT_USAGE);
+            Command::Wrong(format!(
+                "error: {why}\n{}\nsee {program} --help",
+                usage::synopsis(usage)
+            ))
         }
+        Err(e) => Command::Show(e.to_string()),
+    }
+}
+
+/// A stage's whole `main`: reads its command line, runs `body` and turns
+/// the outcome into the exit code.
+///
+/// 0 on success; else `error: …` as one line on stderr (the token scrubbed
+/// out) and 1, or 2 for a [`UsageError`]. A standard output that a reader
+/// has closed (`| head`) ends the program quietly with 0: the reader chose
+/// to stop.
+pub fn main<T: DeserializeOwned>(
+    usage: &str,
+    version: &str,
+    body: impl FnOnce(T, CommonFlags) -> anyhow::Result<()>,
+) -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let (args, common) = match parse(usage, version, &argv) {
+        Command::Run(args, common) => (args, common),
+        Command::Show(text) => {
+            // A manual piped into a pager that quits early is not an error.
+            let _ = writeln!(io::stdout(), "{text}");
+            return ExitCode::SUCCESS;
+        }
+        Command::Wrong(text) => {
+            eprintln!("{text}");
+            return code(EXIT_USAGE);
+        }
+    };
+    crate::messages::set_quiet(common.flag_quiet);
+    match body(args, common) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            println!("{e}");
-            process::exit(EXIT_OK);
+            // `{:#}` joins the context chain into one line.
+            eprintln!("error: {}", crate::auth::scrub(&format!("{e:#}")));
+            code(exit_code(&e))
         }
     }
 }
 
-/// Runs a stage's body and exits: 0 on success, else prints `error: …` as
-/// one line on stderr and exits 1, or 2 for a [`UsageError`].
-pub fn run(body: impl FnOnce() -> anyhow::Result<()>) -> ! {
-    let code = match body() {
-        Ok(()) => EXIT_OK,
-        Err(e) => {
-            // `{:#}` joins the context chain into one line.
-            eprintln!("error: {}", crate::auth::scrub(&format!("{e:#}")));
-            exit_code(&e)
-        }
-    };
-    process::exit(code)
+fn code(n: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(n).unwrap_or(1))
+}
+
+/// Whether writing to a pipe failed because its reader has gone.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Prints a value as pretty JSON on stdout, for a person and for `jq` alike.
@@ -140,7 +186,6 @@ pub struct CommonFlags {
 
 /// Makes the client from the environment and the flags every stage takes.
 pub fn client(tool: &str, flags: &CommonFlags) -> anyhow::Result<crate::Client> {
-    crate::messages::set_quiet(flags.flag_quiet);
     let (retries, retry_time, stall) = (
         &flags.flag_retries,
         &flags.flag_retry_time,
@@ -148,28 +193,16 @@ pub fn client(tool: &str, flags: &CommonFlags) -> anyhow::Result<crate::Client> 
     );
     let retries = match retries.trim().parse::<u32>() {
         Ok(n) if n <= 100 => n,
-        _ => usage_bail!("--retries takes a whole number from 0 to 100, not {retries:?}"),
+        _ => bail_usage!("--retries takes a whole number from 0 to 100, not {retries:?}"),
     };
-    let retry_time = seconds("--retry-time", retry_time)?;
-    let stall = seconds("--stall", stall)?;
+    let retry_time = flags::seconds("--retry-time", retry_time)?;
+    let stall = flags::seconds("--stall", stall)?;
     if stall.is_zero() {
-        usage_bail!("--stall must be more than 0 seconds");
+        bail_usage!("--stall must be more than 0 seconds");
     }
     let mut config = crate::Config::from_env(tool)?;
     config.retry.retries = retries;
     config.retry.budget = retry_time;
     config.read_timeout = stall;
     crate::Client::new(config)
-}
-
-/// Parses a `--interval`-style value in seconds (fractions allowed).
-pub fn seconds(flag: &str, value: &str) -> anyhow::Result<std::time::Duration> {
-    match value.trim().parse::<f64>() {
-        Ok(s) if s.is_finite() && (0.0..=604_800.0).contains(&s) => {
-            Ok(std::time::Duration::from_secs_f64(s))
-        }
-        _ => {
-            usage_bail!("{flag} takes a number of seconds from 0 to 604800 (7 days), not {value:?}")
-        }
-    }
 }

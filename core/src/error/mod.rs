@@ -76,6 +76,19 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
     }
 }
 
+/// A value that is not one of its kind: what it should be, e.g. "tweets or
+/// users". `cli` names the flag; the API's own values are read leniently.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotValid(pub String);
+
+impl fmt::Display for NotValid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "must be {}", self.0)
+    }
+}
+
+impl std::error::Error for NotValid {}
+
 /// A job was not found: by id (the API's `resource-not-found`) or by name.
 #[derive(Debug)]
 pub struct NotFound(pub String);

@@ -30,47 +30,6 @@ pub enum Destination {
 }
 
 impl Destination {
-    /// Reads `--results-file`: `-` is standard output; a FIFO or character
-    /// device is written to directly; anything else must be a regular file,
-    /// or a new one in a folder that exists. A symbolic link is followed, so
-    /// the file it points to is the one replaced. Checked now, before any
-    /// request, rather than after a long wait.
-    pub fn from_flag(value: &str) -> anyhow::Result<Destination> {
-        if value == "-" {
-            return Ok(Destination::Stdout);
-        }
-        if value.is_empty() {
-            bail_usage!("--results-file must name a file, or - for standard output");
-        }
-        if value.ends_with('/') || value.ends_with(std::path::MAIN_SEPARATOR) {
-            bail_usage!(
-                "--results-file {value} names a folder; give a file name, such as {value}results.jsonl"
-            );
-        }
-        let path = follow_links(Path::new(value))?;
-        match fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => bail_usage!(
-                "--results-file {value} is a folder; give a file name, such as {}",
-                Path::new(value).join("results.jsonl").display()
-            ),
-            Ok(meta) if meta.is_file() => {}
-            Ok(meta) if is_fifo_or_char_device(&meta) => return Ok(Destination::Device(path)),
-            Ok(_) => bail_usage!(
-                "--results-file {value} is neither a regular file, a FIFO nor a character device"
-            ),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => bail_usage!("--results-file {value}: {e}"),
-        }
-        let folder = folder_of(&path);
-        if !folder.is_dir() {
-            bail_usage!(
-                "--results-file {value}: the folder {} does not exist",
-                folder.display()
-            );
-        }
-        Ok(Destination::File(path))
-    }
-
     /// How to name it in a message: the path, or "standard output".
     pub fn describe(&self) -> String {
         match self {
@@ -81,42 +40,11 @@ impl Destination {
 }
 
 /// The folder a file is in; `.` for a bare name.
-fn folder_of(path: &Path) -> &Path {
+pub(crate) fn folder_of(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     }
-}
-
-/// Follows a chain of symbolic links to the path it ends at, which need not
-/// exist yet (a link to a file the first download creates).
-fn follow_links(path: &Path) -> anyhow::Result<PathBuf> {
-    let mut path = path.to_path_buf();
-    for _ in 0..40 {
-        match fs::symlink_metadata(&path) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                let target = fs::read_link(&path)
-                    .with_context(|| format!("cannot read the link {}", path.display()))?;
-                path = folder_of(&path).join(target);
-            }
-            _ => return Ok(path),
-        }
-    }
-    bail_usage!(
-        "--results-file {}: too many levels of symbolic links",
-        path.display()
-    )
-}
-
-#[cfg(unix)]
-fn is_fifo_or_char_device(meta: &fs::Metadata) -> bool {
-    use std::os::unix::fs::FileTypeExt as _;
-    meta.file_type().is_fifo() || meta.file_type().is_char_device()
-}
-
-#[cfg(not(unix))]
-fn is_fifo_or_char_device(_: &fs::Metadata) -> bool {
-    false
 }
 
 /// Opens a FIFO or character device for writing, as it is.
@@ -485,41 +413,6 @@ mod tests {
         part.persist().unwrap();
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let _ = fs::remove_dir_all(&dir);
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn destinations_by_kind() {
-        let dir = temp_folder("kinds");
-        let value = |p: &Path| p.to_str().unwrap().to_string();
-        assert_eq!(Destination::from_flag("-").unwrap(), Destination::Stdout);
-        // Only read: /dev/null is not written here.
-        assert_eq!(
-            Destination::from_flag("/dev/null").unwrap(),
-            Destination::Device(PathBuf::from("/dev/null"))
-        );
-        let file = dir.join("r.jsonl");
-        assert_eq!(
-            Destination::from_flag(&value(&file)).unwrap(),
-            Destination::File(file.clone())
-        );
-        // A link is followed, even to a file not there yet.
-        let link = dir.join("link.jsonl");
-        std::os::unix::fs::symlink("r.jsonl", &link).unwrap();
-        assert_eq!(
-            Destination::from_flag(&value(&link)).unwrap(),
-            Destination::File(dir.join("r.jsonl"))
-        );
-        for bad in [
-            format!("{}/", value(&dir)),
-            value(&dir),
-            value(&dir.join("no/such/folder.jsonl")),
-            String::new(),
-        ] {
-            let err = Destination::from_flag(&bad).unwrap_err();
-            assert_eq!(crate::error::exit_code(&err), 2, "{bad}: {err}");
-        }
         let _ = fs::remove_dir_all(&dir);
     }
 }

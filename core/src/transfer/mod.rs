@@ -18,6 +18,7 @@ mod storage;
 mod upload;
 
 pub use crate::error::StorageError;
+pub(crate) use destination::folder_of;
 pub use destination::Destination;
 pub use download::{download_results, results_url, Downloaded};
 pub use upload::{
