@@ -21,6 +21,9 @@ use serde::Deserialize;
 use crate::error::NotValid;
 
 mod csv;
+mod flat;
+
+use flat::Marks;
 
 pub use csv::{CsvWriter, CSV_HEADER};
 
@@ -144,203 +147,6 @@ struct EventFields<'a> {
     reason: Option<Cow<'a, str>>,
 }
 
-/// The fast path for a line written the way the API writes events: a flat
-/// JSON object with no white space whose values are all plain strings
-/// (printable ASCII, no escapes). Returns `Some(Some(reason))` for an event,
-/// `Some(None)` for another such object, and `None` for anything else, which
-/// the full parser then reads.
-fn flat_object(line: &[u8]) -> Option<Option<&str>> {
-    match flat_object_prefix(line)? {
-        (len, reason) if len == line.len() => {
-            Some(reason.and_then(|r| std::str::from_utf8(r).ok()))
-        }
-        _ => None,
-    }
-}
-
-/// A flat object (see [`flat_object`]) at the start of `bytes`: its length,
-/// through the closing brace, and `Some(reason)` if it is an event.
-fn flat_object_prefix(bytes: &[u8]) -> Option<(usize, Option<&[u8]>)> {
-    let mut rest = bytes.strip_prefix(b"{")?;
-    if rest.first() == Some(&b'}') {
-        return Some((2, None));
-    }
-    let (mut id, mut action, mut reason) = (false, false, None);
-    loop {
-        let (key, after) = plain_string(rest)?;
-        let (value, after) = plain_string(after.strip_prefix(b":")?)?;
-        let seen = match key {
-            b"id" => std::mem::replace(&mut id, true),
-            b"action" => std::mem::replace(&mut action, true),
-            b"reason" => reason.replace(value).is_some(),
-            _ => false,
-        };
-        if seen {
-            return None; // a duplicate key: let the full parser judge
-        }
-        match after {
-            [b',', more @ ..] => rest = more,
-            [b'}', more @ ..] => {
-                return Some((bytes.len() - more.len(), reason.filter(|_| id && action)))
-            }
-            _ => return None,
-        }
-    }
-}
-
-/// A string at the start of `bytes` with only printable ASCII and no
-/// escapes: its contents, and what follows its closing quote.
-fn plain_string(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
-    let body = bytes.strip_prefix(b"\"")?;
-    let end = plain_string_end(body)?;
-    Some((&body[..end], &body[end + 1..]))
-}
-
-/// Where the first `"` in `bytes` is, if every byte before it is printable
-/// ASCII other than `\`.
-fn plain_string_end(bytes: &[u8]) -> Option<usize> {
-    let end = memchr::memchr(b'"', bytes)?;
-    (!bytes[..end].iter().any(|&b| is_special(b))).then_some(end)
-}
-
-/// Bit masks of a piece of a body, 64 bytes to a word: where its quotes
-/// are, and where its special bytes are (`\\`, control bytes including line
-/// ends, DEL and anything beyond ASCII). With them the fast path finds the
-/// strings of a line by walking bits, rather than scanning string by string.
-#[derive(Debug, Default)]
-struct Marks {
-    quotes: Vec<u64>,
-    specials: Vec<u64>,
-}
-
-impl Marks {
-    fn compute(&mut self, bytes: &[u8]) {
-        self.quotes.clear();
-        self.specials.clear();
-        let blocks = bytes.chunks_exact(64);
-        let tail = blocks.remainder();
-        for block in blocks {
-            let mut quotes = 0u64;
-            let mut specials = 0u64;
-            for (k, lane) in block.chunks_exact(16).enumerate() {
-                let (q, s) = lane_marks(lane.try_into().expect("16 bytes"));
-                quotes |= u64::from(q) << (16 * k);
-                specials |= u64::from(s) << (16 * k);
-            }
-            self.quotes.push(quotes);
-            self.specials.push(specials);
-        }
-        if !tail.is_empty() {
-            let (mut quotes, mut specials) = (0u64, 0u64);
-            for (k, &byte) in tail.iter().enumerate() {
-                quotes |= u64::from(byte == b'"') << k;
-                specials |= u64::from(is_special(byte)) << k;
-            }
-            self.quotes.push(quotes);
-            self.specials.push(specials);
-        }
-    }
-
-    /// The first set bit at or after `from`.
-    fn next(bits: &[u64], from: usize) -> Option<usize> {
-        let mut word = from / 64;
-        let mut rest = *bits.get(word)? >> (from % 64) << (from % 64);
-        while rest == 0 {
-            word += 1;
-            rest = *bits.get(word)?;
-        }
-        Some(word * 64 + rest.trailing_zeros() as usize)
-    }
-
-    fn is_set(bits: &[u64], at: usize) -> bool {
-        bits.get(at / 64).is_some_and(|w| w >> (at % 64) & 1 == 1)
-    }
-
-    /// The fast path over the line at `start` of `bytes`: a flat object (see
-    /// [`flat_object`]) then `\n` or `\r\n`. Returns where the next line
-    /// starts, and `Some(reason)` if the line is an event.
-    fn flat_line<'b>(&self, bytes: &'b [u8], start: usize) -> Option<(usize, Option<&'b [u8]>)> {
-        if bytes.get(start) != Some(&b'{') {
-            return None;
-        }
-        // No special byte before the line's end, and a line end there.
-        let end_mark = Marks::next(&self.specials, start)?;
-        let q = &self.quotes[..];
-        let (mut id, mut action, mut reason) = (false, false, None);
-        let mut open = start + 1;
-        let close_brace = if bytes.get(open) == Some(&b'}') {
-            open
-        } else {
-            loop {
-                if !Marks::is_set(q, open) {
-                    return None;
-                }
-                let key_end = Marks::next(q, open + 1)?;
-                // `"key":"` with nothing else between the strings.
-                if bytes.get(key_end + 1) != Some(&b':') || !Marks::is_set(q, key_end + 2) {
-                    return None;
-                }
-                let value_end = Marks::next(q, key_end + 3)?;
-                let value = &bytes[key_end + 3..value_end];
-                let seen = match &bytes[open + 1..key_end] {
-                    b"id" => std::mem::replace(&mut id, true),
-                    b"action" => std::mem::replace(&mut action, true),
-                    b"reason" => reason.replace(value).is_some(),
-                    _ => false,
-                };
-                if seen {
-                    return None;
-                }
-                match bytes.get(value_end + 1) {
-                    Some(b',') => open = value_end + 2,
-                    Some(b'}') => break value_end + 1,
-                    _ => return None,
-                }
-            }
-        };
-        let end = close_brace + 1;
-        let next = match (bytes.get(end), bytes.get(end + 1)) {
-            (Some(b'\n'), _) => end + 1,
-            (Some(b'\r'), Some(b'\n')) => end + 2,
-            _ => return None,
-        };
-        (end_mark == end).then_some((next, reason.filter(|_| id && action)))
-    }
-}
-
-/// The quote and special masks of 16 bytes.
-#[cfg(target_arch = "x86_64")]
-fn lane_marks(lane: &[u8; 16]) -> (u16, u16) {
-    use std::arch::x86_64::*;
-    // SAFETY: SSE2 is part of every x86_64 CPU; the unaligned load reads the
-    // 16 bytes of the lane.
-    unsafe {
-        let v = _mm_loadu_si128(lane.as_ptr().cast());
-        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-        let del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F));
-        // As signed bytes, printable ASCII and DEL are above 0x1F; control
-        // bytes and bytes beyond ASCII (negative) are not.
-        let above = _mm_cmpgt_epi8(v, _mm_set1_epi8(0x1F));
-        let special = _mm_movemask_epi8(_mm_or_si128(backslash, del)) | !_mm_movemask_epi8(above);
-        (_mm_movemask_epi8(quote) as u16, special as u16)
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn lane_marks(lane: &[u8; 16]) -> (u16, u16) {
-    let (mut quotes, mut specials) = (0u16, 0u16);
-    for (k, &byte) in lane.iter().enumerate() {
-        quotes |= u16::from(byte == b'"') << k;
-        specials |= u16::from(is_special(byte)) << k;
-    }
-    (quotes, specials)
-}
-
-fn is_special(byte: u8) -> bool {
-    !(b' '..=b'~').contains(&byte) || byte == b'\\'
-}
-
 /// The length and first 16 bytes of a reason: for the usual short reasons,
 /// comparing tags compares the names, without a call to compare bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -444,20 +250,17 @@ impl ResultsChecker {
         if line.first() != Some(&b'{') {
             return Err(self.corrupt(line));
         }
-        let event = match flat_object(line) {
-            Some(flat) => flat.map(Cow::Borrowed),
-            None => match serde_json::from_slice::<EventFields>(line) {
-                Ok(EventFields {
-                    id: Some(_),
-                    action: Some(_),
-                    reason: Some(reason),
-                }) => Some(reason),
+        let event = match serde_json::from_slice::<EventFields>(line) {
+            Ok(EventFields {
+                id: Some(_),
+                action: Some(_),
+                reason: Some(reason),
+            }) => Some(reason),
+            Ok(_) => None,
+            // Valid JSON whose fields are not all strings is a record, not corruption.
+            Err(_) => match serde_json::from_slice::<IgnoredAny>(line) {
                 Ok(_) => None,
-                // Valid JSON whose fields are not all strings is a record, not corruption.
-                Err(_) => match serde_json::from_slice::<IgnoredAny>(line) {
-                    Ok(_) => None,
-                    Err(_) => return Err(self.corrupt(line)),
-                },
+                Err(_) => return Err(self.corrupt(line)),
             },
         };
         self.count(event.as_deref().map(str::as_bytes));
@@ -559,8 +362,18 @@ mod tests {
                 0,
             ),
         ];
+        // What the fast path says of a line alone, with its `\n`.
+        fn flat_alone(line: &str) -> Option<Option<String>> {
+            let body = format!("{line}\n");
+            let mut marks = Marks::default();
+            marks.compute(body.as_bytes());
+            let (next, reason) = marks.flat_line(body.as_bytes(), 0)?;
+            assert_eq!(next, body.len());
+            Some(reason.map(|r| String::from_utf8_lossy(r).into_owned()))
+        }
         for (line, fast, events) in lines {
-            assert_eq!(flat_object(line.as_bytes()), *fast, "{line}");
+            let fast = fast.map(|f| f.map(str::to_string));
+            assert_eq!(flat_alone(line), fast, "{line}");
             assert_eq!(check(line.as_bytes(), 7).unwrap().events, *events, "{line}");
         }
         for corrupt in [
@@ -568,7 +381,7 @@ mod tests {
             r#"{"id":"1"}}"#,
             r#"{"id":"1""#,
         ] {
-            assert_eq!(flat_object(corrupt.as_bytes()), None, "{corrupt}");
+            assert_eq!(flat_alone(corrupt), None, "{corrupt}");
             assert!(check(corrupt.as_bytes(), 7).is_err(), "{corrupt}");
         }
     }
