@@ -17,15 +17,15 @@
 //! used is at most 8 bytes an ID (twice that while such a pass runs); a file
 //! of fewer than [`RUN_IDS`] IDs never touches the disk.
 
-use std::cmp::Reverse;
-use std::collections::binary_heap::{BinaryHeap, PeekMut};
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+mod runs;
+
+use std::io::{BufWriter, Write};
 
 use anyhow::Context as _;
 
-use super::check::{read_at, IdFile};
+use runs::{merge, Spill};
+
+use super::check::IdFile;
 use super::grammar::MAX_ID_DIGITS;
 use super::scanner::Scanner;
 use super::READ_BUFFER;
@@ -101,23 +101,6 @@ pub struct DuplicateCounter {
     /// Repeats found within runs, as each was sorted.
     repeats: u64,
     spill: Option<Spill>,
-}
-
-/// Sorted runs of distinct keys in a temporary file, one after the other.
-#[derive(Debug)]
-struct Spill {
-    file: File,
-    runs: Vec<Run>,
-    end: u64,
-}
-
-/// A sorted run of distinct keys in a [`Spill`]'s file.
-#[derive(Clone, Copy, Debug)]
-struct Run {
-    /// Its first byte in the file.
-    at: u64,
-    /// How many keys it holds (8 bytes each).
-    keys: u64,
 }
 
 impl DuplicateCounter {
@@ -237,170 +220,6 @@ impl DuplicateCounter {
             .map_err(|e| Spill::read_error(&self.name, e))?;
         Ok(self.ids - distinct)
     }
-}
-
-impl Spill {
-    fn new(name: &str) -> anyhow::Result<Spill> {
-        let folder = temp_folder();
-        let file = tempfile::tempfile_in(&folder).with_context(|| {
-            format!(
-                "cannot make a temporary file in {} to count the duplicate IDs of {name}",
-                folder.display()
-            )
-        })?;
-        Ok(Spill {
-            file,
-            runs: Vec::new(),
-            end: 0,
-        })
-    }
-
-    /// Records a run of `keys` keys just written at the end of the file.
-    fn push_run(&mut self, keys: u64) {
-        self.runs.push(Run { at: self.end, keys });
-        self.end += keys * 8;
-    }
-
-    fn write_error(&self, name: &str, e: io::Error) -> anyhow::Error {
-        anyhow::anyhow!(
-            "cannot write to the temporary file in {} that counts the duplicate IDs of {name} \
-             (it takes up to 8 bytes an ID): {e}",
-            temp_folder().display()
-        )
-    }
-
-    fn read_error(name: &str, e: io::Error) -> anyhow::Error {
-        anyhow::anyhow!(
-            "cannot read back the temporary file that counts the duplicate IDs of {name}: {e}"
-        )
-    }
-
-    /// Merges the runs `fan_in` at a time into longer runs of distinct keys,
-    /// in a new temporary file; this one is gone when dropped.
-    fn merge_groups(&self, name: &str, fan_in: usize, budget: usize) -> anyhow::Result<Spill> {
-        let mut merged = Spill::new(name)?;
-        for group in self.runs.chunks(fan_in) {
-            let mut out = BufWriter::with_capacity(WRITE_BUFFER, &merged.file);
-            let mut wrote = Ok(());
-            let keys = merge(&self.file, group, budget, |key| {
-                wrote = out.write_all(&key.to_le_bytes());
-                // Hand a write error out as such, not as a read error.
-                wrote
-                    .as_ref()
-                    .map_err(|_| io::ErrorKind::Other.into())
-                    .copied()
-            });
-            let flushed = wrote.and_then(|()| out.flush());
-            drop(out);
-            flushed.map_err(|e| merged.write_error(name, e))?;
-            let keys = keys.map_err(|e| Spill::read_error(name, e))?;
-            merged.push_run(keys);
-        }
-        Ok(merged)
-    }
-}
-
-/// Where the temporary files go: `$TMPDIR`, or `/tmp`.
-fn temp_folder() -> PathBuf {
-    std::env::temp_dir()
-}
-
-/// Merges sorted runs of distinct keys, read through buffers that share
-/// `budget` bytes, handing each distinct key to `emit` in order; returns how
-/// many there were.
-fn merge(
-    file: &File,
-    runs: &[Run],
-    budget: usize,
-    mut emit: impl FnMut(u64) -> io::Result<()>,
-) -> io::Result<u64> {
-    let share = (budget / runs.len().max(1) / 8 * 8).max(8);
-    let mut readers: Vec<RunReader> = runs.iter().map(|&run| RunReader::new(run)).collect();
-    let mut heap = BinaryHeap::with_capacity(readers.len());
-    for (i, reader) in readers.iter_mut().enumerate() {
-        if let Some(key) = reader.next(file, share)? {
-            heap.push(Reverse((key, i)));
-        }
-    }
-    let mut distinct = 0;
-    let mut last = None;
-    while let Some(mut top) = heap.peek_mut() {
-        let Reverse((key, i)) = *top;
-        if last != Some(key) {
-            distinct += 1;
-            last = Some(key);
-            emit(key)?;
-        }
-        match readers[i].next(file, share)? {
-            Some(next) => *top = Reverse((next, i)),
-            None => {
-                PeekMut::pop(top);
-            }
-        }
-    }
-    Ok(distinct)
-}
-
-/// Reads one run's keys in order, a buffer at a time.
-struct RunReader {
-    /// The next byte of the run in the file.
-    at: u64,
-    /// Keys of the run not yet read into the buffer.
-    left: u64,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl RunReader {
-    fn new(run: Run) -> RunReader {
-        RunReader {
-            at: run.at,
-            left: run.keys,
-            buf: Vec::new(),
-            pos: 0,
-        }
-    }
-
-    /// The next key, refilling the buffer (of at most `share` bytes) when
-    /// it is used up; `None` after the last.
-    fn next(&mut self, file: &File, share: usize) -> io::Result<Option<u64>> {
-        if self.pos == self.buf.len() {
-            if self.left == 0 {
-                self.buf = Vec::new();
-                return Ok(None);
-            }
-            let want = usize::try_from(self.left.saturating_mul(8))
-                .unwrap_or(usize::MAX)
-                .min(share);
-            self.buf.resize(want, 0);
-            read_exact_at(file, &mut self.buf, self.at)?;
-            self.at += want as u64;
-            self.left -= (want / 8) as u64;
-            self.pos = 0;
-        }
-        let mut key = [0; 8];
-        key.copy_from_slice(&self.buf[self.pos..self.pos + 8]);
-        self.pos += 8;
-        Ok(Some(u64::from_le_bytes(key)))
-    }
-}
-
-fn read_exact_at(file: &File, mut buf: &mut [u8], mut at: u64) -> io::Result<()> {
-    while !buf.is_empty() {
-        match read_at(file, buf, at)? {
-            0 => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "it ended early",
-                ))
-            }
-            n => {
-                buf = &mut buf[n..];
-                at += n as u64;
-            }
-        }
-    }
-    Ok(())
 }
 
 impl IdFile {
