@@ -5,11 +5,11 @@
 //! Builds two ID files of 5 million 19-digit IDs in memory: one with LF line
 //! ends (what `gen-ids` writes, the common case), one with CRLF and a blank
 //! line every 1000 IDs (what the scanner normalises away). Over each it runs
-//! `ids::Scanner` fed in 256 KiB pieces, as `upload-ids` reads the file:
+//! the scanner in 256 KiB pieces, as `upload-ids` reads the file:
 //!
-//! - check: `feed(piece, None)`, the full pass before the upload;
-//! - normalise: `feed(piece, Some(&mut out))`, clearing `out` after each
-//!   piece, the pass that produces the bytes sent.
+//! - check: `ids::check_bytes`, the full pass before the upload;
+//! - normalise: `ids::normalise_bytes`, the pass that produces the bytes
+//!   sent, a piece at a time.
 //!
 //! Prints the median of several iterations in GB/s (10^9 bytes of input per
 //! second). The target for the check is at least 1 GB/s.
@@ -17,10 +17,9 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use compliance_core::ids::{IdStats, Scanner};
+use compliance_core::ids::{check_bytes, normalise_bytes, IdStats};
 
 const IDS: usize = 5_000_000;
-const PIECE: usize = 256 * 1024;
 const ITERATIONS: usize = 9;
 
 /// `IDS` distinct-looking 19-digit IDs, each ended by `eol`, with a blank
@@ -47,19 +46,13 @@ fn id_file(eol: &[u8], blank_every: usize) -> Vec<u8> {
 /// One pass over `file`; with `normalise`, the normalised bytes are produced
 /// (and dropped piece by piece).
 fn scan(file: &[u8], normalise: bool) -> IdStats {
-    let mut scanner = Scanner::new();
-    let mut out = Vec::with_capacity(PIECE + 64);
-    for piece in file.chunks(PIECE) {
-        if normalise {
-            scanner.feed(black_box(piece), Some(&mut out));
-            black_box(&out);
-            out.clear();
-        } else {
-            scanner.feed(black_box(piece), None);
-        }
-    }
-    let out = if normalise { Some(&mut out) } else { None };
-    match scanner.finish("bench", out) {
+    let stats = match normalise {
+        true => normalise_bytes("bench", black_box(file), |piece| {
+            black_box(piece);
+        }),
+        false => check_bytes("bench", black_box(file)),
+    };
+    match stats {
         Ok(stats) => stats,
         Err(e) => panic!("the generated file did not pass: {e}"),
     }

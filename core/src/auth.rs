@@ -217,7 +217,7 @@ pub fn redact_url(url: &str) -> String {
 
 /// Replaces every occurrence of `url` in `text` with its redacted form, for
 /// messages that came from elsewhere (an HTTP library, a server) and may echo it.
-pub fn redact_in(text: &str, url: &str) -> String {
+pub(crate) fn redact_in(text: &str, url: &str) -> String {
     match url.split_once('?') {
         Some((_, query)) if !query.is_empty() => {
             let redacted = redact_url(url);

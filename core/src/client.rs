@@ -37,11 +37,6 @@ pub struct Client {
 const TRANSFER_BUFFER: usize = 1024 * 1024;
 
 impl Client {
-    /// A client for the configuration in the environment (see [`Config::from_env`]).
-    pub fn from_env(tool: &str) -> anyhow::Result<Client> {
-        Client::new(Config::from_env(tool)?)
-    }
-
     /// A client for `config`.
     pub fn new(config: Config) -> anyhow::Result<Client> {
         let agent = ureq::Agent::config_builder()
@@ -73,7 +68,7 @@ impl Client {
 
     /// What the last API answer said of the rate limit: requests left in
     /// the window, and when it resets (if that is still ahead).
-    pub fn rate_limit(&self) -> Option<(u64, Timestamp)> {
+    pub(crate) fn rate_limit(&self) -> Option<(u64, Timestamp)> {
         match *self.rate_limit.lock().ok()? {
             Some((left, reset)) if reset > Timestamp::now() => Some((left, reset)),
             _ => None,

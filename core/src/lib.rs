@@ -1,20 +1,71 @@
-//! The shared core of compliance-tools: a small blocking client for the X API
-//! v2 batch compliance endpoints and everything the five stage binaries share.
+//! The shared core of compliance-tools: a small blocking client for the X
+//! API v2 batch compliance endpoints, and what the five stage binaries share.
 //!
-//! A batch compliance run has five steps, one binary each:
+//! A batch compliance check has five steps, one binary each:
 //!
 //! 1. `create-job`: [`Client::create_job`] makes a `tweets` or `users` job,
-//!    which comes with a signed upload URL and a signed download URL.
-//! 2. `upload-ids`: [`transfer::upload_ids`] checks an ID file in full
-//!    ([`ids`]) and streams its normalised form to the upload URL.
-//! 3. `list-job` / `list-jobs`: [`Client::get_job`] and [`Client::list_jobs`]
-//!    show where jobs are; [`wait::wait_for_job`] polls until one finishes.
-//! 4. `download-results`: [`transfer::download_results`] streams the results
-//!    to a file, checking each line ([`results`]) and summing up the events.
+//!    which comes with a signed upload URL and a signed download URL
+//!    ([`Client::cancel_active`] first makes room, for `--replace`).
+//! 2. `upload-ids`: [`ids::IdFile::check`] checks an ID file in full, then
+//!    [`transfer::upload_ids`] streams its normalised form to the job.
+//! 3. `list-job`: [`Client::find_job`] finds a job by id or name, and
+//!    [`wait::wait_for_job`] polls until it is done.
+//! 4. `list-jobs`: [`Client::list_all`] lists the jobs of one type or both.
+//! 5. `download-results`: [`transfer::results_url`] says where a finished
+//!    job's results are, and [`transfer::download_results`] streams them to
+//!    a [`transfer::Destination`], checking every line ([`results`]) and
+//!    storage's hashes, and sums up the events.
+//!
+//! The whole check, as a library user runs it:
+//!
+//! ```no_run
+//! use compliance_core::ids::IdFile;
+//! use compliance_core::results::Format;
+//! use compliance_core::transfer::{download_results, results_url, upload_ids, Destination, UploadTo};
+//! use compliance_core::wait::Patience;
+//! use compliance_core::{Client, Config, JobType, NewJob};
+//! use std::path::{Path, PathBuf};
+//! use std::time::Duration;
+//!
+//! # fn main() -> compliance_core::anyhow::Result<()> {
+//! let client = Client::new(Config::from_env("my-archive")?)?;
+//! let ids = IdFile::check(Path::new("tweet_ids.txt"))?;
+//! let job = client.create_job(&NewJob {
+//!     job_type: JobType::Tweets,
+//!     name: Some("my-archive".parse()?),
+//!     resumable: false,
+//! })?;
+//! upload_ids(&client, UploadTo::Job(&job), &ids)?;
+//! let patience = Patience { interval: Duration::from_secs(30), timeout: None };
+//! let url = results_url(&client, job, Some(patience))?;
+//! let dest = Destination::File(PathBuf::from("results.jsonl"));
+//! let done = download_results(&client, &url, &dest, Format::Jsonl)?;
+//! println!("{} compliance events", done.summary.events);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The layers run one way, each using only those below it:
+//!
+//! ```text
+//! cli                          flags into values, the stages' main, JSON out
+//! transfer  wait               upload, download (destination, integrity, storage); polls
+//! client                       the endpoint calls, retried by retry
+//! ids  results                 ID files; results files (fast path, CSV)
+//! retry  progress              the retry policy; progress bars
+//! jobs  error  messages        the job model; the errors and exit codes; stderr
+//! config  auth  time           configuration; the token, origins, redaction; timestamps
+//! ```
 //!
 //! The token ([`auth::Token`]) goes only to the API's origin; the signed URLs
-//! are credentials of their own and are redacted in every message.
-//! Errors carry context and leave with the exit codes in [`cli`].
+//! are credentials of their own and are redacted in every message, and every
+//! text printed has the token scrubbed out. Errors carry context and leave
+//! with the exit codes in [`error`].
+
+#![deny(missing_docs)]
+// Two places need it: the SIMD fast path of the ID check (ids/fast.rs) and
+// the writeback call of a download (transfer/destination.rs).
+#![deny(unsafe_code)]
 
 /// `anyhow`, re-exported so that [`usage_bail!`] works without the
 /// caller depending on it.
@@ -28,7 +79,7 @@ pub mod error;
 pub mod ids;
 pub mod jobs;
 pub mod messages;
-pub mod progress;
+pub(crate) mod progress;
 pub mod results;
 pub mod retry;
 pub mod time;

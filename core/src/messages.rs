@@ -21,7 +21,7 @@ pub fn set_quiet(quiet: bool) {
 }
 
 /// Whether `--quiet` was given.
-pub fn is_quiet() -> bool {
+pub(crate) fn is_quiet() -> bool {
     QUIET.load(Ordering::Relaxed)
 }
 

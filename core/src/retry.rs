@@ -82,7 +82,7 @@ fn judge(e: &anyhow::Error) -> Verdict {
 /// is never reset: an operation that keeps failing a little further each
 /// time still ends. Progress resets only the count of retries.
 #[derive(Debug)]
-pub struct Retrier {
+pub(crate) struct Retrier {
     policy: RetryPolicy,
     /// When the first attempt failed.
     failing_since: Option<Instant>,
@@ -93,7 +93,7 @@ pub struct Retrier {
 
 impl Retrier {
     /// Starts counting for one operation.
-    pub fn new(policy: RetryPolicy) -> Retrier {
+    pub(crate) fn new(policy: RetryPolicy) -> Retrier {
         Retrier {
             policy,
             failing_since: None,
@@ -104,20 +104,20 @@ impl Retrier {
 
     /// Bounds the operation, waits included, by `deadline`, which `flag`
     /// (e.g. `--timeout`) set; `None` leaves it unbounded.
-    pub fn until(mut self, deadline: Option<Instant>, flag: &'static str) -> Retrier {
+    pub(crate) fn until(mut self, deadline: Option<Instant>, flag: &'static str) -> Retrier {
         self.deadline = deadline.map(|d| (d, flag));
         self
     }
 
     /// An attempt got further than the one before: the count of retries
     /// starts afresh. The retry time does not.
-    pub fn progressed(&mut self) {
+    pub(crate) fn progressed(&mut self) {
         self.retries = 0;
     }
 
     /// How long the next attempt may take: until the retry time is spent
     /// (once an attempt has failed) or the deadline passes; `None`: no bound.
-    pub fn time_left(&self) -> Option<Duration> {
+    pub(crate) fn time_left(&self) -> Option<Duration> {
         let now = Instant::now();
         let retry_end = self.failing_since.map(|since| since + self.policy.budget);
         let end = match (retry_end, self.deadline.map(|(d, _)| d)) {
@@ -134,7 +134,7 @@ impl Retrier {
     /// After a failed attempt: if the error is worth another try within the
     /// bounds, says so on stderr (one line, with the reason), waits, and returns
     /// `Ok`; otherwise returns the error, for the caller to give up with.
-    pub fn after_failure(&mut self, e: anyhow::Error) -> anyhow::Result<()> {
+    pub(crate) fn after_failure(&mut self, e: anyhow::Error) -> anyhow::Result<()> {
         let (until, limit) = match judge(&e) {
             Verdict::Final => return Err(e),
             Verdict::Retry(until) => (until, self.policy.retries),
@@ -210,7 +210,7 @@ fn human_duration_fine(d: Duration) -> String {
 }
 
 /// Runs `attempt` until it succeeds or the policy gives up.
-pub fn with_retries<T>(
+pub(crate) fn with_retries<T>(
     policy: RetryPolicy,
     mut attempt: impl FnMut() -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
@@ -220,7 +220,7 @@ pub fn with_retries<T>(
 impl Retrier {
     /// Runs `attempt` until it succeeds or this retrier gives up; each
     /// attempt is told how long it may take ([`Retrier::time_left`]).
-    pub fn run<T>(
+    pub(crate) fn run<T>(
         mut self,
         mut attempt: impl FnMut(Option<Duration>) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {

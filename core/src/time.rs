@@ -75,7 +75,7 @@ impl fmt::Display for Timestamp {
 }
 
 /// Writes a duration the way a person reads it: `45s`, `3m 05s`, `2h 10m`.
-pub fn human_duration(d: Duration) -> String {
+pub(crate) fn human_duration(d: Duration) -> String {
     let s = d.as_secs();
     match s {
         0..=59 => format!("{s}s"),

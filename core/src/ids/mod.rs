@@ -6,11 +6,13 @@
 //! ([`IdFileError`]). What is sent is the normalised file: each ID followed
 //! by `\n`, nothing else.
 //!
-//! - [`reference()`]: the grammar written plainly over a whole file in memory,
-//!   the specification every faster path below is tested against.
-//! - the fast path: 64 bytes at a time with SIMD and bit masks, for runs
-//!   of lines that are already normal (the only `unsafe` code here).
-//! - [`Scanner`]: the streaming checker and normaliser, fed in pieces.
+//! - `reference`: the grammar written plainly over a whole file in memory,
+//!   the specification every faster path below is tested against (built
+//!   for the tests only).
+//! - `fast`: 64 bytes at a time with SIMD and bit masks, for runs of lines
+//!   that are already normal (the only `unsafe` code here).
+//! - `scanner`: the streaming checker and normaliser, fed in pieces
+//!   ([`check_bytes`] runs it over bytes in memory).
 //! - [`IdFile::check`]: the full check before the upload, in two halves on
 //!   two threads for a big file; a pipe or FIFO is first copied into a
 //!   private temporary file ([`IdFile::check_stdin`] for standard input).
@@ -18,35 +20,59 @@
 //!   bytes, checked again as they go, failing if the file changed.
 //! - [`IdFile::count_duplicates`] (`upload-ids --check`): the IDs that repeat
 //!   an earlier one, counted by their text with an external sort
-//!   ([`DuplicateCounter`]) in flat memory; [`Reference::duplicates`] is its
-//!   specification.
+//!   in flat memory; the reference's count of them is its specification.
 //!
 //! None holds more than a buffer of the file per thread (the count of
 //! duplicates, a run of 4 MiB), but the reference.
 
-#[deny(unsafe_code)]
 mod body;
-#[deny(unsafe_code)]
 mod check;
-#[deny(unsafe_code)]
 mod duplicates;
+#[allow(unsafe_code)]
 mod fast;
-#[deny(unsafe_code)]
 mod grammar;
-#[deny(unsafe_code)]
+#[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod reference;
-#[deny(unsafe_code)]
 mod scanner;
-#[deny(unsafe_code)]
 mod spool;
 #[cfg(test)]
 mod testing;
 
 pub use check::IdFile;
-pub use duplicates::{id_key, DuplicateCounter, MAX_FAN_IN, RUN_IDS};
+
 pub use grammar::{BadLine, IdFileError, MAX_ID_DIGITS, MAX_LISTED_BAD_LINES};
-pub use reference::{reference, Reference};
-pub use scanner::Scanner;
+pub(crate) use scanner::Scanner;
+
+/// Checks IDs held in memory, as [`IdFile::check`] checks a file (fed in
+/// pieces of a read's size); `name` names them in the error.
+pub fn check_bytes(name: &str, bytes: &[u8]) -> Result<IdStats, IdFileError> {
+    let mut scanner = Scanner::new();
+    for piece in bytes.chunks(READ_BUFFER) {
+        scanner.feed(piece, None);
+    }
+    scanner.finish(name, None)
+}
+
+/// Checks IDs held in memory and normalises them, as an upload sends them:
+/// the normalised bytes go to `sink` a piece at a time, in order.
+pub fn normalise_bytes(
+    name: &str,
+    bytes: &[u8],
+    mut sink: impl FnMut(&[u8]),
+) -> Result<IdStats, IdFileError> {
+    let mut scanner = Scanner::new();
+    let mut out = Vec::with_capacity(READ_BUFFER + 64);
+    for piece in bytes.chunks(READ_BUFFER) {
+        scanner.feed(piece, Some(&mut out));
+        sink(&out);
+        out.clear();
+    }
+    let stats = scanner.finish(name, Some(&mut out));
+    sink(&out);
+    stats
+}
 
 /// How much of a file one read takes.
 const READ_BUFFER: usize = 256 * 1024;

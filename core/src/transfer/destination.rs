@@ -283,6 +283,7 @@ impl<'f> EarlyWriteback<'f> {
 
     /// Starts writing bytes `started..written` to disk, without waiting.
     #[cfg(target_os = "linux")]
+    #[allow(unsafe_code)]
     fn start_writeback(&mut self) {
         use std::os::fd::AsRawFd as _;
         let (offset, len) = (self.started as i64, (self.written - self.started) as i64);

@@ -5,11 +5,11 @@
 //! bearer token goes along only when they are on the API's own origin (the
 //! 2026 flow). Both stream; neither holds the file in memory.
 //!
-//! - [`upload`]: the simple and the resumable upload of a checked ID file.
-//! - [`download`]: the checked download of the results, resumed with `Range`,
-//!   its hashes compared ([`integrity`]) and written where [`destination`]
+//! - `upload`: the simple and the resumable upload of a checked ID file.
+//! - `download`: the checked download of the results, resumed with `Range`,
+//!   its hashes compared (`integrity`) and written where `destination`
 //!   says, a results file only whole.
-//! - [`storage`]: the signed URL talked to, and what storage answers.
+//! - `storage`: the signed URL talked to, and what storage answers.
 
 mod destination;
 mod download;
@@ -21,6 +21,4 @@ pub use crate::error::StorageError;
 pub(crate) use destination::folder_of;
 pub use destination::Destination;
 pub use download::{download_results, results_url, Downloaded};
-pub use upload::{
-    is_resumable_url, upload_ids, upload_url_job, UploadTo, API_HOST_UPLOAD_LIMIT, RESUMABLE_CHUNK,
-};
+pub use upload::{upload_ids, upload_url_job, UploadTo, API_HOST_UPLOAD_LIMIT};

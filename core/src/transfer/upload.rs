@@ -20,7 +20,7 @@ use crate::time::{human_duration, Timestamp};
 
 /// The size of each chunk of a resumable upload: a multiple of 256 KiB, as
 /// Cloud Storage requires of every chunk but the last.
-pub const RESUMABLE_CHUNK: u64 = 8 * 1024 * 1024;
+pub(crate) const RESUMABLE_CHUNK: u64 = 8 * 1024 * 1024;
 
 /// The largest single upload the API host takes in the 2026 flow.
 pub const API_HOST_UPLOAD_LIMIT: u64 = 1024 * 1024 * 1024;
@@ -63,7 +63,7 @@ impl Job {
 
 /// Whether an upload URL takes the resumable protocol: a job created with
 /// `resumable: true`, or a URL signed for the `x-goog-resumable` header.
-pub fn is_resumable_url(url: &str) -> bool {
+pub(crate) fn is_resumable_url(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
     lower.contains("x-goog-signedheaders=") && lower.contains("x-goog-resumable")
 }
@@ -83,7 +83,7 @@ pub enum UploadTo<'a> {
 /// Every line is checked again as it is sent, so a file changed since its
 /// check fails the upload, at once and for good, rather than send unchecked
 /// lines. A resumable job or URL gets the Cloud Storage resumable protocol,
-/// in chunks of [`RESUMABLE_CHUNK`]; a simple upload that fails is sent
+/// in chunks of 8 MiB; a simple upload that fails is sent
 /// again whole while the job's upload window is open.
 ///
 /// When an attempt sent every byte but its answer was lost, the upload may

@@ -34,14 +34,14 @@ use crate::progress::Progress;
 /// How many IDs a run holds: sorted in memory, 8 bytes each (4 MiB). With
 /// the rest of `upload-ids --check`, the peak is about 10 MiB resident; runs
 /// twice as long took 14 MiB and were no faster.
-pub const RUN_IDS: usize = 1 << 19;
+pub(crate) const RUN_IDS: usize = 1 << 19;
 
 /// The smallest read buffer a run gets in a merge: with the 4 MiB of a run
 /// shared out, 512 runs are merged at once.
 const MIN_MERGE_READ: usize = 8 * 1024;
 
 /// How many runs one merge takes at once: 268 million IDs in one pass.
-pub const MAX_FAN_IN: usize = RUN_IDS * 8 / MIN_MERGE_READ;
+pub(crate) const MAX_FAN_IN: usize = RUN_IDS * 8 / MIN_MERGE_READ;
 
 /// The buffer of each write to the temporary file.
 const WRITE_BUFFER: usize = 64 * 1024;
@@ -65,7 +65,7 @@ const KEY_BASE: [u64; MAX_ID_DIGITS + 1] = {
 /// the same text, so `7`, `07` and `007` have three keys. All the IDs there
 /// are (10 + 100 + … + 10^19 of them, about 1.1 × 10^19) fit in a `u64`.
 /// `None` for anything that is not an ID.
-pub fn id_key(id: &[u8]) -> Option<u64> {
+pub(crate) fn id_key(id: &[u8]) -> Option<u64> {
     if id.is_empty() || id.len() > MAX_ID_DIGITS {
         return None;
     }
@@ -91,7 +91,7 @@ pub fn id_key(id: &[u8]) -> Option<u64> {
 /// time, counting the distinct keys. Fewer than [`RUN_IDS`] IDs never touch
 /// the disk.
 #[derive(Debug)]
-pub struct DuplicateCounter {
+pub(crate) struct DuplicateCounter {
     /// The ID file, for messages.
     name: String,
     run: Vec<u64>,
@@ -226,8 +226,8 @@ impl IdFile {
     /// Counts the IDs that repeat an earlier one (an ID there three times
     /// counts two), comparing their text: `007` and `7` are two IDs.
     ///
-    /// The file is read again and normalised by the same [`Scanner`] as
-    /// its check; the IDs are counted by a [`DuplicateCounter`], in flat
+    /// The file is read again and normalised by the same scanner as
+    /// its check; the IDs are counted by an external sort, in flat
     /// memory and up to 8 bytes an ID of temporary disk. A file that changed
     /// since its check fails (exit code 1), as an upload would.
     pub fn count_duplicates(&self) -> anyhow::Result<u64> {
