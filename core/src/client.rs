@@ -32,8 +32,8 @@ pub struct Client {
     rate_limit: Mutex<Option<(u64, Timestamp)>>,
 }
 
-/// The size of ureq's output buffer: the most an upload writes to the
-/// connection at once.
+/// The size of ureq's buffers, both ways: the most an upload writes to the
+/// connection at once, and the most a download reads from it.
 const TRANSFER_BUFFER: usize = 1024 * 1024;
 
 impl Client {
@@ -52,7 +52,7 @@ impl Client {
             .timeout_recv_response(Some(config.read_timeout))
             // ureq's default, made explicit: a redirect never carries the token.
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
-            // Uploads go out in pieces of this size: fewer, larger writes.
+            // Fewer, larger writes and reads on the socket.
             .output_buffer_size(TRANSFER_BUFFER)
             .input_buffer_size(TRANSFER_BUFFER)
             .build()
