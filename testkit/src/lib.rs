@@ -252,24 +252,24 @@ pub fn sibling_binary(name: &str) -> PathBuf {
     path
 }
 
-/// A fresh folder for a test's files, removed when dropped.
-pub struct TempDir(PathBuf);
+/// A fresh folder for a test's files, removed when dropped: a
+/// [`tempfile::TempDir`] with a few conveniences for the stage tests.
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     /// A new empty folder under the system temp folder, unique to this test.
     pub fn new() -> TempDir {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("compliance-test-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp folder");
-        TempDir(dir)
+        TempDir(
+            tempfile::Builder::new()
+                .prefix("compliance-test-")
+                .tempdir()
+                .expect("create temp folder"),
+        )
     }
 
     /// A path inside the folder.
     pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
+        self.0.path().join(name)
     }
 
     /// Writes a file inside the folder and returns its path as a string.
@@ -281,7 +281,7 @@ impl TempDir {
 
     /// The names of the files in the folder, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.0)
+        let mut names: Vec<String> = std::fs::read_dir(self.0.path())
             .expect("read temp folder")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
@@ -293,12 +293,6 @@ impl TempDir {
 impl Default for TempDir {
     fn default() -> Self {
         TempDir::new()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
