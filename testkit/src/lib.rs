@@ -4,8 +4,10 @@
 //! in parallel without sharing anything; [`Stage`] runs a built binary with
 //! `X_API_URL` and `BEARER_TOKEN` pointing at it and captures what it printed.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 pub use compliance_emulator::{Config, Emulator, Fault, Flavour, Origin, Route};
 
@@ -188,24 +190,18 @@ impl Running {
     /// Waits for the exit; a stage still running after `limit` is killed, and
     /// the test fails showing what it printed.
     #[track_caller]
-    pub fn wait_within(mut self, limit: std::time::Duration) -> Output {
-        let start = std::time::Instant::now();
-        let status = loop {
-            match self.child.try_wait().expect("wait for the stage") {
-                Some(status) => break Some(status),
-                None if start.elapsed() >= limit => break None,
-                None => std::thread::sleep(std::time::Duration::from_millis(5)),
-            }
-        };
-        if status.is_none() {
+    pub fn wait_within(mut self, limit: Duration) -> Output {
+        let mut status = None;
+        let exited = poll(limit, || {
+            status = self.child.try_wait().expect("wait for the stage");
+            status.is_some()
+        });
+        if !exited {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
         let out = self.output(status);
-        assert!(
-            status.is_some(),
-            "still running after {limit:?}, killed: {out:?}"
-        );
+        assert!(exited, "still running after {limit:?}, killed: {out:?}");
         out
     }
 
@@ -222,17 +218,26 @@ impl Running {
 }
 
 /// Polls `condition` every 10 ms until it holds; panics with `what` after
-/// `limit`. A condition awaited, not a sleep guessed.
+/// `limit`. A condition awaited, not a sleep guessed: the one poller of the
+/// tests. `what` is formatted only on failure, so it may show the state then.
 #[track_caller]
-pub fn await_condition(
-    what: &str,
-    limit: std::time::Duration,
-    mut condition: impl FnMut() -> bool,
-) {
-    let start = std::time::Instant::now();
-    while !condition() {
-        assert!(start.elapsed() < limit, "{what}: not so after {limit:?}");
-        std::thread::sleep(std::time::Duration::from_millis(10));
+pub fn await_condition(what: impl fmt::Display, limit: Duration, condition: impl FnMut() -> bool) {
+    if !poll(limit, condition) {
+        panic!("{what}: not so after {limit:?}");
+    }
+}
+
+/// The loop behind [`await_condition`]: whether `condition` held within `limit`.
+fn poll(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if condition() {
+            return true;
+        }
+        if start.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -338,18 +343,22 @@ pub fn upload(emulator: &Emulator, job_id: &str, body: &[u8]) -> u16 {
 }
 
 /// Waits, polling the emulator's own state, until a job has `status`; panics
-/// after `limit`. A condition awaited, not a sleep guessed.
-pub fn await_status(emulator: &Emulator, job_id: &str, status: &str, limit: std::time::Duration) {
-    let start = std::time::Instant::now();
-    loop {
-        let now = emulator.job(job_id).map(|j| j.status);
-        if now.as_deref() == Some(status) {
-            return;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "job {job_id} is {now:?}, not {status}, after {limit:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
+/// after `limit`, saying what status the job had then.
+#[track_caller]
+pub fn await_status(emulator: &Emulator, job_id: &str, status: &str, limit: Duration) {
+    let now = || emulator.job(job_id).map(|j| j.status);
+    await_condition(
+        Lazy(|| format!("job {job_id} is {:?}, not {status}", now())),
+        limit,
+        || now().as_deref() == Some(status),
+    );
+}
+
+/// A message written only when shown.
+struct Lazy<F>(F);
+
+impl<F: Fn() -> String> fmt::Display for Lazy<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&(self.0)())
     }
 }
