@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use compliance_emulator::{Config, Emulator, Fault, Flavour, Origin, Route};
+pub use compliance_emulator::{Config, Emulator, Fault, Flavour, Origin, RequestRecord, Route};
 
 /// What a finished stage printed, and how it exited.
 #[derive(Debug)]
@@ -301,14 +301,69 @@ impl Default for TempDir {
     }
 }
 
-/// Asserts that no request to storage carried an `Authorization` header.
+/// Whether a request came from one of the tools (a stage, or the core in
+/// process): they all send a `compliance-tools/…` User-Agent, which a
+/// test's own setup requests (such as [`upload`]) do not.
+pub fn from_the_tools(request: &RequestRecord) -> bool {
+    request
+        .header("user-agent")
+        .is_some_and(|agent| agent.starts_with("compliance-tools/"))
+}
+
+/// Asserts that the tools sent requests to storage and that no request
+/// there carried an `Authorization` header. Storage requests from the tools
+/// must be there: a stage that never reached storage (or an emulator of the
+/// `api` flavour, which has none) fails the check instead of passing it
+/// unexamined.
 #[track_caller]
 pub fn assert_no_auth_to_storage(emulator: &Emulator) {
-    for r in emulator.requests() {
-        if matches!(r.origin, Origin::Storage) {
-            assert!(
-                r.header("authorization").is_none(),
-                "Authorization reached storage: {} {}",
+    let requests = emulator.requests();
+    let storage: Vec<&RequestRecord> = requests
+        .iter()
+        .filter(|r| r.origin == Origin::Storage)
+        .collect();
+    assert!(
+        storage.iter().any(|r| from_the_tools(r)),
+        "no request from the tools reached storage, so none could be checked: {requests:#?}"
+    );
+    for r in &storage {
+        assert!(
+            r.header("authorization").is_none(),
+            "Authorization reached storage: {} {}",
+            r.method,
+            r.target
+        );
+    }
+}
+
+/// For an emulator of the `api` flavour, whose upload and download URLs are
+/// on the API's origin: asserts that nothing went to storage, that the tools
+/// both uploaded and downloaded, and that every one of those requests went
+/// to the API's origin with the bearer token, as the API asks.
+#[track_caller]
+pub fn assert_transfers_on_the_api_origin(emulator: &Emulator) {
+    let requests = emulator.requests();
+    let storage = requests
+        .iter()
+        .filter(|r| r.origin == Origin::Storage)
+        .count();
+    assert_eq!(storage, 0, "requests reached storage: {requests:#?}");
+    let token = format!("Bearer {}", emulator.token());
+    for kind in ["/upload?", "/download?"] {
+        let transfers: Vec<&RequestRecord> = requests
+            .iter()
+            .filter(|r| r.target.contains(kind) && from_the_tools(r))
+            .collect();
+        assert!(
+            !transfers.is_empty(),
+            "no {kind} request from the tools: {requests:#?}"
+        );
+        for r in transfers {
+            assert_eq!(r.origin, Origin::Api, "{} {}", r.method, r.target);
+            assert_eq!(
+                r.header("authorization"),
+                Some(token.as_str()),
+                "{} {} without the token",
                 r.method,
                 r.target
             );
