@@ -46,9 +46,18 @@ fn a_redirect_from_the_api_origin_drops_the_token() {
     let config = Config::new(&api, Token::new("canary-redirect".into()), "test").expect("config");
     let client = Client::new(config).expect("client");
     let url = format!("{api}/2/compliance/jobs/1/download?token=t");
-    let done =
-        download_results(&client, &url, &Destination::Stdout, Format::Jsonl).expect("download");
+    // To a file, not standard output: `cargo test` shows nothing of it.
+    let dir = tempfile::tempdir().expect("temp folder");
+    let results = dir.path().join("results.jsonl");
+    let done = download_results(
+        &client,
+        &url,
+        &Destination::File(results.clone()),
+        Format::Jsonl,
+    )
+    .expect("download");
     assert_eq!(done.summary.events, 1);
+    assert_eq!(std::fs::read_to_string(&results).expect("results"), body);
     let to_api = api_saw.recv().expect("the API was asked");
     assert!(
         to_api

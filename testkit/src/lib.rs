@@ -4,10 +4,12 @@
 //! in parallel without sharing anything; [`Stage`] runs a built binary with
 //! `X_API_URL` and `BEARER_TOKEN` pointing at it and captures what it printed.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-pub use compliance_emulator::{Config, Emulator, Fault, Flavour, Origin, Route};
+pub use compliance_emulator::{Config, Emulator, Fault, Flavour, Origin, RequestRecord, Route};
 
 /// What a finished stage printed, and how it exited.
 #[derive(Debug)]
@@ -188,24 +190,18 @@ impl Running {
     /// Waits for the exit; a stage still running after `limit` is killed, and
     /// the test fails showing what it printed.
     #[track_caller]
-    pub fn wait_within(mut self, limit: std::time::Duration) -> Output {
-        let start = std::time::Instant::now();
-        let status = loop {
-            match self.child.try_wait().expect("wait for the stage") {
-                Some(status) => break Some(status),
-                None if start.elapsed() >= limit => break None,
-                None => std::thread::sleep(std::time::Duration::from_millis(5)),
-            }
-        };
-        if status.is_none() {
+    pub fn wait_within(mut self, limit: Duration) -> Output {
+        let mut status = None;
+        let exited = poll(limit, || {
+            status = self.child.try_wait().expect("wait for the stage");
+            status.is_some()
+        });
+        if !exited {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
         let out = self.output(status);
-        assert!(
-            status.is_some(),
-            "still running after {limit:?}, killed: {out:?}"
-        );
+        assert!(exited, "still running after {limit:?}, killed: {out:?}");
         out
     }
 
@@ -222,17 +218,26 @@ impl Running {
 }
 
 /// Polls `condition` every 10 ms until it holds; panics with `what` after
-/// `limit`. A condition awaited, not a sleep guessed.
+/// `limit`. A condition awaited, not a sleep guessed: the one poller of the
+/// tests. `what` is formatted only on failure, so it may show the state then.
 #[track_caller]
-pub fn await_condition(
-    what: &str,
-    limit: std::time::Duration,
-    mut condition: impl FnMut() -> bool,
-) {
-    let start = std::time::Instant::now();
-    while !condition() {
-        assert!(start.elapsed() < limit, "{what}: not so after {limit:?}");
-        std::thread::sleep(std::time::Duration::from_millis(10));
+pub fn await_condition(what: impl fmt::Display, limit: Duration, condition: impl FnMut() -> bool) {
+    if !poll(limit, condition) {
+        panic!("{what}: not so after {limit:?}");
+    }
+}
+
+/// The loop behind [`await_condition`]: whether `condition` held within `limit`.
+fn poll(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if condition() {
+            return true;
+        }
+        if start.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -252,24 +257,24 @@ pub fn sibling_binary(name: &str) -> PathBuf {
     path
 }
 
-/// A fresh folder for a test's files, removed when dropped.
-pub struct TempDir(PathBuf);
+/// A fresh folder for a test's files, removed when dropped: a
+/// [`tempfile::TempDir`] with a few conveniences for the stage tests.
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     /// A new empty folder under the system temp folder, unique to this test.
     pub fn new() -> TempDir {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("compliance-test-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp folder");
-        TempDir(dir)
+        TempDir(
+            tempfile::Builder::new()
+                .prefix("compliance-test-")
+                .tempdir()
+                .expect("create temp folder"),
+        )
     }
 
     /// A path inside the folder.
     pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
+        self.0.path().join(name)
     }
 
     /// Writes a file inside the folder and returns its path as a string.
@@ -281,7 +286,7 @@ impl TempDir {
 
     /// The names of the files in the folder, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.0)
+        let mut names: Vec<String> = std::fs::read_dir(self.0.path())
             .expect("read temp folder")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
@@ -296,20 +301,69 @@ impl Default for TempDir {
     }
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+/// Whether a request came from one of the tools (a stage, or the core in
+/// process): they all send a `compliance-tools/…` User-Agent, which a
+/// test's own setup requests (such as [`upload`]) do not.
+pub fn from_the_tools(request: &RequestRecord) -> bool {
+    request
+        .header("user-agent")
+        .is_some_and(|agent| agent.starts_with("compliance-tools/"))
+}
+
+/// Asserts that the tools sent requests to storage and that no request
+/// there carried an `Authorization` header. Storage requests from the tools
+/// must be there: a stage that never reached storage (or an emulator of the
+/// `api` flavour, which has none) fails the check instead of passing it
+/// unexamined.
+#[track_caller]
+pub fn assert_no_auth_to_storage(emulator: &Emulator) {
+    let requests = emulator.requests();
+    let storage: Vec<&RequestRecord> = requests
+        .iter()
+        .filter(|r| r.origin == Origin::Storage)
+        .collect();
+    assert!(
+        storage.iter().any(|r| from_the_tools(r)),
+        "no request from the tools reached storage, so none could be checked: {requests:#?}"
+    );
+    for r in &storage {
+        assert!(
+            r.header("authorization").is_none(),
+            "Authorization reached storage: {} {}",
+            r.method,
+            r.target
+        );
     }
 }
 
-/// Asserts that no request to storage carried an `Authorization` header.
+/// For an emulator of the `api` flavour, whose upload and download URLs are
+/// on the API's origin: asserts that nothing went to storage, that the tools
+/// both uploaded and downloaded, and that every one of those requests went
+/// to the API's origin with the bearer token, as the API asks.
 #[track_caller]
-pub fn assert_no_auth_to_storage(emulator: &Emulator) {
-    for r in emulator.requests() {
-        if matches!(r.origin, Origin::Storage) {
-            assert!(
-                r.header("authorization").is_none(),
-                "Authorization reached storage: {} {}",
+pub fn assert_transfers_on_the_api_origin(emulator: &Emulator) {
+    let requests = emulator.requests();
+    let storage = requests
+        .iter()
+        .filter(|r| r.origin == Origin::Storage)
+        .count();
+    assert_eq!(storage, 0, "requests reached storage: {requests:#?}");
+    let token = format!("Bearer {}", emulator.token());
+    for kind in ["/upload?", "/download?"] {
+        let transfers: Vec<&RequestRecord> = requests
+            .iter()
+            .filter(|r| r.target.contains(kind) && from_the_tools(r))
+            .collect();
+        assert!(
+            !transfers.is_empty(),
+            "no {kind} request from the tools: {requests:#?}"
+        );
+        for r in transfers {
+            assert_eq!(r.origin, Origin::Api, "{} {}", r.method, r.target);
+            assert_eq!(
+                r.header("authorization"),
+                Some(token.as_str()),
+                "{} {} without the token",
                 r.method,
                 r.target
             );
@@ -344,18 +398,22 @@ pub fn upload(emulator: &Emulator, job_id: &str, body: &[u8]) -> u16 {
 }
 
 /// Waits, polling the emulator's own state, until a job has `status`; panics
-/// after `limit`. A condition awaited, not a sleep guessed.
-pub fn await_status(emulator: &Emulator, job_id: &str, status: &str, limit: std::time::Duration) {
-    let start = std::time::Instant::now();
-    loop {
-        let now = emulator.job(job_id).map(|j| j.status);
-        if now.as_deref() == Some(status) {
-            return;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "job {job_id} is {now:?}, not {status}, after {limit:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
+/// after `limit`, saying what status the job had then.
+#[track_caller]
+pub fn await_status(emulator: &Emulator, job_id: &str, status: &str, limit: Duration) {
+    let now = || emulator.job(job_id).map(|j| j.status);
+    await_condition(
+        Lazy(|| format!("job {job_id} is {:?}, not {status}", now())),
+        limit,
+        || now().as_deref() == Some(status),
+    );
+}
+
+/// A message written only when shown.
+struct Lazy<F>(F);
+
+impl<F: Fn() -> String> fmt::Display for Lazy<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&(self.0)())
     }
 }

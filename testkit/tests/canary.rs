@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use compliance_testkit::{
-    await_status, sibling_binary, Config, Emulator, Fault, Flavour, Origin, Output, Route, Stage,
-    TempDir,
+    assert_transfers_on_the_api_origin, await_status, from_the_tools, sibling_binary, Config,
+    Emulator, Fault, Flavour, Origin, Output, Route, Stage, TempDir,
 };
 
 const CANARY: &str = "canary-AAAAx7Qk93fJd0token";
@@ -86,17 +86,33 @@ fn the_token_appears_nowhere() {
         assert_ne!(out.code, 0);
         assert_clean(out);
     }
-    for r in em.requests() {
-        if matches!(r.origin, Origin::Storage) {
-            assert!(
-                r.headers.iter().all(|(_, v)| !v.contains(CANARY)),
-                "token sent to storage: {} {}",
-                r.method,
-                r.target
-            );
-            assert!(!r.target.contains(CANARY));
-        }
+    let requests = em.requests();
+    let storage: Vec<_> = requests
+        .iter()
+        .filter(|r| r.origin == Origin::Storage)
+        .collect();
+    for r in &storage {
+        assert!(
+            r.headers.iter().all(|(_, v)| !v.contains(CANARY)),
+            "token sent to storage: {} {}",
+            r.method,
+            r.target
+        );
+        assert!(!r.target.contains(CANARY));
     }
+    // What was checked: the upload and its retry after the 503, and the
+    // download and its resume after the broken answer, all the tools'.
+    let tools = |method: &str| {
+        storage
+            .iter()
+            .filter(|r| r.method == method && from_the_tools(r))
+            .count()
+    };
+    assert_eq!(
+        (tools("PUT"), tools("GET")),
+        (2, 2),
+        "storage requests checked: {storage:#?}"
+    );
 }
 
 #[test]
@@ -119,14 +135,7 @@ fn the_token_goes_only_to_the_api_origin_in_the_2026_flow() {
     out.assert_code(0);
     assert_clean(&out);
     // Same origin: upload and download carry the token, as the API asks.
-    for r in em.requests() {
-        if r.target.contains("/upload?") || r.target.contains("/download?") {
-            assert_eq!(
-                r.header("authorization"),
-                Some(format!("Bearer {CANARY}").as_str())
-            );
-        }
-    }
+    assert_transfers_on_the_api_origin(&em);
 }
 
 #[test]

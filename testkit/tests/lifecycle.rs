@@ -1,7 +1,8 @@
 //! The whole lifecycle, five binaries in sequence, as a user runs it.
 
 use compliance_testkit::{
-    assert_no_auth_to_storage, sibling_binary, Config, Emulator, Flavour, Origin, Stage, TempDir,
+    assert_no_auth_to_storage, assert_transfers_on_the_api_origin, sibling_binary, Config,
+    Emulator, Flavour, Origin, Stage, TempDir,
 };
 
 fn lifecycle(flavour: Flavour) {
@@ -57,7 +58,12 @@ fn lifecycle(flavour: Flavour) {
     let expected = em.expected_results("tweets", normalised.as_bytes());
     assert!(expected.len() > 1000, "10% of 5000 IDs have events");
     assert_eq!(std::fs::read(&results).expect("results"), expected);
-    assert_no_auth_to_storage(&em);
+    match flavour {
+        // Storage is another host: the token must never go there.
+        Flavour::Gcs => assert_no_auth_to_storage(&em),
+        // No storage at all: the transfers go to the API, with the token.
+        Flavour::Api => assert_transfers_on_the_api_origin(&em),
+    }
 }
 
 #[test]

@@ -554,19 +554,15 @@ fn token_missing_or_wrong_and_unknown_jobs() {
 /// Waits until the emulator has the head of a `PUT` that is still in
 /// flight: the upload has begun and its body is on its way.
 fn await_put_in_flight(em: &Emulator) {
-    let start = std::time::Instant::now();
-    while !em
-        .requests()
-        .iter()
-        .any(|r| r.method == "PUT" && r.status == 0)
-    {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(60),
-            "no PUT in flight: {:?}",
+    compliance_testkit::await_condition(
+        "a PUT in flight",
+        std::time::Duration::from_secs(60),
+        || {
             em.requests()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+                .iter()
+                .any(|r| r.method == "PUT" && r.status == 0)
+        },
+    );
 }
 
 fn puts(em: &Emulator) -> usize {
