@@ -133,14 +133,15 @@ fn word_marks(word: [u8; 8]) -> (u8, u8) {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     let x = u64::from_le_bytes(word);
+    let low = x & LOW7;
     // The high bit of each byte that equals `c` (no carry crosses a byte).
     let equals = |c: u8| {
         let t = x ^ (ONES * u64::from(c));
         !(((t & LOW7) + LOW7) | t) & HIGH
     };
-    // Below 0x20 in its low seven bits: a control byte, if ASCII.
-    let control = !((x & LOW7) + ONES * 0x60) & HIGH;
-    let special = (x & HIGH) | control | equals(b'\\') | equals(0x7F);
+    // Beyond ASCII (the high bit itself), DEL (0x7F + 1 carries into the
+    // high bit), or a control byte (under 0x20: + 0x60 stays below it).
+    let special = ((x | (low + ONES) | !(low + ONES * 0x60)) & HIGH) | equals(b'\\');
     (gather(equals(b'"')), gather(special))
 }
 
