@@ -85,6 +85,8 @@ pub mod retry;
 pub mod time;
 pub mod transfer;
 pub mod wait;
+#[cfg(test)]
+mod xorshift;
 
 pub use client::Client;
 pub use config::Config;

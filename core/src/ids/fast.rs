@@ -350,11 +350,9 @@ mod tests {
             }
             true
         }
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = crate::xorshift::xorshift(0x9E37_79B9_7F4A_7C15);
         for i in 0..300_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = next();
             // Line ends about every 20 bytes (as in real files), or sparse, or dense.
             let ends = match i % 3 {
                 0 => {

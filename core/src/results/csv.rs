@@ -464,13 +464,7 @@ mod tests {
             r#"{}"#,
             r#"{"error":{"id":"1","action":"delete","reason":"x"}}"#,
         ];
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::xorshift::xorshift(0x2545_F491_4F6C_DD1D);
         for _ in 0..200 {
             let mut body = String::new();
             for _ in 0..next() % 20 {

@@ -159,13 +159,7 @@ mod tests {
 
     #[test]
     fn the_masks_agree_with_a_byte_by_byte_look_on_random_blocks() {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::xorshift::xorshift(0x9E37_79B9_7F4A_7C15);
         for round in 0..50_000 {
             let mut block = [0u8; 64];
             for eight in block.chunks_exact_mut(8) {

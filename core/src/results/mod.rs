@@ -450,13 +450,7 @@ mod tests {
             "",
             "  ",
         ];
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::xorshift::xorshift(0x9E37_79B9_7F4A_7C15);
         for round in 0..300 {
             let mut body = Vec::new();
             for _ in 0..next() % 40 {
