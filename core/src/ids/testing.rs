@@ -6,12 +6,11 @@ use proptest::prelude::*;
 
 /// `n` normal lines of IDs of 1 to 19 digits, so that line ends fall on
 /// every byte of a block, each ended by `eol`.
-pub(crate) fn normal_lines(n: usize, mut seed: u64, eol: &str) -> Vec<u8> {
+pub(crate) fn normal_lines(n: usize, seed: u64, eol: &str) -> Vec<u8> {
+    let mut next = crate::xorshift::xorshift(seed);
     let mut out = Vec::new();
     for _ in 0..n {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
+        let seed = next();
         let digits = 1 + (seed % 19) as u32;
         let id = seed % 10u64.pow(digits);
         out.extend(format!("{id:0width$}{eol}", width = digits as usize).bytes());
