@@ -32,9 +32,9 @@ e.g. download:close-response=1000*2  create:status=503  get:rate-limited=30
      download:partial=65536  list:oversized=100000000  get:echo-auth=401";
 
 impl Fault {
-    /// How many requests this fault still applies to.
-    fn times(&self) -> u32 {
-        match *self {
+    /// How many requests this fault still applies to, to read or to change.
+    fn times_mut(&mut self) -> &mut u32 {
+        match self {
             Fault::Status { times, .. }
             | Fault::RateLimited { times, .. }
             | Fault::CloseRequestAfter { times, .. }
@@ -49,24 +49,6 @@ impl Fault {
             | Fault::Oversized { times, .. } => times,
         }
     }
-
-    /// Sets how many requests this fault still applies to.
-    fn set_times(&mut self, n: u32) {
-        match self {
-            Fault::Status { times, .. }
-            | Fault::RateLimited { times, .. }
-            | Fault::CloseRequestAfter { times, .. }
-            | Fault::CloseResponseAfter { times, .. }
-            | Fault::Stall { times, .. }
-            | Fault::Slow { times, .. }
-            | Fault::Partial { times, .. }
-            | Fault::Corrupt { times, .. }
-            | Fault::EchoAuth { times, .. }
-            | Fault::Trickle { times, .. }
-            | Fault::Body { times, .. }
-            | Fault::Oversized { times, .. } => *times = n,
-        }
-    }
 }
 
 /// Faults waiting for their requests, per route.
@@ -77,8 +59,8 @@ pub(crate) struct FaultQueues {
 
 impl FaultQueues {
     /// Queues a fault; one that applies zero times is dropped.
-    pub(crate) fn push(&mut self, route: Route, fault: Fault) {
-        if fault.times() > 0 {
+    pub(crate) fn push(&mut self, route: Route, mut fault: Fault) {
+        if *fault.times_mut() > 0 {
             self.queues.entry(route).or_default().push_back(fault);
         }
     }
@@ -87,13 +69,11 @@ impl FaultQueues {
     pub(crate) fn take(&mut self, route: Route) -> Option<Fault> {
         let queue = self.queues.get_mut(&route)?;
         let front = queue.front_mut()?;
-        let left = front.times() - 1;
         let mut once = front.clone();
-        once.set_times(1);
-        if left == 0 {
+        *once.times_mut() = 1;
+        *front.times_mut() -= 1;
+        if *front.times_mut() == 0 {
             queue.pop_front();
-        } else {
-            front.set_times(left);
         }
         Some(once)
     }
