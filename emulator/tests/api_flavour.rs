@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-
 use common::*;
 use compliance_emulator::{Emulator, Flavour};
 use serde_json::json;
@@ -220,27 +218,8 @@ fn upload_errors() {
 fn an_upload_that_ends_after_the_window_is_refused() {
     let emu = api_emulator(3);
     let job = emu.create_job("tweets", None, false);
-    let (addr, target) = split_url(&job.upload_url);
-    let body = ids(100);
-    let mut s = connect(&addr);
-    let head = format!(
-        "PUT {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).expect("head");
-    // The token was accepted: the body is invited.
-    let mut interim = [0u8; 25];
-    s.read_exact(&mut interim).expect("100 Continue");
-    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
-    emu.shift_clock(900);
-    s.write_all(&body).expect("body");
-    let mut rest = Vec::new();
-    let _ = s.read_to_end(&mut rest);
-    let v = check_problem(
-        &parse_reply(&rest),
-        403,
-        &problem_uri("not-authorized-for-resource"),
-    );
+    let reply = put_ending_after(&emu, &job.upload_url, &ids(100), 900);
+    let v = check_problem(&reply, 403, &problem_uri("not-authorized-for-resource"));
     assert!(
         v["detail"].as_str().expect("detail").contains("expired"),
         "{v}"

@@ -118,22 +118,8 @@ fn expired_is_terminal_even_for_uploads_that_started_in_time() {
     // A simple PUT whose signature was accepted, but whose body ends after
     // the window closed.
     let job = emu.create_job("tweets", None, false);
-    let (addr, target) = split_url(&job.upload_url);
-    let body = ids(100);
-    let mut s = connect(&addr);
-    let head = format!(
-        "PUT {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).expect("head");
-    let mut interim = [0u8; 25];
-    s.read_exact(&mut interim).expect("100 Continue");
-    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
-    emu.shift_clock(900);
-    s.write_all(&body).expect("body");
-    let mut rest = Vec::new();
-    let _ = s.read_to_end(&mut rest);
-    check_xml(&parse_reply(&rest), 400, "ExpiredToken");
+    let reply = put_ending_after(&emu, &job.upload_url, &ids(100), 900);
+    check_xml(&reply, 400, "ExpiredToken");
     assert_eq!(emu.job(&job.id).expect("job").status, "expired");
     assert!(emu.uploaded(&job.id).is_none());
 

@@ -184,6 +184,28 @@ pub fn put_ids(url: &str, ids: &[u8]) -> Reply {
     send(url, "PUT", &[("Content-Type", "text/plain")], ids)
 }
 
+/// A simple PUT of `body` to `url` whose head is accepted (the server
+/// answers `100 Continue`) but whose body only comes after the emulator's
+/// clock has moved on `seconds`: the upload started in time and ends late.
+pub fn put_ending_after(emu: &Emulator, url: &str, body: &[u8], seconds: i64) -> Reply {
+    let (addr, target) = split_url(url);
+    let mut s = connect(&addr);
+    let head = format!(
+        "PUT {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).expect("head");
+    // The request was accepted so far: the body is invited.
+    let mut interim = [0u8; 25];
+    s.read_exact(&mut interim).expect("100 Continue");
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    emu.shift_clock(seconds);
+    s.write_all(body).expect("body");
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    parse_reply(&rest)
+}
+
 /// Waits (bounded) until the job has the status.
 pub fn wait_status(emu: &Emulator, id: &str, status: &str) -> JobSnapshot {
     let deadline = Instant::now() + Duration::from_secs(10);
