@@ -3,19 +3,14 @@
 //! only what a valid value is (`FromStr`); which flag it came from is this
 //! module's business alone.
 
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use anyhow::Context as _;
-
 use crate::auth::{redact_url, Origin};
+use crate::destination::Destination;
 use crate::error::{bail_usage, usage, NotValid};
 use crate::jobs::{JobId, JobName, JobRef, JobType, Status};
 use crate::results::Format;
-use crate::transfer::{folder_of, Destination};
 use crate::wait::Patience;
 
 /// Reads a value of `flag` by its type's `FromStr`: `--type must be tweets
@@ -114,76 +109,10 @@ pub fn seconds(flag: &str, value: &str) -> anyhow::Result<Duration> {
     }
 }
 
-/// `--results-file`: `-` is standard output; a FIFO or character device is
-/// written to directly; anything else must be a regular file, or a new one
-/// in a folder that exists. A symbolic link is followed, so the file it
-/// points to is the one replaced. Checked now, before any request, rather
-/// than after a long wait.
+/// `--results-file`, by the rules of [`Destination::for_path`]: checked
+/// now, before any request, rather than after a long wait.
 pub fn results_file(value: &str) -> anyhow::Result<Destination> {
-    if value == "-" {
-        return Ok(Destination::Stdout);
-    }
-    if value.is_empty() {
-        bail_usage!("--results-file must name a file, or - for standard output");
-    }
-    if value.ends_with('/') || value.ends_with(std::path::MAIN_SEPARATOR) {
-        bail_usage!(
-            "--results-file {value} names a folder; give a file name, such as {value}results.jsonl"
-        );
-    }
-    let path = follow_links(Path::new(value))?;
-    match fs::metadata(&path) {
-        Ok(meta) if meta.is_dir() => bail_usage!(
-            "--results-file {value} is a folder; give a file name, such as {}",
-            Path::new(value).join("results.jsonl").display()
-        ),
-        Ok(meta) if meta.is_file() => {}
-        Ok(meta) if is_fifo_or_char_device(&meta) => return Ok(Destination::Device(path)),
-        Ok(_) => bail_usage!(
-            "--results-file {value} is neither a regular file, a FIFO nor a character device"
-        ),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => bail_usage!("--results-file {value}: {e}"),
-    }
-    let folder = folder_of(&path);
-    if !folder.is_dir() {
-        bail_usage!(
-            "--results-file {value}: the folder {} does not exist",
-            folder.display()
-        );
-    }
-    Ok(Destination::File(path))
-}
-
-/// Follows a chain of symbolic links to the path it ends at, which need not
-/// exist yet (a link to a file the first download creates).
-fn follow_links(path: &Path) -> anyhow::Result<PathBuf> {
-    let mut path = path.to_path_buf();
-    for _ in 0..40 {
-        match fs::symlink_metadata(&path) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                let target = fs::read_link(&path)
-                    .with_context(|| format!("cannot read the link {}", path.display()))?;
-                path = folder_of(&path).join(target);
-            }
-            _ => return Ok(path),
-        }
-    }
-    bail_usage!(
-        "--results-file {}: too many levels of symbolic links",
-        path.display()
-    )
-}
-
-#[cfg(unix)]
-fn is_fifo_or_char_device(meta: &fs::Metadata) -> bool {
-    use std::os::unix::fs::FileTypeExt as _;
-    meta.file_type().is_fifo() || meta.file_type().is_char_device()
-}
-
-#[cfg(not(unix))]
-fn is_fifo_or_char_device(_: &fs::Metadata) -> bool {
-    false
+    Destination::for_path("--results-file", value, "results.jsonl")
 }
 
 #[cfg(test)]
@@ -235,46 +164,5 @@ mod tests {
         .is_none());
         assert!(patience("0.5", None).is_ok() && patience("-1", None).is_err());
         assert!(seconds("--x", "604801").is_err());
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn destinations_by_kind() {
-        let dir = std::env::temp_dir().join(format!(
-            "compliance-flags-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        let text = |p: &Path| p.to_str().unwrap().to_string();
-        assert_eq!(results_file("-").unwrap(), Destination::Stdout);
-        // Only read: /dev/null is not written here.
-        assert_eq!(
-            results_file("/dev/null").unwrap(),
-            Destination::Device(PathBuf::from("/dev/null"))
-        );
-        let file = dir.join("r.jsonl");
-        assert_eq!(
-            results_file(&text(&file)).unwrap(),
-            Destination::File(file.clone())
-        );
-        // A link is followed, even to a file not there yet.
-        let link = dir.join("link.jsonl");
-        std::os::unix::fs::symlink("r.jsonl", &link).unwrap();
-        assert_eq!(
-            results_file(&text(&link)).unwrap(),
-            Destination::File(dir.join("r.jsonl"))
-        );
-        for bad in [
-            format!("{}/", text(&dir)),
-            text(&dir),
-            text(&dir.join("no/such/folder.jsonl")),
-            String::new(),
-        ] {
-            let err = results_file(&bad).unwrap_err();
-            assert_eq!(exit_code(&err), 2, "{bad}: {err}");
-        }
-        let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -8,10 +8,10 @@ use anyhow::Context as _;
 use ureq::http::Response;
 use ureq::Body;
 
-use super::destination::{open_device, Destination, EarlyWriteback, PartFile, WRITEBACK_STEP};
 use super::integrity::{Hashes, Mismatch, Verifier};
 use super::storage::Target;
 use crate::client::{bounded, Client};
+use crate::destination::Destination;
 use crate::jobs::{Job, Status};
 use crate::messages::note;
 use crate::progress::Progress;
@@ -115,20 +115,11 @@ pub fn download_results(
     format: Format,
 ) -> anyhow::Result<Downloaded> {
     let target = Target::new(client, url)?;
-    match dest {
-        Destination::Stdout => deliver(client, &target, io::stdout().lock(), dest, format),
-        Destination::Device(path) => {
-            let device = open_device(path)?;
-            deliver(client, &target, device, dest, format)
-        }
-        Destination::File(path) => {
-            let part = PartFile::create(path)?;
-            let out = EarlyWriteback::new(&part.file, WRITEBACK_STEP);
-            let downloaded = deliver(client, &target, out, dest, format)?;
-            part.persist()?;
-            Ok(downloaded)
-        }
-    }
+    let mut sink = dest.create()?;
+    let downloaded = deliver(client, &target, &mut sink, dest, format)?;
+    sink.finish()
+        .with_context(|| format!("writing the results to {}", dest.describe()))?;
+    Ok(downloaded)
 }
 
 /// Fetches the checked body into `out`, as it came or converted to CSV,

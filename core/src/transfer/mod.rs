@@ -8,17 +8,15 @@
 //! - `upload`: the simple and the resumable upload of a checked ID file.
 //! - `download`: the checked download of the results, resumed with `Range`,
 //!   its hashes compared (`integrity`) and written where `destination`
-//!   says, a results file only whole.
+//!   says ([`Destination`]), a results file only whole.
 //! - `storage`: the signed URL talked to, and what storage answers.
 
-mod destination;
 mod download;
 mod integrity;
 mod storage;
 mod upload;
 
+pub use crate::destination::Destination;
 pub use crate::error::StorageError;
-pub(crate) use destination::folder_of;
-pub use destination::Destination;
 pub use download::{download_results, results_url, Downloaded};
 pub use upload::{upload_ids, upload_url_job, UploadTo, API_HOST_UPLOAD_LIMIT};

@@ -1,4 +1,4 @@
-//! Where downloaded results go, and how a results file appears only whole.
+//! Where a program's output goes, and how a file appears only whole.
 //!
 //! A regular file is written under a temporary name of its own beside the
 //! target, created exclusively and locked while this run lives, then synced
@@ -6,7 +6,8 @@
 //! temporary file, and a run that dies leaves a temporary file that the next
 //! run sees unlocked and removes. A FIFO or a character device (`/dev/null`)
 //! cannot be replaced by a rename and is written straight through, as is
-//! standard output.
+//! standard output. `download-results` writes its results this way and
+//! `apply-results` its clean archive: the rules are these, once.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -17,24 +18,151 @@ use anyhow::Context as _;
 use crate::error::bail_usage;
 use crate::messages::note;
 
-/// Where results go.
+/// Where output goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Destination {
     /// A regular file (symbolic links followed), replaced atomically once the
-    /// results are whole and checked.
+    /// output is whole and checked.
     File(PathBuf),
     /// A FIFO or a character device, written straight through.
     Device(PathBuf),
-    /// Standard output (`-`), streamed as it is checked.
+    /// Standard output (`-`), written as it comes.
     Stdout,
 }
 
 impl Destination {
+    /// The destination a command line names with `flag` (`--results-file`,
+    /// `--output`): `-` is standard output; a FIFO or character device is
+    /// written to directly; anything else must be a regular file, or a new
+    /// one in a folder that exists. A symbolic link is followed, so the file
+    /// it points to is the one replaced. A folder, or a path that ends in
+    /// `/`, is a usage error suggesting `example` as a file name in it.
+    /// Meant to be called before any work, rather than after a long one.
+    pub fn for_path(flag: &str, value: &str, example: &str) -> anyhow::Result<Destination> {
+        if value == "-" {
+            return Ok(Destination::Stdout);
+        }
+        if value.is_empty() {
+            bail_usage!("{flag} must name a file, or - for standard output");
+        }
+        if value.ends_with('/') || value.ends_with(std::path::MAIN_SEPARATOR) {
+            bail_usage!(
+                "{flag} {value} names a folder; give a file name, such as {value}{example}"
+            );
+        }
+        let path = follow_links(flag, Path::new(value))?;
+        match fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() => bail_usage!(
+                "{flag} {value} is a folder; give a file name, such as {}",
+                Path::new(value).join(example).display()
+            ),
+            Ok(meta) if meta.is_file() => {}
+            Ok(meta) if is_fifo_or_char_device(&meta) => return Ok(Destination::Device(path)),
+            Ok(_) => bail_usage!(
+                "{flag} {value} is neither a regular file, a FIFO nor a character device"
+            ),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => bail_usage!("{flag} {value}: {e}"),
+        }
+        let folder = folder_of(&path);
+        if !folder.is_dir() {
+            bail_usage!(
+                "{flag} {value}: the folder {} does not exist",
+                folder.display()
+            );
+        }
+        Ok(Destination::File(path))
+    }
+
     /// How to name it in a message: the path, or "standard output".
     pub fn describe(&self) -> String {
         match self {
             Destination::File(path) | Destination::Device(path) => path.display().to_string(),
             Destination::Stdout => "standard output".to_string(),
+        }
+    }
+
+    /// The path written to, if it is not standard output.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Destination::File(path) | Destination::Device(path) => Some(path),
+            Destination::Stdout => None,
+        }
+    }
+
+    /// Starts writing: a temporary file of this run's own beside a regular
+    /// file, the FIFO or device itself, or standard output. What is written
+    /// reaches a regular file's path only with [`Sink::finish`]; a sink
+    /// dropped before that leaves the path as it was.
+    pub fn create(&self) -> anyhow::Result<Sink> {
+        let to = match self {
+            Destination::Stdout => To::Stdout(io::stdout()),
+            Destination::Device(path) => To::Device(open_device(path)?),
+            Destination::File(path) => To::File {
+                part: PartFile::create(path)?,
+                written: 0,
+                started: 0,
+            },
+        };
+        Ok(Sink { to })
+    }
+}
+
+/// Output being written to a [`Destination`]; see [`Destination::create`].
+pub struct Sink {
+    to: To,
+}
+
+enum To {
+    Stdout(io::Stdout),
+    Device(File),
+    /// A temporary file, whose data is handed to the disk every
+    /// [`WRITEBACK_STEP`] bytes (`started` is where the last handing began).
+    File {
+        part: PartFile,
+        written: u64,
+        started: u64,
+    },
+}
+
+impl Sink {
+    /// Ends the output: flushed; a regular file synced and renamed into
+    /// place. Call it only once the output is whole and right.
+    pub fn finish(self) -> anyhow::Result<()> {
+        match self.to {
+            To::Stdout(mut out) => Ok(out.flush()?),
+            To::Device(mut device) => Ok(device.flush()?),
+            To::File { part, .. } => part.persist(),
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.to {
+            To::Stdout(out) => out.write(buf),
+            To::Device(device) => device.write(buf),
+            To::File {
+                part,
+                written,
+                started,
+            } => {
+                let n = part.file.write(buf)?;
+                *written += n as u64;
+                if *written - *started >= WRITEBACK_STEP {
+                    start_writeback(&part.file, *started, *written);
+                    *started = *written;
+                }
+                Ok(n)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.to {
+            To::Stdout(out) => out.flush(),
+            To::Device(device) => device.flush(),
+            To::File { .. } => Ok(()),
         }
     }
 }
@@ -48,7 +176,7 @@ pub(crate) fn folder_of(path: &Path) -> &Path {
 }
 
 /// Opens a FIFO or character device for writing, as it is.
-pub(super) fn open_device(path: &Path) -> anyhow::Result<File> {
+fn open_device(path: &Path) -> anyhow::Result<File> {
     note(format!(
         "writing straight to {} (not a regular file: no temporary file, no rename)",
         path.display()
@@ -61,8 +189,8 @@ pub(super) fn open_device(path: &Path) -> anyhow::Result<File> {
 
 /// A temporary file of this run's own beside the destination: created
 /// exclusively, locked while the run lives, removed unless persisted.
-pub(super) struct PartFile {
-    pub(super) file: File,
+struct PartFile {
+    file: File,
     part: PathBuf,
     path: PathBuf,
     persisted: bool,
@@ -71,7 +199,7 @@ pub(super) struct PartFile {
 impl PartFile {
     /// Creates the temporary file for `path`, after removing those that runs
     /// which have died left beside it.
-    pub(super) fn create(path: &Path) -> anyhow::Result<PartFile> {
+    fn create(path: &Path) -> anyhow::Result<PartFile> {
         let name = path
             .file_name()
             .with_context(|| format!("{}: not a file name", path.display()))?
@@ -98,7 +226,7 @@ impl PartFile {
 
     /// Makes the temporary file the results file: its data on disk first,
     /// then the rename, then the folder's entry on disk.
-    pub(super) fn persist(mut self) -> anyhow::Result<()> {
+    fn persist(mut self) -> anyhow::Result<()> {
         self.file
             .sync_data()
             .with_context(|| format!("writing {}", self.part.display()))?;
@@ -255,69 +383,59 @@ fn random_u32() -> u32 {
     hasher.finish() as u32
 }
 
-/// A file written front to back, whose data is handed to the disk every
-/// `step` bytes ([`WRITEBACK_STEP`]) rather than all at the end.
-///
-/// The results must be on disk before the file is renamed into place; syncing
-/// 700 MB at the end alone took a third of a download here. Started early,
-/// the disk writes overlap the download and the final sync has little left.
-pub(super) struct EarlyWriteback<'f> {
-    file: &'f File,
-    step: u64,
-    written: u64,
-    started: u64,
-}
-
 /// How much is written between two starts of writeback.
-pub(super) const WRITEBACK_STEP: u64 = 32 * 1024 * 1024;
+///
+/// Output must be on disk before the file is renamed into place; syncing
+/// 700 MB at the end alone took a third of a download here. Started early,
+/// the disk writes overlap the work and the final sync has little left.
+const WRITEBACK_STEP: u64 = 32 * 1024 * 1024;
 
-impl<'f> EarlyWriteback<'f> {
-    pub(super) fn new(file: &'f File, step: u64) -> EarlyWriteback<'f> {
-        EarlyWriteback {
-            file,
-            step,
-            written: 0,
-            started: 0,
-        }
+/// Starts writing bytes `from..to` of `file` to disk, without waiting.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn start_writeback(file: &File, from: u64, to: u64) {
+    use std::os::fd::AsRawFd as _;
+    let (offset, len) = (from as i64, (to - from) as i64);
+    // SAFETY: sync_file_range only reads its integer arguments; the file
+    // descriptor stays open while `file` is borrowed. A failure only means
+    // the final sync does all the work, so its result is ignored.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
     }
-
-    /// Starts writing bytes `started..written` to disk, without waiting.
-    #[cfg(target_os = "linux")]
-    #[allow(unsafe_code)]
-    fn start_writeback(&mut self) {
-        use std::os::fd::AsRawFd as _;
-        let (offset, len) = (self.started as i64, (self.written - self.started) as i64);
-        // SAFETY: sync_file_range only reads its integer arguments; the file
-        // descriptor stays open while `self.file` is borrowed. A failure only
-        // means the final sync does all the work, so its result is ignored.
-        unsafe {
-            libc::sync_file_range(
-                self.file.as_raw_fd(),
-                offset,
-                len,
-                libc::SYNC_FILE_RANGE_WRITE,
-            );
-        }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn start_writeback(&mut self) {}
 }
 
-impl Write for EarlyWriteback<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.written += n as u64;
-        if self.written - self.started >= self.step {
-            self.start_writeback();
-            self.started = self.written;
-        }
-        Ok(n)
-    }
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_: &File, _: u64, _: u64) {}
 
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+/// Follows a chain of symbolic links to the path it ends at, which need not
+/// exist yet (a link to a file the first run creates).
+fn follow_links(flag: &str, path: &Path) -> anyhow::Result<PathBuf> {
+    let mut path = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = fs::read_link(&path)
+                    .with_context(|| format!("cannot read the link {}", path.display()))?;
+                path = folder_of(&path).join(target);
+            }
+            _ => return Ok(path),
+        }
     }
+    bail_usage!(
+        "{flag} {}: too many levels of symbolic links",
+        path.display()
+    )
+}
+
+#[cfg(unix)]
+fn is_fifo_or_char_device(meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt as _;
+    meta.file_type().is_fifo() || meta.file_type().is_char_device()
+}
+
+#[cfg(not(unix))]
+fn is_fifo_or_char_device(_: &fs::Metadata) -> bool {
+    false
 }
 
 #[cfg(test)]
@@ -336,19 +454,31 @@ mod tests {
     }
 
     #[test]
-    fn early_writeback_writes_every_byte_and_starts_each_step() {
-        let dir = temp_folder("wb");
+    fn a_file_sink_writes_every_byte_and_appears_only_when_finished() {
+        let dir = temp_folder("sink");
         let path = dir.join("out");
-        let file = File::create(&path).unwrap();
-        let mut out = EarlyWriteback::new(&file, 1000);
-        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
-        for piece in data.chunks(300) {
-            out.write_all(piece).unwrap();
+        let dest = Destination::File(path.clone());
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let mut sink = dest.create().unwrap();
+        for piece in data.chunks(3000) {
+            sink.write_all(piece).unwrap();
         }
-        // Writeback starts once 1000 bytes are waiting: after 1200, 2400, ... 9600.
-        assert_eq!((out.written, out.started), (10_000, 9_600));
-        drop(file);
+        assert!(!path.exists(), "not before finish");
+        sink.finish().unwrap();
         assert_eq!(fs::read(&path).unwrap(), data);
+        let mut dropped = dest.create().unwrap();
+        dropped.write_all(b"half").unwrap();
+        drop(dropped);
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            data,
+            "a sink dropped changes nothing"
+        );
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
         let _ = fs::remove_dir_all(&dir);
     }
 
@@ -414,6 +544,48 @@ mod tests {
         part.persist().unwrap();
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn destinations_by_kind() {
+        let dir = std::env::temp_dir().join(format!(
+            "compliance-flags-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let text = |p: &Path| p.to_str().unwrap().to_string();
+        let for_path = |value: &str| Destination::for_path("--results-file", value, "r.jsonl");
+        assert_eq!(for_path("-").unwrap(), Destination::Stdout);
+        // Only read: /dev/null is not written here.
+        assert_eq!(
+            for_path("/dev/null").unwrap(),
+            Destination::Device(PathBuf::from("/dev/null"))
+        );
+        let file = dir.join("r.jsonl");
+        assert_eq!(
+            for_path(&text(&file)).unwrap(),
+            Destination::File(file.clone())
+        );
+        // A link is followed, even to a file not there yet.
+        let link = dir.join("link.jsonl");
+        std::os::unix::fs::symlink("r.jsonl", &link).unwrap();
+        assert_eq!(
+            for_path(&text(&link)).unwrap(),
+            Destination::File(dir.join("r.jsonl"))
+        );
+        for bad in [
+            format!("{}/", text(&dir)),
+            text(&dir),
+            text(&dir.join("no/such/folder.jsonl")),
+            String::new(),
+        ] {
+            let err = for_path(&bad).unwrap_err();
+            assert_eq!(crate::error::exit_code(&err), 2, "{bad}: {err}");
+        }
         let _ = fs::remove_dir_all(&dir);
     }
 }
