@@ -71,10 +71,12 @@
 /// caller depending on it.
 pub use anyhow;
 
+pub mod apply;
 pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod destination;
 pub mod error;
 pub mod ids;
 pub mod jobs;

@@ -75,9 +75,10 @@ pub use crate::error::{exit_code, UsageError, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
 /// What a command line asks for.
 #[derive(Debug)]
-pub enum Command<T> {
-    /// Run the stage with its own arguments and the [`CommonFlags`].
-    Run(T, CommonFlags),
+pub enum Command<T, C = CommonFlags> {
+    /// Run the stage with its own arguments and the flags its kind of
+    /// program shares ([`CommonFlags`] for a stage).
+    Run(T, C),
     /// Print this on stdout and stop: `--help` or `--version`.
     Show(String),
     /// The command line does not fit the usage: this on stderr, exit 2.
@@ -90,7 +91,11 @@ pub enum Command<T> {
 /// `--help` shows the usage; `--version` (or `-V`) the program's name and
 /// `version`. A command line that does not fit gives `error: ` and what is
 /// wrong, naming the flag, then the usage patterns and where the manual is.
-pub fn parse<T: DeserializeOwned>(usage: &str, version: &str, argv: &[String]) -> Command<T> {
+pub fn parse<T: DeserializeOwned, C: DeserializeOwned>(
+    usage: &str,
+    version: &str,
+    argv: &[String],
+) -> Command<T, C> {
     let program = usage::program(usage);
     let parsed = docopt::Docopt::new(usage)
         .map(|d| {
@@ -125,6 +130,37 @@ pub fn main<T: DeserializeOwned>(
     version: &str,
     body: impl FnOnce(T, CommonFlags) -> anyhow::Result<()>,
 ) -> ExitCode {
+    run_main(usage, version, |c: &CommonFlags| c.flag_quiet, body)
+}
+
+/// The `main` of a program that makes no request (`apply-results`), as
+/// [`main`] for a stage: its usage has `-q, --quiet`, `-h` and `-V`, but
+/// none of the network's flags.
+pub fn main_local<T: DeserializeOwned>(
+    usage: &str,
+    version: &str,
+    body: impl FnOnce(T) -> anyhow::Result<()>,
+) -> ExitCode {
+    run_main(
+        usage,
+        version,
+        |q: &QuietFlag| q.flag_quiet,
+        |args, _| body(args),
+    )
+}
+
+/// `-q, --quiet`: the one flag shared by a program that makes no request.
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub struct QuietFlag {
+    flag_quiet: bool,
+}
+
+fn run_main<T: DeserializeOwned, C: DeserializeOwned>(
+    usage: &str,
+    version: &str,
+    quiet: impl Fn(&C) -> bool,
+    body: impl FnOnce(T, C) -> anyhow::Result<()>,
+) -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let (args, common) = match parse(usage, version, &argv) {
         Command::Run(args, common) => (args, common),
@@ -138,7 +174,7 @@ pub fn main<T: DeserializeOwned>(
             return code(EXIT_USAGE);
         }
     };
-    crate::messages::set_quiet(common.flag_quiet);
+    crate::messages::set_quiet(quiet(&common));
     match body(args, common) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
