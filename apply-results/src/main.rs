@@ -79,6 +79,7 @@ use std::path::PathBuf;
 use compliance_core::apply::{self, Apply, Input, Of};
 use compliance_core::cli;
 use compliance_core::destination::Destination;
+use compliance_core::usage_bail;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -96,6 +97,9 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(args: Args) -> compliance_core::anyhow::Result<()> {
+    if args.flag_tweets_results.is_empty() && args.flag_users_results.is_empty() {
+        usage_bail!("give the results with --tweets-results or --users-results (or both)");
+    }
     let results = (args.flag_tweets_results.iter().map(|f| (Of::Tweets, f)))
         .chain(args.flag_users_results.iter().map(|f| (Of::Users, f)))
         .map(|(of, f)| (of, PathBuf::from(f)))

@@ -4,6 +4,8 @@
 //! in parallel without sharing anything; [`Stage`] runs a built binary with
 //! `X_API_URL` and `BEARER_TOKEN` pointing at it and captures what it printed.
 
+pub mod archive;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -558,6 +558,12 @@ impl Run<'_> {
         let Some(columns) = &self.csv else {
             unreachable!("a CSV row before its header");
         };
+        if memchr::memchr_iter(b'"', body).count() % 2 == 1 {
+            return Err(self.refuse(
+                line,
+                "a quoted field that does not end: is the file cut short?",
+            ));
+        }
         let spans = csv::fields(body);
         if spans.len() != columns.count {
             return Err(self.refuse(

@@ -116,16 +116,21 @@ fn value() -> impl Strategy<Value = String> {
     leaf.prop_recursive(5, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec((ws(), inner.clone(), ws()), 0..6).prop_map(|items| {
-                let items: Vec<String> = items.into_iter().map(|(a, v, b)| format!("{a}{v}{b}")).collect();
+                let items: Vec<String> = items
+                    .into_iter()
+                    .map(|(a, v, b)| format!("{a}{v}{b}"))
+                    .collect();
                 format!("[{}]", items.join(","))
             }),
-            prop::collection::vec((ws(), key(), ws(), ws(), inner, ws()), 0..6).prop_map(|members| {
-                let members: Vec<String> = members
-                    .into_iter()
-                    .map(|(a, k, b, c, v, d)| format!("{a}{k}{b}:{c}{v}{d}"))
-                    .collect();
-                format!("{{{}}}", members.join(","))
-            }),
+            prop::collection::vec((ws(), key(), ws(), ws(), inner, ws()), 0..6).prop_map(
+                |members| {
+                    let members: Vec<String> = members
+                        .into_iter()
+                        .map(|(a, k, b, c, v, d)| format!("{a}{k}{b}:{c}{v}{d}"))
+                        .collect();
+                    format!("{{{}}}", members.join(","))
+                }
+            ),
         ]
     })
 }
@@ -160,7 +165,9 @@ fn twarc_line() -> impl Strategy<Value = String> {
             t + r#", "attachments": {"media_keys": ["3_1"], "poll_ids": ["7"]}}"#
         },
     );
-    let user = id.clone().prop_map(|id| format!(r#"{{"id": "{id}", "username": "u{id}"}}"#));
+    let user = id
+        .clone()
+        .prop_map(|id| format!(r#"{{"id": "{id}", "username": "u{id}"}}"#));
     let record = prop_oneof![tweet.clone(), user.clone()];
     let page = (
         prop::collection::vec(record.clone(), 0..4),
@@ -211,7 +218,9 @@ fn verdicts() -> Verdicts {
 
 /// What the reference makes of a whole archive in memory: each line's
 /// output, and its changes as (line, place, id, action).
-fn reference_apply(archive: &[u8]) -> Option<(Vec<u8>, Vec<(u64, &'static str, String, &'static str)>)> {
+fn reference_apply(
+    archive: &[u8],
+) -> Option<(Vec<u8>, Vec<(u64, &'static str, String, &'static str)>)> {
     let mut verdicts = verdicts();
     let mut out = Vec::new();
     let mut changes = Vec::new();
@@ -248,7 +257,10 @@ fn reference_apply(archive: &[u8]) -> Option<(Vec<u8>, Vec<(u64, &'static str, S
 
 /// Runs the real thing on `archive` in a temporary folder, reading
 /// `piece` bytes at a time: the output and the `--removed` lines.
-fn streamed(archive: &[u8], piece: usize) -> Option<(Vec<u8>, Vec<(u64, &'static str, String, &'static str)>)> {
+fn streamed(
+    archive: &[u8],
+    piece: usize,
+) -> Option<(Vec<u8>, Vec<(u64, &'static str, String, &'static str)>)> {
     let dir = tempfile::tempdir().expect("temporary folder");
     let path = |name: &str| dir.path().join(name);
     std::fs::write(path("archive.jsonl"), archive).expect("write");
@@ -263,7 +275,10 @@ fn streamed(archive: &[u8], piece: usize) -> Option<(Vec<u8>, Vec<(u64, &'static
     }
     let job = Apply {
         archive: Input::Path(path("archive.jsonl")),
-        results: vec![(Of::Tweets, results[0].clone()), (Of::Users, results[1].clone())],
+        results: vec![
+            (Of::Tweets, results[0].clone()),
+            (Of::Users, results[1].clone()),
+        ],
         output: Destination::File(path("out.jsonl")),
         removed: Some(Destination::File(path("removed.jsonl"))),
         id_column: "id".into(),
@@ -280,7 +295,12 @@ fn streamed(archive: &[u8], piece: usize) -> Option<(Vec<u8>, Vec<(u64, &'static
                 let s = v[k].as_str().expect("a string").to_string();
                 Box::leak(s.into_boxed_str())
             };
-            (v["line"].as_u64().expect("line"), name("where"), v["id"].as_str().expect("id").to_string(), name("action"))
+            (
+                v["line"].as_u64().expect("line"),
+                name("where"),
+                v["id"].as_str().expect("id").to_string(),
+                name("action"),
+            )
         })
         .collect();
     Some((out, changes))

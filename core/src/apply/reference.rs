@@ -144,7 +144,12 @@ fn items<'n, 'a>(v: &'n Node<'a>) -> &'n [Node<'a>] {
 
 /// The strings among the items of `v`, if it is an array.
 fn strings(v: &Node, into: &mut Vec<Vec<u8>>) {
-    into.extend(items(v).iter().filter(|i| is_string(i)).map(|i| text_of(i.text)));
+    into.extend(
+        items(v)
+            .iter()
+            .filter(|i| is_string(i))
+            .map(|i| text_of(i.text)),
+    );
 }
 
 fn record(obj: &Node, nested: bool) -> Record {
