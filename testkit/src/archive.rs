@@ -191,7 +191,7 @@ impl Archive {
     pub fn tweet_fate(&self, i: u64) -> Fate {
         let h = self.hash(5, i);
         let t = self.tweet(i);
-        if t.place.is_some() && h % 5 == 0 {
+        if t.place.is_some() && h.is_multiple_of(5) {
             return Fate::Event("scrub_geo");
         }
         if h >> 8 & 0x3ff < self.removed_per_mille * 1024 / 1000 {
@@ -218,7 +218,7 @@ impl Archive {
         for i in 0..self.tweets {
             if let Fate::Event(reason) = self.tweet_fate(i) {
                 event(&mut out, self.tweet_id(i), reason);
-                if reason == "scrub_geo" && self.hash(7, i) % 7 == 0 {
+                if reason == "scrub_geo" && self.hash(7, i).is_multiple_of(7) {
                     // Scrubbed, then deleted: removal wins.
                     event(&mut out, self.tweet_id(i), "deleted");
                 }
@@ -445,7 +445,7 @@ impl Archive {
             // An include goes when only Tweets that went (or lost their
             // geo) referred to it.
             let all: Vec<&Tweet> = page.iter().chain(&quoted).collect();
-            let stays = |t: &&&Tweet| kept(*t);
+            let stays = |t: &&&Tweet| kept(t);
             j.key("places").array();
             let mut places: Vec<usize> = all.iter().filter_map(|t| t.place).collect();
             places.sort_unstable();
