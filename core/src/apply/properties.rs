@@ -216,11 +216,12 @@ fn verdicts() -> Verdicts {
     ])
 }
 
+/// A run's output, and its changes as (line, place, id, action).
+type Run = (Vec<u8>, Vec<(u64, &'static str, String, &'static str)>);
+
 /// What the reference makes of a whole archive in memory: each line's
 /// output, and its changes as (line, place, id, action).
-fn reference_apply(
-    archive: &[u8],
-) -> Option<(Vec<u8>, Vec<(u64, &'static str, String, &'static str)>)> {
+fn reference_apply(archive: &[u8]) -> Option<Run> {
     let mut verdicts = verdicts();
     let mut out = Vec::new();
     let mut changes = Vec::new();
@@ -257,10 +258,7 @@ fn reference_apply(
 
 /// Runs the real thing on `archive` in a temporary folder, reading
 /// `piece` bytes at a time: the output and the `--removed` lines.
-fn streamed(
-    archive: &[u8],
-    piece: usize,
-) -> Option<(Vec<u8>, Vec<(u64, &'static str, String, &'static str)>)> {
+fn streamed(archive: &[u8], piece: usize) -> Option<Run> {
     let dir = tempfile::tempdir().expect("temporary folder");
     let path = |name: &str| dir.path().join(name);
     std::fs::write(path("archive.jsonl"), archive).expect("write");
