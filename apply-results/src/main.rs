@@ -43,11 +43,11 @@ With --removed, one JSON line per record removed or changed goes there:
    "reason": <the result's reason>, "result_id": <the ID it names: the
    record's own, or its author's>, "results": <the results file>}
 
-When the output is a file, a JSON summary follows on stdout: records read,
-kept and removed, removed per reason, geo scrubbed, copies cut back,
-includes removed, and per job type the results' events, distinct IDs, and
-IDs that matched nothing in the archive. With --output -, the archive is
-stdout's, and a one-line summary goes to stderr (not with --quiet).
+A JSON summary follows on stdout: records read, kept and removed, removed
+per reason, geo scrubbed, copies cut back, includes removed, and per job
+type the results' events, distinct IDs, and IDs that matched nothing in the
+archive. With --output - (or --removed -), stdout carries that instead, and
+only a one-line summary goes to stderr (not with --quiet).
 
 Usage:
   apply-results --archive <file> [--tweets-results <file>]... [--users-results <file>]... --output <file> [options]
@@ -119,7 +119,9 @@ fn run(args: Args) -> compliance_core::anyhow::Result<()> {
     };
     let summary = apply::apply(&job)?;
     cli::note(format!("{}: {}", job.output.describe(), summary.describe()));
-    if job.output != Destination::Stdout {
+    // Standard output carries the archive or the report, if either goes there.
+    let stdout = Some(&Destination::Stdout);
+    if ![Some(&job.output), job.removed.as_ref()].contains(&stdout) {
         cli::print_json(&summary)?;
     }
     Ok(())

@@ -233,6 +233,34 @@ fn a_gz_output_name_writes_gzip_and_standard_input_works() {
     out.assert_code(0);
     assert_eq!(out.stdout.as_bytes(), expected);
     out.assert_stderr("standard output: ");
+    // The report to standard output: its lines alone there.
+    let clean = dir.path("clean.jsonl");
+    let out = apply(&[
+        "--archive",
+        &dir.write("a.jsonl", &expected),
+        "--tweets-results",
+        &r.tweets,
+        "--output",
+        clean.to_str().unwrap(),
+        "--removed",
+        "-",
+    ]);
+    out.assert_code(0);
+    assert!(out
+        .stdout
+        .lines()
+        .all(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].is_string()));
+    let out = apply(&[
+        "--archive",
+        "-",
+        "--tweets-results",
+        &r.tweets,
+        "--output",
+        "-",
+        "--removed",
+        "-",
+    ]);
+    out.assert_code(2).assert_stderr("cannot both be -");
 }
 
 /// Runs apply-results expecting exit 2, an error naming `needle`, and no

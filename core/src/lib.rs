@@ -13,8 +13,12 @@
 //! 4. `list-jobs`: [`Client::list_all`] lists the jobs of one type or both.
 //! 5. `download-results`: [`transfer::results_url`] says where a finished
 //!    job's results are, and [`transfer::download_results`] streams them to
-//!    a [`transfer::Destination`], checking every line ([`results`]) and
-//!    storage's hashes, and sums up the events.
+//!    a [`Destination`](destination::Destination), checking every line
+//!    ([`results`]) and storage's hashes, and sums up the events.
+//!
+//! Then the last step, which is not an API call: [`apply::apply`] (the
+//! `apply-results` program) applies the results to the archive they were
+//! made for, writing a clean copy in the archive's own shape.
 //!
 //! The whole check, as a library user runs it:
 //!
@@ -48,10 +52,10 @@
 //! The layers run one way, each using only those below it:
 //!
 //! ```text
-//! cli                          flags into values, the stages' main, JSON out
-//! transfer  wait               upload, download (destination, integrity, storage); polls
-//! client                       the endpoint calls, retried by retry
-//! ids  results                 ID files; results files (fast path, CSV)
+//! cli                          flags into values, the programs' main, JSON out
+//! transfer  wait               upload, download (integrity, storage); polls
+//! client  apply                the endpoint calls, retried by retry; results applied to an archive
+//! ids  results  destination    ID files; results files (fast path, CSV); files written whole
 //! retry  progress              the retry policy; progress bars
 //! jobs  error  messages        the job model; the errors and exit codes; stderr
 //! config  auth  time           configuration; the token, origins, redaction; timestamps
@@ -64,7 +68,7 @@
 
 #![deny(missing_docs)]
 // Two places need it: the SIMD fast path of the ID check (ids/fast.rs) and
-// the writeback call of a download (transfer/destination.rs).
+// the writeback call of a file written whole (destination.rs).
 #![deny(unsafe_code)]
 
 /// `anyhow`, re-exported so that [`usage_bail!`] works without the

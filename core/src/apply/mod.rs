@@ -26,6 +26,7 @@
 mod csv;
 mod input;
 mod json;
+mod output;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]
@@ -38,9 +39,7 @@ mod view;
 use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
-
-use crate::destination::{Destination, Sink};
+use crate::destination::Destination;
 use crate::error::{bail_usage, usage};
 use crate::progress::Progress;
 
@@ -48,6 +47,7 @@ pub use input::Input;
 pub use report::{Counts, Summary};
 pub use verdicts::Of;
 
+use output::{check_paths, Output};
 use report::Report;
 use rules::Outcome;
 use verdicts::Verdicts;
@@ -149,118 +149,6 @@ fn apply_in_pieces(job: &Apply, piece: usize) -> anyhow::Result<Summary> {
     output.finish(&job.output)?;
     report.finish()?;
     Ok(Summary::new(job, shape, archive.gzip, counts, &verdicts))
-}
-
-/// Refuses, before anything is read, an output that is one of the inputs
-/// (the archive would be lost) or the same as the other output.
-fn check_paths(job: &Apply) -> anyhow::Result<()> {
-    let mut inputs: Vec<(&str, &Path)> = job
-        .results
-        .iter()
-        .map(|(of, p)| (of.flag(), p.as_path()))
-        .collect();
-    if let Some(archive) = job.archive.path() {
-        inputs.insert(0, ("--archive", archive));
-    }
-    let mut outputs = vec![("--output", &job.output)];
-    if let Some(removed) = &job.removed {
-        outputs.push(("--removed", removed));
-    }
-    for (flag, dest) in &outputs {
-        let Some(path) = dest.path() else { continue };
-        for (input, given) in &inputs {
-            if same_file(path, given) {
-                bail_usage!(
-                    "{flag} {} is {input} {}: the output must go to another file, or the \
-                     input would be lost",
-                    path.display(),
-                    given.display()
-                );
-            }
-        }
-    }
-    if let [(_, a), (_, b)] = outputs[..] {
-        if let (Some(pa), Some(pb)) = (a.path(), b.path()) {
-            if matches!(a, Destination::File(_)) && same_file(pa, pb) {
-                bail_usage!("--output and --removed are the same file, {}", pa.display());
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Whether two paths name one file: the same inode, or the same path once
-/// made absolute (for a file not there yet).
-fn same_file(a: &Path, b: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt as _;
-        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
-            return x.dev() == y.dev() && x.ino() == y.ino();
-        }
-    }
-    let absolute = |p: &Path| std::path::absolute(p).ok();
-    absolute(a).is_some_and(|x| Some(x) == absolute(b))
-}
-
-/// The clean archive on its way out: buffered, and gzip-compressed when its
-/// name ends in `.gz`.
-enum Output {
-    Plain(io::BufWriter<Sink>),
-    Gzip(Box<flate2::write::GzEncoder<io::BufWriter<Sink>>>),
-}
-
-impl Output {
-    fn new(dest: &Destination) -> anyhow::Result<Output> {
-        let sink = io::BufWriter::with_capacity(input::PIECE, dest.create()?);
-        let gzip = dest
-            .path()
-            .and_then(Path::extension)
-            .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-        Ok(match gzip {
-            true => Output::Gzip(Box::new(flate2::write::GzEncoder::new(
-                sink,
-                flate2::Compression::default(),
-            ))),
-            false => Output::Plain(sink),
-        })
-    }
-
-    fn finish(self, dest: &Destination) -> anyhow::Result<()> {
-        let context = || format!("writing {}", dest.describe());
-        let sink = match self {
-            Output::Plain(w) => w,
-            Output::Gzip(g) => g.finish().with_context(context)?,
-        };
-        sink.into_inner()
-            .map_err(|e| anyhow::Error::new(e.into_error()))
-            .with_context(context)?
-            .finish()
-            .with_context(context)
-    }
-}
-
-impl Write for Output {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Output::Plain(w) => w.write(buf),
-            Output::Gzip(g) => g.write(buf),
-        }
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match self {
-            Output::Plain(w) => w.write_all(buf),
-            Output::Gzip(g) => g.write_all(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Output::Plain(w) => w.flush(),
-            Output::Gzip(g) => g.flush(),
-        }
-    }
 }
 
 /// A CSV archive's header, as apply reads it.
@@ -406,9 +294,13 @@ impl Run<'_> {
                 return Ok(Fate::Keep);
             }
         }
-        match self.shape {
-            Some(Shape::Csv) => self.csv_row(body, line),
-            _ => self.json_line(body, line),
+        match self.csv.take() {
+            Some(columns) => {
+                let fate = self.csv_row(&columns, body, line);
+                self.csv = Some(columns);
+                fate
+            }
+            None => self.json_line(body, line),
         }
     }
 
@@ -554,10 +446,7 @@ impl Run<'_> {
         })
     }
 
-    fn csv_row(&mut self, body: &[u8], line: u64) -> anyhow::Result<Fate> {
-        let Some(columns) = &self.csv else {
-            unreachable!("a CSV row before its header");
-        };
+    fn csv_row(&mut self, columns: &CsvColumns, body: &[u8], line: u64) -> anyhow::Result<Fate> {
         if memchr::memchr_iter(b'"', body).count() % 2 == 1 {
             return Err(self.refuse(
                 line,
