@@ -50,7 +50,7 @@ archive. With --output - (or --removed -), stdout carries that instead, and
 only a one-line summary goes to stderr (not with --quiet).
 
 Usage:
-  apply-results --archive <file> [--tweets-results <file>]... [--users-results <file>]... --output <file> [options]
+  apply-results --archive <file> (--tweets-results <file> | --users-results <file>)... --output <file> [options]
   apply-results (-h | --help)
   apply-results (-V | --version)
 
@@ -79,7 +79,6 @@ use std::path::PathBuf;
 use compliance_core::apply::{self, Apply, Input, Of};
 use compliance_core::cli;
 use compliance_core::destination::Destination;
-use compliance_core::usage_bail;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -97,9 +96,6 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(args: Args) -> compliance_core::anyhow::Result<()> {
-    if args.flag_tweets_results.is_empty() && args.flag_users_results.is_empty() {
-        usage_bail!("give the results with --tweets-results or --users-results (or both)");
-    }
     let results = (args.flag_tweets_results.iter().map(|f| (Of::Tweets, f)))
         .chain(args.flag_users_results.iter().map(|f| (Of::Users, f)))
         .map(|(of, f)| (of, PathBuf::from(f)))

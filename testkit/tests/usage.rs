@@ -59,6 +59,26 @@ fn missing_and_conflicting_flags_are_named() {
         &["tweets"],
         "error: \"tweets\" is not a flag; values follow their flag, as --name <name>",
     );
+    refused(
+        "apply-results",
+        &["--tweets-results", "r.jsonl", "--output", "o.jsonl"],
+        "error: --archive is required",
+    );
+    refused(
+        "apply-results",
+        &["--archive", "a.jsonl", "--tweets-results", "r.jsonl"],
+        "error: --output is required",
+    );
+    refused(
+        "apply-results",
+        &["--archive", "a", "--tweet-results", "r", "--output", "o"],
+        "error: there is no flag --tweet-results",
+    );
+    refused(
+        "apply-results",
+        &["--archive", "a", "--output", "o"],
+        "error: give one of --tweets-results or --users-results",
+    );
 }
 
 const STAGES: [&str; 5] = [
@@ -101,7 +121,11 @@ fn the_readme_and_every_manual_give_the_same_exit_codes() {
 #[test]
 fn version_and_v_name_the_program() {
     let version = env!("CARGO_PKG_VERSION");
-    for stage in STAGES.iter().copied().chain(["compliance-emulator"]) {
+    for stage in STAGES
+        .iter()
+        .copied()
+        .chain(["compliance-emulator", "apply-results"])
+    {
         for flag in ["--version", "-V"] {
             let out = Stage::bare(sibling_binary(stage)).run(&[flag]);
             out.assert_code(0);
