@@ -501,8 +501,14 @@ fn devices_fifos_and_links_as_the_output() {
 #[test]
 fn the_readme_gives_the_rules_of_the_manual_word_for_word() {
     let manual = apply(&["--help"]).stdout;
-    let start = manual.find("  results  reason").expect("the rules in --help");
+    let start = manual
+        .find("  results  reason")
+        .expect("the rules in --help");
     let table = &manual[start..start + manual[start..].find("\n\n").expect("its end")];
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
-    assert!(readme.contains(&format!("```\n{table}\n```")), "README.md lacks:\n{table}");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```\n{table}\n```")),
+        "README.md lacks:\n{table}"
+    );
 }

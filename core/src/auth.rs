@@ -108,21 +108,111 @@ fn percent_decoded(text: &str) -> String {
 /// Text about to be printed, with every form of the bearer token replaced
 /// by `<redacted>`: a server may quote the request's `Authorization` header
 /// back in an error, and nothing here prints what it has not scrubbed.
+///
+/// The forms are found even when white space, a line break or its JSON
+/// escape (`\n`) was put inside them (an echo folded to one line, or wrapped),
+/// and a piece of [`FRAGMENT`] characters or more of a form counts too: no
+/// part of the token survives however a server cut or wrapped it.
 pub fn scrub(text: &str) -> Cow<'_, str> {
     let Ok(secrets) = SECRETS.lock() else {
         return Cow::Borrowed(text);
     };
-    let mut text = Cow::Borrowed(text);
+    if secrets.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    // The text without what may have been put inside a token, and where
+    // each byte kept came from.
+    let (squeezed, origin) = squeeze(text);
+    let mut spans: Vec<(usize, usize)> = Vec::new();
     for secret in secrets.iter() {
-        if text.contains(secret.as_str()) {
-            let redacted = match secret.strip_prefix("Bearer ") {
-                Some(_) => "Bearer <redacted>",
-                None => "<redacted>",
-            };
-            text = Cow::Owned(text.replace(secret.as_str(), redacted));
+        let token = secret.strip_prefix("Bearer ").unwrap_or(secret);
+        if token.len() >= SHORTEST_SCRUBBED {
+            for (start, end) in pieces_of(&squeezed, token.as_bytes(), FRAGMENT) {
+                spans.push((origin[start], origin[end - 1] + 1));
+            }
+        } else {
+            // A short token only where it follows `Bearer`, which stays.
+            let needle = format!("Bearer{token}");
+            for (start, end) in pieces_of(&squeezed, needle.as_bytes(), needle.len()) {
+                spans.push((origin[start + "Bearer".len()], origin[end - 1] + 1));
+            }
         }
     }
-    text
+    if spans.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (start, end) in spans {
+        if end <= at {
+            continue;
+        }
+        if start >= at {
+            out.push_str(&text[at..start]);
+            out.push_str("<redacted>");
+        }
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    Cow::Owned(out)
+}
+
+/// How many characters of a token in a row are a piece of it worth
+/// scrubbing: more than an ordinary word has in common with one by chance.
+pub const FRAGMENT: usize = 12;
+
+/// `text` without white space, control characters and the JSON escapes of
+/// line breaks and tabs, with the offset in `text` of each byte kept.
+fn squeeze(text: &str) -> (Vec<u8>, Vec<usize>) {
+    let bytes = text.as_bytes();
+    let (mut kept, mut origin) = (
+        Vec::with_capacity(bytes.len()),
+        Vec::with_capacity(bytes.len()),
+    );
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1)) {
+            (b'\\', Some(b'n' | b'r' | b't')) => i += 2,
+            (byte, _) if byte.is_ascii_whitespace() || byte.is_ascii_control() => i += 1,
+            (byte, _) => {
+                kept.push(byte);
+                origin.push(i);
+                i += 1;
+            }
+        }
+    }
+    (kept, origin)
+}
+
+/// The spans of `text` that are a piece of `token` at least `shortest`
+/// long (or all of a shorter token), the longest piece where they overlap.
+fn pieces_of(text: &[u8], token: &[u8], shortest: usize) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    if token.is_empty() {
+        return spans;
+    }
+    let shortest = shortest.min(token.len());
+    let mut i = 0;
+    while i + shortest <= text.len() {
+        let longest = (0..token.len())
+            .map(|j| {
+                text[i..]
+                    .iter()
+                    .zip(&token[j..])
+                    .take_while(|(a, b)| a == b)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0);
+        if longest >= shortest {
+            spans.push((i, i + longest));
+            i += longest;
+        } else {
+            i += 1;
+        }
+    }
+    spans
 }
 
 /// Scheme, host and port: what the same-origin rule compares.
@@ -256,6 +346,32 @@ mod tests {
         let _short = Token::new("abc".into());
         assert_eq!(scrub("a cab, abc"), "a cab, abc");
         assert_eq!(scrub("Bearer abc"), "Bearer <redacted>");
+    }
+
+    #[test]
+    fn a_token_cut_folded_or_wrapped_leaves_no_piece_behind() {
+        let secret = "AAAAAAAAAAAAAAAAAAAAAFoldTestToken0123456789abcdefXYZ";
+        let _token = Token::new(secret.to_string());
+        let (head, tail) = secret.split_at(30);
+        for echoed in [
+            format!("bad: Bearer {head}\n{tail} refused"),
+            format!("bad: Bearer {head} {tail} refused"),
+            format!("{{\"detail\":\"Bearer {head}\\n{tail}\"}}"),
+            format!("{head}\r\n  {tail}"),
+            format!("a piece: {} only", &secret[10..30]),
+            format!("the end: {}", &tail[..14]),
+        ] {
+            let clean = scrub(&echoed);
+            for piece in secret.as_bytes().windows(FRAGMENT) {
+                let piece = std::str::from_utf8(piece).unwrap();
+                assert!(!clean.contains(piece), "{piece:?} survives in {clean:?}");
+            }
+            assert!(clean.contains("<redacted>"), "{clean}");
+        }
+        assert_eq!(
+            scrub("an ordinary message, 12 chars"),
+            "an ordinary message, 12 chars"
+        );
     }
 
     #[test]

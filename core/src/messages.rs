@@ -4,6 +4,7 @@
 //!
 //! stdout is for data; nothing here writes there.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -37,9 +38,11 @@ pub fn warn(message: impl fmt::Display) {
     eprint_line(&format!("warning: {message}"));
 }
 
-/// Prints a line on stderr, scrubbed, above any progress bar shown.
+/// Prints a line on stderr, scrubbed and made safe for a terminal, above
+/// any progress bar shown.
 pub(crate) fn eprint_line(line: &str) {
     let line = crate::auth::scrub(line);
+    let line = printable(&line);
     let line = line.as_ref();
     let shown = SHOWN.lock().ok().and_then(|s| s.clone());
     match shown {
@@ -48,9 +51,77 @@ pub(crate) fn eprint_line(line: &str) {
     }
 }
 
+/// Whether a character would act on a terminal rather than show: a control
+/// character (an escape sequence starts with one, C1's CSI is one), or one
+/// that turns the direction of text (as "Trojan Source" uses them).
+fn acts_on_terminal(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every character that would act on a terminal shown as its
+/// escape (`\u{1b}`): whatever a server sent is printed, never obeyed.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(acts_on_terminal) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| match acts_on_terminal(c) {
+                true => c.escape_unicode().to_string(),
+                false => c.to_string(),
+            })
+            .collect(),
+    )
+}
+
+/// JSON text with the characters that would act on a terminal and that
+/// JSON writers leave as they are (DEL, C1, direction marks) escaped as
+/// `\u00XX`: they can stand only inside strings, where the escape means
+/// the same.
+pub fn printable_json(json: &str) -> Cow<'_, str> {
+    if !json.chars().any(acts_on_terminal) {
+        return Cow::Borrowed(json);
+    }
+    Cow::Owned(
+        json.chars()
+            .map(
+                |c| match acts_on_terminal(c) && !matches!(c, '\n' | '\t' | '\r') {
+                    true => format!("\\u{:04x}", c as u32),
+                    false => c.to_string(),
+                },
+            )
+            .collect(),
+    )
+}
+
 /// Records the bar now on screen (`None` once it is gone).
 pub(crate) fn showing(bar: Option<ProgressBar>) {
     if let Ok(mut shown) = SHOWN.lock() {
         *shown = bar;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_would_act_on_a_terminal_is_shown_not_obeyed() {
+        let hostile = "reasons: \u{1b}]0;pwned\u{7}\u{1b}[2J evil\u{9b}1m \u{202e}txt.exe";
+        let shown = printable(hostile);
+        assert!(!shown.chars().any(acts_on_terminal), "{shown}");
+        assert!(shown.contains("\\u{1b}]0;pwned"), "{shown}");
+        assert_eq!(printable("caf\u{e9} \u{1f600}"), "caf\u{e9} \u{1f600}");
+        let json =
+            serde_json::to_string(&serde_json::json!({ "reason": "a\u{9b}b\u{7f}\u{202e}" }))
+                .unwrap();
+        let safe = printable_json(&json);
+        assert!(!safe.chars().any(acts_on_terminal), "{safe}");
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(
+            back["reason"], "a\u{9b}b\u{7f}\u{202e}",
+            "the same JSON value"
+        );
     }
 }

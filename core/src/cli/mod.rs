@@ -180,7 +180,8 @@ fn run_main<T: DeserializeOwned, C: DeserializeOwned>(
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // `{:#}` joins the context chain into one line.
-            eprintln!("error: {}", crate::auth::scrub(&format!("{e:#}")));
+            let text = crate::auth::scrub(&format!("{e:#}")).into_owned();
+            eprintln!("error: {}", crate::messages::printable(&text));
             code(exit_code(&e))
         }
     }
@@ -203,7 +204,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     let mut out = io::stdout().lock();
-    writeln!(out, "{}", crate::auth::scrub(&text)).context("writing to standard output")?;
+    let text = crate::auth::scrub(&text).into_owned();
+    writeln!(out, "{}", crate::messages::printable_json(&text))
+        .context("writing to standard output")?;
     out.flush().context("writing to standard output")?;
     Ok(())
 }
