@@ -242,11 +242,22 @@ impl Origin {
             .filter(|h| !h.is_empty())
             .context("the URL has no host")?
             .to_ascii_lowercase();
-        Ok(Origin {
-            port: uri.port_u16().unwrap_or(default_port),
-            scheme,
-            host,
-        })
+        // The port as written: the http crate drops one that is not a u16,
+        // which would send the request to the default port instead.
+        let authority = uri.authority().map_or("", |a| a.as_str());
+        let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+        let written = match host_port.rsplit_once(']') {
+            Some((_, after)) => after.strip_prefix(':'),
+            None => host_port.rsplit_once(':').map(|(_, port)| port),
+        };
+        let port = match written {
+            None | Some("") => default_port,
+            Some(port) => match port.parse::<u16>() {
+                Ok(n) if n > 0 => n,
+                _ => anyhow::bail!("{port} is not a port (1 to 65535)"),
+            },
+        };
+        Ok(Origin { port, scheme, host })
     }
 
     /// Whether the host is this machine (`localhost`, 127.0.0.0/8, `[::1]`),

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::auth::{Origin, Token};
-use crate::error::bail_usage;
+use crate::error::{bail_usage, usage};
 use crate::retry::RetryPolicy;
 
 /// The API base used when `X_API_URL` is not set.
@@ -35,11 +35,23 @@ impl Config {
     /// Reads the configuration from the environment; `tool` names the stage
     /// in the `User-Agent`. A missing token or a bad `X_API_URL` is a usage error.
     pub fn from_env(tool: &str) -> anyhow::Result<Config> {
-        let token = std::env::var("BEARER_TOKEN").unwrap_or_default();
-        if token.trim().is_empty() {
-            bail_usage!(
+        let token = match std::env::var_os("BEARER_TOKEN") {
+            None => bail_usage!(
                 "BEARER_TOKEN is not set: export BEARER_TOKEN=<token>, the app-only bearer token \
                  from your app's \"Keys and tokens\" page in the X developer portal"
+            ),
+            Some(token) => token.into_string().map_err(|_| {
+                usage(
+                    "BEARER_TOKEN holds bytes that are not text (not UTF-8); copy the token again \
+                     from your app's \"Keys and tokens\" page"
+                        .into(),
+                )
+            })?,
+        };
+        if token.trim().is_empty() {
+            bail_usage!(
+                "BEARER_TOKEN is empty (or only white space): export BEARER_TOKEN=<token>, the \
+                 app-only bearer token from your app's \"Keys and tokens\" page"
             );
         }
         let token = token.trim();
@@ -50,7 +62,18 @@ impl Config {
                  your app's \"Keys and tokens\" page"
             );
         }
-        let api_url = std::env::var("X_API_URL").unwrap_or_else(|_| DEFAULT_API_URL.to_string());
+        // Unset is the real API; set but unreadable is a mistake, never a
+        // reason to send the token to the real API instead.
+        let api_url = match std::env::var_os("X_API_URL") {
+            None => DEFAULT_API_URL.to_string(),
+            Some(url) => url.into_string().map_err(|url| {
+                usage(format!(
+                    "X_API_URL={:?} holds bytes that are not text (not UTF-8); give an origin \
+                     such as {DEFAULT_API_URL} or http://127.0.0.1:8080",
+                    redact_userinfo(&url.to_string_lossy())
+                ))
+            })?,
+        };
         Config::new(&api_url, Token::new(token.to_string()), tool)
     }
 
@@ -60,8 +83,11 @@ impl Config {
     /// trailing `/` is fine). A path would be joined to the API's own paths
     /// and end in a 404 naming a path nobody typed.
     pub fn new(api_url: &str, token: Token, tool: &str) -> anyhow::Result<Config> {
-        let given = api_url.trim();
-        let api_url = given.strip_suffix('/').unwrap_or(given).to_string();
+        let trimmed = api_url.trim();
+        // A password in it is never echoed.
+        let given = redact_userinfo(trimmed);
+        let given = given.as_str();
+        let api_url = trimmed.strip_suffix('/').unwrap_or(trimmed).to_string();
         let example = format!("such as {DEFAULT_API_URL} or http://127.0.0.1:8080");
         let origin = match Origin::of(&api_url) {
             Ok(origin) => origin,
@@ -78,7 +104,7 @@ impl Config {
         }
         if !origin.is_https() && !origin.is_loopback() {
             bail_usage!(
-                "X_API_URL must be https:// (plain http:// is only for loopback hosts), not {api_url}"
+                "X_API_URL must be https:// (plain http:// is only for loopback hosts), not {given}"
             );
         }
         Ok(Config {
@@ -89,6 +115,20 @@ impl Config {
             user_agent: format!("compliance-tools/{} ({tool})", env!("CARGO_PKG_VERSION")),
             retry: RetryPolicy::default(),
         })
+    }
+}
+
+/// A URL with the user information before its host (`user:password@`)
+/// shown as `REDACTED@`, for messages.
+fn redact_userinfo(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let sep = if scheme.is_empty() { "" } else { "://" };
+            format!("{scheme}{sep}REDACTED@{}", &rest[at + 1..])
+        }
+        None => url.to_string(),
     }
 }
 
@@ -111,6 +151,25 @@ mod tests {
         let err = config("http://api.x.com").unwrap_err();
         assert!(crate::error::exit_code(&err) == 2 && err.to_string().contains("https"));
         assert!(config("api.x.com").is_err());
+    }
+
+    #[test]
+    fn a_password_is_never_echoed_and_a_port_must_be_one() {
+        let err = config("https://me:hunter2@api.x.com").unwrap_err();
+        assert_eq!(crate::error::exit_code(&err), 2);
+        assert!(!format!("{err:#}").contains("hunter2"), "{err:#}");
+        assert!(format!("{err:#}").contains("REDACTED@api.x.com"), "{err:#}");
+        let err = config("http://me:hunter2@example.com").unwrap_err();
+        assert!(!format!("{err:#}").contains("hunter2"), "{err:#}");
+        for bad in [
+            "http://127.0.0.1:99999",
+            "http://127.0.0.1:65536",
+            "http://127.0.0.1:x",
+        ] {
+            let err = config(bad).unwrap_err();
+            assert_eq!(crate::error::exit_code(&err), 2, "{bad}");
+        }
+        assert!(config("http://127.0.0.1:65535").is_ok());
     }
 
     #[test]

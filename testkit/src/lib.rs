@@ -98,6 +98,12 @@ impl Stage {
         self
     }
 
+    /// Sets an environment variable to any bytes, text or not.
+    pub fn env_os(mut self, name: &str, value: impl AsRef<std::ffi::OsStr>) -> Stage {
+        self.command.env(name, value);
+        self
+    }
+
     /// Removes an environment variable.
     pub fn env_remove(mut self, name: &str) -> Stage {
         self.command.env_remove(name);

@@ -81,6 +81,41 @@ fn missing_and_conflicting_flags_are_named() {
     );
 }
 
+#[test]
+fn environment_that_is_not_text_is_named_and_nothing_is_sent() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let not_text = |bytes: &[u8]| std::ffi::OsStr::from_bytes(bytes).to_os_string();
+    let out = Stage::bare(sibling_binary("list-jobs"))
+        .env("BEARER_TOKEN", "AAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .env_os("X_API_URL", not_text(b"http://127.0.0.1:1/caf\xe9"))
+        .run(&[]);
+    out.assert_code(2)
+        .assert_stderr("X_API_URL=")
+        .assert_stderr("not text (not UTF-8)");
+    let out = Stage::bare(sibling_binary("list-jobs"))
+        .env("X_API_URL", "http://127.0.0.1:1")
+        .env_os("BEARER_TOKEN", not_text(b"AAAA\xe9AAAA"))
+        .run(&[]);
+    out.assert_code(2)
+        .assert_stderr("BEARER_TOKEN holds bytes that are not text");
+    let out = Stage::bare(sibling_binary("list-jobs"))
+        .env("X_API_URL", "http://127.0.0.1:1")
+        .env("BEARER_TOKEN", "  ")
+        .run(&[]);
+    out.assert_code(2).assert_stderr("BEARER_TOKEN is empty");
+    let out = Stage::bare(sibling_binary("list-jobs"))
+        .env("X_API_URL", "http://me:hunter2@127.0.0.1:99999")
+        .env("BEARER_TOKEN", "AAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .run(&[]);
+    out.assert_code(2);
+    assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+    let out = Stage::bare(sibling_binary("list-jobs"))
+        .env("X_API_URL", "http://127.0.0.1:99999")
+        .env("BEARER_TOKEN", "AAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .run(&[]);
+    out.assert_code(2).assert_stderr("99999 is not a port");
+}
+
 const STAGES: [&str; 5] = [
     "create-job",
     "upload-ids",
