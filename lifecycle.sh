@@ -5,6 +5,7 @@
 #
 #   ./lifecycle.sh --type tweets|users --ids-file FILE|- --results-file FILE
 #                  [--name NAME] [--replace] [--part-size BYTES]
+#                  [--format jsonl|csv]
 #
 #   1. upload-ids --check      checks the ID file; a bad file creates no job
 #   2. create-job              one job (or one per part, see below)
@@ -20,6 +21,9 @@
 #                  (only one job per type may be active). Default: 1 GiB
 #                  when the upload URL is on the API host (its limit for one
 #                  upload); no splitting for Cloud Storage URLs.
+# --format F       jsonl (the default) or csv: the results file's format,
+#                  as download-results --format F writes it. A CSV of
+#                  several parts has one header line, then every part's rows.
 #
 # The results of all parts go into the one results file, which appears only
 # when every part is done. The run keeps its state in .FILE.lifecycle/
@@ -44,7 +48,7 @@ fail() {
   exit 2
 }
 
-type='' ids_file='' results='' name='' part_size=''
+type='' ids_file='' results='' name='' part_size='' format=jsonl
 replace=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -53,6 +57,7 @@ while [ $# -gt 0 ]; do
     --results-file) results=${2-}; shift 2 || fail "--results-file needs a value" ;;
     --name) name=${2-}; shift 2 || fail "--name needs a value" ;;
     --part-size) part_size=${2-}; shift 2 || fail "--part-size needs a value" ;;
+    --format) format=${2-}; shift 2 || fail "--format needs a value" ;;
     --replace) replace=(--replace); shift ;;
     -h | --help) usage; exit 0 ;;
     *) fail "there is no flag $1; see ./lifecycle.sh --help" ;;
@@ -62,6 +67,7 @@ case "$type" in tweets | users) ;; *) fail "--type must be tweets or users; see 
 [ -n "$ids_file" ] || fail "--ids-file is required; see ./lifecycle.sh --help"
 case "$results" in '' | -) fail "--results-file must name a file; see ./lifecycle.sh --help" ;; esac
 case "$part_size" in '' | *[!0-9]* | 0) [ -z "$part_size" ] || fail "--part-size takes a number of bytes, not $part_size" ;; esac
+case "$format" in jsonl | csv) ;; *) fail "--format must be jsonl or csv, not '$format'; see ./lifecycle.sh --help" ;; esac
 folder=$(dirname -- "$results")
 [ -d "$folder" ] || fail "--results-file $results: the folder $folder does not exist"
 
@@ -86,7 +92,7 @@ field() {
 
 # The state of this run, beside the results file.
 state="$folder/.$(basename -- "$results").lifecycle"
-arguments="type=$type ids-file=$ids_file name=$name part-size=$part_size"
+arguments="type=$type ids-file=$ids_file name=$name part-size=$part_size format=$format"
 if [ -d "$state" ]; then
   [ "$(cat "$state/arguments" 2>/dev/null)" = "$arguments" ] ||
     fail "$state holds an unfinished run with other arguments; run that again, or remove the folder"
@@ -104,7 +110,7 @@ stopped() {
   if [ -n "$job" ]; then
     echo "It left behind job $job${job_name:+ (\"$job_name\")}; see it with: list-job --id $job" >&2
     echo "To go on by hand: upload-ids --ids-file $part_file --id $job (if it is still created)," >&2
-    echo "  list-job --id $job --wait, download-results --id $job --results-file FILE;" >&2
+    echo "  list-job --id $job --wait, download-results --id $job --format $format --results-file FILE;" >&2
   fi
   echo "or run the same lifecycle.sh command again: parts done are not run again." >&2
   exit "$code"
@@ -191,17 +197,22 @@ while :; do
 
   # 4. Wait until it is done, then 5. fetch its results.
   run list-job --id "$job" --wait >/dev/null || stopped $? list-job "$part" "$job"
-  run download-results --id "$job" --results-file "$state/$tag.results" >/dev/null ||
+  run download-results --id "$job" --format "$format" --results-file "$state/$tag.results" >/dev/null ||
     stopped $? download-results "$part" "$job"
   touch "$state/$tag.done"
   [ "$parts" -eq 0 ] && break
 done
 
-# Every part is done: the results file appears whole, in one rename.
+# Every part is done: the results file appears whole, in one rename. A CSV
+# keeps the header line of the first part alone.
 whole="$folder/.$(basename -- "$results").lifecycle-$$"
 : >"$whole"
 for done in "$state"/*.results; do
-  cat "$done" >>"$whole"
+  if [ "$format" = csv ] && [ -s "$whole" ]; then
+    tail -n +2 "$done" >>"$whole"
+  else
+    cat "$done" >>"$whole"
+  fi
   # A part's last line may lack its newline; the next part must not join it.
   if [ -s "$done" ] && [ "$(tail -c 1 "$done" | od -An -c | tr -d ' ')" != '\n' ]; then
     echo >>"$whole"
