@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::error::bail_usage;
 use crate::error::{describe_error_item, one_line, ApiError, MAX_ERROR_BODY};
 use crate::error::{NotFound, Transient, Unreachable};
-use crate::jobs::{Job, JobId, JobName, JobRef, JobType, NewJob, Status};
+use crate::jobs::{self, Job, JobId, JobName, JobRef, JobType, NewJob, Status};
 use crate::messages::{note, warn};
 use crate::retry::Retrier;
 use crate::time::Timestamp;
@@ -286,6 +286,58 @@ impl Client {
             ));
         }
         Ok(matches.swap_remove(0))
+    }
+
+    /// The later parts of the split run whose first part is `first`: the
+    /// jobs of its type named `NAME-2`, `NAME-3`, ..., as lifecycle.sh names
+    /// the parts of a run it splits ([`jobs::later_parts`] says which count).
+    /// One listing of the type; no request for a job without a name.
+    pub fn later_parts(&self, first: &Job) -> anyhow::Result<Vec<Job>> {
+        let job_type = match first.job_type().parse::<JobType>() {
+            Ok(job_type) if first.name().is_some() => job_type,
+            _ => return Ok(Vec::new()),
+        };
+        let listed = self.list_jobs(job_type, None)?;
+        Ok(jobs::later_parts(first, &listed))
+    }
+
+    /// After a download by name: a warning when `first` is the first part
+    /// of a run that lifecycle.sh split into jobs named NAME, NAME-2, ...,
+    /// saying that `file` holds that part only and how to get the rest;
+    /// `None` for a job that is no such part. A failed lookup is a warning
+    /// too: the download itself worked.
+    pub fn split_run_warning(&self, first: &Job, file: &str) -> Option<String> {
+        let (name, kind) = (first.name()?, first.job_type());
+        let (second, parts) = match self.later_parts(first) {
+            Ok(later) => (jobs::part_name(name, 2), later.len() + 1),
+            Err(e) => {
+                return Some(format!(
+                    "could not look for jobs named {:?}, ... (the later parts of a run that \
+                     lifecycle.sh split): {e:#}",
+                    jobs::part_name(name, 2)
+                ))
+            }
+        };
+        let last = jobs::part_name(name, parts);
+        let (others, which, download) = match parts {
+            1 => return None,
+            2 => (
+                format!("the {kind} job {second:?} is part 2"),
+                "part 2",
+                format!("{second:?}"),
+            ),
+            _ => (
+                format!("the {kind} jobs {second:?} to {last:?} are parts 2 to {parts}"),
+                "each part",
+                format!("{second:?} to {last:?}"),
+            ),
+        };
+        Some(format!(
+            "{name:?} is part 1 of {parts} of a split run: {others}, as lifecycle.sh names \
+             parts. {file} holds part 1 only; lifecycle.sh writes all parts into the one \
+             --results-file it was given, or download {which} with --type {kind} --name \
+             {download}."
+        ))
     }
 
     /// Cancels a job that has not finished (`DELETE /2/compliance/jobs/:id`,

@@ -390,6 +390,43 @@ impl Job {
     }
 }
 
+/// The name lifecycle.sh gives part `part` (2 or more) of a run it splits
+/// under `name`: `NAME-2`, `NAME-3`, ...
+pub fn part_name(name: &str, part: usize) -> String {
+    format!("{name}-{part}")
+}
+
+/// The later parts, among `jobs`, of the split run whose first part is
+/// `first`: for part 2, 3, ... in turn, the newest job of `first`'s type
+/// named [`part_name`] that was created after `first` (lifecycle.sh creates
+/// the parts one after another) and before the next job of the type with
+/// `first`'s name, up to the first part without one. Jobs of those names
+/// from other runs under the same name (last month's, say) do not count.
+/// Empty when `first` has no name.
+pub fn later_parts(first: &Job, jobs: &[Job]) -> Vec<Job> {
+    let Some(name) = first.name() else {
+        return Vec::new();
+    };
+    let of_type = |j: &&Job| j.job_type() == first.job_type();
+    let newer = |a: &Job, b: &Job| Job::newest_first(a, b) == Ordering::Less;
+    let next_run = jobs
+        .iter()
+        .filter(of_type)
+        .filter(|j| j.name() == Some(name) && newer(j, first))
+        .max_by(|a, b| Job::newest_first(a, b)); // the oldest of them
+    (2..)
+        .map_while(|part| {
+            let wanted = part_name(name, part);
+            jobs.iter()
+                .filter(of_type)
+                .filter(|j| j.name() == Some(wanted.as_str()) && newer(j, first))
+                .filter(|j| next_run.is_none_or(|next| newer(next, j)))
+                .min_by(|a, b| Job::newest_first(a, b)) // the newest
+                .cloned()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,6 +464,39 @@ mod tests {
         jobs.sort_by(Job::newest_first);
         let ids: Vec<_> = jobs.iter().map(Job::id).collect();
         assert_eq!(ids, ["11", "10", "9"]);
+    }
+
+    #[test]
+    fn later_parts_are_those_of_this_run_of_the_type_in_order() {
+        let job = |id: &str, kind: &str, name: &str, at: &str| {
+            Job::from_value(json!({"id": id, "type": kind, "status": "complete",
+                "name": name, "created_at": format!("2026-0{at}T00:00:00.000Z")}))
+            .unwrap()
+        };
+        let jobs = [
+            job("1", "tweets", "m", "1-01"),
+            job("2", "tweets", "m-2", "1-01"),
+            job("3", "users", "m", "1-02"),
+            job("4", "tweets", "m-3", "1-03"),
+            job("5", "tweets", "m", "2-01"),
+            job("6", "tweets", "m-2", "2-02"),
+            job("7", "tweets", "m-2", "2-03"),
+            job("8", "users", "m-3", "2-04"),
+            job("9", "tweets", "m-4", "2-05"),
+            job("10", "tweets", "mm-3", "2-05"),
+        ];
+        let ids = |first: &Job| {
+            let parts = later_parts(first, &jobs);
+            parts.iter().map(|j| j.id().to_string()).collect::<Vec<_>>()
+        };
+        // January's run had three parts (a users job between them is not
+        // a run of the tweets job's name), none of February's.
+        assert_eq!(ids(&jobs[0]), ["2", "4"]);
+        // February's: the newest m-2; no tweets job m-3, so m-4 is not one.
+        assert_eq!(ids(&jobs[4]), ["7"]);
+        assert!(ids(&jobs[6]).is_empty(), "no m-2-2");
+        let unnamed = Job::from_value(json!({"id": "11", "type": "tweets", "status": "complete"}));
+        assert!(later_parts(&unnamed.unwrap(), &jobs).is_empty());
     }
 
     #[test]

@@ -67,7 +67,7 @@ use std::collections::BTreeMap;
 
 use compliance_core::cli::{self, flags, CommonFlags};
 use compliance_core::transfer::{download_results, results_url, Destination, Downloaded};
-use compliance_core::usage_bail;
+use compliance_core::{usage_bail, JobRef};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -98,9 +98,14 @@ fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
     let format = flags::format(&args.flag_format)?;
     let dest = flags::results_file(&args.flag_results_file)?;
     let client = cli::client("download-results", &common)?;
+    // The job found by --name: it may be the first part of a split run.
+    let mut named = None;
     let url = match (&job_ref, &args.flag_url) {
         (Some(job_ref), _) => {
             let job = client.find_job(job_ref)?;
+            if let JobRef::Name { .. } = job_ref {
+                named = Some(job.clone());
+            }
             results_url(&client, job, args.flag_wait.then_some(patience))?
         }
         (None, _) if args.flag_wait => {
@@ -114,6 +119,12 @@ fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
         dest.describe(),
         done.summary.describe(format)
     ));
+    // Even with --quiet: a script must learn that the file is part 1 only.
+    if let Some(warning) =
+        named.and_then(|first| client.split_run_warning(&first, &dest.describe()))
+    {
+        cli::warn(warning);
+    }
     // On standard output the results are the data: no summary there.
     if dest != Destination::Stdout {
         cli::print_json(&JsonSummary::new(&dest, &done))?;

@@ -1149,3 +1149,114 @@ fn a_job_without_ids_says_to_upload_first_and_waits_only_for_its_window() {
         started.elapsed()
     );
 }
+
+/// Creates a job on `em`, uploads `ids` and waits until it is complete;
+/// returns its id.
+fn add_complete_job(em: &Emulator, job_type: &str, name: &str, ids: &str) -> String {
+    let job = em.create_job(job_type, Some(name), false);
+    assert_eq!(upload(em, &job.id, ids.as_bytes()), 200);
+    await_status(em, &job.id, "complete", Duration::from_secs(10));
+    job.id
+}
+
+/// The IDs of part `part` of a split run: 2000 of their own.
+fn part_ids(part: u64) -> String {
+    (0..2000u64)
+        .map(|i| {
+            format!(
+                "{}\n",
+                1_400_000_000_000_000_000 + part * 100_000_000 + i * 7919
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_first_part_of_a_split_run_warns_that_it_holds_part_1_only() {
+    let em = Emulator::start(Config::default()).expect("start emulator");
+    // As lifecycle.sh names the parts: m, m-2, m-3; and a users job m-4.
+    for part in 1..=3 {
+        let name = match part {
+            1 => "m".to_string(),
+            n => format!("m-{n}"),
+        };
+        add_complete_job(&em, "tweets", &name, &part_ids(part));
+    }
+    em.create_job("users", Some("m-4"), false);
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let out = Stage::new(BIN, &em).run(&["--name", "m", "--results-file", path.to_str().unwrap()]);
+    out.assert_code(0)
+        .assert_stderr(
+            "warning: \"m\" is part 1 of 3 of a split run: the tweets jobs \"m-2\" to \"m-3\" \
+             are parts 2 to 3, as lifecycle.sh names parts.",
+        )
+        .assert_stderr(&format!(
+            "{} holds part 1 only; lifecycle.sh writes all parts into the one --results-file \
+             it was given, or download each part with --type tweets --name \"m-2\" to \"m-3\".",
+            path.display()
+        ));
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        em.expected_results("tweets", part_ids(1).as_bytes()),
+        "part 1, downloaded as asked"
+    );
+    assert_eq!(out.json()["file"], path.to_str().unwrap());
+    let (summary, warning) = (
+        out.stderr.find("compliance events (").unwrap(),
+        out.stderr.find("warning:").unwrap(),
+    );
+    assert!(summary < warning, "after the download: {}", out.stderr);
+    // A warning: --quiet does not silence it, and it is one line.
+    let out = Stage::new(BIN, &em).run(&["--name", "m", "--results-file", "-", "--quiet"]);
+    out.assert_code(0);
+    assert!(
+        out.stderr.starts_with("warning: \"m\" is part 1 of 3 ")
+            && out.stderr.ends_with("standard output holds part 1 only; lifecycle.sh writes all parts into the one --results-file it was given, or download each part with --type tweets --name \"m-2\" to \"m-3\".\n")
+            && out.stderr.lines().count() == 1,
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_name_without_parts_of_its_run_gets_no_word_of_them() {
+    let em = Emulator::start(Config::default()).expect("start emulator");
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let download = |name: &str| {
+        Stage::new(BIN, &em).run(&["--name", name, "--results-file", path.to_str().unwrap()])
+    };
+    let silent = |out: &Output| {
+        out.assert_code(0).assert_stderr("compliance events (");
+        assert!(
+            !out.stderr.contains("warning") && !out.stderr.contains("part"),
+            "{}",
+            out.stderr
+        );
+    };
+    add_complete_job(&em, "tweets", "solo", &part_ids(1));
+    silent(&download("solo"));
+
+    // Last month's m-2 is a part of last month's run; a users job m-2 is of
+    // another type.
+    add_complete_job(&em, "tweets", "m-2", &part_ids(2));
+    add_complete_job(&em, "tweets", "m", &part_ids(1));
+    em.create_job("users", Some("m-2"), false);
+    silent(&download("m"));
+
+    // This month's m-2 makes m the first of two parts.
+    add_complete_job(&em, "tweets", "m-2", &part_ids(2));
+    download("m").assert_code(0).assert_stderr(
+        "warning: \"m\" is part 1 of 2 of a split run: the tweets job \"m-2\" is part 2, as \
+         lifecycle.sh names parts.",
+    );
+    let out = download("m");
+    assert!(
+        out.stderr
+            .trim_end()
+            .ends_with("or download part 2 with --type tweets --name \"m-2\"."),
+        "{}",
+        out.stderr
+    );
+}
