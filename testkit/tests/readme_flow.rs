@@ -64,15 +64,20 @@ fn run_in(dir: &TempDir, em: Option<&Emulator>, program: &str, args: &[&str]) ->
     }
 }
 
-/// Runs recipes/`name` in `dir`; it needs jq.
+/// Runs recipes/`name` in `dir`; it needs jq (sqlite3 for a CSV).
 fn recipe(dir: &TempDir, name: &str) {
-    let found = Command::new("jq")
+    let tool = if name.contains("csv") {
+        "sqlite3"
+    } else {
+        "jq"
+    };
+    let found = Command::new(tool)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
     assert!(
         found,
-        "jq is not installed, and the README's recipes (recipes/{name}) need it: apt-get install jq"
+        "{tool} is not installed, and the README's recipes (recipes/{name}) need it: apt-get install {tool}"
     );
     let script = repo().join("recipes").join(name);
     run_in(dir, None, "bash", &[script.to_str().unwrap()]).assert_code(0);
@@ -200,6 +205,37 @@ fn the_pages_recipe_finds_every_tweet_and_user() {
     recipe(&dir, "ids-pages.sh");
     assert_quotes_reach_further(&a, 100..200);
     assert_ids(&dir, model_ids(&a, 100..200, false));
+}
+
+#[test]
+fn the_csv_recipe_finds_every_tweet_and_author() {
+    let dir = TempDir::new();
+    let a = Archive::small(5, 1500);
+    let mut csv = Vec::new();
+    a.write_csv(&mut csv, true, None).unwrap();
+    dir.write("archive.csv", &csv);
+    recipe(&dir, "ids-csv.sh");
+    let tweets: BTreeSet<u64> = (0..a.tweets).map(|i| a.tweet_id(i)).collect();
+    let authors: BTreeSet<u64> = (0..a.tweets).map(|i| a.tweet(i).author).collect();
+    assert_ids(&dir, (tweets, authors));
+}
+
+#[test]
+fn the_readme_shows_each_id_recipe_as_it_is_tested() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    for name in ["ids-flattened.sh", "ids-pages.sh", "ids-csv.sh"] {
+        let script = std::fs::read_to_string(repo().join("recipes").join(name)).unwrap();
+        let body = &script[script.find("set -euo pipefail\n").expect("strict mode") + 18..];
+        for line in body
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            assert!(
+                readme.contains(line),
+                "README.md lacks this line of recipes/{name}:\n{line}"
+            );
+        }
+    }
 }
 
 /// Asserts that the file at `path` holds exactly `want`, showing where not.
