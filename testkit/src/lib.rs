@@ -5,6 +5,7 @@
 //! `X_API_URL` and `BEARER_TOKEN` pointing at it and captures what it printed.
 
 pub mod archive;
+pub mod hostile;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
