@@ -21,6 +21,8 @@
 //!   serde_json, the specification the fast reader is held to.
 //! - `rules`: what the results do to a line, as byte ranges to cut.
 //! - `csv`: where CSV records and fields are.
+//! - `output`: the clean archive written whole (gzip on a thread of its
+//!   own), once no output is found to be one of the inputs.
 //! - `report`: the `--removed` lines and the [`Summary`].
 
 mod csv;
