@@ -100,11 +100,20 @@ impl Client {
     /// or expired), but not while an active job of the type holds it. If the
     /// API refuses because a job of that type is still active, the error
     /// names it.
+    ///
+    /// `POST` is not idempotent: after a failure the job may exist though
+    /// its answer was lost. Before another try, the jobs are listed, and a
+    /// job is taken as this run's only when it can be: `created`, of the
+    /// name and kind asked for, and not among the jobs listed before the
+    /// first request was sent (another run's job, made earlier, is never
+    /// adopted). Two such jobs cannot be told apart: that is an error
+    /// naming both, not a guess.
     pub fn create_job(&self, new: &NewJob) -> anyhow::Result<Job> {
         let job_type = new.job_type;
+        // Every job listed now was made before this run's request: none can be its own.
+        let before = self.list_jobs(job_type, None)?;
         if let Some(name) = &new.name {
-            let jobs = self.list_jobs(job_type, None)?;
-            let holder = jobs
+            let holder = before
                 .iter()
                 .find(|j| j.name() == Some(name.as_str()) && j.status().is_active());
             if let Some(job) = holder {
@@ -131,9 +140,9 @@ impl Client {
             }
             retrier.after_failure(e)?;
             // POST is not idempotent: the job may exist though its answer was lost.
-            if let Some(job) = self.created_since(new, job_type, started)? {
+            if let Some(job) = self.made_by_this_run(new, &before, started)? {
                 note(format!(
-                    "{} was created before the answer was lost; using it",
+                    "{} was created by this run's request, whose answer was lost; using it",
                     job.describe()
                 ));
                 return Ok(job);
@@ -159,21 +168,53 @@ impl Client {
         ))
     }
 
-    /// A job just like `new` created since `since` (give or take clock skew).
-    fn created_since(
+    /// The job this run's lost request made, if one can be told to be it: a
+    /// `created` job like `new` (name, resumable) that is not in `before`
+    /// (listed before the request) and was created since `since` (give or
+    /// take clock skew). `None`: no such job, the request made none. Two or
+    /// more: an error naming them, since either may be another run's.
+    fn made_by_this_run(
         &self,
         new: &NewJob,
-        job_type: JobType,
+        before: &[Job],
         since: Timestamp,
     ) -> anyhow::Result<Option<Job>> {
+        let job_type = new.job_type;
+        let check = format!("`list-jobs --type {job_type} --status created` shows it");
         let skew = 5 * 60 * 1000;
-        let jobs = self.list_jobs(job_type, Some(&Status::Created))?;
-        Ok(jobs.into_iter().find(|j| {
-            j.name() == new.name.as_ref().map(JobName::as_str)
-                && j.resumable() == new.resumable
-                && j.created_at()
-                    .is_some_and(|at| at.millis() >= since.millis() - skew)
-        }))
+        let jobs = self
+            .list_jobs(job_type, Some(&Status::Created))
+            .with_context(|| {
+                format!(
+                    "the {job_type} job this run asked for may have been created though the \
+                     answer was lost, and the jobs could not be listed to find it: {check}"
+                )
+            })?;
+        let mut ours: Vec<Job> = jobs
+            .into_iter()
+            .filter(|j| before.iter().all(|b| b.id() != j.id()))
+            .filter(|j| {
+                j.name() == new.name.as_ref().map(JobName::as_str)
+                    && j.resumable() == new.resumable
+                    && j.created_at()
+                        .is_some_and(|at| at.millis() >= since.millis() - skew)
+            })
+            .collect();
+        match ours.len() {
+            0 | 1 => Ok(ours.pop()),
+            _ => {
+                let found: Vec<String> = ours.iter().map(Job::describe_dated).collect();
+                anyhow::bail!(
+                    "the answer to this run's request was lost, and {} {job_type} jobs like \
+                     the one it asked for were created since it began: {}; any one of them may \
+                     be another run's (create-job run twice at once?), so none is taken as \
+                     this run's. `list-jobs --type {job_type} --status created` shows them: \
+                     go on with the one that is yours, by its --id",
+                    ours.len(),
+                    found.join(", ")
+                )
+            }
+        }
     }
 
     /// Lists the jobs of one type, newest first, optionally of one status.
@@ -184,11 +225,22 @@ impl Client {
         job_type: JobType,
         status: Option<&Status>,
     ) -> anyhow::Result<Vec<Job>> {
+        self.list_jobs_within(job_type, status, None)
+    }
+
+    /// [`Client::list_jobs`], retries and rate-limit waits included, before
+    /// `deadline` (which `--timeout` set).
+    fn list_jobs_within(
+        &self,
+        job_type: JobType,
+        status: Option<&Status>,
+        deadline: Option<Instant>,
+    ) -> anyhow::Result<Vec<Job>> {
         let mut query = vec![("type", job_type.as_str())];
         if let Some(status) = status.filter(|s| **s != Status::Expired) {
             query.push(("status", status.as_str()));
         }
-        let envelope = self.get("/2/compliance/jobs", &query, None)?;
+        let envelope = self.get("/2/compliance/jobs", &query, deadline)?;
         // An empty list comes as `{}` (or with `meta` alone); `errors` alone
         // is a failure, whatever the status said.
         let data = match envelope.get("data") {
@@ -221,13 +273,22 @@ impl Client {
         job_type: Option<JobType>,
         status: Option<&Status>,
     ) -> anyhow::Result<Vec<Job>> {
+        self.list_all_within(job_type, status, None)
+    }
+
+    fn list_all_within(
+        &self,
+        job_type: Option<JobType>,
+        status: Option<&Status>,
+        deadline: Option<Instant>,
+    ) -> anyhow::Result<Vec<Job>> {
         let types = match job_type {
             Some(t) => vec![t],
             None => JobType::ALL.to_vec(),
         };
         let mut jobs = Vec::new();
         for t in types {
-            jobs.extend(self.list_jobs(t, status)?);
+            jobs.extend(self.list_jobs_within(t, status, deadline)?);
         }
         jobs.sort_by(Job::newest_first);
         Ok(jobs)
@@ -256,12 +317,19 @@ impl Client {
     /// never get user IDs. When older jobs have the name, a note on stderr
     /// says which one was taken.
     pub fn find_job(&self, job: &JobRef) -> anyhow::Result<Job> {
+        self.find_job_within(job, None)
+    }
+
+    /// [`Client::find_job`], its requests, retries and rate-limit waits
+    /// included, before `deadline` (which `--timeout` set, from the start of
+    /// the run).
+    pub fn find_job_within(&self, job: &JobRef, deadline: Option<Instant>) -> anyhow::Result<Job> {
         let (name, job_type) = match job {
-            JobRef::Id(id) => return self.get_job(id),
+            JobRef::Id(id) => return self.get_job_within(id, deadline),
             JobRef::Name { name, job_type } => (name, *job_type),
         };
         let mut matches: Vec<Job> = self
-            .list_all(job_type, None)?
+            .list_all_within(job_type, None, deadline)?
             .into_iter()
             .filter(|j| j.name() == Some(name.as_str()))
             .collect();
@@ -465,7 +533,13 @@ impl Client {
                     self.origin.host()
                 ))),
                 None => {
-                    let why = redact_in(&e.to_string(), &url);
+                    let why = match e {
+                        // The bound is the run's: --timeout, or the retry time.
+                        ureq::Error::Timeout(ureq::Timeout::Global) => {
+                            "no whole answer within the time left".to_string()
+                        }
+                        e => redact_in(&e.to_string(), &url),
+                    };
                     anyhow::Error::new(Transient(format!("{request} to {host}: {why}")))
                 }
             }
@@ -482,8 +556,11 @@ impl Client {
         }
         if status != 200 {
             let reset = rate_limit_reset(&response);
+            let retry_after = retry_after(&response, Timestamp::now());
             let body = read_limited(&mut response, MAX_ERROR_BODY);
-            return Err(ApiError::decode(request, status, reset, &body).into());
+            let mut error = ApiError::decode(request, status, reset, &body);
+            error.retry_after = retry_after;
+            return Err(error.into());
         }
         // No answer of the API comes near this; one that does is not retried.
         if let Some(len) = response.body().content_length().filter(|n| *n > MAX_ANSWER) {
@@ -568,6 +645,32 @@ pub(crate) fn rate_limit_reset(response: &Response<Body>) -> Option<Timestamp> {
     value.trim().parse().ok().map(Timestamp::from_unix_seconds)
 }
 
+/// `Retry-After`, as a time: seconds after `now`, or an HTTP date.
+fn retry_after(response: &Response<Body>, now: Timestamp) -> Option<Timestamp> {
+    let value = response.headers().get("retry-after")?.to_str().ok()?;
+    retry_after_at(value, now)
+}
+
+/// A `Retry-After` value as a time: a number of seconds after `now`, or an
+/// HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110's IMF-fixdate).
+fn retry_after_at(value: &str, now: Timestamp) -> Option<Timestamp> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        let millis = i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        return Some(Timestamp::from_millis(now.millis().saturating_add(millis)));
+    }
+    let [_weekday, day, month, year, time, "GMT"] =
+        value.split_whitespace().collect::<Vec<_>>()[..]
+    else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == month)? + 1;
+    Timestamp::parse(&format!("{year}-{month:02}-{day:0>2}T{time}Z"))
+}
+
 /// Reads at most `limit` bytes of a body, for an error message; what cannot
 /// be read is left out rather than turned into another error.
 pub(crate) fn read_limited(response: &mut Response<Body>, limit: u64) -> Vec<u8> {
@@ -595,6 +698,29 @@ pub(crate) fn bounded<B>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let now = Timestamp::parse("2026-12-01T10:00:00.000Z").unwrap();
+        let at = |v: &str| retry_after_at(v, now).map(|t| t.to_string());
+        assert_eq!(at("120").as_deref(), Some("2026-12-01T10:02:00.000Z"));
+        assert_eq!(at(" 0 ").as_deref(), Some("2026-12-01T10:00:00.000Z"));
+        assert_eq!(
+            at("Sun, 06 Nov 1994 08:49:37 GMT").as_deref(),
+            Some("1994-11-06T08:49:37.000Z")
+        );
+        assert!(at("18446744073709551615").is_some(), "far, not a panic");
+        for bad in [
+            "",
+            "-1",
+            "soon",
+            "1.5",
+            "Sun, 06 Nov 1994 08:49:37 PST",
+            "Sun, 31 Feb 2026 00:00:00 GMT",
+        ] {
+            assert_eq!(at(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn refused_and_unknown_hosts_are_unreachable_other_failures_not() {

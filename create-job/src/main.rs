@@ -6,6 +6,11 @@ Prints the new job as JSON on stdout: its id, its status (`created`), the
 signed upload_url to send the IDs to within the upload window (15 minutes),
 and the download_url for the results. The URLs are credentials: keep them.
 
+A request is not sent twice blindly: after a failure, the jobs are listed,
+and a job is taken as this run's only if it is new since the run began
+(not listed before its request), `created`, and of the name and kind asked
+for; two such jobs are an error naming both (exit 1), never a guess.
+
 Usage:
   create-job --type <type> [options]
   create-job (-h | --help)
@@ -30,7 +35,6 @@ Options:
     compliance_core::exit_codes!(),
 );
 
-use compliance_core::anyhow::Context as _;
 use compliance_core::cli::{self, flags, CommonFlags};
 use compliance_core::NewJob;
 use serde::Deserialize;
@@ -58,7 +62,10 @@ fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
         client.cancel_active(new.job_type)?;
     }
     let job = client.create_job(&new)?;
-    // The job exists now: if stdout fails, stderr still names it.
-    cli::print_json(&job)
-        .with_context(|| format!("{} was created, but printing it failed", job.describe()))
+    // The job exists now: if stdout fails, even for a reader that has gone,
+    // stderr still names it and the run fails.
+    cli::print_json(&job).map_err(|e| {
+        let what = format!("{} was created, but printing it failed", job.describe());
+        cli::mattered(e, format!("{what} (list-job --id {} shows it)", job.id()))
+    })
 }

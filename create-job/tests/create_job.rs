@@ -1,6 +1,6 @@
 //! create-job, run as a built binary against the emulator.
 
-use compliance_testkit::{Config, Emulator, Fault, Route, Stage};
+use compliance_testkit::{hostile, Config, Emulator, Fault, Route, Stage};
 
 const BIN: &str = env!("CARGO_BIN_EXE_create-job");
 
@@ -249,4 +249,107 @@ fn a_token_no_header_can_carry_is_a_usage_error_and_not_printed() {
         assert!(!out.stderr.contains("secret"), "{}", out.stderr);
     }
     assert!(em.requests().is_empty());
+}
+
+#[test]
+fn a_503_never_adopts_the_job_another_run_made() {
+    let em = emulator();
+    // The first run makes its job.
+    let first = Stage::new(BIN, &em).run(&["--type", "tweets"]);
+    first.assert_code(0);
+    let theirs = first.json()["id"].as_str().expect("id").to_string();
+    // The second is answered a plain 503: its request made nothing, and the
+    // first run's job, listed before it asked, is not its own.
+    em.fault(
+        Route::CreateJob,
+        Fault::Status {
+            status: 503,
+            times: 1,
+        },
+    );
+    let second = Stage::new(BIN, &em).run(&["--type", "tweets"]);
+    second
+        .assert_code(1)
+        .assert_stderr("HTTP 503")
+        .assert_stderr("HTTP 409")
+        .assert_stderr(&format!("tweets job {theirs}"));
+    assert!(!second.stderr.contains("using it"), "{}", second.stderr);
+    assert_eq!(second.stdout, "", "no job is claimed");
+    assert_eq!(em.jobs().len(), 1);
+}
+
+/// A job object as the API sends it, created at `created_at`.
+fn job_json(id: &str, created_at: &str) -> String {
+    let storage = format!("https://storage.googleapis.com/b/{id}");
+    format!(
+        r#"{{"id":"{id}","type":"tweets","status":"created","created_at":"{created_at}","upload_url":"{storage}/submission/x_{id}?X-Goog-Signature=s","upload_expires_at":"2099-01-01T00:00:00.000Z","download_url":"{storage}/delivery/x_{id}?X-Goog-Signature=s","download_expires_at":"2099-01-01T00:00:00.000Z","resumable":false}}"#
+    )
+}
+
+/// An API whose list of jobs is `before` until a `POST` arrives, then
+/// `after`; the `POST` loses its answer (the connection closes), a second
+/// one is refused as a conflict.
+fn api_losing_the_answer(before: &[String], after: &[String]) -> hostile::Hostile {
+    let list = |jobs: &[String]| match jobs.is_empty() {
+        true => "{}".to_string(),
+        false => format!(r#"{{"data":[{}]}}"#, jobs.join(",")),
+    };
+    let (before, after) = (list(before), list(after));
+    let posts = std::sync::atomic::AtomicUsize::new(0);
+    hostile::Hostile::start(move |req, _| {
+        use std::sync::atomic::Ordering;
+        let json = [("Content-Type", "application/json")];
+        match req.method.as_str() {
+            "POST" if posts.fetch_add(1, Ordering::SeqCst) == 0 => {
+                hostile::Answer::raw(Vec::new(), hostile::Then::Close)
+            }
+            "POST" => hostile::Answer::new(
+                409,
+                &[("Content-Type", "application/problem+json")],
+                r#"{"type":"https://api.x.com/2/problems/conflict","title":"Conflict","detail":"A job of this type is already active."}"#,
+            ),
+            _ if posts.load(Ordering::SeqCst) == 0 => hostile::Answer::new(200, &json, &before),
+            _ => hostile::Answer::new(200, &json, &after),
+        }
+    })
+}
+
+#[test]
+fn after_a_lost_answer_only_a_job_that_can_be_this_runs_is_taken() {
+    let now = compliance_core::time::Timestamp::now().to_string();
+    let run = |api: &hostile::Hostile| {
+        Stage::bare(BIN)
+            .env("X_API_URL", &api.origin())
+            .env("BEARER_TOKEN", "t")
+            .run(&["--type", "tweets", "--retries", "1"])
+    };
+    // Listed before this run asked: another run's, even though created a
+    // moment ago and just like the one asked for.
+    let earlier = [job_json("111", &now)];
+    let api = api_losing_the_answer(&earlier, &earlier);
+    let out = run(&api);
+    out.assert_code(1)
+        .assert_stderr("retry 1/1")
+        .assert_stderr("HTTP 409");
+    assert!(!out.stderr.contains("using it"), "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    // Two new jobs, either of which may be this run's: named, none taken.
+    let api = api_losing_the_answer(&[], &[job_json("222", &now), job_json("333", &now)]);
+    let out = run(&api);
+    out.assert_code(1)
+        .assert_stderr("tweets job 222")
+        .assert_stderr("tweets job 333")
+        .assert_stderr("none is taken as this run's")
+        .assert_stderr("list-jobs --type tweets --status created");
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        api.requests().iter().filter(|r| r.method == "POST").count(),
+        1,
+        "no second job asked for"
+    );
+    // One new job: this run's own, taken.
+    let api = api_losing_the_answer(&[], &[job_json("444", &now)]);
+    let out = run(&api);
+    out.assert_code(0).assert_stderr("using it");
+    assert_eq!(out.json()["id"], "444");
 }

@@ -182,6 +182,44 @@ fn create_job_makes_exactly_one_job() {
 }
 
 #[test]
+fn create_job_never_adopts_a_job_made_before_it_asked() {
+    // Another run's job exists; this run's request is answered with an
+    // error worth another try: it made nothing, and the job listed before
+    // it asked is never taken as its own. (The emulator loses only answers
+    // without a body, and its answer here is a 409 with one.)
+    let faults = vec![
+        Fault::Status {
+            status: 500,
+            times: 1,
+        },
+        Fault::Status {
+            status: 503,
+            times: 1,
+        },
+        Fault::RateLimited {
+            reset_after: Duration::from_secs(1),
+            times: 1,
+        },
+    ];
+    each_fault(faults, |fault| {
+        let em = Emulator::start(Config::default()).expect("start");
+        let theirs = em.create_job("tweets", None, false);
+        em.fault(Route::CreateJob, fault.clone());
+        let new = NewJob {
+            job_type: JobType::Tweets,
+            name: None,
+            resumable: false,
+        };
+        let e = client(&em, RETRIES, fault)
+            .create_job(&new)
+            .expect_err("another run's job taken as this run's");
+        let e = format!("{e:#}");
+        assert!(e.contains("HTTP 409") && e.contains(&theirs.id), "{e}");
+        assert_eq!(em.jobs().len(), 1);
+    });
+}
+
+#[test]
 fn list_jobs_retries_reads() {
     each_fault(common_faults(), |fault| {
         let em = Emulator::start(Config::default()).expect("start");
@@ -350,6 +388,32 @@ fn download_results_out_of_retries_leaves_no_file() {
     );
     assert!(dir.names().is_empty(), "{:?}", dir.names());
     assert_no_auth_to_storage(&em);
+}
+
+#[test]
+fn storage_s_own_statuses_are_called_storage_s() {
+    use compliance_testkit::hostile::{Answer, Hostile};
+    let config = compliance_core::Config::new("http://127.0.0.1:9", Token::new("t".into()), "test")
+        .expect("config");
+    let client = Client::new(config).expect("client");
+    let dir = TempDir::new();
+    for status in [204, 404, 416] {
+        let storage = Hostile::start(move |_, _| Answer::new(status, &[], ""));
+        let url = storage.url("/b/delivery/x?X-Goog-Signature=s");
+        let dest = Destination::File(dir.path("r.jsonl"));
+        let e = download_results(&client, &url, &dest, Format::Jsonl).expect_err("no results");
+        let e = format!("{e:#}");
+        let said = format!(
+            "download from 127.0.0.1:{}",
+            storage.origin().rsplit(':').next().unwrap()
+        );
+        assert!(
+            e.contains(&format!("{said}: storage refused with HTTP {status}")),
+            "{e}"
+        );
+        assert!(!e.contains("the API"), "{e}");
+    }
+    assert!(dir.names().is_empty(), "{:?}", dir.names());
 }
 
 /// The built binaries through one retry each (a 503, then success): their

@@ -69,6 +69,18 @@ API host's own form, .../2/compliance/jobs/<id>/upload), and if it has
 moved on the upload counts as done. With any other --url the error says how
 to check with list-job.
 
+A job takes one upload. Where the job is known (the same three ways), it is
+looked at again just before the last byte: if it has moved on meanwhile,
+another upload reached it first, and this one stops short of its end and
+fails (exit 1). Two uploads that end within the same moment, or any to a
+storage --url, cannot be told apart: run one upload per job.
+
+Storage is held to what was sent: a redirect, an upload called complete
+before its last byte, or a resumable session that claims bytes never sent
+or loses bytes it had confirmed is a failure saying what storage answered;
+a chunk of which storage keeps nothing counts against --retries and
+--retry-time.
+
 Usage:
   upload-ids --ids-file <file> (--url <upload-url> | --id <id> | --name <name>) [options]
   upload-ids --ids-file <file> --check [options]
@@ -90,8 +102,6 @@ Options:
     "\n",
     compliance_core::exit_codes!(),
 );
-
-use std::path::Path;
 
 use compliance_core::anyhow::Result;
 use compliance_core::cli::{self, flags, CommonFlags};
@@ -157,7 +167,7 @@ fn main() -> std::process::ExitCode {
 fn open(file: &str) -> Result<IdFile> {
     match file {
         "-" => IdFile::check_stdin(),
-        path => IdFile::check(Path::new(path)),
+        path => IdFile::check(&cli::path(path)),
     }
 }
 

@@ -1,5 +1,10 @@
 //! upload-ids, run as a built binary against the emulator.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use compliance_testkit::hostile::{Answer, Hostile, Request, Then};
 use compliance_testkit::{
     assert_no_auth_to_storage, Config, Emulator, Fault, Flavour, Origin, Output, Route, Stage,
     TempDir,
@@ -674,7 +679,8 @@ fn files_that_are_not_normal_are_sent_normalised_and_normal_ones_as_they_are() {
 
 /// A loopback proxy to the emulator's API origin that relays every
 /// connection both ways, but for the first one whose request is a `PUT`:
-/// that request reaches the emulator whole, and its answer is dropped. (The
+/// that request reaches the emulator whole (after the `100 Continue` it asks
+/// for), and its answer is dropped. (The
 /// emulator's own faults cannot lose an answer that has a body, as the API
 /// host's upload answer does: they send its head first.)
 struct LosingProxy {
@@ -717,8 +723,15 @@ impl LosingProxy {
                 });
                 std::thread::spawn(move || {
                     if lose {
-                        // The answer begins: the request was received whole. Drop it.
-                        let _ = server.read(&mut [0; 1]);
+                        // The `100 Continue` the client asked for goes through;
+                        // then the answer begins: the request was received
+                        // whole. Drop it.
+                        let continued = b"HTTP/1.1 100 Continue\r\n\r\n";
+                        let mut head = [0; 25];
+                        if server.read_exact(&mut head).is_ok() && &head == continued {
+                            let _ = client.write_all(&head);
+                            let _ = server.read(&mut [0; 1]);
+                        }
                         let _ = client.shutdown(Shutdown::Both);
                         let _ = server.shutdown(Shutdown::Both);
                     } else {
@@ -904,4 +917,377 @@ fn a_process_substitution_is_read_once() {
     out.assert_code(0)
         .assert_stderr("uploaded 5 IDs from /dev/fd/");
     assert_eq!(em.uploaded(&job.id).unwrap(), b"1\n2\n3\n4\n5\n");
+}
+
+/// A hostile server whose answers may name the server itself: `answer`
+/// gets each request, its number and the server's origin.
+fn hostile_here(
+    answer: impl Fn(&Request, usize, &str) -> Answer + Send + Sync + 'static,
+) -> Hostile {
+    let origin = Arc::new(OnceLock::<String>::new());
+    let own = origin.clone();
+    let server = Hostile::start(move |req, n| answer(req, n, own.get().map_or("", String::as_str)));
+    origin.set(server.origin()).expect("set once");
+    server
+}
+
+/// Storage that takes the resumable protocol: the session start gets a
+/// session on the same server, and the `n`th `PUT` to the session (chunks
+/// and status queries alike, from 0) gets `answer(n)`.
+fn resumable_storage(answer: impl Fn(usize) -> Answer + Send + Sync + 'static) -> Hostile {
+    let puts = AtomicUsize::new(0);
+    hostile_here(move |req, _, origin| match req.method.as_str() {
+        "POST" => {
+            let session = format!("{origin}/session?upload_id=session-secret");
+            Answer::new(201, &[("Location", &session)], "")
+        }
+        _ => answer(puts.fetch_add(1, Ordering::SeqCst)),
+    })
+}
+
+/// A signed URL on `server` that takes the resumable protocol.
+fn resumable_url(server: &Hostile) -> String {
+    server.url(
+        "/bucket/object?X-Goog-SignedHeaders=content-type%3Bhost%3Bx-goog-resumable\
+         &X-Goog-Signature=url-secret",
+    )
+}
+
+/// Runs upload-ids on `file` to `--url url` with `extra` flags; killed after a minute.
+fn upload_to_url(file: &str, url: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["--ids-file", file, "--url", url];
+    args.extend(extra);
+    Stage::bare(BIN)
+        .env("BEARER_TOKEN", "t")
+        .spawn(&args)
+        .wait_within(Duration::from_secs(60))
+}
+
+/// Asserts that no secret of a URL or session reached stderr.
+#[track_caller]
+fn assert_no_url_secrets(out: &Output) {
+    for secret in ["url-secret", "session-secret", "redirect-secret"] {
+        assert!(!out.stderr.contains(secret), "{secret}: {}", out.stderr);
+    }
+}
+
+fn status_308(range: Option<String>) -> Answer {
+    match range {
+        Some(range) => Answer::new(308, &[("Range", &range)], ""),
+        None => Answer::new(308, &[], ""),
+    }
+}
+
+#[test]
+fn a_resumable_session_is_held_to_what_was_sent() {
+    let dir = TempDir::new();
+    let path = dir.path("ids.txt");
+    let size = write_ids(&path, 450_000); // two chunks: 8 MiB, then the rest
+    let file = path.to_str().unwrap();
+    let chunk = 8 * 1024 * 1024u64;
+    type Answers = Box<dyn Fn(usize) -> Answer + Send + Sync>;
+    let cases: Vec<(&str, Answers, String)> = vec![
+        (
+            "complete after the first chunk",
+            Box::new(|_| Answer::new(200, &[], "")),
+            format!(
+                "storage called the upload complete (HTTP 200) when only {chunk} of its {size} \
+                 bytes had been sent"
+            ),
+        ),
+        (
+            "a Range past what was sent",
+            Box::new(move |n| match n {
+                0 => status_308(Some(format!("bytes=0-{}", size - 1))),
+                _ => Answer::new(200, &[], ""),
+            }),
+            format!(
+                "storage claims to hold {size} bytes of the upload, but only {chunk} of its \
+                 {size} had been sent"
+            ),
+        ),
+        (
+            "a Range not from byte 0",
+            Box::new(move |n| match n {
+                0 => status_308(Some(format!("bytes=100-{}", chunk - 1))),
+                _ => Answer::new(200, &[], ""),
+            }),
+            format!(
+                "storage claims to hold the bytes \"bytes=100-{}\" of the upload; a session \
+                 holds the first bytes of a file, from byte 0",
+                chunk - 1
+            ),
+        ),
+        (
+            "a Range that goes backwards",
+            Box::new(move |n| match n {
+                0 => status_308(Some(format!("bytes=0-{}", chunk - 1))),
+                1 => status_308(Some("bytes=0-99".into())),
+                _ => Answer::new(200, &[], ""),
+            }),
+            format!(
+                "storage claims to hold 100 bytes of the upload, after it had said it held \
+                 {chunk}: it lost bytes it had confirmed"
+            ),
+        ),
+    ];
+    for (case, answer, message) in cases {
+        let storage = resumable_storage(answer);
+        let out = upload_to_url(file, &resumable_url(&storage), &[]);
+        assert_eq!(out.code, 1, "{case}: {out:?}");
+        out.assert_stderr(&message);
+        assert_no_url_secrets(&out);
+    }
+}
+
+#[test]
+fn a_session_that_keeps_nothing_is_retried_within_the_limits() {
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "1\n2\n");
+    let storage = resumable_storage(|_| status_308(None));
+    let out = upload_to_url(&file, &resumable_url(&storage), &["--retries", "2"]);
+    out.assert_code(1)
+        .assert_stderr("retry 1/2: upload to 127.0.0.1:")
+        .assert_stderr("storage kept none of the 4 bytes sent (it holds 0 of 4)")
+        .assert_stderr("retry 2/2")
+        .assert_stderr("gave up after 3 attempts");
+    let puts = storage
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT")
+        .count();
+    assert_eq!(puts, 3, "the first chunk and two retries");
+    // --retry-time bounds it too, however many retries are left.
+    let storage = resumable_storage(|_| status_308(None));
+    let out = upload_to_url(
+        &file,
+        &resumable_url(&storage),
+        &["--retries", "100", "--retry-time", "1"],
+    );
+    out.assert_code(1)
+        .assert_stderr("storage kept none of")
+        .assert_stderr("of retrying");
+    assert_no_url_secrets(&out);
+}
+
+#[test]
+fn a_redirected_upload_is_a_failure_naming_where_it_pointed() {
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "1\n2\n");
+    for status in [301, 302, 303, 307, 308] {
+        // The redirect points back to the same server, which would take
+        // anything sent there with a 200.
+        let storage = hostile_here(move |req, _, origin| match req.target.as_str() {
+            to if to.starts_with("/elsewhere") => Answer::new(200, &[], ""),
+            _ => {
+                let to = format!("{origin}/elsewhere?X-Goog-Signature=redirect-secret");
+                Answer::new(status, &[("Location", &to)], "")
+            }
+        });
+        let url = storage.url("/bucket/object?X-Goog-Signature=url-secret");
+        let out = upload_to_url(&file, &url, &[]);
+        out.assert_code(1).assert_stderr(&format!(
+            "storage answered HTTP {status}, a redirect to {}",
+            storage.origin().trim_start_matches("http://")
+        ));
+        assert_no_url_secrets(&out);
+        assert_eq!(
+            storage.requests().len(),
+            1,
+            "{status}: the redirect was followed"
+        );
+    }
+}
+
+/// The API of one job, `123`, whose upload URL is on `storage`: its status
+/// is `created` for the first `created` lookups, `in_progress` after (as
+/// another upload would make it).
+fn one_job_api(storage: &Hostile, resumable: bool, created: usize) -> Hostile {
+    let upload_url = match resumable {
+        true => resumable_url(storage),
+        false => storage.url("/bucket/123/submission/x_123?X-Goog-Signature=url-secret"),
+    };
+    let lookups = AtomicUsize::new(0);
+    Hostile::start(move |_, _| {
+        let status = match lookups.fetch_add(1, Ordering::SeqCst) < created {
+            true => "created",
+            false => "in_progress",
+        };
+        let job = format!(
+            r#"{{"data":{{"id":"123","type":"tweets","status":"{status}","created_at":"2026-01-01T00:00:00.000Z","upload_url":"{upload_url}","upload_expires_at":"2099-01-01T00:00:00.000Z","download_url":"https://storage.googleapis.com/b/123/delivery/x_123","download_expires_at":"2099-01-01T00:00:00.000Z","resumable":{resumable}}}}}"#
+        );
+        Answer::new(200, &[("Content-Type", "application/json")], job)
+    })
+}
+
+#[test]
+fn an_upload_whose_job_moved_on_while_it_was_sent_fails() {
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "1\n2\n");
+    let run = |api: &Hostile| {
+        Stage::bare(BIN)
+            .env("X_API_URL", &api.origin())
+            .env("BEARER_TOKEN", "t")
+            .spawn(&["--ids-file", &file, "--id", "123"])
+            .wait_within(Duration::from_secs(60))
+    };
+    let storage = |resumable| match resumable {
+        true => resumable_storage(|_| Answer::new(200, &[], "")),
+        false => Hostile::start(|_, _| Answer::new(200, &[], "")),
+    };
+    let stored = |storage: &Hostile| -> Vec<Vec<u8>> {
+        let puts = storage.requests().into_iter().filter(|r| r.method == "PUT");
+        puts.map(|r| r.body).collect()
+    };
+    for resumable in [false, true] {
+        // The job still waits for its IDs when the last byte is due: done.
+        let free = storage(resumable);
+        let api = one_job_api(&free, resumable, usize::MAX);
+        run(&api).assert_code(0).assert_stderr("uploaded 2 IDs");
+        assert_eq!(stored(&free), [b"1\n2\n"], "resumable: {resumable}");
+        // Another upload reached the job meanwhile: this one stops a byte
+        // short of its end, and fails.
+        let taken = storage(resumable);
+        let api = one_job_api(&taken, resumable, 1);
+        let out = run(&api);
+        out.assert_code(1)
+            .assert_stderr(
+                "tweets job 123 (in_progress) took the IDs of another upload while this one \
+                 was being sent",
+            )
+            .assert_stderr("create a new job");
+        assert_eq!(out.stdout, "");
+        assert!(
+            stored(&taken).is_empty(),
+            "resumable: {resumable}: completed"
+        );
+        assert_no_url_secrets(&out);
+    }
+}
+
+#[test]
+fn storage_s_own_answers_are_called_storage_s() {
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "1\n2\n");
+    let storage = Hostile::start(|_, _| {
+        Answer::new(404, &[("Content-Type", "text/plain")], "No such upload")
+    });
+    let out = upload_to_url(&file, &storage.url("/b/o?X-Goog-Signature=url-secret"), &[]);
+    out.assert_code(1)
+        .assert_stderr("upload to 127.0.0.1:")
+        .assert_stderr("storage refused with HTTP 404: No such upload");
+    assert!(!out.stderr.contains("the API"), "{}", out.stderr);
+}
+
+/// Storage that answers every upload as soon as it has read the head, then
+/// closes the connection with the body unread, as a front end that goes by
+/// `Content-Length` does: `status` with Cloud Storage's XML error `code`.
+/// Counts the connections.
+struct AtTheHead {
+    base: String,
+    connections: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl AtTheHead {
+    fn start(status: &'static str, code: &'static str) -> AtTheHead {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (connections, stop) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let (counted, stopped) = (connections.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(mut stream) = stream else { return };
+                counted.fetch_add(1, Ordering::SeqCst);
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    line.clear();
+                }
+                let body = format!(
+                    "<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>\
+                     <Message>Your proposed upload is larger than the maximum object size \
+                     specified in your Policy Document.</Message></Error>"
+                );
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(format!("{head}{body}").as_bytes());
+                // Closed with the body unread: the kernel resets the connection.
+            }
+        });
+        AtTheHead {
+            base,
+            connections,
+            stop,
+        }
+    }
+}
+
+impl Drop for AtTheHead {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(self.base.trim_start_matches("http://"));
+    }
+}
+
+#[test]
+fn an_early_413_is_reported_as_a_413() {
+    let dir = TempDir::new();
+    let path = dir.path("ids.txt");
+    write_ids(&path, 1_000_000); // 20 MB: more than a socket's buffers hold
+    let storage = AtTheHead::start("413 Payload Too Large", "EntityTooLarge");
+    let url = format!("{}/bucket/object?X-Goog-Signature=url-secret", storage.base);
+    let out = upload_to_url(path.to_str().unwrap(), &url, &["--retries", "1"]);
+    out.assert_code(1)
+        .assert_stderr("storage refused with HTTP 413: EntityTooLarge");
+    let lower = out.stderr.to_lowercase();
+    assert!(
+        !lower.contains("broken pipe") && !lower.contains("reset"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(storage.connections.load(Ordering::SeqCst), 1, "retried");
+}
+
+#[test]
+fn a_200_before_the_body_was_sent_is_not_an_upload() {
+    let dir = TempDir::new();
+    let path = dir.path("ids.txt");
+    write_ids(&path, 1_000_000);
+    // A 200 at the head, in place of the `100 Continue` asked for.
+    let storage = AtTheHead::start("200 OK", "NotAnError");
+    let url = format!("{}/bucket/object?X-Goog-Signature=url-secret", storage.base);
+    let out = upload_to_url(path.to_str().unwrap(), &url, &["--retries", "0"]);
+    out.assert_code(1).assert_stderr(
+        "storage answered HTTP 200 before the upload was sent whole; it cannot hold the \
+         20000000 bytes",
+    );
+    assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn an_unsolicited_100_continue_is_skipped() {
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "1\n2\n");
+    let storage = Hostile::start(|_, _| {
+        Answer::raw(
+            &b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"[..],
+            Then::KeepOpen,
+        )
+    });
+    let out = upload_to_url(&file, &storage.url("/b/o?X-Goog-Signature=url-secret"), &[]);
+    out.assert_code(0).assert_stderr("uploaded 2 IDs");
+    let requests = storage.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].body, b"1\n2\n");
 }

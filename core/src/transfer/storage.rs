@@ -62,9 +62,13 @@ impl Target {
         if ok.contains(&status) {
             return Ok(response);
         }
+        let request = format!("{what} {}", self.host);
+        if (300..400).contains(&status) {
+            let to = response.headers().get("location");
+            return Err(self.redirected(&request, status, to.and_then(|v| v.to_str().ok())));
+        }
         let reset = rate_limit_reset(&response);
         let body = read_limited(&mut response, MAX_ERROR_BODY);
-        let request = format!("{what} {}", self.host);
         match storage_error(&body) {
             Some(said) => Err(StorageError {
                 request,
@@ -72,8 +76,37 @@ impl Target {
                 said,
             }
             .into()),
+            // Only the API host (the 2026 flow, where the token goes) is the
+            // API: anywhere else the answer is storage's own, whatever its body.
+            None if self.auth.is_none() => Err(StorageError {
+                request,
+                status,
+                said: storage_text(&body),
+            }
+            .into()),
             None => Err(ApiError::decode(request, status, reset, &body).into()),
         }
+    }
+
+    /// A redirect where none is followed: a transfer goes to the job's own
+    /// URL only (an upload sent on elsewhere, or turned into a `GET` as
+    /// `301`-`303` do, stores nothing). Names where it pointed, redacted.
+    fn redirected(&self, request: &str, status: u16, location: Option<&str>) -> anyhow::Error {
+        let who = match self.auth {
+            Some(_) => "the API",
+            None => "storage",
+        };
+        let to = match location {
+            Some(to) => match Origin::of(to) {
+                Ok(origin) => format!("{} ({})", origin.host_port(), redact_url(to)),
+                Err(_) => format!("{:?} on the same host", one_line(&redact_url(to))),
+            },
+            None => "nowhere (no Location)".to_string(),
+        };
+        anyhow::anyhow!(
+            "{request}: {who} answered HTTP {status}, a redirect to {to}; a transfer is not \
+             sent on to another address, so nothing was stored or fetched there"
+        )
     }
 
     /// A `PUT` of one chunk (or a status query) to a resumable session.
@@ -84,17 +117,14 @@ impl Target {
         len: u64,
         body: SendBody,
     ) -> anyhow::Result<Response<Body>> {
-        let mut request = client
-            .agent()
-            .put(&self.url)
-            // 308 here is Cloud Storage's "Resume Incomplete", not a redirect.
-            .config()
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .build()
+        // 308 here is Cloud Storage's "Resume Incomplete", not a redirect.
+        let mut request = unredirected(client.agent().put(&self.url))
             .header("content-type", "text/plain")
             .header("content-length", len.to_string())
             .header("content-range", range);
+        if len > 0 {
+            request = request.header("expect", "100-continue");
+        }
         if let Some(auth) = &self.auth {
             request = request.header("authorization", auth);
         }
@@ -105,6 +135,26 @@ impl Target {
     pub(super) fn transient(&self, what: &str, why: &str) -> anyhow::Error {
         let why = redact_in(why, &self.url);
         anyhow::Error::new(Transient(format!("{what} {}: {why}", self.host)))
+    }
+}
+
+/// A request that gets a redirect as its answer rather than following it:
+/// an upload's body goes to the URL it was given or nowhere.
+pub(super) fn unredirected<B>(request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+    request
+        .config()
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .build()
+}
+
+/// What an error body from storage that is not Cloud Storage's XML says:
+/// its start, on one line, or that it was empty.
+fn storage_text(body: &[u8]) -> String {
+    let line = one_line(&String::from_utf8_lossy(body));
+    match line.is_empty() {
+        true => "no error body".to_string(),
+        false => line.chars().take(200).collect(),
     }
 }
 

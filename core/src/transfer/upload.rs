@@ -2,15 +2,15 @@
 //! resumable protocol in chunks.
 
 use std::io::{self, Read};
+use std::time::Instant;
 
 use anyhow::Context as _;
 use ureq::http::{Response, Uri};
 use ureq::{Body, SendBody};
 
-use super::storage::Target;
+use super::storage::{unredirected, Target};
 use crate::client::Client;
-use crate::error::bail_usage;
-use crate::error::Transient;
+use crate::error::{bail_usage, one_line, Transient};
 use crate::ids::IdFile;
 use crate::jobs::{Job, JobId, Status};
 use crate::messages::note;
@@ -91,6 +91,12 @@ pub enum UploadTo<'a> {
 /// IDs). Where the job is known (looked up, or named by an upload URL of the
 /// API host's own form), it is asked: if it has moved on, the upload arrived
 /// and that is a success. Elsewhere the error says how to find out.
+///
+/// A job takes one upload: where it is known, it is looked at again just
+/// before the byte that completes the upload, and if another upload has
+/// reached it meanwhile, this one stops short of its end and fails. Storage
+/// is held to what was sent: a redirect, a `200` before the last byte, or a
+/// session that claims more than it was sent is a failure.
 pub fn upload_ids(client: &Client, to: UploadTo, ids: &IdFile) -> anyhow::Result<()> {
     let (url, job) = match to {
         UploadTo::Url(url) => (url, None),
@@ -105,18 +111,6 @@ pub fn upload_ids(client: &Client, to: UploadTo, ids: &IdFile) -> anyhow::Result
             ids.name()
         );
     }
-    let mut unanswered = false;
-    let sent = if job.is_some_and(Job::resumable) || is_resumable_url(url) {
-        upload_resumable(client, &target, ids, &mut unanswered)
-    } else {
-        upload_simple(client, &target, ids, job, &mut unanswered)
-    };
-    let Err(e) = sent else {
-        return Ok(());
-    };
-    if !unanswered {
-        return Err(e);
-    }
     let known = match job {
         Some(job) => JobId::parse(job.id()),
         // The API host's own upload URL names its job; a storage URL may
@@ -124,6 +118,23 @@ pub fn upload_ids(client: &Client, to: UploadTo, ids: &IdFile) -> anyhow::Result
         None if target.auth.is_some() => api_upload_job(url),
         None => None,
     };
+    let look = LastLook {
+        client,
+        job: known.as_ref(),
+        file: ids.name(),
+    };
+    let mut unanswered = false;
+    let sent = if job.is_some_and(Job::resumable) || is_resumable_url(url) {
+        upload_resumable(client, &target, ids, &look, &mut unanswered)
+    } else {
+        upload_simple(client, &target, ids, job, &look, &mut unanswered)
+    };
+    let Err(e) = sent else {
+        return Ok(());
+    };
+    if !unanswered {
+        return Err(e);
+    }
     let Some(id) = known else {
         let check = match named_job(url) {
             Some(id) => format!("`list-job --id {id}`"),
@@ -190,6 +201,101 @@ fn no_answer(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.is::<Transient>())
 }
 
+/// The last look at an upload's job, just before the byte that completes
+/// the upload: a job that has moved on since it was looked up took another
+/// upload's IDs (two uploads to one job at once), and this one must not
+/// complete, nor call itself done. A job that is not known (a storage
+/// `--url`) cannot be looked at.
+struct LastLook<'a> {
+    client: &'a Client,
+    job: Option<&'a JobId>,
+    /// The ID file, for the message.
+    file: &'a str,
+}
+
+impl LastLook<'_> {
+    /// `Ok` when the job still waits for its IDs, or is not known. A job
+    /// that cannot be looked up within `--stall` (the upload's connection
+    /// waits meanwhile) stops the upload too: it cannot be told to be free.
+    fn check(&self) -> anyhow::Result<()> {
+        let Some(id) = self.job else {
+            return Ok(());
+        };
+        let deadline = Instant::now() + self.client.config().read_timeout;
+        let job = self
+            .client
+            .get_job_within(id, Some(deadline))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "job {id} could not be looked at before the last byte of the upload ({e:#}), \
+                 so whether another upload reached it meanwhile is not known; this upload was \
+                 stopped before its end and the job still waits for its IDs: run it again"
+                )
+            })?;
+        match job.status() {
+            Status::Created => job.open_upload_url(Timestamp::now()).map(|_| ()),
+            Status::InProgress | Status::Complete => anyhow::bail!(
+                "{} took the IDs of another upload while this one was being sent (two \
+                 uploads to one job at once?); this one was stopped before its last byte. The \
+                 job's results will be for the other upload's IDs: to check {}, create a new \
+                 job and upload them to it",
+                job.describe(),
+                self.file
+            ),
+            _ => job.open_upload_url(Timestamp::now()).map(|_| ()),
+        }
+    }
+}
+
+/// A body that hands out every byte but the last freely, and the last only
+/// once `look` passes: an upload that must not complete stops one byte
+/// short, and storage keeps nothing of it.
+struct HoldLast<'a, R> {
+    inner: R,
+    /// Bytes of the body not yet handed out.
+    left: u64,
+    look: Option<&'a LastLook<'a>>,
+    /// Why the last byte was held back, when it was.
+    refused: Option<anyhow::Error>,
+}
+
+impl<'a, R> HoldLast<'a, R> {
+    fn new(inner: R, len: u64, look: &'a LastLook<'a>) -> HoldLast<'a, R> {
+        HoldLast {
+            inner,
+            left: len,
+            look: Some(look),
+            refused: None,
+        }
+    }
+}
+
+impl<R: Read> Read for HoldLast<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 1 {
+            if let Some(look) = self.look.take() {
+                if let Err(e) = look.check() {
+                    self.refused = Some(e);
+                    return Err(io::Error::other(
+                        "the upload was stopped before its last byte",
+                    ));
+                }
+            }
+        }
+        let most = match self.look {
+            Some(_) => self.left.saturating_sub(1),
+            None => self.left,
+        };
+        let most = buf.len().min(usize::try_from(most).unwrap_or(usize::MAX));
+        if most == 0 {
+            return Ok(0);
+        }
+        let n = self.inner.read(&mut buf[..most])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
 /// A simple upload: one `PUT` of the whole file, sent again whole after a
 /// failure, since storage keeps nothing of a broken one. Sets `unanswered`
 /// when an attempt sent every byte and got no answer.
@@ -198,9 +304,11 @@ fn upload_simple(
     target: &Target,
     ids: &IdFile,
     job: Option<&Job>,
+    look: &LastLook,
     unanswered: &mut bool,
 ) -> anyhow::Result<()> {
-    let progress = Progress::bytes("upload", Some(ids.stats().normalised_bytes));
+    let total = ids.stats().normalised_bytes;
+    let progress = Progress::bytes("upload", Some(total));
     let mut attempt = 0;
     with_retries(client.config().retry, || {
         attempt += 1;
@@ -209,42 +317,63 @@ fn upload_simple(
             job.open_upload_url(Timestamp::now())?;
         }
         let mut body = ids.body();
-        let mut request = client
-            .agent()
-            .put(&target.url)
+        // A redirect is an answer, not a place to send the IDs; and with
+        // `Expect`, a refusal (a 413 for a body too big) comes before the
+        // body rather than as a broken pipe in the middle of it.
+        let mut request = unredirected(client.agent().put(&target.url))
             .header("content-type", "text/plain")
-            .header("content-length", ids.stats().normalised_bytes.to_string());
+            .header("content-length", total.to_string())
+            .header("expect", "100-continue");
         if let Some(auth) = &target.auth {
             request = request.header("authorization", auth);
         }
-        let response = request.send(SendBody::from_reader(&mut Counted::new(
-            &mut body, &progress,
-        )));
+        let mut held = HoldLast::new(Counted::new(&mut body, &progress), total, look);
+        let response = request.send(SendBody::from_reader(&mut held));
+        let refused = held.refused.take();
         // The file's own failure first: it changed, and no retry can cure that.
         body.check()?;
+        if let Some(e) = refused {
+            return Err(e);
+        }
         let response = target.expect_success("upload to", response, &[200, 201]);
         if response.as_ref().is_err_and(no_answer) && body.is_complete() {
             *unanswered = true;
         }
-        response?;
+        let response = response?;
+        if !body.is_complete() {
+            // Answered before the body was all sent (in place of `100
+            // Continue`, say): storage cannot hold the file.
+            anyhow::bail!(
+                "upload to {}: storage answered HTTP {} before the upload was sent whole; it \
+                 cannot hold the {total} bytes of {}",
+                target.host,
+                response.status().as_u16(),
+                ids.name()
+            );
+        }
         Ok(())
     })
 }
 
 /// The Cloud Storage resumable protocol: start a session, send chunks, and
 /// after a failure ask the session what it holds and go on from there.
+///
+/// Storage's word is checked against what was sent: an upload called
+/// complete before its last byte went out, or a session that claims bytes
+/// never sent, or that loses bytes it had confirmed, is a failure saying
+/// what storage claimed. A chunk of which storage keeps nothing counts as a
+/// failed attempt, against `--retries` and `--retry-time`.
 fn upload_resumable(
     client: &Client,
     target: &Target,
     ids: &IdFile,
+    look: &LastLook,
     unanswered: &mut bool,
 ) -> anyhow::Result<()> {
     let total = ids.stats().normalised_bytes;
     let policy = client.config().retry;
     let session = with_retries(policy, || {
-        let mut start = client
-            .agent()
-            .post(&target.url)
+        let mut start = unredirected(client.agent().post(&target.url))
             .header("content-type", "text/plain")
             .header("content-length", "0")
             .header("x-goog-resumable", "start");
@@ -263,10 +392,15 @@ fn upload_resumable(
     let session = Target::new(client, &session)?;
     let mut body = ids.body();
     let mut position = 0; // bytes of the normalised file read so far
-    let mut offset = 0; // bytes storage holds
+    let mut sent = Sent {
+        furthest: 0,
+        held: 0,
+        total,
+    };
     let mut retrier = Retrier::new(policy);
     let progress = Progress::bytes("upload", Some(total));
     loop {
+        let offset = sent.held;
         progress.set_position(offset);
         let len = RESUMABLE_CHUNK.min(total - offset);
         if position != offset {
@@ -282,10 +416,10 @@ fn upload_resumable(
             // Storage holds every byte yet called the upload incomplete.
             let query = format!("bytes */{total}");
             let status = session.put(client, &query, 0, SendBody::from_reader(&mut io::empty()));
-            match status.and_then(|r| session_progress(&session, &r, total)) {
+            match status.and_then(|r| sent.answer(&session, &r)) {
                 Ok(None) => return Ok(()),
                 Ok(Some(_)) => anyhow::bail!(
-                    "{}: storage holds all {total} bytes but does not finish the upload",
+                    "upload to {}: storage holds all {total} bytes but does not finish the upload",
                     session.host
                 ),
                 Err(e) => {
@@ -294,72 +428,115 @@ fn upload_resumable(
                 }
             }
         }
+        if offset + len == total {
+            // The chunk that completes the upload: not if the job moved on.
+            look.check()?;
+        }
         let range = format!("bytes {offset}-{}/{total}", offset + len - 1);
         let mut chunk = Counted::new((&mut body).take(len), &progress);
         let response = session.put(client, &range, len, SendBody::from_reader(&mut chunk));
         position += len - chunk.into_inner().limit();
+        sent.furthest = sent.furthest.max(position);
         // The file's own failure first: it changed, and no retry can cure that.
         body.check()?;
         if response.as_ref().is_err_and(no_answer) && body.is_complete() {
             *unanswered = true;
         }
-        let held = match response.and_then(|r| session_progress(&session, &r, total)) {
-            Ok(held) => held,
+        match response.and_then(|r| sent.answer(&session, &r)) {
+            Ok(None) => return Ok(()),
+            Ok(Some(held)) if held > offset => retrier.progressed(),
+            Ok(Some(held)) => {
+                // An answer, but no progress: as good as a failed attempt, or
+                // a session that keeps nothing would be sent to forever.
+                let e = Transient(format!(
+                    "upload to {}: storage kept none of the {len} bytes sent (it holds {held} \
+                     of {total})",
+                    session.host
+                ));
+                retrier.after_failure(e.into())?;
+            }
             Err(e) => {
                 retrier.after_failure(e)?;
                 // Ask the session what it has, then go on from the next byte.
                 let query = format!("bytes */{total}");
                 let status =
                     session.put(client, &query, 0, SendBody::from_reader(&mut io::empty()));
-                match status.and_then(|r| session_progress(&session, &r, total)) {
-                    Ok(held) => held,
-                    Err(e) => {
-                        retrier.after_failure(e)?;
-                        continue;
-                    }
+                match status.and_then(|r| sent.answer(&session, &r)) {
+                    Ok(None) => return Ok(()),
+                    Ok(Some(held)) if held > offset => retrier.progressed(),
+                    Ok(Some(_)) => {}
+                    Err(e) => retrier.after_failure(e)?,
                 }
-            }
-        };
-        match held {
-            None => return Ok(()),
-            Some(held) => {
-                if held > offset {
-                    retrier.progressed();
-                }
-                offset = held;
             }
         }
     }
 }
 
-/// What a session's answer says it holds: `None` when the upload is complete,
-/// else the number of bytes persisted (from `Range: bytes=0-LAST`).
-fn session_progress(
-    session: &Target,
-    response: &Response<Body>,
+/// What a resumable session was sent, and what it confirmed holding.
+struct Sent {
+    /// The most bytes of the file ever sent to the session.
+    furthest: u64,
+    /// The bytes the session last said it holds.
+    held: u64,
+    /// The size of the whole upload.
     total: u64,
-) -> anyhow::Result<Option<u64>> {
-    if response.status().as_u16() != 308 {
-        return Ok(None);
+}
+
+impl Sent {
+    /// What a session's answer says: `None` when the upload is complete, else
+    /// the bytes it holds (from `Range: bytes=0-LAST`; none without one),
+    /// which become `held`. A claim that what was sent cannot back is an
+    /// error saying what storage claimed.
+    fn answer(
+        &mut self,
+        session: &Target,
+        response: &Response<Body>,
+    ) -> anyhow::Result<Option<u64>> {
+        let (host, total, furthest) = (&session.host, self.total, self.furthest);
+        if response.status().as_u16() != 308 {
+            if furthest < total {
+                anyhow::bail!(
+                    "upload to {host}: storage called the upload complete (HTTP {}) when only \
+                     {furthest} of its {total} bytes had been sent; it cannot hold the file",
+                    response.status().as_u16()
+                );
+            }
+            return Ok(None);
+        }
+        let range = response.headers().get("range").map(|v| v.to_str());
+        let held = match range {
+            None => 0,
+            Some(range) => {
+                let range = range.unwrap_or("(not text)");
+                range
+                    .strip_prefix("bytes=0-")
+                    .and_then(|last| last.trim().parse::<u64>().ok())
+                    .map(|last| last + 1)
+                    .with_context(|| {
+                        format!(
+                            "upload to {host}: storage claims to hold the bytes {:?} of the \
+                             upload; a session holds the first bytes of a file, from byte 0",
+                            one_line(range)
+                        )
+                    })?
+            }
+        };
+        if held > furthest {
+            anyhow::bail!(
+                "upload to {host}: storage claims to hold {held} bytes of the upload, but only \
+                 {furthest} of its {total} had been sent"
+            );
+        }
+        if held < self.held {
+            anyhow::bail!(
+                "upload to {host}: storage claims to hold {held} bytes of the upload, after it \
+                 had said it held {}: it lost bytes it had confirmed",
+                self.held
+            );
+        }
+        self.held = held;
+        Ok(Some(held))
     }
-    let held = match response
-        .headers()
-        .get("range")
-        .and_then(|v| v.to_str().ok())
-    {
-        None => 0,
-        Some(range) => range
-            .strip_prefix("bytes=0-")
-            .and_then(|last| last.trim().parse::<u64>().ok())
-            .map(|last| last + 1)
-            .with_context(|| {
-                format!("{}: storage answered an odd Range {range:?}", session.host)
-            })?,
-    };
-    if held > total {
-        anyhow::bail!("{}: storage holds {held} bytes of {total}", session.host);
-    }
-    Ok(Some(held))
 }
 
 #[cfg(test)]
