@@ -74,8 +74,6 @@ Exit codes:
      (named with its file and line); an output that is an input
 "#;
 
-use std::path::PathBuf;
-
 use compliance_core::apply::{self, Apply, Input, Of};
 use compliance_core::cli;
 use compliance_core::destination::Destination;
@@ -98,18 +96,22 @@ fn main() -> std::process::ExitCode {
 fn run(args: Args) -> compliance_core::anyhow::Result<()> {
     let results = (args.flag_tweets_results.iter().map(|f| (Of::Tweets, f)))
         .chain(args.flag_users_results.iter().map(|f| (Of::Users, f)))
-        .map(|(of, f)| (of, PathBuf::from(f)))
+        .map(|(of, f)| (of, cli::path(f)))
         .collect();
     let job = Apply {
         archive: match args.flag_archive.as_str() {
             "-" => Input::Stdin,
-            path => Input::Path(PathBuf::from(path)),
+            path => Input::Path(cli::path(path)),
         },
         results,
-        output: Destination::for_path("--output", &args.flag_output, "archive.clean.jsonl")?,
+        output: Destination::for_path(
+            "--output",
+            &cli::path(&args.flag_output),
+            "archive.clean.jsonl",
+        )?,
         removed: args
             .flag_removed
-            .map(|r| Destination::for_path("--removed", &r, "removed.jsonl"))
+            .map(|r| Destination::for_path("--removed", &cli::path(&r), "removed.jsonl"))
             .transpose()?,
         id_column: args.flag_id_column,
     };

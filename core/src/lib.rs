@@ -40,7 +40,7 @@
 //!     resumable: false,
 //! })?;
 //! upload_ids(&client, UploadTo::Job(&job), &ids)?;
-//! let patience = Patience { interval: Duration::from_secs(30), timeout: None };
+//! let patience = Patience::new(Duration::from_secs(30), None);
 //! let url = results_url(&client, job, Some(patience))?;
 //! let dest = Destination::File(PathBuf::from("results.jsonl"));
 //! let done = download_results(&client, &url, &dest, Format::Jsonl)?;

@@ -5,7 +5,9 @@
 //! HTTP 500, 502, 503 and 504, and 429 (after waiting until the rate limit
 //! resets). Never: any other 4xx (a bad request, a refused signature, an
 //! unknown job), which a retry would only repeat. Waits grow exponentially
-//! with jitter, and both the number of attempts and the total time are bounded.
+//! with jitter, and both the number of attempts and the total time are
+//! bounded. A server's `Retry-After` is honoured: the next try comes no
+//! sooner than it asks.
 
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
@@ -44,10 +46,45 @@ const UNREACHABLE_WAIT: Duration = Duration::from_millis(500);
 
 /// Whether an error is worth another try, and the earliest time for it.
 enum Verdict {
-    Retry(Option<Timestamp>),
+    Retry(Option<Until>),
     Unreachable,
     Final,
 }
+
+/// The earliest time for another try that an answer set, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Until {
+    /// A 429's `x-rate-limit-reset` (or its `Retry-After`, if later).
+    Reset(Timestamp),
+    /// `Retry-After` alone.
+    Asked(Timestamp),
+    /// A 429 that gave no time: [`GUESSED_RESET`] from then.
+    Guessed(Timestamp),
+}
+
+impl Until {
+    fn at(self) -> Timestamp {
+        match self {
+            Until::Reset(at) | Until::Asked(at) | Until::Guessed(at) => at,
+        }
+    }
+
+    /// What to wait for, for a message: `the rate limit resets at …`.
+    fn describe(self) -> String {
+        match self {
+            Until::Reset(at) => format!("the rate limit resets at {at}"),
+            Until::Asked(at) => format!("the server asks to be tried again at {at} (Retry-After)"),
+            Until::Guessed(at) => format!(
+                "the API gave no time the rate limit resets (x-rate-limit-reset), so the next \
+                 try waits {} until {at}",
+                human_duration(GUESSED_RESET)
+            ),
+        }
+    }
+}
+
+/// How long a 429 without a reset time or `Retry-After` waits.
+const GUESSED_RESET: Duration = Duration::from_secs(60);
 
 fn judge(e: &anyhow::Error) -> Verdict {
     for cause in e.chain() {
@@ -65,10 +102,16 @@ fn judge(e: &anyhow::Error) -> Verdict {
         }
         if let Some(api) = cause.downcast_ref::<ApiError>() {
             return match api.status {
-                500 | 502 | 503 | 504 => Verdict::Retry(None),
-                429 => Verdict::Retry(Some(api.rate_limit_reset.unwrap_or_else(|| {
-                    Timestamp::from_millis(Timestamp::now().millis() + 60_000)
-                }))),
+                500 | 502 | 503 | 504 => Verdict::Retry(api.retry_after.map(Until::Asked)),
+                429 => Verdict::Retry(Some(match (api.rate_limit_reset, api.retry_after) {
+                    (Some(reset), asked) => Until::Reset(asked.map_or(reset, |a| a.max(reset))),
+                    (None, Some(asked)) => Until::Asked(asked),
+                    (None, None) => Until::Guessed(Timestamp::from_millis(
+                        Timestamp::now()
+                            .millis()
+                            .saturating_add(GUESSED_RESET.as_millis() as i64),
+                    )),
+                })),
                 _ => Verdict::Final,
             };
         }
@@ -149,16 +192,19 @@ impl Retrier {
             });
         }
         let wait = match until {
-            Some(reset) => Timestamp::now().until(reset) + Duration::from_secs(1),
+            // A reset is in whole seconds: a second more is surely past it.
+            Some(Until::Reset(at)) => Timestamp::now().until(at) + Duration::from_secs(1),
+            Some(until) => Timestamp::now().until(until.at()),
             None if limit < self.policy.retries => UNREACHABLE_WAIT,
             None => self.backoff(),
         };
         if let Some((deadline, flag)) = self.deadline {
             if now + wait > deadline {
                 return Err(match until {
-                    Some(reset) => e.context(format!(
-                        "the rate limit resets at {reset}, after {flag} runs out"
-                    )),
+                    Some(until) => {
+                        e.context(format!("{}, after {flag} runs out", until.describe()))
+                    }
+                    None if self.retries == 0 => e.context(format!("{flag} ran out")),
                     None => e.context(format!("{flag} ran out while retrying")),
                 });
             }
@@ -166,8 +212,9 @@ impl Retrier {
         let spent = now.duration_since(since);
         if spent + wait > self.policy.budget {
             return Err(match until {
-                Some(reset) => e.context(format!(
-                    "the rate limit resets at {reset}, past the retry time of {}",
+                Some(until) => e.context(format!(
+                    "{}, past the retry time of {}",
+                    until.describe(),
                     human_duration(self.policy.budget)
                 )),
                 None => e.context(format!(
@@ -178,7 +225,14 @@ impl Retrier {
         }
         self.retries += 1;
         let when = match until {
-            Some(reset) => format!("waiting until the rate limit resets at {reset}"),
+            Some(Until::Reset(at)) => format!("waiting until the rate limit resets at {at}"),
+            Some(Until::Asked(at)) => {
+                format!("waiting until {at}, as the server asks (Retry-After)")
+            }
+            Some(Until::Guessed(at)) => format!(
+                "the API gave no time the rate limit resets: waiting {} until {at}",
+                human_duration(GUESSED_RESET)
+            ),
             None => format!("retrying in {}", human_duration_fine(wait)),
         };
         note(format!("retry {}/{limit}: {e:#}; {when}", self.retries));
@@ -356,6 +410,65 @@ mod tests {
         );
         assert!(retrier.time_left().unwrap() <= Duration::from_secs(2));
         assert_eq!(Retrier::new(RetryPolicy::default()).time_left(), None);
+    }
+
+    /// An API error of `status` with the reset and `Retry-After` given, in
+    /// milliseconds from now.
+    fn asking(status: u16, reset: Option<i64>, retry_after: Option<i64>) -> anyhow::Error {
+        let at = |ms: i64| Timestamp::from_millis(Timestamp::now().millis() + ms);
+        let mut e = ApiError::decode("GET /x".into(), status, reset.map(at), b"{}");
+        e.retry_after = retry_after.map(at);
+        e.into()
+    }
+
+    #[test]
+    fn retry_after_is_honoured_on_a_503_and_a_429() {
+        for status in [503, 429] {
+            let started = Instant::now();
+            let mut retrier = Retrier::new(quick());
+            retrier
+                .after_failure(asking(status, None, Some(300)))
+                .unwrap();
+            // quick() would back off 4 ms at most: the wait is the server's.
+            assert!(
+                started.elapsed() >= Duration::from_millis(250),
+                "HTTP {status}: {:?}",
+                started.elapsed()
+            );
+        }
+    }
+
+    #[test]
+    fn a_wait_past_the_deadline_fails_at_once_saying_whose_time_it_is() {
+        let deadline = || Some(Instant::now() + Duration::from_secs(2));
+        let fail = |e: anyhow::Error| {
+            let mut retrier = Retrier::new(RetryPolicy::default()).until(deadline(), "--timeout");
+            let started = Instant::now();
+            let msg = format!("{:#}", retrier.after_failure(e).unwrap_err());
+            assert!(started.elapsed() < Duration::from_secs(1), "at once: {msg}");
+            msg
+        };
+        let msg = fail(asking(503, None, Some(120_000)));
+        assert!(
+            msg.contains("(Retry-After), after --timeout runs out"),
+            "{msg}"
+        );
+        // A 429 waits for the later of its reset and its Retry-After.
+        let msg = fail(asking(429, Some(1_000), Some(120_000)));
+        assert!(
+            msg.starts_with("the rate limit resets at") && msg.contains("after --timeout"),
+            "{msg}"
+        );
+        let msg = fail(asking(429, None, None));
+        assert!(
+            msg.contains("the API gave no time the rate limit resets") && msg.contains("--timeout"),
+            "{msg}"
+        );
+        // Before any retry, the timeout has simply run out.
+        let mut retrier =
+            Retrier::new(RetryPolicy::default()).until(Some(Instant::now()), "--timeout");
+        let msg = format!("{:#}", retrier.after_failure(api(503)).unwrap_err());
+        assert!(msg.starts_with("--timeout ran out: GET /x"), "{msg}");
     }
 
     #[test]

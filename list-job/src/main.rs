@@ -22,10 +22,10 @@ Options:
   --interval <secs>     The longest pause between polls [default: 30]. Polls
                         start sooner, come at most once a second, and share
                         out what the rate limit has left over its window.
-  --timeout <secs>      Stop waiting after this long, polls, their retries
-                        and rate-limit pauses included; a rate limit that
-                        resets later stops the wait at once (default: no
-                        limit).
+  --timeout <secs>      Stop after this long from the start: the lookup of
+                        the job, the polls, their retries and rate-limit
+                        pauses included; a rate limit that resets later
+                        stops at once, naming the reset (default: no limit).
 ",
     compliance_core::common_options!(),
     "\n",
@@ -59,17 +59,19 @@ fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
         args.flag_name.as_deref(),
         args.flag_type.as_deref(),
     )?;
+    // First: --timeout counts from here.
     let patience = flags::patience(&args.flag_interval, args.flag_timeout.as_deref())?;
     let client = cli::client("list-job", &common)?;
-    let mut job = client.find_job(&job_ref)?;
+    let mut job = client.find_job_within(&job_ref, patience.deadline())?;
     if args.flag_wait {
         job = wait_for_job(&client, job, patience)?;
     }
-    cli::print_json(&job)?;
+    let printed = cli::print_json(&job);
+    // A wait that ends without results fails, even if stdout's reader has gone.
     match job.status() {
         Status::Failed | Status::Expired if args.flag_wait => {
             compliance_core::anyhow::bail!("{} ended without results", job.describe())
         }
-        _ => Ok(()),
+        _ => printed,
     }
 }

@@ -6,6 +6,9 @@
 //! `id,action,reason,created_at,redacted_at`; which one is told by its first
 //! byte. Every line must be an event: string `id` (1 to 19 digits), `action`
 //! and `reason`. Anything else is a usage error naming the file and line.
+//! A CSV cell that `download-results` guarded against spreadsheets (a `'`
+//! before `=`, `+`, `-`, `@`, ...) is read without the `'`, as the JSON Lines
+//! of the same results have it.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -18,7 +21,7 @@ use super::input::{self, Input};
 use super::json::{is_id, to_id};
 use crate::error::bail_usage;
 use crate::messages::warn;
-use crate::results::CSV_HEADER;
+use crate::results::{self, CSV_HEADER};
 
 /// The reason that keeps a Tweet and removes only its geo data.
 pub(crate) const SCRUB_GEO: &str = "scrub_geo";
@@ -223,6 +226,17 @@ impl Verdicts {
                 break;
             }
             number += 1;
+            let first = number;
+            // A CSV record goes on past a line break inside quotes.
+            while csv.is_some() && memchr::memchr_iter(b'"', &line).count() % 2 == 1 {
+                let more = reader
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| input::read_error(&name, e))?;
+                if more == 0 {
+                    bail_usage!("{name} line {first}: a quoted field that does not end");
+                }
+                number += 1;
+            }
             let mut text = line.strip_suffix(b"\n").unwrap_or(&line);
             text = text.strip_suffix(b"\r").unwrap_or(text);
             if number == 1 {
@@ -240,7 +254,7 @@ impl Verdicts {
                 None => json_event(text),
             }
             .map_err(|why| {
-                let hint = match number {
+                let hint = match first {
                     1 => format!(
                         "; is it a results file? {} takes what download-results wrote \
                          (JSON Lines, or CSV with the header {})",
@@ -249,7 +263,7 @@ impl Verdicts {
                     ),
                     _ => String::new(),
                 };
-                crate::error::usage(format!("{name} line {number}: {why}{hint}"))
+                crate::error::usage(format!("{name} line {first}: {why}{hint}"))
             })?;
             let known = match of {
                 Of::Tweets => TWEET_REASONS.contains(&reason.as_str()),
@@ -257,7 +271,7 @@ impl Verdicts {
             };
             if !known && !unknown.contains(&reason) {
                 warn(format!(
-                    "{name} line {number}: the reason {reason:?} is not one the API documents \
+                    "{name} line {first}: the reason {reason:?} is not one the API documents \
                      for {} jobs; its ID is removed",
                     of.name()
                 ));
@@ -385,8 +399,11 @@ fn csv_event(line: &[u8]) -> Result<(u64, String), String> {
             super::quote(line)
         ));
     }
+    // A cell that a spreadsheet would run has a `'` before it: the value
+    // is what follows, as in the JSON Lines of the same results.
     let text = |i: usize| {
-        String::from_utf8_lossy(&csv_rows::unquote(&line[fields[i].0..fields[i].1])).into_owned()
+        let cell = csv_rows::unquote(&line[fields[i].0..fields[i].1]);
+        String::from_utf8_lossy(results::unguard(&cell)).into_owned()
     };
     event_id(&text(0)).map(|id| (id, text(2)))
 }
@@ -489,5 +506,71 @@ mod tests {
             (7, SCRUB_GEO.into())
         );
         assert!(csv_event(b"7,delete,deleted").is_err());
+    }
+
+    #[test]
+    fn a_csv_reads_back_as_the_json_lines_it_was_written_from() {
+        use std::io::Write as _;
+        let lines = [
+            r#"{"id":"1","action":"delete","reason":"=cmd|' /C calc'!A0"}"#,
+            r#"{"id":"2","action":"delete","reason":"-deleted"}"#,
+            r#"{"id":"3","action":"delete","reason":"'@x"}"#,
+            r#"{"id":"4","action":"delete","reason":"''+x"}"#,
+            r#"{"id":"5","action":"delete","reason":"'deleted"}"#,
+            r#"{"id":"6","action":"delete","reason":"scrub_geo"}"#,
+            r#"{"id":"=7","action":"delete","reason":"deleted"}"#,
+        ];
+        let mut csv = Vec::new();
+        let mut writer = results::CsvWriter::new(&mut csv);
+        for line in lines {
+            writer.write_all(format!("{line}\n").as_bytes()).unwrap();
+        }
+        writer.finish().unwrap();
+        let rows: Vec<&[u8]> = csv.split(|&b| b == b'\n').skip(1).collect();
+        for (line, row) in lines.iter().zip(rows) {
+            assert_eq!(
+                csv_event(row),
+                json_event(line.as_bytes()),
+                "{line} as {}",
+                String::from_utf8_lossy(row)
+            );
+        }
+        assert_eq!(
+            csv_event(b"1,delete,\"'=x\",,").unwrap(),
+            (1, "=x".into()),
+            "the guard comes off"
+        );
+        assert_eq!(
+            csv_event(b"1,delete,'x,,").unwrap(),
+            (1, "'x".into()),
+            "a quote of the value's own stays"
+        );
+    }
+
+    #[test]
+    fn a_csv_record_goes_on_past_a_line_break_inside_quotes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        std::fs::write(
+            &path,
+            "id,action,reason,created_at,redacted_at\r\n7,delete,\"new\nreason\",,\r\n8,delete,deleted,,\r\n",
+        )
+        .unwrap();
+        let mut v = Verdicts::read(&[(Of::Tweets, &path)]).unwrap();
+        let seven = v.tweet(7).unwrap();
+        assert_eq!(v.reason(seven.reason), "new\nreason");
+        assert!(v.tweet(8).is_some());
+        std::fs::write(
+            &path,
+            "id,action,reason,created_at,redacted_at\n7,delete,\"open\n",
+        )
+        .unwrap();
+        let err = Verdicts::read(&[(Of::Tweets, &path)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with("line 2: a quoted field that does not end"),
+            "{err}"
+        );
     }
 }

@@ -11,6 +11,7 @@ use crate::destination::Destination;
 use crate::error::{bail_usage, usage, NotValid};
 use crate::jobs::{JobId, JobName, JobRef, JobType, Status};
 use crate::results::Format;
+use crate::transfer::Source;
 use crate::wait::Patience;
 
 /// Reads a value of `flag` by its type's `FromStr`: `--type must be tweets
@@ -90,13 +91,48 @@ pub fn job_or_url(
     }
 }
 
+/// The jobs whose results download-results takes, in order: each `--url`,
+/// each `--id`, or `--name` (with `--type`). None given is `--name`'s
+/// error; the same URL or id twice is a usage error (its results would be
+/// there twice), and so is `--wait` with a URL.
+pub fn sources(
+    urls: &[String],
+    ids: &[String],
+    name: Option<&str>,
+    job_type: Option<&str>,
+    wait: bool,
+) -> anyhow::Result<Vec<Source>> {
+    let mut sources = Vec::new();
+    for (k, url) in urls.iter().enumerate() {
+        job_or_url(Some(url), None, None, job_type)?;
+        if urls[..k].contains(url) {
+            bail_usage!("a --url is given twice: its results would be there twice");
+        }
+        if wait {
+            bail_usage!("--wait needs the job itself: give --id or --name instead of --url");
+        }
+        sources.push(Source::Url(url.clone()));
+    }
+    for (k, id) in ids.iter().enumerate() {
+        if ids[..k].contains(id) {
+            bail_usage!("--id {id} is given twice: its results would be there twice");
+        }
+        sources.push(Source::Job(job(Some(id), None, job_type)?));
+    }
+    if name.is_some() || sources.is_empty() {
+        sources.push(Source::Job(job(None, name, job_type)?));
+    }
+    Ok(sources)
+}
+
 /// `--interval <secs>` and `--timeout <secs>` (absent: no timeout). An
-/// interval under a second polls once a second.
+/// interval under a second polls once a second. The timeout counts from
+/// now: read the flags first thing, and it bounds the whole run.
 pub fn patience(interval: &str, timeout: Option<&str>) -> anyhow::Result<Patience> {
-    Ok(Patience {
-        interval: seconds("--interval", interval)?,
-        timeout: timeout.map(|t| seconds("--timeout", t)).transpose()?,
-    })
+    Ok(Patience::new(
+        seconds("--interval", interval)?,
+        timeout.map(|t| seconds("--timeout", t)).transpose()?,
+    ))
 }
 
 /// A number of seconds, fractions allowed, up to 7 days.
@@ -110,9 +146,10 @@ pub fn seconds(flag: &str, value: &str) -> anyhow::Result<Duration> {
 }
 
 /// `--results-file`, by the rules of [`Destination::for_path`]: checked
-/// now, before any request, rather than after a long wait.
+/// now, before any request, rather than after a long wait. A name that is
+/// not text is the file given ([`super::path`]).
 pub fn results_file(value: &str) -> anyhow::Result<Destination> {
-    Destination::for_path("--results-file", value, "results.jsonl")
+    Destination::for_path("--results-file", &super::path(value), "results.jsonl")
 }
 
 #[cfg(test)]

@@ -62,13 +62,17 @@ macro_rules! exit_codes {
     };
 }
 
+use std::ffi::OsString;
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use anyhow::Context as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::destination::{on_stdout, ReaderGone};
 use crate::error::bail_usage;
 
 pub use crate::error::{exit_code, UsageError, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
@@ -109,10 +113,7 @@ pub fn parse<T: DeserializeOwned, C: DeserializeOwned>(
         Err(e) if e.fatal() => {
             let why = usage::diagnose(usage, argv)
                 .unwrap_or_else(|| "these flags do not fit any usage pattern".to_string());
-            Command::Wrong(format!(
-                "error: {why}\n{}\nsee {program} --help",
-                usage::synopsis(usage)
-            ))
+            Command::Wrong(wrong(usage, &why))
         }
         Err(e) => Command::Show(e.to_string()),
     }
@@ -122,9 +123,15 @@ pub fn parse<T: DeserializeOwned, C: DeserializeOwned>(
 /// the outcome into the exit code.
 ///
 /// 0 on success; else `error: …` as one line on stderr (the token scrubbed
-/// out) and 1, or 2 for a [`UsageError`]. A standard output that a reader
-/// has closed (`| head`) ends the program quietly with 0: the reader chose
-/// to stop.
+/// out) and 1, or 2 for a [`UsageError`]. A standard output that its reader
+/// has closed (`| head`, [`ReaderGone`]) ends the program quietly with 0:
+/// the reader chose to stop. That is the one broken pipe that does: one of
+/// a file the program was given (a FIFO) is a failure, and so is any whose
+/// error `body` marked as losing what matters ([`mattered`]).
+///
+/// The command line may hold any bytes: a file flag's value that is not
+/// text (not UTF-8) reaches `body` as its lossy text, which [`path`] turns
+/// back into the file's name; any other is a usage error naming its flag.
 pub fn main<T: DeserializeOwned>(
     usage: &str,
     version: &str,
@@ -161,8 +168,17 @@ fn run_main<T: DeserializeOwned, C: DeserializeOwned>(
     quiet: impl Fn(&C) -> bool,
     body: impl FnOnce(T, C) -> anyhow::Result<()>,
 ) -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let (args, common) = match parse(usage, version, &argv) {
+    let argv = match usage::text_argv(usage, std::env::args_os().skip(1).collect()) {
+        Ok(argv) => argv,
+        Err(why) => {
+            eprintln!("{}", wrong(usage, &why));
+            return code(EXIT_USAGE);
+        }
+    };
+    // The command line is the process's own, read once: its file names
+    // stand beside it for `path`.
+    let _ = NOT_TEXT.set(argv.files);
+    let (args, common) = match parse(usage, version, &argv.words) {
         Command::Run(args, common) => (args, common),
         Command::Show(text) => {
             // A manual piped into a pager that quits early is not an error.
@@ -177,7 +193,7 @@ fn run_main<T: DeserializeOwned, C: DeserializeOwned>(
     crate::messages::set_quiet(quiet(&common));
     match body(args, common) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if reader_chose_to_stop(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // `{:#}` joins the context chain into one line.
             let text = crate::auth::scrub(&format!("{e:#}")).into_owned();
@@ -191,13 +207,64 @@ fn code(n: i32) -> ExitCode {
     ExitCode::from(u8::try_from(n).unwrap_or(1))
 }
 
-/// Whether writing to a pipe failed because its reader has gone.
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|cause| {
-        cause
-            .downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-    })
+/// Whether the run failed only because standard output's reader has gone
+/// ([`ReaderGone`]) and nothing that matters was lost with it ([`mattered`]).
+fn reader_chose_to_stop(e: &anyhow::Error) -> bool {
+    let reader_gone = e.chain().any(|cause| {
+        cause.is::<ReaderGone>()
+            || cause
+                .downcast_ref::<io::Error>()
+                .and_then(io::Error::get_ref)
+                .is_some_and(|inner| inner.is::<ReaderGone>())
+    });
+    reader_gone && e.downcast_ref::<Lost>().is_none()
+}
+
+/// What a failed run lost that matters (a job that now exists, say), which
+/// a closed standard output must not swallow; see [`mattered`].
+#[derive(Debug)]
+struct Lost(String);
+
+impl std::fmt::Display for Lost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `e` with `what` before it, saying what the failure loses that matters
+/// (`tweets job 123 was created, but printing it failed`): even when only
+/// a standard output whose reader has gone failed, the program then says
+/// so and exits 1, rather than ending quietly (see [`main`]).
+pub fn mattered(e: anyhow::Error, what: String) -> anyhow::Error {
+    e.context(Lost(what))
+}
+
+/// The arguments that are not text, by the lossy text that stands for each
+/// in the arguments docopt reads; set once, before the program's body runs.
+static NOT_TEXT: OnceLock<Vec<(String, OsString)>> = OnceLock::new();
+
+/// The file a file flag's value names, as given on the command line: also
+/// a name that is not text (not UTF-8), which reaches the program's
+/// arguments as its lossy text (see [`main`]).
+pub fn path(value: &str) -> PathBuf {
+    path_in(NOT_TEXT.get().map_or(&[], Vec::as_slice), value)
+}
+
+fn path_in(not_text: &[(String, OsString)], value: &str) -> PathBuf {
+    match not_text.iter().find(|(text, _)| text == value) {
+        Some((_, bytes)) => PathBuf::from(bytes),
+        None => PathBuf::from(value),
+    }
+}
+
+/// What a command line that does not fit gets on stderr: `error: ` and
+/// why, the usage patterns, and where the manual is.
+fn wrong(usage: &str, why: &str) -> String {
+    format!(
+        "error: {why}\n{}\nsee {} --help",
+        usage::synopsis(usage),
+        usage::program(usage)
+    )
 }
 
 /// Prints a value as pretty JSON on stdout, for a person and for `jq` alike.
@@ -206,8 +273,11 @@ pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     let text = crate::auth::scrub(&text).into_owned();
     writeln!(out, "{}", crate::messages::printable_json(&text))
+        .map_err(on_stdout)
         .context("writing to standard output")?;
-    out.flush().context("writing to standard output")?;
+    out.flush()
+        .map_err(on_stdout)
+        .context("writing to standard output")?;
     Ok(())
 }
 
@@ -244,4 +314,54 @@ pub fn client(tool: &str, flags: &CommonFlags) -> anyhow::Result<crate::Client> 
     config.retry.budget = retry_time;
     config.read_timeout = stall;
     crate::Client::new(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error of a write to standard output whose reader has gone.
+    fn stdout_closed() -> anyhow::Error {
+        anyhow::Error::new(on_stdout(io::Error::from(io::ErrorKind::BrokenPipe)))
+            .context("writing to standard output")
+    }
+
+    #[test]
+    fn only_a_reader_closing_stdout_with_nothing_lost_ends_quietly() {
+        assert!(reader_chose_to_stop(&stdout_closed()));
+        assert!(reader_chose_to_stop(
+            &stdout_closed().context("printing the jobs")
+        ));
+        // A FIFO given as a file whose reader stopped: the output mattered.
+        let fifo = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe))
+            .context("writing the results to r.fifo");
+        assert!(!reader_chose_to_stop(&fifo));
+        // Standard output failing otherwise is no choice of its reader's.
+        let full = anyhow::Error::new(on_stdout(io::Error::other("no space left")));
+        assert!(!reader_chose_to_stop(&full));
+        // What matters, lost with standard output: a failure that says so.
+        let made = || mattered(stdout_closed(), "tweets job 1 was created".to_string());
+        assert!(!reader_chose_to_stop(&made()));
+        assert!(!reader_chose_to_stop(&made().context("in a larger step")));
+        let text = format!("{:#}", made());
+        assert!(
+            text.starts_with("tweets job 1 was created: writing to standard output: standard output was closed by its reader"),
+            "{text}"
+        );
+        assert_eq!(exit_code(&made()), EXIT_FAILED);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_name_that_is_not_text_comes_back_as_given() {
+        use std::os::unix::ffi::OsStringExt as _;
+        let bytes = OsString::from_vec(b"caf\xe9.txt".to_vec());
+        let not_text = [("caf\u{fffd}.txt".to_string(), bytes.clone())];
+        assert_eq!(path_in(&not_text, "caf\u{fffd}.txt"), PathBuf::from(bytes));
+        assert_eq!(path_in(&not_text, "ids.txt"), PathBuf::from("ids.txt"));
+        assert_eq!(
+            path_in(&[], "caf\u{fffd}.txt"),
+            PathBuf::from("caf\u{fffd}.txt")
+        );
+    }
 }

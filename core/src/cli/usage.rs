@@ -6,12 +6,15 @@
 //! and an `Options:` section that says which flags take a value. That is
 //! all this reads.
 
+use std::ffi::OsString;
+
 /// One flag of the `Options:` section.
 #[derive(Debug, PartialEq, Eq)]
 struct Flag {
     long: Option<String>,
     short: Option<String>,
-    takes_value: bool,
+    /// The name of its value (`<file>`, `SPEC`), if it takes one.
+    value: Option<String>,
 }
 
 impl Flag {
@@ -21,7 +24,19 @@ impl Flag {
             .or(self.short.as_deref())
             .unwrap_or("?")
     }
+
+    fn takes_value(&self) -> bool {
+        self.value.is_some()
+    }
+
+    /// Whether its value is a file name (`<file>`), which may be any bytes.
+    fn takes_file(&self) -> bool {
+        self.value.as_deref() == Some(FILE_VALUE)
+    }
 }
+
+/// The value name of the flags whose value is a file name.
+const FILE_VALUE: &str = "<file>";
 
 /// The flags of the `Options:` section: lines that start with `-`.
 fn options(usage: &str) -> Vec<Flag> {
@@ -36,20 +51,19 @@ fn options(usage: &str) -> Vec<Flag> {
         }
         // The flags end where two spaces start the description.
         let spec = line.split("  ").next().unwrap_or(line);
-        // A value is named after the flag: `--name <name>`, `--fault SPEC`.
-        let takes_value = spec
-            .split([',', ' ', '='])
-            .any(|w| !w.is_empty() && !w.starts_with('-'));
         let mut flag = Flag {
             long: None,
             short: None,
-            takes_value,
+            value: None,
         };
         for word in spec.split([',', ' ', '=']) {
             if let Some(long) = word.strip_prefix("--") {
                 flag.long = Some(format!("--{long}"));
             } else if word.starts_with('-') && word.len() == 2 {
                 flag.short = Some(word.to_string());
+            } else if !word.is_empty() {
+                // A value is named after the flag: `--name <name>`, `--fault SPEC`.
+                flag.value = Some(word.to_string());
             }
         }
         flags.push(flag);
@@ -152,47 +166,173 @@ fn given(flags: &[Flag], argv: &[String]) -> Result<Vec<String>, String> {
             Some((n, v)) if n.starts_with("--") => (n, Some(v)),
             _ => (word.as_str(), None),
         };
-        let flag = if let Some(long) = name.strip_prefix("--") {
-            // docopt takes an unambiguous prefix of a long flag.
-            let exact = flags.iter().find(|f| f.long.as_deref() == Some(name));
-            let prefixed: Vec<&Flag> = flags
-                .iter()
-                .filter(|f| f.long.as_deref().is_some_and(|l| l[2..].starts_with(long)))
-                .collect();
-            match (exact, prefixed.as_slice()) {
-                (Some(flag), _) => flag,
-                (None, [flag]) => *flag,
-                (None, []) => return Err(format!("there is no flag {name}")),
-                (None, many) => {
-                    let names: Vec<&str> = many.iter().map(|f| f.name()).collect();
-                    return Err(format!(
-                        "{name} is short for more than one flag: {}",
-                        names.join(", ")
-                    ));
-                }
+        let flag = match resolve(flags, name) {
+            Some(found) => found?,
+            None => {
+                return Err(format!(
+                    "{word:?} is not a flag; values follow their flag, as --name <name>"
+                ))
             }
-        } else if name.starts_with('-') && name.len() > 1 {
-            match flags.iter().find(|f| f.short.as_deref() == Some(name)) {
-                Some(flag) => flag,
-                None => return Err(format!("there is no flag {name}")),
-            }
-        } else {
-            return Err(format!(
-                "{word:?} is not a flag; values follow their flag, as --name <name>"
-            ));
         };
-        if flag.takes_value && inline.is_none() {
+        if flag.takes_value() && inline.is_none() {
             match words.next() {
                 Some(value) if !value.starts_with("--") => {}
                 _ => return Err(format!("{} needs a value", flag.name())),
             }
         }
-        if !flag.takes_value && inline.is_some() {
+        if !flag.takes_value() && inline.is_some() {
             return Err(format!("{} takes no value", flag.name()));
         }
         seen.push(flag.name().to_string());
     }
     Ok(seen)
+}
+
+/// The flag that `name` (a word without its `=value`) names: a long flag,
+/// an unambiguous prefix of one (docopt takes those), or a short flag;
+/// `None` when the word is no flag at all.
+fn resolve<'a>(flags: &'a [Flag], name: &str) -> Option<Result<&'a Flag, String>> {
+    if let Some(long) = name.strip_prefix("--") {
+        let exact = flags.iter().find(|f| f.long.as_deref() == Some(name));
+        let prefixed: Vec<&Flag> = flags
+            .iter()
+            .filter(|f| f.long.as_deref().is_some_and(|l| l[2..].starts_with(long)))
+            .collect();
+        return Some(match (exact, prefixed.as_slice()) {
+            (Some(flag), _) => Ok(flag),
+            (None, [flag]) => Ok(*flag),
+            (None, []) => Err(format!("there is no flag {name}")),
+            (None, many) => {
+                let names: Vec<&str> = many.iter().map(|f| f.name()).collect();
+                Err(format!(
+                    "{name} is short for more than one flag: {}",
+                    names.join(", ")
+                ))
+            }
+        });
+    }
+    if name.starts_with('-') && name.len() > 1 {
+        return Some(
+            flags
+                .iter()
+                .find(|f| f.short.as_deref() == Some(name))
+                .ok_or_else(|| format!("there is no flag {name}")),
+        );
+    }
+    None
+}
+
+/// A command line read as text, for docopt.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct TextArgv {
+    /// The words, each as text: a file name that is not text as its lossy
+    /// form (each byte that is not UTF-8 a U+FFFD).
+    pub words: Vec<String>,
+    /// The file names that are not text: the lossy form that stands for
+    /// each in `words`, and its bytes.
+    pub files: Vec<(String, OsString)>,
+}
+
+/// Reads a command line of any bytes as text. A word that is not text (not
+/// UTF-8) may only be the value of a flag whose value is a `<file>`, as a
+/// word of its own or after `=`: a file name on Linux is any bytes. It
+/// stands in [`TextArgv::words`] as its lossy form, which
+/// [`TextArgv::files`] maps back to its bytes. Any other word that is not
+/// text is an error naming its flag, or the word, shown lossily.
+pub(super) fn text_argv(usage: &str, argv: Vec<OsString>) -> Result<TextArgv, String> {
+    let flags = options(usage);
+    let mut read = TextArgv::default();
+    // Every word and inline value that came as text, to tell a lossy form
+    // apart from them.
+    let mut texts: Vec<String> = Vec::new();
+    let mut value_of: Option<&Flag> = None;
+    let mut positional = false;
+    for word in argv {
+        let flag = value_of.take();
+        let bytes = match word.into_string() {
+            Ok(text) => {
+                if flag.is_none() && !positional {
+                    positional = text == "--";
+                    value_of = needs_value(&flags, &text);
+                }
+                if let Some((_, value)) = text.split_once('=').filter(|_| flag.is_none()) {
+                    texts.push(value.to_string());
+                }
+                texts.push(text.clone());
+                read.words.push(text);
+                continue;
+            }
+            Err(bytes) => bytes,
+        };
+        let lossy = bytes.to_string_lossy().into_owned();
+        if let Some(flag) = flag {
+            read.words.push(file_value(flag, &lossy)?);
+            read.files.push((lossy, bytes));
+            continue;
+        }
+        // `--flag=value`, whose value is not text.
+        let raw = bytes.as_encoded_bytes();
+        let inline = raw
+            .iter()
+            .position(|&b| b == b'=')
+            .filter(|_| raw.starts_with(b"--") && !positional)
+            .and_then(|eq| Some((std::str::from_utf8(&raw[..eq]).ok()?, &raw[eq + 1..])));
+        let Some((name, value)) = inline else {
+            return Err(format!("{lossy:?} is not text (not UTF-8)"));
+        };
+        let flag =
+            resolve(&flags, name).unwrap_or_else(|| Err(format!("there is no flag {name}")))?;
+        let lossy = String::from_utf8_lossy(value).into_owned();
+        read.words
+            .push(format!("{name}={}", file_value(flag, &lossy)?));
+        read.files.push((lossy, os_string(value)));
+    }
+    for (i, (lossy, bytes)) in read.files.iter().enumerate() {
+        let other_bytes = read.files[..i]
+            .iter()
+            .any(|(l, b)| l == lossy && b != bytes);
+        if other_bytes || texts.contains(lossy) {
+            return Err(format!(
+                "{lossy:?} stands for more than one argument once the bytes that are not \
+                 text (not UTF-8) are shown as U+FFFD; give one of them another name"
+            ));
+        }
+    }
+    Ok(read)
+}
+
+/// Bytes cut from a platform string at an ASCII `=`, as one again.
+fn os_string(bytes: &[u8]) -> OsString {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt as _;
+        std::ffi::OsStr::from_bytes(bytes).to_os_string()
+    }
+    #[cfg(not(unix))]
+    {
+        OsString::from(String::from_utf8_lossy(bytes).into_owned())
+    }
+}
+
+/// The flag whose value the word after `word` is, if any: a flag that takes
+/// a value and has none after `=`.
+fn needs_value<'a>(flags: &'a [Flag], word: &str) -> Option<&'a Flag> {
+    if word.contains('=') {
+        return None;
+    }
+    resolve(flags, word)?.ok().filter(|f| f.takes_value())
+}
+
+/// A value that is not text, shown as `lossy`: fine for a file name (and
+/// returned as the text that stands for it), an error for any other flag.
+fn file_value(flag: &Flag, lossy: &str) -> Result<String, String> {
+    match flag.takes_file() {
+        true => Ok(lossy.to_string()),
+        false => Err(format!(
+            "{} {lossy:?} is not text (not UTF-8); only a file name may be other bytes",
+            flag.name()
+        )),
+    }
 }
 
 /// Whether a pattern lets `flag` repeat: `[--flag VALUE]...`.
@@ -297,7 +437,8 @@ Options:
     fn reads_the_options_and_patterns() {
         let flags = options(USAGE);
         assert_eq!(flags.len(), 9);
-        assert!(flags[0].takes_value && !flags[5].takes_value);
+        assert!(flags[0].takes_value() && !flags[5].takes_value());
+        assert!(flags[4].takes_file() && !flags[1].takes_file());
         assert_eq!(flags[6].short.as_deref(), Some("-q"));
         assert_eq!(patterns(USAGE).len(), 1);
         assert_eq!(
@@ -353,5 +494,91 @@ Options:
             "give one of --url, --id or --name"
         );
         assert_eq!(why(&["--id", "1", "--results-file", "r"]), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_word_that_is_not_text_is_a_file_name_or_an_error_naming_its_flag() {
+        use std::os::unix::ffi::OsStringExt as _;
+        let bytes = |b: &[u8]| OsString::from_vec(b.to_vec());
+        let read = |words: &[&[u8]]| text_argv(USAGE, words.iter().map(|w| bytes(w)).collect());
+        let file = bytes(b"r\xe9.jsonl");
+        let stands = "r\u{fffd}.jsonl".to_string();
+        assert_eq!(
+            read(&[b"--id", b"1", b"--results-file", b"r\xe9.jsonl"]),
+            Ok(TextArgv {
+                words: vec![
+                    "--id".into(),
+                    "1".into(),
+                    "--results-file".into(),
+                    stands.clone()
+                ],
+                files: vec![(stands.clone(), file.clone())],
+            })
+        );
+        // After `=`, and by a prefix of the flag, as docopt takes them.
+        assert_eq!(
+            read(&[b"--results-file=r\xe9.jsonl"]).unwrap().files,
+            [(stands.clone(), file.clone())]
+        );
+        assert_eq!(
+            read(&[b"--res", b"r\xe9.jsonl", b"-q"]).unwrap().words,
+            ["--res", stands.as_str(), "-q"]
+        );
+        // Text is passed as it is, and a file flag's text value too.
+        assert_eq!(
+            read(&[b"--name", b"n", b"--results-file", b"r"]),
+            Ok(TextArgv {
+                words: vec![
+                    "--name".into(),
+                    "n".into(),
+                    "--results-file".into(),
+                    "r".into()
+                ],
+                files: Vec::new(),
+            })
+        );
+        let refused = [
+            (
+                &[&b"--name"[..], b"caf\xe9"][..],
+                "--name \"caf\u{fffd}\" is not text",
+            ),
+            (&[b"--name=caf\xe9"], "--name \"caf\u{fffd}\" is not text"),
+            (&[b"--id", b"1", b"\xff"], "\"\u{fffd}\" is not text"),
+            (&[b"--resu\xe9lts-file", b"r"], "is not text"),
+            (&[b"--", b"r\xe9"], "\"r\u{fffd}\" is not text"),
+            (&[b"--bogus=r\xe9"], "there is no flag --bogus"),
+            // Bytes that read as another argument's text would be two files in one.
+            (
+                &[
+                    b"--results-file",
+                    b"r\xe9.jsonl",
+                    b"--name",
+                    "r\u{fffd}.jsonl".as_bytes(),
+                ],
+                "stands for more than one argument",
+            ),
+            (
+                &[
+                    b"--results-file",
+                    b"r\xe9.jsonl",
+                    b"--results-file",
+                    b"r\xe8.jsonl",
+                ],
+                "stands for more than one argument",
+            ),
+        ];
+        for (words, why) in refused {
+            let err = read(words).unwrap_err();
+            assert!(err.contains(why), "{words:?}: {err}");
+        }
+        // The same file twice is one file.
+        assert!(read(&[
+            b"--results-file",
+            b"r\xe9.jsonl",
+            b"--results-file",
+            b"r\xe9.jsonl"
+        ])
+        .is_ok());
     }
 }

@@ -34,6 +34,8 @@ pub struct ApiError {
     pub parameters: Vec<String>,
     /// When the rate limit resets (`x-rate-limit-reset`), if the API said.
     pub rate_limit_reset: Option<Timestamp>,
+    /// When the server asked to be tried again (`Retry-After`), if it did.
+    pub retry_after: Option<Timestamp>,
     /// The start of a body that was not a problem, for the message.
     pub body_excerpt: Option<String>,
 }
@@ -49,6 +51,7 @@ impl ApiError {
             detail: None,
             parameters: Vec::new(),
             rate_limit_reset: reset,
+            retry_after: None,
             body_excerpt: None,
         };
         match serde_json::from_slice::<Value>(body) {

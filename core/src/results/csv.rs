@@ -8,6 +8,14 @@
 //! a value that is not a string (a number, say) is written as its JSON
 //! text. Records that are not events (a JSON object without string `id`,
 //! `action` and `reason`) are left out; the checker counts them.
+//!
+//! No cell is a formula to a spreadsheet: a value that starts with `=`,
+//! `+`, `-`, `@`, a tab, CR or NUL (OWASP's advice on CSV injection, NUL as
+//! its ASVS adds) is written quoted with a `'` before it, `"'=1+1"`, and
+//! so is one that starts with `'`s and then one of those, so that
+//! [`unguard`] gives back every value exactly. The API's own results never
+//! start a cell so (IDs are digits, actions and reasons words, times
+//! digits); a server that is not the API, or a body altered on the way, may.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -56,14 +64,29 @@ impl<W: Write> CsvWriter<W> {
     /// Converts the last line (which needs no newline), writes the header
     /// if nothing was written yet, flushes, and returns how many events
     /// became rows. Call it only once the checker has passed the whole body.
-    pub fn finish(mut self) -> io::Result<u64> {
+    pub fn finish(self) -> io::Result<u64> {
+        self.finish_into_inner().map(|(events, _)| events)
+    }
+
+    /// As [`CsvWriter::finish`], giving back the writer too.
+    pub fn finish_into_inner(mut self) -> io::Result<(u64, W)> {
+        self.end_body()?;
+        self.inner.flush()?;
+        Ok((self.events, self.inner))
+    }
+
+    /// Ends one of several bodies written as one CSV, one after another
+    /// (the results of several jobs, under one header): its last line,
+    /// which needs no newline, becomes a row now rather than the start of
+    /// the next body's first line. Call it once the checker has passed the
+    /// whole body.
+    pub fn end_body(&mut self) -> io::Result<()> {
         self.start();
         let last = std::mem::take(&mut self.carry);
         self.convert(&last)?;
         self.inner.write_all(&self.rows)?;
         self.rows.clear();
-        self.inner.flush()?;
-        Ok(self.events)
+        Ok(())
     }
 
     /// Puts the header before the first row.
@@ -162,17 +185,48 @@ fn push_value(out: &mut Vec<u8>, value: Option<&Field>) {
     }
 }
 
-/// Appends one CSV field: as it is, or in quotes with its quotes doubled
-/// when it holds `,`, `"`, CR or LF.
-fn push_field(out: &mut Vec<u8>, field: &[u8]) {
-    if !field
+/// What starts a formula in a spreadsheet's cell.
+const FORMULA_STARTS: &[u8] = b"=+-@\t\r\0";
+
+/// Whether a value is written with a `'` before it: it starts with what
+/// starts a formula, after any `'`s of its own (so that the guard that
+/// [`unguard`] takes off is told apart from the value's own).
+fn needs_guard(field: &[u8]) -> bool {
+    field
         .iter()
-        .any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+        .find(|&&b| b != b'\'')
+        .is_some_and(|b| FORMULA_STARTS.contains(b))
+}
+
+/// A cell of a results CSV (unquoted) as the value it was written for:
+/// without the `'` that [`CsvWriter`] puts before a value a spreadsheet
+/// would run as a formula (one that starts with `=`, `+`, `-`, `@`, a tab,
+/// CR or NUL, after any `'`s of its own). Any other cell is the value
+/// itself.
+pub fn unguard(cell: &[u8]) -> &[u8] {
+    match cell.split_first() {
+        Some((b'\'', value)) if needs_guard(value) => value,
+        _ => cell,
+    }
+}
+
+/// Appends one CSV field: as it is, or in quotes with its quotes doubled
+/// when it holds `,`, `"`, CR or LF, or starts as a formula would (then
+/// with a `'` first, inside the quotes).
+fn push_field(out: &mut Vec<u8>, field: &[u8]) {
+    let guard = needs_guard(field);
+    if !guard
+        && !field
+            .iter()
+            .any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
     {
         out.extend_from_slice(field);
         return;
     }
     out.push(b'"');
+    if guard {
+        out.push(b'\'');
+    }
     let mut rest = field;
     while let Some(q) = memchr::memchr(b'"', rest) {
         out.extend_from_slice(&rest[..=q]);
@@ -394,6 +448,67 @@ mod tests {
         assert_eq!(field("line\nbreak"), "\"line\nbreak\"");
         assert_eq!(field("cr\r"), "\"cr\r\"");
         assert_eq!(field("é,ü"), "\"é,ü\"");
+        // What a spreadsheet would run gets a ' inside the quotes.
+        assert_eq!(field("=1+1"), "\"'=1+1\"");
+        assert_eq!(field("+1"), "\"'+1\"");
+        assert_eq!(field("-1"), "\"'-1\"");
+        assert_eq!(field("@SUM(A1)"), "\"'@SUM(A1)\"");
+        assert_eq!(field("\t=x"), "\"'\t=x\"");
+        assert_eq!(field("\r=x"), "\"'\r=x\"");
+        assert_eq!(field("\0"), "\"'\0\"");
+        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(field("''=x"), "\"'''=x\"", "quotes of its own before one");
+        // Not at the start, or after anything else: as it is.
+        assert_eq!(field("a=b"), "a=b");
+        assert_eq!(field(" =x"), " =x");
+        assert_eq!(field("'x"), "'x");
+        assert_eq!(field("'"), "'");
+        assert_eq!(field("1460000000000000000"), "1460000000000000000");
+    }
+
+    #[test]
+    fn unguard_gives_back_every_value_exactly() {
+        let values = [
+            "",
+            "'",
+            "''",
+            "=",
+            "'=",
+            "''=",
+            "=1",
+            "'=1",
+            "'x",
+            "''x",
+            "x",
+            "-",
+            "+",
+            "@",
+            "\t",
+            "\r",
+            "\0",
+            "'\0",
+            "a=b",
+            "1460000000000000000",
+            "deleted",
+            "é",
+            "'é",
+            "=é",
+        ];
+        for value in values {
+            let mut out = Vec::new();
+            push_field(&mut out, value.as_bytes());
+            let unquoted = match out.as_slice() {
+                [b'"', inner @ .., b'"'] => inner.to_vec(),
+                cell => cell.to_vec(),
+            };
+            assert_eq!(
+                String::from_utf8_lossy(unguard(&unquoted)),
+                value,
+                "{value:?} written as {:?}",
+                String::from_utf8_lossy(&out)
+            );
+        }
+        assert_eq!(unguard(b"'deleted"), b"'deleted");
     }
 
     const BODY: &str = concat!(
