@@ -11,44 +11,68 @@
 #   2. create-job              one job (or one per part, see below)
 #   3. upload-ids              sends the IDs to the job
 #   4. list-job --wait         waits until the job is complete
-#   5. download-results        fetches and checks its results
+#   5. download-results        fetches and checks the results of every job
+#                              into the one results file
 #
 # --name NAME      names the job(s): NAME, or NAME-2, NAME-3, ... for parts.
 # --replace        cancels a job of the type that is in the way (create-job
 #                  --replace) before the first job is created.
-# --part-size N    a file whose normalised size is over N bytes is split at
-#                  line boundaries into parts that run as consecutive jobs
-#                  (only one job per type may be active). Default: 1 GiB
-#                  when the upload URL is on the API host (its limit for one
-#                  upload); no splitting for Cloud Storage URLs.
+# --part-size N    the IDs are split at line boundaries into parts of at
+#                  most N bytes (a whole number, 1 or more) that run as
+#                  consecutive jobs (only one job per type may be active).
+#                  Default: 1 GiB when the upload URL is on the API host
+#                  (its limit for one upload); no splitting for Cloud
+#                  Storage URLs.
 # --format F       jsonl (the default) or csv: the results file's format,
-#                  as download-results --format F writes it. A CSV of
-#                  several parts has one header line, then every part's rows.
+#                  as download-results --format F writes it.
 #
-# The results of all parts go into the one results file, which appears only
-# when every part is done. The run keeps its state in .FILE.lifecycle/
-# beside the results file: after a failure, run the same command again and
-# the parts already done are not run again; the state is removed on
-# success. With --ids-file -, the IDs read from standard input are kept in
-# the state, and a re-run uses that copy.
+# The IDs sent are those of the ID file normalised (as upload-ids sends
+# them), each once and sorted: an ID twice in the file, even in two parts,
+# gets its events once. The results file is written by download-results,
+# by its rules, from the jobs of every part: it appears only when all are
+# done and their results whole (a CSV with one header line); a FIFO or a
+# device is written to, a link is followed. A folder, a folder where no
+# file can be written, the ID file itself, or a name too long for the last
+# part is refused before any job.
+#
+# State. The run keeps its state in .FILE.lifecycle/ beside the results
+# file: the IDs it sends, what they and the flags were, and each part's job.
+#   - A re-run goes on with it when it is for the same IDs (the same set,
+#     however the file writes them), --type, --name, --part-size and
+#     X_API_URL: a part whose job is complete is not run again, and a part
+#     whose job failed or expired, or whose results expired, gets a new one.
+#   - Otherwise the re-run starts afresh, and says so (the jobs of the
+#     earlier run are left as they are).
+#   - --ids-file - reads standard input afresh on every run, as any file.
+#   - A run holds a lock on the state (flock) while it lives: a second run
+#     for the same results file stops at once (exit 1).
+#   - The state is removed once the results file is whole.
 #
 # Uses the five programs on PATH, or this project's release build
-# (cargo build --release); talks to the API that X_API_URL names (the real
-# one by default, or the emulator). Exit codes: those of the stage that
-# failed (2: bad usage or input, 1: a failure); 0 when the results file is
-# whole.
+# (cargo build --release), and flock and sha256sum; talks to the API that
+# X_API_URL names (the real one by default, or the emulator). Exit codes:
+# those of the stage that failed (2: bad usage or input, 1: a failure); 1
+# when another run holds the state; 0 when the results file is whole.
 set -euo pipefail
 
 usage() {
   sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
 }
 
+# A command line that cannot work: exit 2, before any job.
 fail() {
   echo "lifecycle.sh: $*" >&2
   exit 2
 }
 
-type='' ids_file='' results='' name='' part_size='' format=jsonl
+# A failure: exit 1.
+die() {
+  echo "lifecycle.sh: $*" >&2
+  exit 1
+}
+
+type='' ids_file='' results='' name='' format=jsonl
+unset part_size
 replace=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -66,10 +90,19 @@ done
 case "$type" in tweets | users) ;; *) fail "--type must be tweets or users; see ./lifecycle.sh --help" ;; esac
 [ -n "$ids_file" ] || fail "--ids-file is required; see ./lifecycle.sh --help"
 case "$results" in '' | -) fail "--results-file must name a file; see ./lifecycle.sh --help" ;; esac
-case "$part_size" in '' | *[!0-9]* | 0) [ -z "$part_size" ] || fail "--part-size takes a number of bytes, not $part_size" ;; esac
+if [ -n "${part_size+given}" ]; then
+  # Leading zeros go: 00 is no more a size than 0.
+  bytes_per_part=$(printf '%s' "$part_size" | sed 's/^0*//')
+  case "$part_size" in '' | *[!0-9]*) bytes_per_part='' ;; esac
+  [ -n "$bytes_per_part" ] && [ "${#bytes_per_part}" -le 15 ] ||
+    fail "--part-size takes a whole number of bytes, 1 or more, not '$part_size'"
+  part_size=$bytes_per_part
+fi
+part_size=${part_size-}
 case "$format" in jsonl | csv) ;; *) fail "--format must be jsonl or csv, not '$format'; see ./lifecycle.sh --help" ;; esac
-folder=$(dirname -- "$results")
-[ -d "$folder" ] || fail "--results-file $results: the folder $folder does not exist"
+if [ "$ids_file" != - ] && [ "$ids_file" -ef "$results" ]; then
+  fail "--ids-file and --results-file are the same file ($ids_file): the results would overwrite the IDs"
+fi
 
 # The five programs: on PATH, else this project's release build.
 if ! command -v create-job >/dev/null; then
@@ -78,6 +111,9 @@ if ! command -v create-job >/dev/null; then
     fail "the five programs are neither on PATH nor built: run cargo build --release in $here"
   PATH="$here/target/release:$PATH"
 fi
+for tool in flock sha256sum; do
+  command -v "$tool" >/dev/null || die "$tool is needed (util-linux and coreutils) and is not on PATH"
+done
 
 # Prints a command, then runs it.
 run() {
@@ -90,88 +126,143 @@ field() {
   sed -n "s/^  \"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" | head -n 1
 }
 
-# The state of this run, beside the results file.
-state="$folder/.$(basename -- "$results").lifecycle"
-arguments="type=$type ids-file=$ids_file name=$name part-size=$part_size format=$format"
-if [ -d "$state" ]; then
-  [ "$(cat "$state/arguments" 2>/dev/null)" = "$arguments" ] ||
-    fail "$state holds an unfinished run with other arguments; run that again, or remove the folder"
-  echo "lifecycle.sh: going on with the unfinished run in $state" >&2
-else
-  mkdir -p "$state/parts"
-  echo "$arguments" >"$state/arguments"
-fi
+# 1. Where the results go, by download-results' own rules, before any job.
+run download-results --results-file "$results" --format "$format" --check || exit $?
 
-# Where the run stopped, and how to go on by hand from there.
-stopped() {
-  local code=$1 stage=$2 part=$3 job=${4-}
-  echo >&2
-  echo "lifecycle.sh: $stage failed (exit $code) for part $part of $parts." >&2
-  if [ -n "$job" ]; then
-    echo "It left behind job $job${job_name:+ (\"$job_name\")}; see it with: list-job --id $job" >&2
-    echo "To go on by hand: upload-ids --ids-file $part_file --id $job (if it is still created)," >&2
-    echo "  list-job --id $job --wait, download-results --id $job --format $format --results-file FILE;" >&2
-  fi
-  echo "or run the same lifecycle.sh command again: parts done are not run again." >&2
-  exit "$code"
-}
+# The state of this run, beside the results file, locked while the run
+# lives (the programs it starts hold the lock too).
+state="$(dirname -- "$results")/.$(basename -- "$results").lifecycle"
+mkdir -p -- "$state" 2>/dev/null || die "cannot make $state, the folder for the run's state"
+exec 9<"$state"
+flock -n 9 || die "another lifecycle.sh run is using $state (for the same results file); wait for it to end"
+[ /dev/fd/9 -ef "$state" ] || die "$state was removed by a run that just ended; run the command again"
 
-# 1. Check the whole ID file first: a bad file creates no job.
+# 2. The IDs, checked in full: a bad file creates no job. Standard input is
+# read afresh every run: a copy an interrupted run left is overwritten.
+input=$ids_file
 if [ "$ids_file" = - ]; then
-  [ -s "$state/stdin" ] || cat >"$state/stdin"
-  ids_file="$state/stdin"
+  input="$state/input"
+  cat >"$input"
+elif [ -e "$ids_file" ] && [ ! -f "$ids_file" ]; then
+  # A FIFO or <(...) can be read once: a copy is read twice.
+  input="$state/input"
+  cat -- "$ids_file" >"$input"
 fi
-run upload-ids --ids-file "$ids_file" --check >"$state/check.json" || exit $?
-bytes=$(field bytes <"$state/check.json")
+run upload-ids --ids-file "$input" --check >/dev/null || exit $?
 
-# Splits the ID file at line boundaries into parts of at most $1 bytes as
-# they are (so at most that normalised), leaving out blank lines.
+# The IDs to send: normalised (no spaces, CR or byte order mark, no blank
+# line), each once, sorted in bounded memory.
+LC_ALL=C tr -d ' \t\r' <"$input" | LC_ALL=C sed '1s/^\xef\xbb\xbf//; /^$/d' |
+  LC_ALL=C sort -u >"$state/ids.new"
+bytes=$(wc -c <"$state/ids.new" | tr -d ' ')
+key="type=$type name=$name part-size=$part_size api=${X_API_URL:-https://api.x.com}
+ids=$(wc -l <"$state/ids.new" | tr -d ' ') $bytes $(sha256sum <"$state/ids.new" | cut -d ' ' -f 1)"
+
+# Splits the IDs into parts of at most $1 bytes.
 split_ids() {
-  rm -f "$state"/parts/*
+  rm -rf "$state/parts"
+  mkdir "$state/parts"
   LC_ALL=C awk -v max="$1" -v dir="$state/parts" '
-    /^[ \t\r]*$/ { next }
     { n = length($0) + 1 }
     size > 0 && size + n > max { close(file); part++; size = 0 }
     { size += n; file = sprintf("%s/%04d", dir, part + 1); print > file }
-  ' "$ids_file"
+  ' "$state/ids"
 }
 
-parts=$(find "$state/parts" -type f | wc -l)
-if [ "$parts" -eq 0 ] && [ -n "$part_size" ] && [ "$bytes" -gt "$part_size" ]; then
-  split_ids "$part_size"
-  parts=$(find "$state/parts" -type f | wc -l)
+# How many parts the IDs are split into; 0 when they are not.
+count_parts() {
+  if [ -d "$state/parts" ]; then find "$state/parts" -type f | wc -l | tr -d ' '; else echo 0; fi
+}
+
+# The state belongs to the IDs and flags it was made for.
+if [ "$(cat "$state/key" 2>/dev/null)" = "$key" ]; then
+  echo "lifecycle.sh: going on with the unfinished run in $state" >&2
+  rm -f "$state/ids.new"
+else
+  earlier=$(cat "$state"/*.job 2>/dev/null | tr '\n' ' ' || true)
+  if [ -n "$earlier" ]; then
+    echo "lifecycle.sh: $state holds an unfinished run for other IDs or flags: starting afresh (its jobs stay as they are: $earlier)" >&2
+  fi
+  rm -rf "$state/key" "$state/parts" "$state/ids" "$state"/*.job "$state"/*.json
+  mv "$state/ids.new" "$state/ids"
+  if [ -n "$part_size" ] && [ "$bytes" -gt "$part_size" ]; then split_ids "$part_size"; fi
+  printf '%s\n' "$key" >"$state/key"
+fi
+parts=$(count_parts)
+last=$((parts > 0 ? parts : 1))
+
+# The longest part name must be a job name too: checked before any job. A
+# split at the API host's limit is not known yet: its most parts count.
+if [ -n "$name" ]; then
+  most=$last
+  if [ "$parts" -eq 0 ] && [ -z "$part_size" ] && [ "$bytes" -gt $((1 << 30)) ]; then
+    most=$((bytes / ((1 << 30) - 20) + 1))
+  fi
+  longest=$name
+  [ "$most" -eq 1 ] || longest="$name-$most"
+  download-results --results-file "$results" --name "$longest" --check ||
+    fail "part $most would be named \"$longest\": give a shorter --name"
 fi
 
+# Where the run stopped, and what can be done from there.
+stopped() {
+  local code=$1 stage=$2 part=$3 job=${4-}
+  echo >&2
+  echo "lifecycle.sh: $stage failed (exit $code) for part $part of $last." >&2
+  if [ "$stage" = create-job ] && [ "$code" -gt 128 ]; then
+    echo "It was interrupted, and may have created a job this run does not know of;" >&2
+    echo "  list-jobs --type $type --status created shows it. Run the same command again once" >&2
+    echo "  that job's upload window has closed (15 minutes after it was made), or add --replace to cancel it." >&2
+    exit "$code"
+  fi
+  if [ -n "$job" ]; then
+    echo "It left behind job $job${job_name:+ (\"$job_name\")}; see it with: list-job --id $job" >&2
+  fi
+  if [ "$code" -eq 2 ]; then
+    echo "The error above says what to change; the state in $state stays for the run that follows." >&2
+  else
+    echo "Run the same lifecycle.sh command again to go on: a complete job is not run again, and a" >&2
+    echo "  job that failed or expired is made anew (add --replace if another job of the type is in the way)." >&2
+  fi
+  exit "$code"
+}
+
+jobs=()
 part=0
-while :; do
+while [ "$part" -lt "$last" ]; do
   part=$((part + 1))
-  part_file="$state/parts/$(printf %04d "$part")"
-  if [ "$parts" -eq 0 ]; then
-    part_file=$ids_file
-  elif [ "$part" -gt "$parts" ]; then
-    break
-  fi
   tag=$(printf %04d "$part")
-  if [ -e "$state/$tag.done" ]; then
-    echo "part $part: done in an earlier run" >&2
-    if [ "$parts" -eq 0 ]; then break; fi
-    continue
-  fi
+  part_file="$state/parts/$tag"
+  [ "$parts" -gt 0 ] || part_file="$state/ids"
   job_name=$name
-  [ -n "$name" ] && [ "$part" -gt 1 ] && job_name="$name-$part"
+  [ -z "$name" ] || [ "$part" -eq 1 ] || job_name="$name-$part"
   named=()
-  [ -n "$job_name" ] && named=(--name "$job_name")
+  [ -z "$job_name" ] || named=(--name "$job_name")
 
   # A job from an earlier run goes on where it stopped, if it still can.
   job=$(cat "$state/$tag.job" 2>/dev/null || true)
   status=
   if [ -n "$job" ]; then
-    status=$(run list-job --id "$job" | field status) || stopped $? list-job "$part" "$job"
-    case "$status" in failed | expired) job='' status='' ;; esac
+    if ! run list-job --id "$job" >"$state/$tag.json"; then
+      echo "lifecycle.sh: job $job of part $part, made by an earlier run, could not be looked up." >&2
+      echo "If the API does not know it, remove $state to start afresh; else run the same command again." >&2
+      exit 1
+    fi
+    status=$(field status <"$state/$tag.json")
+    expires=$(field download_expires_at <"$state/$tag.json")
+    if [ "$status" = complete ] && [ -n "$expires" ] &&
+      [[ "${expires:0:19}" < "$(date -u +%Y-%m-%dT%H:%M:%S)" ]]; then
+      status="complete, but its results expired at $expires"
+    fi
+    case "$status" in
+      created | in_progress | complete) echo "part $part: job $job of an earlier run is $status" >&2 ;;
+      *) echo "part $part: job $job of an earlier run is $status: a new job" >&2; job='' ;;
+    esac
   fi
 
   # 2. A job for this part.
   if [ -z "$job" ]; then
+    rm -f "$state/$tag.job"
     run create-job --type "$type" "${named[@]}" "${replace[@]}" >"$state/$tag.json" ||
       stopped $? create-job "$part"
     replace=()
@@ -185,39 +276,33 @@ while :; do
       [ "$bytes" -gt $((1 << 30)) ]; then
       echo "lifecycle.sh: $bytes bytes are over the API host's 1 GiB for one upload: splitting" >&2
       split_ids $((1 << 30))
-      parts=$(find "$state/parts" -type f | wc -l)
+      parts=$(count_parts)
+      last=$parts
       part_file="$state/parts/$tag"
     fi
   fi
 
-  # 3. Its IDs.
+  # 3. Its IDs, and 4. the wait until it is done.
   if [ "$status" = created ]; then
     run upload-ids --ids-file "$part_file" --id "$job" >/dev/null || stopped $? upload-ids "$part" "$job"
   fi
-
-  # 4. Wait until it is done, then 5. fetch its results.
   run list-job --id "$job" --wait >/dev/null || stopped $? list-job "$part" "$job"
-  run download-results --id "$job" --format "$format" --results-file "$state/$tag.results" >/dev/null ||
-    stopped $? download-results "$part" "$job"
-  touch "$state/$tag.done"
-  [ "$parts" -eq 0 ] && break
+  jobs+=(--id "$job")
 done
 
-# Every part is done: the results file appears whole, in one rename. A CSV
-# keeps the header line of the first part alone.
-whole="$folder/.$(basename -- "$results").lifecycle-$$"
-: >"$whole"
-for done in "$state"/*.results; do
-  if [ "$format" = csv ] && [ -s "$whole" ]; then
-    tail -n +2 "$done" >>"$whole"
-  else
-    cat "$done" >>"$whole"
-  fi
-  # A part's last line may lack its newline; the next part must not join it.
-  if [ -s "$done" ] && [ "$(tail -c 1 "$done" | od -An -c | tr -d ' ')" != '\n' ]; then
-    echo >>"$whole"
-  fi
-done
-mv -f "$whole" "$results"
+# The results could not be downloaded, and what can be done then.
+undelivered() {
+  echo >&2
+  echo "lifecycle.sh: download-results failed (exit $1); the $last job(s) of this run are complete." >&2
+  echo "Their results stay downloadable for 7 days after each was created: until then, run the same" >&2
+  echo "  command again to download them again (a re-run makes new jobs for results it sees expired)." >&2
+  echo "If download-results said the results expired, remove $state and run the command again:" >&2
+  echo "  that starts afresh, with new jobs." >&2
+  exit "$1"
+}
+
+# 5. The results of every part, into the one results file.
+run download-results "${jobs[@]}" --format "$format" --results-file "$results" >/dev/null ||
+  undelivered $?
 rm -rf "$state"
-echo "lifecycle.sh: $results holds the results of $((parts > 0 ? parts : 1)) job(s)" >&2
+echo "lifecycle.sh: $results holds the results of $last job(s)" >&2

@@ -6,8 +6,11 @@
 //! temporary file, and a run that dies leaves a temporary file that the next
 //! run sees unlocked and removes. A FIFO or a character device (`/dev/null`)
 //! cannot be replaced by a rename and is written straight through, as is
-//! standard output. `download-results` writes its results this way and
-//! `apply-results` its clean archive: the rules are these, once.
+//! standard output. A FIFO whose reader goes away before the end is a
+//! failure (the output did not arrive); standard output closed by its
+//! reader (`| head`) keeps its broken pipe, for the program to end quietly.
+//! `download-results` writes its results this way and `apply-results` its
+//! clean archive: the rules are these, once.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -38,23 +41,26 @@ impl Destination {
     /// it points to is the one replaced. A folder, or a path that ends in
     /// `/`, is a usage error suggesting `example` as a file name in it.
     /// Meant to be called before any work, rather than after a long one.
-    pub fn for_path(flag: &str, value: &str, example: &str) -> anyhow::Result<Destination> {
-        if value == "-" {
+    pub fn for_path(flag: &str, given: &Path, example: &str) -> anyhow::Result<Destination> {
+        if given == Path::new("-") {
             return Ok(Destination::Stdout);
         }
-        if value.is_empty() {
+        if given.as_os_str().is_empty() {
             bail_usage!("{flag} must name a file, or - for standard output");
         }
-        if value.ends_with('/') || value.ends_with(std::path::MAIN_SEPARATOR) {
+        // A name that is not text (not UTF-8) is shown lossily.
+        let value = given.display();
+        let last = given.as_os_str().as_encoded_bytes().last().copied();
+        if last.is_some_and(|b| std::path::is_separator(char::from(b))) {
             bail_usage!(
                 "{flag} {value} names a folder; give a file name, such as {value}{example}"
             );
         }
-        let path = follow_links(flag, Path::new(value))?;
+        let path = follow_links(flag, given)?;
         match fs::metadata(&path) {
             Ok(meta) if meta.is_dir() => bail_usage!(
                 "{flag} {value} is a folder; give a file name, such as {}",
-                Path::new(value).join(example).display()
+                given.join(example).display()
             ),
             Ok(meta) if meta.is_file() => {}
             Ok(meta) if is_fifo_or_char_device(&meta) => return Ok(Destination::Device(path)),
@@ -94,10 +100,18 @@ impl Destination {
     /// file, the FIFO or device itself, or standard output. What is written
     /// reaches a regular file's path only with [`Sink::finish`]; a sink
     /// dropped before that leaves the path as it was.
+    ///
+    /// A folder where no file can be written fails here (exit 1), so a
+    /// program that creates its sink before a long wait finds it at once. A
+    /// FIFO or device is opened at the first write (or at `finish`): opening
+    /// a FIFO waits for its reader, which must not hold up the work before.
     pub fn create(&self) -> anyhow::Result<Sink> {
         let to = match self {
             Destination::Stdout => To::Stdout(io::stdout()),
-            Destination::Device(path) => To::Device(open_device(path)?),
+            Destination::Device(path) => To::Device {
+                path: path.clone(),
+                file: None,
+            },
             Destination::File(path) => To::File {
                 part: PartFile::create(path)?,
                 written: 0,
@@ -105,6 +119,43 @@ impl Destination {
             },
         };
         Ok(Sink { to })
+    }
+
+    /// Checks, before any work, that the output can be written where a run
+    /// would write it: the temporary file of a regular file is created
+    /// beside it and removed at once. A FIFO or device is not opened (a FIFO
+    /// would wait for its reader). A folder where no file can be written is
+    /// an error (exit 1).
+    pub fn check(&self) -> anyhow::Result<()> {
+        if let Destination::File(path) = self {
+            PartFile::create(path)?;
+        }
+        Ok(())
+    }
+}
+
+/// Standard output's reader has gone (`| head` has read enough): the
+/// reader chose to stop. It stands inside the `io::Error` (of kind
+/// `BrokenPipe`) of a write to standard output, so that a program tells it
+/// from the broken pipe of a FIFO it was given as a file, whose output
+/// mattered.
+#[derive(Debug)]
+pub struct ReaderGone;
+
+impl std::fmt::Display for ReaderGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("standard output was closed by its reader (broken pipe)")
+    }
+}
+
+impl std::error::Error for ReaderGone {}
+
+/// The error of a write to standard output: a broken pipe becomes
+/// [`ReaderGone`] (still of kind `BrokenPipe`); any other stays as it is.
+pub fn on_stdout(e: io::Error) -> io::Error {
+    match e.kind() {
+        io::ErrorKind::BrokenPipe => io::Error::new(io::ErrorKind::BrokenPipe, ReaderGone),
+        _ => e,
     }
 }
 
@@ -115,7 +166,11 @@ pub struct Sink {
 
 enum To {
     Stdout(io::Stdout),
-    Device(File),
+    /// A FIFO or device, opened at the first write.
+    Device {
+        path: PathBuf,
+        file: Option<File>,
+    },
     /// A temporary file, whose data is handed to the disk every
     /// [`WRITEBACK_STEP`] bytes (`started` is where the last handing began).
     File {
@@ -128,20 +183,44 @@ enum To {
 impl Sink {
     /// Ends the output: flushed; a regular file synced and renamed into
     /// place. Call it only once the output is whole and right.
-    pub fn finish(self) -> anyhow::Result<()> {
+    pub fn finish(mut self) -> anyhow::Result<()> {
         match self.to {
-            To::Stdout(mut out) => Ok(out.flush()?),
-            To::Device(mut device) => Ok(device.flush()?),
+            To::Stdout(mut out) => Ok(out.flush().map_err(on_stdout)?),
+            // Opened even when nothing was written: its reader gets its end.
+            To::Device { .. } => Ok(self.flush()?),
             To::File { part, .. } => part.persist(),
         }
+    }
+}
+
+/// Opens the device at its first use.
+fn opened<'f>(file: &'f mut Option<File>, path: &Path) -> io::Result<&'f mut File> {
+    match file {
+        Some(file) => Ok(file),
+        None => Ok(file.insert(open_device(path)?)),
+    }
+}
+
+/// A FIFO's reader that went away before the end is not a pager that was
+/// quit: the output did not arrive whole. Said in words, and no longer a
+/// broken pipe, so that it is not taken for standard output closed early.
+fn reader_gone(e: io::Error, path: &Path) -> io::Error {
+    match e.kind() {
+        io::ErrorKind::BrokenPipe => io::Error::other(format!(
+            "the reader of {} closed it before the end: it did not get the whole output",
+            path.display()
+        )),
+        _ => e,
     }
 }
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match &mut self.to {
-            To::Stdout(out) => out.write(buf),
-            To::Device(device) => device.write(buf),
+            To::Stdout(out) => out.write(buf).map_err(on_stdout),
+            To::Device { path, file } => opened(file, path)?
+                .write(buf)
+                .map_err(|e| reader_gone(e, path)),
             To::File {
                 part,
                 written,
@@ -160,8 +239,10 @@ impl Write for Sink {
 
     fn flush(&mut self) -> io::Result<()> {
         match &mut self.to {
-            To::Stdout(out) => out.flush(),
-            To::Device(device) => device.flush(),
+            To::Stdout(out) => out.flush().map_err(on_stdout),
+            To::Device { path, file } => opened(file, path)?
+                .flush()
+                .map_err(|e| reader_gone(e, path)),
             To::File { .. } => Ok(()),
         }
     }
@@ -176,15 +257,17 @@ pub(crate) fn folder_of(path: &Path) -> &Path {
 }
 
 /// Opens a FIFO or character device for writing, as it is.
-fn open_device(path: &Path) -> anyhow::Result<File> {
+fn open_device(path: &Path) -> io::Result<File> {
     note(format!(
         "writing straight to {} (not a regular file: no temporary file, no rename)",
         path.display()
     ));
-    OpenOptions::new()
-        .write(true)
-        .open(path)
-        .with_context(|| format!("cannot open {} for writing", path.display()))
+    OpenOptions::new().write(true).open(path).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot open {} for writing: {e}", path.display()),
+        )
+    })
 }
 
 /// A temporary file of this run's own beside the destination: created
@@ -302,8 +385,10 @@ fn create_unique(folder: &Path, name: &str) -> anyhow::Result<(File, PathBuf)> {
         match options.open(&part) {
             Ok(file) => return Ok((file, part)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => bail_usage!(
-                "cannot create a file in {} for the results: {e}",
+            // A folder that exists but takes no file: a file that cannot be
+            // written (exit 1), not a usage error.
+            Err(e) => anyhow::bail!(
+                "cannot create a file in {} (for {name}): {e}",
                 folder.display()
             ),
         }
@@ -483,6 +568,22 @@ mod tests {
     }
 
     #[test]
+    fn a_check_leaves_nothing_behind_and_finds_a_folder_that_takes_no_file() {
+        let dir = temp_folder("check");
+        let dest = Destination::File(dir.join("r.jsonl"));
+        dest.check().unwrap();
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0, "nothing left");
+        let gone = Destination::File(dir.join("no-such-folder").join("r.jsonl"));
+        let err = gone.check().unwrap_err();
+        assert_eq!(crate::error::exit_code(&err), 1, "{err:#}");
+        assert!(
+            err.to_string().starts_with("cannot create a file in "),
+            "{err}"
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn part_names_are_recognised_exactly() {
         let name = part_name("r.jsonl", 0xdead_beef);
         assert!(is_part_of(&name, "r.jsonl"), "{name}");
@@ -549,6 +650,34 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
+    fn a_name_that_is_not_text_is_the_file_named_and_shown_lossily() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let dir = temp_folder("bytes");
+        let file = dir.join(std::ffi::OsStr::from_bytes(b"r\xe9.jsonl"));
+        assert_eq!(
+            Destination::for_path("--output", &file, "x").unwrap(),
+            Destination::File(file.clone())
+        );
+        let folder = dir.join(std::ffi::OsStr::from_bytes(b"f\xe9"));
+        fs::create_dir(&folder).unwrap();
+        let err = Destination::for_path("--output", &folder, "x").unwrap_err();
+        assert!(err.to_string().contains("f\u{fffd} is a folder"), "{err}");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_broken_pipe_of_standard_output_says_its_reader_has_gone() {
+        let e = on_stdout(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
+        assert!(e.get_ref().is_some_and(|inner| inner.is::<ReaderGone>()));
+        let other = on_stdout(io::Error::other("disk full"));
+        assert!(other
+            .get_ref()
+            .is_some_and(|inner| !inner.is::<ReaderGone>()));
+    }
+
+    #[cfg(unix)]
+    #[test]
     fn destinations_by_kind() {
         let dir = std::env::temp_dir().join(format!(
             "compliance-flags-{}-{:?}",
@@ -558,7 +687,8 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         let text = |p: &Path| p.to_str().unwrap().to_string();
-        let for_path = |value: &str| Destination::for_path("--results-file", value, "r.jsonl");
+        let for_path =
+            |value: &str| Destination::for_path("--results-file", Path::new(value), "r.jsonl");
         assert_eq!(for_path("-").unwrap(), Destination::Stdout);
         // Only read: /dev/null is not written here.
         assert_eq!(

@@ -7,13 +7,33 @@ created_at, redacted_at, reason); IDs without an event are compliant. Each
 line is checked as it streams into a temporary file beside --results-file,
 and the hashes storage sends are checked over the bytes downloaded; the
 file is renamed into place only when the body is whole and checked: after
-a failure there is no file at that path. A FIFO or a device is written
-straight through, a symbolic link is followed, and a replaced file keeps
-its permissions. `-` writes the results to stdout instead. Given by the
+a failure there is no file at that path. A line that is not a JSON
+object, that is not text (bytes that are not UTF-8, or half a surrogate
+pair escaped alone) or that is an error from the server rather than a
+result fails the download, in either format; so does a body that ends
+where the connection closes (no length, no chunks) unless storage's
+hashes cover it. A redirect is followed only to https:// (or to this
+machine), without the token. A FIFO or a device is written straight
+through (a FIFO whose reader stops before the end is a failure), a
+symbolic link is followed, and a replaced file keeps its permissions. `-` writes the results to stdout instead. Given by the
 job's --id or --name, the job is looked up first and must be complete (or,
 with --wait, is waited for) and its download not expired (7 days after the
 job was created). A job without IDs yet has no results: with --wait, the wait
-goes on until someone uploads them or its upload window closes.
+goes on until someone uploads them or its upload window closes. A folder
+where no file can be written is found before any request or wait.
+
+Several --id (or --url) put the results of several jobs into the one
+results file, in the order given, as lifecycle.sh does with the jobs of a
+run it split into parts: JSON Lines one body after another (a line end put
+between two when the first lacks one), CSV under one header. The jobs are
+looked up first; each is waited for (with --wait) and downloaded in turn,
+and checked as a download of its own. The file appears only when every
+job's results are whole; the summaries count them all.
+
+With --check, the command line and --results-file are checked as a
+download would check them (a folder, or one that does not exist, is exit
+2; a folder where no file can be written, exit 1), and so is the name of
+a --name, and that is all: no token is needed and no request is made.
 
 With --format jsonl (the default) the lines are written exactly as they
 came. With --format csv the file starts with the header
@@ -23,7 +43,11 @@ when it holds a comma, a double quote, CR or LF, a double quote inside
 doubled (RFC 4180). A missing or null field (often redacted_at) is empty;
 a value that is not a string is written as its JSON text. Records that are
 not events (objects without string id, action and reason) are left out of
-the CSV and counted in the summaries.
+the CSV and counted in the summaries. No cell is a formula to a
+spreadsheet (OWASP's advice on CSV injection): a value that starts with
+=, +, -, @, a tab, CR or NUL (after any ' of its own) is quoted with a '
+put first ("'=1+1"). The API's results never start so; a server that is
+not the API may. apply-results takes the ' off again.
 
 When the results go to a file (or a FIFO or a device), a JSON summary is
 printed on stdout once they are whole and checked, even with --quiet:
@@ -36,13 +60,15 @@ goes to stderr (not with --quiet), such as
   results.csv: 3 compliance events (deleted 2, protected 1)
 
 Usage:
-  download-results (--url <download-url> | --id <id> | --name <name>) --results-file <file> [options]
+  download-results (--url <download-url> [--url <download-url>]... | --id <id> [--id <id>]... | --name <name>) --results-file <file> [options]
+  download-results --results-file <file> --check [--name <name>] [--format <fmt>]
   download-results (-h | --help)
   download-results (-V | --version)
 
 Options:
-  --url <download-url>  The job's download_url, as create-job printed it.
-  --id <id>             The job id (1 to 19 digits).
+  --url <download-url>  The job's download_url, as create-job printed it;
+                        repeated, the URLs of several jobs.
+  --id <id>             The job id (1 to 19 digits); repeated, several jobs.
   --name <name>         The job's name (the newest job with that name).
   --type <type>         With --name: look only among tweets or users jobs.
   --results-file <file>
@@ -52,9 +78,12 @@ Options:
   --interval <secs>     The longest pause between polls [default: 30]. Polls
                         start sooner, come at most once a second, and share
                         out what the rate limit has left over its window.
-  --timeout <secs>      Stop waiting after this long, polls, their retries
-                        and rate-limit pauses included (not the download
-                        that follows) (default: no limit).
+  --timeout <secs>      Stop after this long from the start: the lookup of
+                        the job and the wait, their retries and rate-limit
+                        pauses included, not the download that follows; a
+                        rate limit that resets later stops at once, naming
+                        the reset (default: no limit).
+  --check               Check the flags and --results-file, then stop.
 "#,
     compliance_core::common_options!(),
     "\n",
@@ -65,15 +94,16 @@ Options:
 
 use std::collections::BTreeMap;
 
+use compliance_core::anyhow;
 use compliance_core::cli::{self, flags, CommonFlags};
-use compliance_core::transfer::{download_results, results_url, Destination, Downloaded};
-use compliance_core::{usage_bail, JobRef};
+use compliance_core::transfer::{download_sources, Destination, Downloaded, Source};
+use compliance_core::JobRef;
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 struct Args {
-    flag_url: Option<String>,
-    flag_id: Option<String>,
+    flag_url: Vec<String>,
+    flag_id: Vec<String>,
     flag_name: Option<String>,
     flag_type: Option<String>,
     flag_results_file: String,
@@ -81,44 +111,43 @@ struct Args {
     flag_wait: bool,
     flag_interval: String,
     flag_timeout: Option<String>,
+    flag_check: bool,
 }
 
 fn main() -> std::process::ExitCode {
     cli::main(USAGE, env!("CARGO_PKG_VERSION"), run)
 }
 
-fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
-    let job_ref = flags::job_or_url(
-        args.flag_url.as_deref(),
-        args.flag_id.as_deref(),
-        args.flag_name.as_deref(),
-        args.flag_type.as_deref(),
-    )?;
+fn run(args: Args, common: CommonFlags) -> anyhow::Result<()> {
     let patience = flags::patience(&args.flag_interval, args.flag_timeout.as_deref())?;
     let format = flags::format(&args.flag_format)?;
     let dest = flags::results_file(&args.flag_results_file)?;
+    if args.flag_check {
+        // A name, when given, must be one a job can have (lifecycle.sh's
+        // longest part name).
+        flags::name(args.flag_name.as_deref())?;
+        return dest.check();
+    }
+    let sources = flags::sources(
+        &args.flag_url,
+        &args.flag_id,
+        args.flag_name.as_deref(),
+        args.flag_type.as_deref(),
+        args.flag_wait,
+    )?;
     let client = cli::client("download-results", &common)?;
-    // The job found by --name: it may be the first part of a split run.
-    let mut named = None;
-    let url = match (&job_ref, &args.flag_url) {
-        (Some(job_ref), _) => {
-            let job = client.find_job(job_ref)?;
-            if let JobRef::Name { .. } = job_ref {
-                named = Some(job.clone());
-            }
-            results_url(&client, job, args.flag_wait.then_some(patience))?
-        }
-        (None, _) if args.flag_wait => {
-            usage_bail!("--wait needs the job itself: give --id or --name instead of --url")
-        }
-        (None, url) => url.clone().unwrap_or_default(),
-    };
-    let done = download_results(&client, &url, &dest, format)?;
+    let (done, mut jobs) =
+        download_sources(&client, &sources, &dest, format, patience, args.flag_wait)?;
     cli::note(format!(
         "{}: {}",
         dest.describe(),
         done.summary.describe(format)
     ));
+    // The job found by --name: it may be the first part of a split run.
+    let named = match &sources[..] {
+        [Source::Job(JobRef::Name { .. })] => jobs.pop(),
+        _ => None,
+    };
     // Even with --quiet: a script must learn that the file is part 1 only.
     if let Some(warning) =
         named.and_then(|first| client.split_run_warning(&first, &dest.describe()))

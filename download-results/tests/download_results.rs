@@ -1,5 +1,6 @@
 //! download-results, run as a built binary against the emulator.
 
+use compliance_testkit::hostile::{Answer, Hostile, Then};
 use compliance_testkit::{
     assert_no_auth_to_storage, await_condition, await_status, upload, Config, Emulator, Fault,
     Flavour, Output, Route, Stage, TempDir,
@@ -926,7 +927,7 @@ const ODD_LINES: &str = concat!(
     "\r\n",
     r#"{"id":"2","action":"delete","created_at":"2013-03-26T02:46:15+00:00","reason":"protected"}"#,
     "\n",
-    r#"{"errors":[{"title":"Something, somewhere"}]}"#,
+    r#"{"notice":{"title":"Something, somewhere"}}"#,
     "\n\n",
     r#"{"id":"3","action":"delete","created_at":"2021-10-04T19:11:41.540Z","redacted_at":null,"reason":"new, \"odd\" reason"}"#,
     "\n",
@@ -1259,4 +1260,462 @@ fn a_name_without_parts_of_its_run_gets_no_word_of_them() {
         "{}",
         out.stderr
     );
+}
+
+/// A results line as the API writes it.
+fn event(id: u64, reason: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","action":"delete","created_at":"2021-10-04T19:11:41.540Z","reason":"{reason}"}}"#
+    )
+}
+
+/// Runs download-results with `args` against a hostile server, which stands
+/// for storage (and, without a job lookup, for the API too).
+fn against(server: &Hostile, args: &[&str]) -> Output {
+    Stage::bare(BIN)
+        .env("X_API_URL", &server.origin())
+        .env("BEARER_TOKEN", "hostile-canary-token")
+        .run(args)
+}
+
+/// The download's own arguments, to `path` in `format`, no retries.
+fn from_url<'a>(url: &'a str, path: &'a std::path::Path, format: &'a str) -> Vec<&'a str> {
+    vec![
+        "--url",
+        url,
+        "--results-file",
+        path.to_str().unwrap(),
+        "--format",
+        format,
+        "--retries",
+        "0",
+    ]
+}
+
+#[test]
+fn a_200_that_is_an_api_error_is_a_failure_in_both_formats() {
+    let bodies = [
+        (
+            r#"{"errors":[{"message":"Sorry, that page does not exist","code":34}]}"#.to_string(),
+            "Sorry, that page does not exist",
+        ),
+        (
+            r#"{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}"#
+                .to_string(),
+            "Unauthorized",
+        ),
+        // Flat, as the fast path takes lines, and after a result.
+        (
+            format!(
+                "{}\n{}\n",
+                event(1, "deleted"),
+                r#"{"title":"Service Unavailable","detail":"Try again later","type":"about:blank"}"#
+            ),
+            "Service Unavailable: Try again later",
+        ),
+    ];
+    for (body, says) in bodies {
+        let server = Hostile::start(move |_, _| {
+            Answer::new(200, &[("Content-Type", "application/json")], body.clone())
+        });
+        let url = server.url("/results?X-Goog-Signature=s");
+        for format in ["jsonl", "csv"] {
+            let dir = TempDir::new();
+            let path = dir.path("r");
+            let out = against(&server, &from_url(&url, &path, format));
+            out.assert_code(1)
+                .assert_stderr("is an error from the server, not a result")
+                .assert_stderr(says);
+            assert!(!out.stderr.contains("compliant"), "{}", out.stderr);
+            assert!(dir.names().is_empty(), "{format}: {:?}", dir.names());
+        }
+    }
+}
+
+#[test]
+fn a_line_that_is_not_text_fails_in_both_formats() {
+    let first = event(1, "deleted");
+    let bodies: [(&[u8], &str); 4] = [
+        (
+            b"{\"id\":\"2\",\"action\":\"delete\",\"reason\":\"caf\xe9\"}\n",
+            "not UTF-8",
+        ),
+        (
+            b"{\"id\":\"2\",\"action\":\"delete\",\"reason\":\"deleted\",\"note\":\"\xff\"}\n",
+            "not UTF-8",
+        ),
+        (
+            br#"{"id":"2","action":"delete","reason":"\ud800"}"#,
+            "half a surrogate pair alone",
+        ),
+        (
+            br#"{"id":"2","action":"delete","reason":"deleted","note":"x\udc00"}"#,
+            "half a surrogate pair alone",
+        ),
+    ];
+    for (second, says) in bodies {
+        let body = [first.as_bytes(), b"\n", second].concat();
+        let server = Hostile::start(move |_, _| Answer::new(200, &[], body.clone()));
+        let url = server.url("/results?X-Goog-Signature=s");
+        for format in ["jsonl", "csv"] {
+            let dir = TempDir::new();
+            let path = dir.path("r");
+            let out = against(&server, &from_url(&url, &path, format));
+            out.assert_code(1)
+                .assert_stderr("results line 2 is not text")
+                .assert_stderr(says);
+            assert!(dir.names().is_empty(), "{format}: {:?}", dir.names());
+        }
+    }
+}
+
+/// CRC32C (Castagnoli), as storage's `x-goog-hash` sends it: base64 of the
+/// four bytes, big-endian.
+fn crc32c_header(data: &[u8]) -> String {
+    let mut crc = !0u32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    let bytes = (!crc).to_be_bytes();
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let n = u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]]);
+    let mut text: String = (0..4)
+        .map(|k| ALPHABET[(n >> (18 - 6 * k) & 63) as usize] as char)
+        .collect();
+    let last = u32::from(bytes[3]) << 16;
+    text.push(ALPHABET[(last >> 18 & 63) as usize] as char);
+    text.push(ALPHABET[(last >> 12 & 63) as usize] as char);
+    format!("crc32c={text}==")
+}
+
+#[test]
+fn a_body_without_length_or_chunks_is_trusted_only_when_a_hash_covers_it() {
+    let whole = format!(
+        "{}\n{}\n{}\n",
+        event(1, "deleted"),
+        event(2, "protected"),
+        event(3, "suspended")
+    );
+    // Cut at a line boundary: it looks whole.
+    let cut = whole[..whole.find('\n').unwrap() + 1].to_string();
+    let heads = [
+        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n".to_string(),
+        "HTTP/1.0 200 OK\r\n\r\n".to_string(),
+    ];
+    for head in &heads {
+        let bytes = format!("{head}{cut}");
+        let server = Hostile::start(move |_, _| Answer::raw(bytes.clone(), Then::Close));
+        let url = server.url("/results?X-Goog-Signature=s");
+        for format in ["jsonl", "csv"] {
+            let dir = TempDir::new();
+            let path = dir.path("r");
+            let out = against(&server, &from_url(&url, &path, format));
+            out.assert_code(1)
+                .assert_stderr("neither a length nor chunks")
+                .assert_stderr("not trusted");
+            assert!(dir.names().is_empty(), "{head:?}: {:?}", dir.names());
+        }
+    }
+    // With the hash of the whole object, the cut shows, and the whole passes.
+    let hash = crc32c_header(whole.as_bytes());
+    for (body, code) in [(&cut, 1), (&whole, 0)] {
+        let bytes = format!("HTTP/1.1 200 OK\r\nx-goog-hash: {hash}\r\n\r\n{body}");
+        let server = Hostile::start(move |_, _| Answer::raw(bytes.clone(), Then::Close));
+        let dir = TempDir::new();
+        let path = dir.path("r.jsonl");
+        let url = server.url("/results?X-Goog-Signature=s");
+        against(&server, &from_url(&url, &path, "jsonl")).assert_code(code);
+        match code {
+            0 => assert_eq!(std::fs::read_to_string(&path).unwrap(), whole),
+            _ => assert!(dir.names().is_empty()),
+        }
+    }
+    // A length marks the end, a length of 0 too: nothing is missing.
+    let server = Hostile::start(|_, _| {
+        Answer::raw("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", Then::Close)
+    });
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let url = server.url("/results?X-Goog-Signature=s");
+    against(&server, &from_url(&url, &path, "jsonl"))
+        .assert_code(0)
+        .assert_stderr("every uploaded ID is compliant");
+    assert_eq!(std::fs::read(&path).unwrap(), b"");
+    // Chunks mark their end: a chunked body needs no hash.
+    let chunked = format!(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{whole}\r\n0\r\n\r\n",
+        whole.len()
+    );
+    let server = Hostile::start(move |_, _| Answer::raw(chunked.clone(), Then::Close));
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let url = server.url("/results?X-Goog-Signature=s");
+    against(&server, &from_url(&url, &path, "jsonl")).assert_code(0);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_whose_reader_stops_early_is_a_failure() {
+    use std::io::Read as _;
+    let (em, id) = complete_job(all_events(), None);
+    let expected = em.expected_results("tweets", ids().as_bytes());
+    // More than a pipe holds, so that writes go on after the reader is gone.
+    assert!(expected.len() > 2 * 65_536, "{}", expected.len());
+    let dir = TempDir::new();
+    let fifo = dir.path("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut first = [0u8; 100];
+            let mut file = std::fs::File::open(fifo).unwrap();
+            file.read_exact(&mut first).unwrap();
+            first
+        })
+    };
+    let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", fifo.to_str().unwrap()]);
+    assert_eq!(&reader.join().unwrap()[..], &expected[..100]);
+    out.assert_code(1).assert_stderr(&format!(
+        "the reader of {} closed it before the end",
+        fifo.display()
+    ));
+    assert!(out.stdout.is_empty(), "no summary: {}", out.stdout);
+}
+
+#[test]
+fn a_redirect_to_plain_http_on_another_host_is_refused() {
+    // The proxy stands for the network: it redirects, and it would serve
+    // the other host's results if it were asked for them. (A request goes
+    // through it in a CONNECT tunnel.)
+    let body = format!("{}\n", event(1, "deleted"));
+    let proxy = Hostile::start(move |request, _| {
+        let to_other_host = request.target.contains("results.example")
+            || request
+                .header("host")
+                .is_some_and(|h| h.contains("results.example"));
+        match (request.method.as_str(), to_other_host) {
+            ("CONNECT", _) => Answer::raw(
+                "HTTP/1.1 200 Connection established\r\n\r\n",
+                Then::KeepOpen,
+            ),
+            (_, true) => Answer::new(200, &[], body.clone()),
+            (_, false) => Answer::new(
+                302,
+                &[(
+                    "Location",
+                    "http://results.example/r?X-Goog-Signature=secret-signature",
+                )],
+                "",
+            ),
+        }
+    });
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let out = Stage::bare(BIN)
+        .env("X_API_URL", "http://127.0.0.1:9")
+        .env("BEARER_TOKEN", "hostile-canary-token")
+        .env("HTTP_PROXY", &proxy.origin())
+        .run(&from_url(
+            "http://127.0.0.1:9/results?X-Goog-Signature=s",
+            &path,
+            "jsonl",
+        ));
+    out.assert_code(1)
+        .assert_stderr("redirected (HTTP 302) to plain http:// on results.example:80")
+        .assert_stderr("refused");
+    assert!(!out.stderr.contains("secret-signature"), "{}", out.stderr);
+    let asked: Vec<String> = proxy
+        .requests()
+        .into_iter()
+        .map(|r| format!("{} {} {:?}", r.method, r.target, r.header("host")))
+        .collect();
+    assert!(
+        asked.iter().all(|t| !t.contains("results.example")),
+        "{asked:?}"
+    );
+    assert!(!asked.is_empty(), "the download went through the proxy");
+    assert!(dir.names().is_empty());
+
+    // On this machine, a redirect is followed, a relative one too, and the
+    // token does not follow it.
+    let body = format!("{}\n", event(2, "protected"));
+    let expected = body.clone();
+    let server = Hostile::start(
+        move |request, _| match request.target.starts_with("/moved") {
+            true => Answer::new(200, &[], body.clone()),
+            false => Answer::new(307, &[("Location", "/moved?X-Goog-Signature=t")], ""),
+        },
+    );
+    let url = server.url("/results?X-Goog-Signature=s");
+    against(&server, &from_url(&url, &path, "jsonl")).assert_code(0);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(
+        requests[0].header("authorization").is_some(),
+        "to the API origin"
+    );
+    assert!(
+        requests[1].header("authorization").is_none(),
+        "not after a redirect"
+    );
+}
+
+/// A folder this test cannot write in: a read-only one, or, for root, who
+/// writes anywhere, /sys.
+fn unwritable_folder(dir: &TempDir) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let folder = dir.path("read-only");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555)).unwrap();
+    match std::fs::write(folder.join("probe"), b"") {
+        Err(_) => folder,
+        Ok(()) => std::path::PathBuf::from("/sys"),
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_folder_that_takes_no_file_is_exit_1_before_any_request_or_wait() {
+    let em = Emulator::start(Config {
+        processing_delay: Duration::from_secs(600),
+        ..Config::default()
+    })
+    .expect("start emulator");
+    let job = em.create_job("tweets", None, false);
+    assert_eq!(upload(&em, &job.id, ids().as_bytes()), 200);
+    let dir = TempDir::new();
+    let folder = unwritable_folder(&dir);
+    let path = folder.join("r.jsonl");
+    let path = path.to_str().unwrap();
+    let before = em.requests().len();
+    let out = Stage::new(BIN, &em)
+        .spawn(&[
+            "--id",
+            &job.id,
+            "--results-file",
+            path,
+            "--wait",
+            "--timeout",
+            "600",
+        ])
+        .wait_within(Duration::from_secs(30));
+    out.assert_code(1)
+        .assert_stderr(&format!("cannot create a file in {}", folder.display()));
+    assert_eq!(em.requests().len(), before, "nothing asked of the API");
+    // --check finds it too, without a token.
+    Stage::bare(BIN)
+        .run(&["--results-file", path, "--check"])
+        .assert_code(1)
+        .assert_stderr("cannot create a file in");
+}
+
+#[test]
+fn several_jobs_go_into_one_results_file_in_the_order_given() {
+    let em = Emulator::start(all_events()).expect("start emulator");
+    let first = add_complete_job(&em, "tweets", "p", &part_ids(1));
+    let second = add_complete_job(&em, "tweets", "p-2", &part_ids(2));
+    let expected = [
+        em.expected_results("tweets", part_ids(1).as_bytes()),
+        em.expected_results("tweets", part_ids(2).as_bytes()),
+    ];
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let file = path.to_str().unwrap();
+    let out = Stage::new(BIN, &em).run(&["--id", &second, "--id", &first, "--results-file", file]);
+    out.assert_code(0);
+    let whole = [expected[1].clone(), expected[0].clone()].concat();
+    assert_eq!(std::fs::read(&path).unwrap(), whole);
+    let lines = whole
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+    assert_eq!(out.json()["events"], lines as u64);
+    assert_eq!(out.json()["bytes"], whole.len() as u64);
+    // CSV: one header, then the rows of each job in turn.
+    let csv = dir.path("r.csv");
+    let out = Stage::new(BIN, &em).run(&[
+        "--id",
+        &second,
+        "--id",
+        &first,
+        "--results-file",
+        csv.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    out.assert_code(0);
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        expected_csv(&whole).0
+    );
+    // A job that is not there fails the lookup, before any download.
+    let downloads = |em: &Emulator| {
+        em.requests()
+            .iter()
+            .filter(|r| r.target.contains("download"))
+            .count()
+    };
+    let before = downloads(&em);
+    Stage::new(BIN, &em)
+        .run(&["--id", &first, "--id", "42", "--results-file", file])
+        .assert_code(1)
+        .assert_stderr("not found");
+    assert_eq!(downloads(&em), before, "nothing downloaded");
+    assert_eq!(dir.names(), ["r.csv", "r.jsonl"]);
+}
+
+#[test]
+fn a_body_without_a_last_line_end_does_not_join_the_next() {
+    // The first body lacks its last line end; the second has one.
+    let server = Hostile::start(|request, _| {
+        let body = match request.target.starts_with("/one") {
+            true => event(1, "deleted"),
+            false => format!("{}\n", event(2, "protected")),
+        };
+        Answer::new(200, &[], body)
+    });
+    let (one, two) = (server.url("/one?s=1"), server.url("/two?s=2"));
+    let dir = TempDir::new();
+    for (format, want) in [
+        (
+            "jsonl",
+            format!("{}\n{}\n", event(1, "deleted"), event(2, "protected")),
+        ),
+        (
+            "csv",
+            "id,action,reason,created_at,redacted_at\n\
+             1,delete,deleted,2021-10-04T19:11:41.540Z,\n\
+             2,delete,protected,2021-10-04T19:11:41.540Z,\n"
+                .to_string(),
+        ),
+    ] {
+        let path = dir.path(&format!("r.{format}"));
+        let file = path.to_str().unwrap();
+        let out = against(
+            &server,
+            &[
+                "--url",
+                &one,
+                "--url",
+                &two,
+                "--results-file",
+                file,
+                "--format",
+                format,
+            ],
+        );
+        out.assert_code(0);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
+        assert_eq!(out.json()["events"], 2);
+    }
 }

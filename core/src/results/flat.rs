@@ -56,7 +56,8 @@ impl Marks {
 
     /// The fast path over the line at `start` of `bytes`: a flat object (a
     /// JSON object with no white space whose values are all plain strings:
-    /// printable ASCII, no escapes, no key twice), then `\n` or `\r\n`.
+    /// printable ASCII, no escapes, no key twice, no `title`, which a
+    /// problem document has), then `\n` or `\r\n`.
     /// Returns where the next line starts, and `Some(reason)` if the line is
     /// an event; `None` for any other line, which the full parser reads.
     pub(super) fn flat_line<'b>(
@@ -90,6 +91,8 @@ impl Marks {
                     b"id" => std::mem::replace(&mut id, true),
                     b"action" => std::mem::replace(&mut action, true),
                     b"reason" => reason.replace(value).is_some(),
+                    // A problem document may be flat: the full check reads it.
+                    b"title" => return None,
                     _ => false,
                 };
                 if seen {

@@ -2,9 +2,14 @@
 //! they stream by and summed up per reason.
 //!
 //! An event is a JSON object with string `id`, `action` and `reason`; unknown
-//! reasons are counted as they are. Any other JSON object (an error record,
-//! say) is counted apart: kept in a JSON Lines file, left out of a CSV one. A line that is not a JSON
-//! object means the body is corrupt, a line of white space alone included.
+//! reasons are counted as they are. Any other JSON object (a record of a
+//! kind this tool does not know) is counted apart: kept in a JSON Lines
+//! file, left out of a CSV one. A line that is not a JSON object means the
+//! body is corrupt, a line of white space alone included, and so does one
+//! that is not text: bytes that are not UTF-8, or a `\u` escape of half a
+//! surrogate pair, anywhere in the line. A line that is an error from the
+//! server (an `errors` array, or a problem document's `title` with its
+//! `type` or `detail`, and no `id`) means the body is not results at all.
 //! CRLF endings, empty lines and a missing final newline are tolerated. An
 //! empty file means every ID is compliant.
 //!
@@ -18,14 +23,14 @@ use std::fmt;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use crate::error::NotValid;
+use crate::error::{describe_error_item, one_line, NotValid};
 
 mod csv;
 mod flat;
 
 use flat::Marks;
 
-pub use csv::{CsvWriter, CSV_HEADER};
+pub use csv::{unguard, CsvWriter, CSV_HEADER};
 
 /// How the results are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -93,6 +98,17 @@ impl Summary {
     /// says it of JSON Lines.)
     pub fn describe(&self, format: Format) -> String {
         InWords(self, format).to_string()
+    }
+
+    /// Adds the summary of another body: what several jobs' results
+    /// written as one file hold.
+    pub fn add(&mut self, other: Summary) {
+        self.lines += other.lines;
+        self.events += other.events;
+        self.other_records += other.other_records;
+        for (reason, n) in other.reasons {
+            *self.reasons.entry(reason).or_default() += n;
+        }
     }
 }
 
@@ -250,6 +266,12 @@ impl ResultsChecker {
         if line.first() != Some(&b'{') {
             return Err(self.corrupt(line));
         }
+        // serde_json skips the strings of the members it ignores without
+        // looking at them: the whole line is checked to be text here.
+        if let Err(e) = std::str::from_utf8(line) {
+            let at = e.valid_up_to() + 1;
+            return Err(self.not_text(line, &format!("byte {at} is not UTF-8")));
+        }
         let event = match serde_json::from_slice::<EventFields>(line) {
             Ok(EventFields {
                 id: Some(_),
@@ -263,6 +285,18 @@ impl ResultsChecker {
                 Err(_) => return Err(self.corrupt(line)),
             },
         };
+        if let Some(half) = lone_surrogate(line) {
+            let why = format!("it escapes half a surrogate pair alone (\\u{half:04x})");
+            return Err(self.not_text(line, &why));
+        }
+        if event.is_none() {
+            if let Some(said) = server_error(line) {
+                anyhow::bail!(
+                    "results line {} is an error from the server, not a result: {said}",
+                    self.line
+                );
+            }
+        }
         self.count(event.as_deref().map(str::as_bytes));
         Ok(())
     }
@@ -289,12 +323,99 @@ impl ResultsChecker {
     }
 
     fn corrupt(&self, line: &[u8]) -> anyhow::Error {
-        let text = String::from_utf8_lossy(line);
-        let quoted: String = text.chars().take(60).collect();
         anyhow::anyhow!(
-            "results line {} is not a JSON object ({quoted:?}): the body is corrupt",
-            self.line
+            "results line {} is not a JSON object ({}): the body is corrupt",
+            self.line,
+            quoted(line)
         )
+    }
+
+    fn not_text(&self, line: &[u8], why: &str) -> anyhow::Error {
+        anyhow::anyhow!(
+            "results line {} is not text: {why} ({}): the body is corrupt",
+            self.line,
+            quoted(line)
+        )
+    }
+}
+
+/// The start of a line, quoted for a message.
+fn quoted(line: &[u8]) -> String {
+    let text = String::from_utf8_lossy(line);
+    format!("{:?}", text.chars().take(60).collect::<String>())
+}
+
+/// The first `\u` escape in a line of valid JSON that is half a surrogate
+/// pair alone: a high half not followed at once by a low one, or a low half
+/// without its high one. Such a string is not text (serde_json refuses it
+/// as a string, but skips it unread in a member it ignores).
+fn lone_surrogate(line: &[u8]) -> Option<u16> {
+    let mut at = 0;
+    // A high half waiting for its low half, and where that must start.
+    let mut high: Option<(u16, usize)> = None;
+    // In valid JSON a backslash is found only in a string, starting an escape.
+    while let Some(k) = memchr::memchr(b'\\', &line[at..]) {
+        let start = at + k;
+        let code = match line.get(start + 1) {
+            Some(b'u') => line
+                .get(start + 2..start + 6)
+                .and_then(|hex| std::str::from_utf8(hex).ok())
+                .and_then(|hex| u16::from_str_radix(hex, 16).ok()),
+            _ => None,
+        };
+        match (high.take(), code) {
+            (Some((_, next)), Some(0xDC00..=0xDFFF)) if next == start => {}
+            (Some((half, _)), _) => return Some(half),
+            (None, Some(half @ 0xD800..=0xDBFF)) => high = Some((half, start + 6)),
+            (None, Some(half @ 0xDC00..=0xDFFF)) => return Some(half),
+            (None, _) => {}
+        }
+        at = start + if code.is_some() { 6 } else { 2 };
+    }
+    high.map(|(half, _)| half)
+}
+
+/// What a line says, if it is an error from the server rather than a
+/// result: an object without `id` holding an `errors` array (the API's
+/// `{"errors": [...]}`), or a problem document's `title` with its `type` or
+/// `detail`. `None` for anything else. Read only for lines that are not
+/// events, which are rare.
+fn server_error(line: &[u8]) -> Option<String> {
+    let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(line) else {
+        return None;
+    };
+    error_document(&object)
+}
+
+/// [`server_error`] of an object already read.
+fn error_document(object: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    use serde_json::Value;
+    if object.contains_key("id") {
+        return None;
+    }
+    let text = |key: &str| object.get(key).and_then(Value::as_str).map(one_line);
+    if let Some(errors) = object.get("errors").and_then(Value::as_array) {
+        let mut said: Vec<String> = errors
+            .iter()
+            .take(3)
+            .map(|e| one_line(&describe_error_item(e)))
+            .collect();
+        if errors.len() > 3 {
+            said.push(format!("and {} more", errors.len() - 3));
+        }
+        if let Some(title) = text("title") {
+            said.insert(0, title);
+        }
+        return Some(match said.is_empty() {
+            true => "an empty `errors` list".to_string(),
+            false => said.join("; "),
+        });
+    }
+    let title = text("title")?;
+    match (text("type"), text("detail")) {
+        (_, Some(detail)) if detail != title => Some(format!("{title}: {detail}")),
+        (Some(_), _) | (_, Some(_)) => Some(title),
+        (None, None) => None,
     }
 }
 
@@ -380,6 +501,9 @@ mod tests {
             r#"{"id":"1","action":"delete","reason":"x"},"#,
             r#"{"id":"1"}}"#,
             r#"{"id":"1""#,
+            // A problem document, flat: not a result, and not the fast path's.
+            r#"{"title":"Service Unavailable","detail":"Try again","type":"about:blank"}"#,
+            r#"{"type":"https://api.x.com/2/problems/x","title":"Not Found"}"#,
         ] {
             assert_eq!(flat_alone(corrupt), None, "{corrupt}");
             assert!(check(corrupt.as_bytes(), 7).is_err(), "{corrupt}");
@@ -399,6 +523,11 @@ mod tests {
             if line.first() != Some(&b'{') {
                 return Err(i as u64 + 1);
             }
+            // A `Value` reads every string, so it refuses bytes that are
+            // not UTF-8 and half a surrogate pair, wherever they are.
+            let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(line) else {
+                return Err(i as u64 + 1);
+            };
             match serde_json::from_slice::<EventFields>(line) {
                 Ok(EventFields {
                     id: Some(_),
@@ -408,11 +537,8 @@ mod tests {
                     summary.events += 1;
                     *summary.reasons.entry(reason.into_owned()).or_default() += 1;
                 }
-                Ok(_) => summary.other_records += 1,
-                Err(_) if serde_json::from_slice::<IgnoredAny>(line).is_ok() => {
-                    summary.other_records += 1
-                }
-                Err(_) => return Err(i as u64 + 1),
+                _ if error_document(&object).is_some() => return Err(i as u64 + 1),
+                _ => summary.other_records += 1,
             }
         }
         summary.lines = summary.events + summary.other_records;
@@ -422,7 +548,7 @@ mod tests {
     #[test]
     fn the_fast_path_agrees_with_the_full_parser_on_random_bodies() {
         // Pieces of lines, good and bad, put together at random.
-        let parts: &[&str] = &[
+        let text: &[&str] = &[
             r#"{"id":"1445104354626515211","action":"delete","created_at":"2021-10-04T19:11:41.540Z","reason":"suspended"}"#,
             r#"{"id":"2","action":"delete","reason":"deleted"}"#,
             r#"{"reason":"scrub_geo","id":"3","action":"scrub_geo"}"#,
@@ -449,7 +575,31 @@ mod tests {
             r#"not json"#,
             "",
             "  ",
+            // Escapes: a surrogate pair, half of one alone, a backslash.
+            r#"{"id":"21","action":"delete","reason":"\ud83d\ude00"}"#,
+            r#"{"id":"22","action":"delete","reason":"deleted","x":"\ud800"}"#,
+            r#"{"id":"23","action":"delete","reason":"\udc00"}"#,
+            r#"{"id":"24","action":"delete","reason":"deleted","x":"\ud800\n"}"#,
+            r#"{"id":"25","action":"delete","reason":"deleted","x":"\\ud800"}"#,
+            r#"{"id":"26","action":"delete","reason":"deleted","x":"\ud800\\udc00"}"#,
+            // Errors from the server, and objects that only look like one.
+            r#"{"errors":[{"message":"Sorry, that page does not exist","code":34}]}"#,
+            r#"{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}"#,
+            r#"{"title":"Service Unavailable","detail":"Try again","type":"about:blank"}"#,
+            r#"{"title":"just a title"}"#,
+            r#"{"id":"27","errors":[],"title":"x","type":"y"}"#,
         ];
+        // Lines that are not text.
+        let bytes: &[&[u8]] = &[
+            b"{\"id\":\"28\",\"action\":\"delete\",\"reason\":\"caf\xe9\"}",
+            b"{\"id\":\"29\",\"action\":\"delete\",\"reason\":\"deleted\",\"x\":\"\xff\xfe\"}",
+            b"{\"id\":\"30\",\"action\":\"delete\",\"reason\":\"deleted\",\"x\":\"\xed\xa0\x80\"}",
+        ];
+        let parts: Vec<&[u8]> = text
+            .iter()
+            .map(|t| t.as_bytes())
+            .chain(bytes.iter().copied())
+            .collect();
         let mut next = crate::xorshift::xorshift(0x9E37_79B9_7F4A_7C15);
         for round in 0..300 {
             let mut body = Vec::new();
@@ -459,7 +609,7 @@ mod tests {
                     0 => parts[(next() % parts.len() as u64) as usize],
                     _ => parts[(next() % 4) as usize],
                 };
-                body.extend_from_slice(part.as_bytes());
+                body.extend_from_slice(part);
                 body.extend_from_slice(match next() % 5 {
                     0 => b"\r\n",
                     _ => b"\n",
@@ -537,6 +687,83 @@ mod tests {
     fn a_last_line_without_newline_counts() {
         let s = check(br#"{"id":"1","action":"delete","reason":"deleted"}"#, 5).unwrap();
         assert_eq!(s.events, 1);
+    }
+
+    #[test]
+    fn a_line_that_is_not_text_is_corrupt_wherever_it_is_not() {
+        let lines: &[(&[u8], &str)] = &[
+            (
+                b"{\"id\":\"1\",\"action\":\"delete\",\"reason\":\"caf\xe9\"}",
+                "byte 42 is not UTF-8",
+            ),
+            (
+                b"{\"id\":\"1\",\"action\":\"delete\",\"reason\":\"x\",\"note\":\"\xff\"}",
+                "is not UTF-8",
+            ),
+            (
+                br#"{"id":"1","action":"delete","reason":"\ud800"}"#,
+                "half a surrogate pair alone (\\ud800)",
+            ),
+            (
+                br#"{"id":"1","action":"delete","reason":"x","note":"\udfff"}"#,
+                "(\\udfff)",
+            ),
+            (
+                br#"{"id":"1","action":"delete","reason":"x","note":"\ud83d\u0041"}"#,
+                "(\\ud83d)",
+            ),
+            (
+                br#"{"id":"1","action":"delete","reason":"x","note":"a\ud83d"}"#,
+                "(\\ud83d)",
+            ),
+        ];
+        for (line, says) in lines {
+            let mut body = BODY.to_vec();
+            body.extend_from_slice(line);
+            for piece in [1, 9, 4096] {
+                let msg = check(&body, piece).unwrap_err().to_string();
+                assert!(msg.starts_with("results line 6 is not text: "), "{msg}");
+                assert!(msg.contains(says), "{msg}");
+            }
+        }
+        // Escapes that are text: a pair, and an escaped backslash before `u`.
+        let fine = br#"{"id":"1","action":"delete","reason":"\ud83d\ude00","x":"\\ud800"}"#;
+        assert_eq!(check(fine, 5).unwrap().events, 1);
+    }
+
+    #[test]
+    fn an_error_from_the_server_is_not_results() {
+        for (body, says) in [
+            (
+                r#"{"errors":[{"message":"Sorry, that page does not exist","code":34}]}"#,
+                "Sorry, that page does not exist",
+            ),
+            (
+                r#"{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}"#,
+                ": Unauthorized",
+            ),
+            (
+                r#"{"title":"Service Unavailable","detail":"Try again later","type":"about:blank"}"#,
+                "Service Unavailable: Try again later",
+            ),
+        ] {
+            for piece in [1, 7, 4096] {
+                let msg = check(body.as_bytes(), piece).unwrap_err().to_string();
+                assert!(
+                    msg.starts_with("results line 1 is an error from the server, not a result"),
+                    "{msg}"
+                );
+                assert!(msg.ends_with(says), "{msg}");
+            }
+        }
+        // Records that are not events, but no error either, stay records.
+        for record in [
+            r#"{"error":"something","id":"4"}"#,
+            r#"{"title":"a title alone"}"#,
+            r#"{"id":"5","errors":[{"message":"x"}]}"#,
+        ] {
+            assert_eq!(check(record.as_bytes(), 3).unwrap().other_records, 1);
+        }
     }
 
     #[test]

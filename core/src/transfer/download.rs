@@ -1,5 +1,7 @@
 //! The download of a job's results: checked line by line as they arrive,
 //! resumed with `Range` after a break, and renamed into place only when whole.
+//! The results of several jobs (the parts of a split run) go into one file
+//! the same way, one after another ([`ResultsDownload`]).
 
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
@@ -9,10 +11,11 @@ use ureq::http::Response;
 use ureq::Body;
 
 use super::integrity::{Hashes, Mismatch, Verifier};
-use super::storage::Target;
+use super::storage::{unredirected, Target};
+use crate::auth::{redact_url, Origin};
 use crate::client::{bounded, Client};
-use crate::destination::Destination;
-use crate::jobs::{Job, Status};
+use crate::destination::{Destination, Sink};
+use crate::jobs::{Job, JobRef, Status};
 use crate::messages::note;
 use crate::progress::Progress;
 use crate::results::{CsvWriter, Format, ResultsChecker, Summary};
@@ -28,6 +31,9 @@ const COPY_BUFFER: usize = 256 * 1024;
 /// stalled, though it never goes silent: a server trickling a byte a
 /// second must not hold a download forever.
 const STALL_MIN_BYTES: u64 = 1024;
+
+/// The most redirects followed on the way to the results.
+const MAX_REDIRECTS: usize = 5;
 
 impl Job {
     /// The download URL, if the results can be fetched at `now`: status
@@ -87,6 +93,56 @@ pub fn results_url(client: &Client, job: Job, wait: Option<Patience>) -> anyhow:
     job.ready_download_url(Timestamp::now()).map(str::to_string)
 }
 
+/// Where one job's results come from: a download URL given, or a job to
+/// look up by `--id` or `--name`.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// A download URL, as create-job printed it.
+    Url(String),
+    /// A job, looked up first.
+    Job(JobRef),
+}
+
+/// Downloads the results of every source, in order, into one destination:
+/// download-results with several `--id` or `--url`, and lifecycle.sh's
+/// parts. The destination is opened first (a folder that takes no file
+/// fails before any request), then every job is looked up within
+/// `patience`'s deadline, then each is waited for (with `wait`) and
+/// downloaded. Returns what was written and the jobs looked up, in order.
+pub fn download_sources(
+    client: &Client,
+    sources: &[Source],
+    dest: &Destination,
+    format: Format,
+    patience: Patience,
+    wait: bool,
+) -> anyhow::Result<(Downloaded, Vec<Job>)> {
+    let mut download = ResultsDownload::start(dest, format)?;
+    let mut jobs = Vec::new();
+    for source in sources {
+        if let Source::Job(job_ref) = source {
+            jobs.push(client.find_job_within(job_ref, patience.deadline())?);
+        }
+    }
+    let (count, mut found) = (sources.len(), jobs.iter());
+    for (k, source) in sources.iter().enumerate() {
+        let (url, which) = match source {
+            Source::Url(url) => (url.clone(), format!("--url {} of {count}", k + 1)),
+            Source::Job(_) => {
+                let job = found.next().context("a job looked up for each --id")?;
+                let url = results_url(client, job.clone(), wait.then_some(patience))?;
+                (url, format!("{} ({} of {count})", job.describe(), k + 1))
+            }
+        };
+        let added = download.add(client, &url);
+        match count {
+            1 => added?,
+            _ => added.with_context(|| format!("the results of {which}"))?,
+        }
+    }
+    Ok((download.finish()?, jobs))
+}
+
 /// What a download wrote, once whole and checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Downloaded {
@@ -114,69 +170,125 @@ pub fn download_results(
     dest: &Destination,
     format: Format,
 ) -> anyhow::Result<Downloaded> {
-    let target = Target::new(client, url)?;
-    let mut sink = dest.create()?;
-    let downloaded = deliver(client, &target, &mut sink, dest, format)?;
-    sink.finish()
-        .with_context(|| format!("writing the results to {}", dest.describe()))?;
-    Ok(downloaded)
+    let mut download = ResultsDownload::start(dest, format)?;
+    download.add(client, url)?;
+    download.finish()
 }
 
-/// Fetches the checked body into `out`, as it came or converted to CSV,
-/// counting the bytes written.
-fn deliver(
-    client: &Client,
-    target: &Target,
-    out: impl Write,
-    dest: &Destination,
+/// The results of one job, or of several one after another (the parts of
+/// a run split into jobs), downloaded into one destination as one file:
+/// JSON Lines as they came (with a line end put between two bodies when
+/// the first has none at its end), or one CSV with one header.
+///
+/// Each body is fetched and checked as [`download_results`] fetches one,
+/// its hashes included; a regular file appears at its path only when
+/// every body is whole ([`ResultsDownload::finish`]), and a failure in any
+/// leaves the path as it was.
+pub struct ResultsDownload<'d> {
+    dest: &'d Destination,
     format: Format,
-) -> anyhow::Result<Downloaded> {
-    let mut out = Counted {
-        inner: out,
-        bytes: 0,
-    };
-    let summary = match format {
-        Format::Jsonl => fetch_checked(client, target, &mut out, dest)?,
-        Format::Csv => {
-            let mut csv = CsvWriter::new(&mut out);
-            let summary = fetch_checked(client, target, &mut csv, dest)?;
-            // The last line is checked now: it may become the last row.
-            let rows = csv
-                .finish()
-                .with_context(|| format!("writing the results to {}", dest.describe()))?;
-            if rows != summary.events {
-                anyhow::bail!(
-                    "the CSV has {rows} rows for {} compliance events: this is a bug; \
-                     download the results with --format jsonl",
-                    summary.events
-                );
-            }
-            summary
-        }
-    };
-    Ok(Downloaded {
-        summary,
-        format,
-        bytes: out.bytes,
-    })
+    out: Out,
+    summary: Summary,
 }
 
-/// A writer that counts the bytes it passes on.
+/// Where the checked bodies go: as they came, or converted to CSV.
+enum Out {
+    Jsonl(Counted<Sink>),
+    Csv(CsvWriter<Counted<Sink>>),
+}
+
+impl<'d> ResultsDownload<'d> {
+    /// Starts writing to `dest`: a regular file's temporary file is created
+    /// now, so a folder where no file can be written fails before any
+    /// request or wait (exit 1).
+    pub fn start(dest: &'d Destination, format: Format) -> anyhow::Result<ResultsDownload<'d>> {
+        let sink = Counted {
+            inner: dest.create()?,
+            bytes: 0,
+            last: None,
+        };
+        let out = match format {
+            Format::Jsonl => Out::Jsonl(sink),
+            Format::Csv => Out::Csv(CsvWriter::new(sink)),
+        };
+        Ok(ResultsDownload {
+            dest,
+            format,
+            out,
+            summary: Summary::default(),
+        })
+    }
+
+    /// Downloads the results at `url` after those already written.
+    pub fn add(&mut self, client: &Client, url: &str) -> anyhow::Result<()> {
+        let target = Target::new(client, url)?;
+        let dest = self.dest;
+        let writing = || format!("writing the results to {}", dest.describe());
+        let summary = match &mut self.out {
+            Out::Jsonl(out) => {
+                // The next body's first line must not join the last one's.
+                if out.last.is_some_and(|b| b != b'\n') {
+                    out.write_all(b"\n").with_context(writing)?;
+                }
+                fetch_checked(client, &target, out, dest)?
+            }
+            Out::Csv(csv) => {
+                let summary = fetch_checked(client, &target, csv, dest)?;
+                // The last line is checked now: it may become a row.
+                csv.end_body().with_context(writing)?;
+                summary
+            }
+        };
+        self.summary.add(summary);
+        Ok(())
+    }
+
+    /// Ends the output once every body is whole: a regular file is renamed
+    /// into place. Returns what was written, all bodies together.
+    pub fn finish(self) -> anyhow::Result<Downloaded> {
+        let writing = || format!("writing the results to {}", self.dest.describe());
+        let out = match self.out {
+            Out::Jsonl(out) => out,
+            Out::Csv(csv) => {
+                let (rows, out) = csv.finish_into_inner().with_context(writing)?;
+                if rows != self.summary.events {
+                    anyhow::bail!(
+                        "the CSV has {rows} rows for {} compliance events: this is a bug; \
+                         download the results with --format jsonl",
+                        self.summary.events
+                    );
+                }
+                out
+            }
+        };
+        out.inner.finish().with_context(writing)?;
+        Ok(Downloaded {
+            summary: self.summary,
+            format: self.format,
+            bytes: out.bytes,
+        })
+    }
+}
+
+/// A writer that counts the bytes it passes on, and keeps the last.
 struct Counted<W> {
     inner: W,
     bytes: u64,
+    last: Option<u8>,
 }
 
 impl<W: Write> Write for Counted<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.bytes += n as u64;
+        self.last = buf[..n].last().copied().or(self.last);
         Ok(n)
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         self.inner.write_all(buf)?;
         self.bytes += buf.len() as u64;
+        self.last = buf.last().copied().or(self.last);
         Ok(())
     }
 
@@ -276,16 +388,10 @@ fn fetch_checked(
     let mut total = None;
     let mut progress = None;
     let refuse = |why: String| anyhow::anyhow!("download from {}: {why}", target.host);
+    // Whether the first answer's hashes cover the whole body.
+    let mut hashed = None;
     while total != Some(written) {
-        let mut request = bounded(client.agent().get(&target.url), retrier.time_left());
-        if let Some(auth) = &target.auth {
-            request = request.header("authorization", auth);
-        }
-        if written > 0 {
-            request = request.header("range", format!("bytes={written}-"));
-        }
-        let mut response = match target.expect_success("download from", request.call(), &[200, 206])
-        {
+        let mut response = match get(client, target, written, retrier.time_left()) {
             Ok(r) => r,
             Err(e) => {
                 retrier.after_failure(e)?;
@@ -293,6 +399,16 @@ fn fetch_checked(
             }
         };
         let span = Span::of(&response, written).map_err(refuse)?;
+        let hashes = Hashes::from_headers(response.headers());
+        let hashed = *hashed.get_or_insert(hashes != Hashes::default());
+        if span.len.is_none() && !delimited(&response) && !hashed {
+            return Err(refuse(format!(
+                "the answer has neither a length nor chunks: its body ends wherever the \
+                 connection closes, so a body cut short would look whole, and no hash \
+                 covers it to tell; it is not trusted: {}",
+                not_whole(dest)
+            )));
+        }
         match (total, span.total) {
             (Some(before), Some(now)) if before != now => {
                 return Err(refuse(format!(
@@ -302,7 +418,7 @@ fn fetch_checked(
             }
             _ => total = total.or(span.total),
         }
-        if let Err(Mismatch::Changed) = verifier.expect(Hashes::from_headers(response.headers())) {
+        if let Err(Mismatch::Changed) = verifier.expect(hashes) {
             return Err(refuse(
                 "the results changed on the server during the download (their hashes \
                  differ between answers); run download-results again"
@@ -377,16 +493,127 @@ fn fetch_checked(
     out.flush()
         .with_context(|| format!("writing the results to {}", dest.describe()))?;
     if let Err(Mismatch::Corrupt { hash, ours, theirs }) = verifier.verify() {
-        let kept = match dest {
-            Destination::File(_) => "no results file was written".to_string(),
-            _ => format!("what was written to {} is not the results", dest.describe()),
-        };
         return Err(refuse(format!(
             "the download was corrupted in transit: its {hash} is {ours}, storage says \
-             {theirs}; {kept}; run download-results again"
+             {theirs}; {}; run download-results again",
+            not_whole(dest)
         )));
     }
     checker.finish()
+}
+
+/// What became of the output of a download that failed.
+fn not_whole(dest: &Destination) -> String {
+    match dest {
+        Destination::File(_) => "no results file was written".to_string(),
+        _ => format!("what was written to {} is not the results", dest.describe()),
+    }
+}
+
+/// GETs the results from byte `written` on, following redirects by hand:
+/// every hop must be `https://`, or `http://` on this machine (as `--url`
+/// may be), and the token goes with the first request alone, when that is
+/// on the API's own origin.
+fn get(
+    client: &Client,
+    target: &Target,
+    written: u64,
+    left: Option<Duration>,
+) -> anyhow::Result<Response<Body>> {
+    let mut hop = Target {
+        url: target.url.clone(),
+        host: target.host.clone(),
+        auth: target.auth.clone(),
+    };
+    for _ in 0..=MAX_REDIRECTS {
+        let mut request = bounded(unredirected(client.agent().get(&hop.url)), left);
+        if let Some(auth) = &hop.auth {
+            request = request.header("authorization", auth);
+        }
+        if written > 0 {
+            request = request.header("range", format!("bytes={written}-"));
+        }
+        let ok = [200, 206, 301, 302, 303, 307, 308];
+        let response = hop.expect_success("download from", request.call(), &ok)?;
+        let status = response.status().as_u16();
+        if matches!(status, 200 | 206) {
+            return Ok(response);
+        }
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .with_context(|| {
+                format!(
+                    "download from {}: a redirect (HTTP {status}) without a Location",
+                    hop.host
+                )
+            })?;
+        let next = resolve(&hop.url, location);
+        let origin = Origin::of(&next).with_context(|| {
+            format!(
+                "download from {}: a redirect (HTTP {status}) to {:?}",
+                hop.host,
+                redact_url(&next)
+            )
+        })?;
+        if !origin.is_https() && !origin.is_loopback() {
+            anyhow::bail!(
+                "download from {}: redirected (HTTP {status}) to plain http:// on {}, which \
+                 is not this machine; refused: results are fetched over https:// only",
+                hop.host,
+                origin.host_port()
+            );
+        }
+        hop = Target {
+            url: next,
+            host: origin.host_port(),
+            auth: None,
+        };
+    }
+    anyhow::bail!(
+        "download from {}: more than {MAX_REDIRECTS} redirects",
+        target.host
+    )
+}
+
+/// A redirect's `Location` made absolute against the URL that answered it.
+fn resolve(base: &str, location: &str) -> String {
+    if Origin::of(location).is_ok() {
+        return location.to_string();
+    }
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let origin_end = base[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(base.len(), |i| scheme_end + i);
+    if location.starts_with("//") {
+        return format!("{}{location}", &base[..scheme_end.saturating_sub(2)]);
+    }
+    if location.starts_with('/') {
+        return format!("{}{location}", &base[..origin_end]);
+    }
+    // Relative to the folder of the base's path.
+    let path_end = base[origin_end..]
+        .find(['?', '#'])
+        .map_or(base.len(), |i| origin_end + i);
+    let folder_end = base[origin_end..path_end]
+        .rfind('/')
+        .map_or(origin_end, |i| origin_end + i);
+    format!("{}/{location}", &base[..folder_end])
+}
+
+/// Whether an answer says where its body ends: by its `Content-Length`
+/// (`0` included), or by chunks (in HTTP/1.1 only). Without either, the
+/// body ends where the connection closes, and a cut looks like the end.
+fn delimited(response: &Response<Body>) -> bool {
+    let chunked = response.version() != ureq::http::Version::HTTP_10
+        && response
+            .headers()
+            .get_all("transfer-encoding")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.to_ascii_lowercase().contains("chunked"));
+    chunked || response.headers().contains_key("content-length")
 }
 
 /// Watches that a body keeps coming: at least [`STALL_MIN_BYTES`] in every
@@ -439,6 +666,20 @@ mod tests {
         ] {
             assert_eq!(parse_content_range(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn redirects_resolve_against_the_url_that_answered() {
+        let base = "https://s.test/bucket/r.json?sig=1";
+        for (location, want) in [
+            ("https://o.test/x?y=1", "https://o.test/x?y=1"),
+            ("//o.test/x", "https://o.test/x"),
+            ("/x/y", "https://s.test/x/y"),
+            ("other?z=2", "https://s.test/bucket/other?z=2"),
+        ] {
+            assert_eq!(resolve(base, location), want, "{location}");
+        }
+        assert_eq!(resolve("http://h:1", "x"), "http://h:1/x");
     }
 
     #[test]

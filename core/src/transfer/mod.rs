@@ -18,5 +18,7 @@ mod upload;
 
 pub use crate::destination::Destination;
 pub use crate::error::StorageError;
-pub use download::{download_results, results_url, Downloaded};
+pub use download::{
+    download_results, download_sources, results_url, Downloaded, ResultsDownload, Source,
+};
 pub use upload::{upload_ids, upload_url_job, UploadTo, API_HOST_UPLOAD_LIMIT};
