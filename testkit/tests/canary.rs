@@ -178,3 +178,76 @@ fn a_server_that_echoes_the_token_is_scrubbed_in_every_stage() {
         assert_clean(out);
     }
 }
+
+/// A server that echoes the token cut in two by a line break (and its JSON
+/// escape), as a wrapped log line would: no piece of it may be printed,
+/// although the message is folded to one line.
+#[test]
+fn a_token_echoed_with_a_line_break_inside_leaves_no_piece() {
+    use compliance_testkit::hostile::{Answer, Hostile};
+    let token = "AAAAAAAAAAAAAAAAAAAAAWrapTestToken0123456789abcdefXYZqrs";
+    let (head, tail) = token.split_at(29);
+    let server = Hostile::start(move |_, n| {
+        let body = match n % 2 {
+            0 => format!("{{\"title\":\"Unauthorized\",\"detail\":\"Bearer {head}\\n{tail} is not valid\",\"type\":\"about:blank\",\"status\":401}}"),
+            _ => format!("{{\"title\":\"Unauthorized\",\"detail\":\"seen: {head}\r\n  {tail}\",\"type\":\"about:blank\",\"status\":401}}"),
+        };
+        Answer::new(401, &[("Content-Type", "application/problem+json")], body)
+    });
+    for _ in 0..2 {
+        let out = Stage::bare(sibling_binary("list-jobs"))
+            .env("X_API_URL", &server.origin())
+            .env("BEARER_TOKEN", token)
+            .run(&["--type", "tweets"]);
+        out.assert_code(1);
+        for piece in token.as_bytes().windows(12) {
+            let piece = std::str::from_utf8(piece).unwrap();
+            assert!(
+                !out.stderr.contains(piece) && !out.stdout.contains(piece),
+                "{piece:?} printed:\n{}",
+                out.stderr
+            );
+        }
+        out.assert_stderr("<redacted>");
+    }
+}
+
+/// Whatever a server sends is shown, never obeyed: a reason holding
+/// terminal escapes (retitle, clear the screen, CSI) reaches stderr as
+/// escapes, and the JSON on stdout holds none raw.
+#[test]
+fn terminal_escapes_from_a_server_are_shown_not_obeyed() {
+    use compliance_testkit::hostile::{Answer, Hostile};
+    let body = "{\"id\":\"1\",\"action\":\"delete\",\"reason\":\"\\u001b]0;pwned\\u0007\\u001b[2J\\u009b1m\"}\n";
+    let server =
+        Hostile::start(move |_, _| Answer::new(200, &[("Content-Type", "text/plain")], body));
+    let dir = TempDir::new();
+    let out = Stage::bare(sibling_binary("download-results"))
+        .env("X_API_URL", &server.origin())
+        .env("BEARER_TOKEN", "AAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .run(&[
+            "--url",
+            &server.url("/results"),
+            "--results-file",
+            dir.path("r.jsonl").to_str().unwrap(),
+        ]);
+    out.assert_code(0);
+    let acts = |c: char| c.is_control() && c != '\n';
+    assert!(
+        !out.stderr.chars().any(acts),
+        "raw control characters on stderr: {:?}",
+        out.stderr
+    );
+    assert!(
+        !out.stdout.chars().any(acts),
+        "raw control characters on stdout: {:?}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("\\u{1b}]0;pwned"), "{}", out.stderr);
+    let json: serde_json::Value = out.json();
+    assert!(json["reasons"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .any(|k| k.contains("pwned")));
+}
