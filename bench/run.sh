@@ -55,6 +55,7 @@ BIN="$TARGET/release"
 DATA="$ROOT/bench/data"
 IDS="$DATA/ids-$N.txt"
 WORK="$DATA/run"
+SCRATCH=$WORK
 EMU_DATA="${EMU_DATA:-$DATA/run-emu}"
 
 # Loopback only: no proxy, no ~/.curlrc (curl -q).
@@ -70,84 +71,11 @@ die() { log "bench/run.sh: $*"; exit 1; }
 
 # --- helpers ---------------------------------------------------------------
 
-# Microseconds since the epoch, without a fork where bash has EPOCHREALTIME.
-now_us() {
-    if [[ -n "${EPOCHREALTIME:-}" ]]; then
-        local t="${EPOCHREALTIME//[.,]/}"
-        printf '%s\n' "$((10#$t))"
-    else
-        date +%s%6N
-    fi
-}
-
-# The string value of "name" in a JSON text (pretty or compact, no escapes).
 json_str() {
     grep -o "\"$1\": *\"[^\"]*\"" <<< "$2" | head -n 1 | sed 's/.*: *"\(.*\)"$/\1/'
 }
 
-# Median of the numbers given as arguments.
-median() {
-    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
-        END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
-# Largest of the integers given as arguments.
-maximum() {
-    local m=0 x
-    for x in "$@"; do ((x > m)) && m=$x; done
-    printf '%s\n' "$m"
-}
-
-# A file descriptor that never has data: `read -t` on it is a sleep without
-# a fork (used by the VmHWM sampler).
-exec {SLEEP_FD}<> <(:)
-
-if [[ "${RSS_VIA:-}" != proc ]] && /usr/bin/time -f %M -o /dev/null true 2> /dev/null; then
-    RSS_SOURCE=/usr/bin/time
-else
-    RSS_SOURCE=proc-vmhwm-20ms
-fi
-
-# measure OUT ERR CMD...: runs CMD with stdout to OUT and stderr to ERR;
-# sets ELAPSED_US and RSS_KIB (its max RSS). Fails if CMD fails.
-measure() {
-    local out=$1 err=$2 rc=0 t0 t1
-    shift 2
-    if [[ "$RSS_SOURCE" == /usr/bin/time ]]; then
-        t0=$(now_us)
-        /usr/bin/time -f %M -o "$WORK/rss" "$@" > "$out" 2> "$err" || rc=$?
-        t1=$(now_us)
-        RSS_KIB=$(tail -n 1 "$WORK/rss")
-    else
-        local pid sampler
-        t0=$(now_us)
-        "$@" > "$out" 2> "$err" &
-        pid=$!
-        # VmHWM only grows, so the last value read is the peak (to within
-        # the last 20 ms). The main shell waits on the command itself, so the
-        # sampler does not blur the timing.
-        (
-            while [[ -r "/proc/$pid/status" ]]; do
-                while read -r key value _; do
-                    [[ "$key" == VmHWM: ]] && printf '%s\n' "$value" > "$WORK/rss"
-                done < "/proc/$pid/status" 2> /dev/null || true
-                read -r -t 0.02 -u "$SLEEP_FD" _ || true
-            done
-        ) &
-        sampler=$!
-        wait "$pid" || rc=$?
-        t1=$(now_us)
-        kill "$sampler" 2> /dev/null || true
-        wait "$sampler" 2> /dev/null || true
-        RSS_KIB=$(cat "$WORK/rss" 2> /dev/null || echo 0)
-    fi
-    ELAPSED_US=$((t1 - t0))
-    if ((rc != 0)); then
-        log "failed (exit $rc): $*"
-        sed 's/^/  | /' "$err" >&2
-        exit 1
-    fi
-}
 
 api() { "${CURL[@]}" -H "Authorization: Bearer $BEARER_TOKEN" "$@"; }
 
@@ -170,8 +98,6 @@ drop_job() {
     rm -f "$EMU_DATA/uploads/$1.txt" "$EMU_DATA/results/$1.jsonl"
 }
 
-secs() { awk -v us="$1" 'BEGIN { printf "%.3f", us / 1e6 }'; }
-mb_s() { awk -v b="$1" -v us="$2" 'BEGIN { printf "%.1f", b / us }'; }
 
 # --- set-up ----------------------------------------------------------------
 
