@@ -105,6 +105,26 @@ impl Stage {
         self
     }
 
+    /// Runs it in `dir`.
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Stage {
+        self.command.current_dir(dir);
+        self
+    }
+
+    /// Puts the built programs (the stages, apply-results, the emulator)
+    /// first on `PATH`, as a user who installed them has them: for scripts
+    /// such as lifecycle.sh and the recipes.
+    pub fn programs_first_on_path(self) -> Stage {
+        let built = sibling_binary("apply-results");
+        let folder = built.parent().expect("target folder");
+        let path = format!(
+            "{}:{}",
+            folder.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        self.env("PATH", &path)
+    }
+
     /// Removes an environment variable.
     pub fn env_remove(mut self, name: &str) -> Stage {
         self.command.env_remove(name);

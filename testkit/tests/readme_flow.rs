@@ -11,10 +11,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use compliance_testkit::archive::{Applied, Archive, Style};
-use compliance_testkit::{sibling_binary, Config, Emulator, Output, TempDir};
+use compliance_testkit::{Config, Emulator, Output, Stage, TempDir};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -23,45 +23,14 @@ fn repo() -> PathBuf {
 /// Runs `program` in `dir` as a user would: the built programs first on
 /// PATH, and the API settings of `em` (if any) in the environment.
 fn run_in(dir: &TempDir, em: Option<&Emulator>, program: &str, args: &[&str]) -> Output {
-    // apply-results is built beside the five stages (cargo test --workspace).
-    let programs = sibling_binary("apply-results");
-    let programs = programs.parent().expect("target folder");
-    let path = format!(
-        "{}:{}",
-        programs.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut command = Command::new(program);
-    command
-        .args(args)
+    let stage = match em {
+        Some(em) => Stage::new(program, em),
+        None => Stage::bare(program),
+    };
+    stage
         .current_dir(dir.path("."))
-        .env("PATH", path)
-        .stdin(Stdio::null());
-    for var in [
-        "X_API_URL",
-        "BEARER_TOKEN",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
-        command.env_remove(var);
-    }
-    if let Some(em) = em {
-        command
-            .env("X_API_URL", em.base_url())
-            .env("BEARER_TOKEN", em.token());
-    }
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+        .programs_first_on_path()
+        .run(args)
 }
 
 /// Runs recipes/`name` in `dir`; it needs jq (sqlite3 for a CSV).
