@@ -113,19 +113,23 @@ fn applies_exactly(dir: &TempDir, r: &Results, input: &[u8], expected: &[u8]) ->
     json
 }
 
+/// As twarc2 writes JSON, and compact with CRLF lines and a blank line at
+/// the end.
+const STYLES: [Style; 2] = [
+    Style::TWARC,
+    Style {
+        python: false,
+        crlf: true,
+        blank_line_at_end: true,
+    },
+];
+
 #[test]
 fn a_flattened_archive_comes_out_as_the_rules_say() {
     let dir = TempDir::new();
     let archive = Archive::small(11, 2000);
     let r = results(&dir, &archive);
-    for style in [
-        Style::TWARC,
-        Style {
-            python: false,
-            crlf: true,
-            blank_line_at_end: true,
-        },
-    ] {
+    for style in STYLES {
         let (mut input, mut expected) = (Vec::new(), Vec::new());
         archive.write_flattened(&mut input, style, None).unwrap();
         archive
@@ -152,14 +156,7 @@ fn pages_come_out_as_the_rules_say() {
     let dir = TempDir::new();
     let archive = Archive::small(12, 2000);
     let r = results(&dir, &archive);
-    for style in [
-        Style::TWARC,
-        Style {
-            python: false,
-            crlf: true,
-            blank_line_at_end: true,
-        },
-    ] {
+    for style in STYLES {
         let (mut input, mut expected) = (Vec::new(), Vec::new());
         archive.write_pages(&mut input, style, 100, None).unwrap();
         archive
