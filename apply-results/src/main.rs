@@ -115,7 +115,18 @@ fn run(args: Args) -> compliance_core::anyhow::Result<()> {
             .transpose()?,
         id_column: args.flag_id_column,
     };
-    let summary = apply::apply(&job)?;
+    let summary = apply::apply(&job).map_err(|e| match &job.removed {
+        // The archive's reader may stop early (| head), but a report asked
+        // for in a file is then lost: that is not a quiet success.
+        Some(Destination::File(path)) => cli::mattered(
+            e,
+            format!(
+                "the report of removals was not written to {}",
+                path.display()
+            ),
+        ),
+        _ => e,
+    })?;
     cli::note(format!("{}: {}", job.output.describe(), summary.describe()));
     // Standard output carries the archive or the report, if either goes there.
     let stdout = Some(&Destination::Stdout);

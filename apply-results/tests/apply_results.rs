@@ -509,3 +509,52 @@ fn the_readme_gives_the_rules_of_the_manual_word_for_word() {
         "README.md lacks:\n{table}"
     );
 }
+
+#[test]
+fn a_closed_standard_output_is_quiet_unless_a_report_is_lost() {
+    use std::process::{Command, Stdio};
+    let dir = TempDir::new();
+    let lines: String = (1..=200_000u64)
+        .map(|i| format!("{{\"id\": \"{i}\"}}\n"))
+        .collect();
+    let archive = dir.write("a.jsonl", &lines);
+    let results = dir.write(
+        "r.jsonl",
+        "{\"id\":\"1\",\"action\":\"delete\",\"reason\":\"deleted\"}\n",
+    );
+    let removed = dir.path("removed.jsonl");
+    let run = |report: bool| {
+        let mut command = Command::new(sibling_binary("apply-results"));
+        command.args([
+            "--archive",
+            &archive,
+            "--tweets-results",
+            &results,
+            "--output",
+            "-",
+        ]);
+        if report {
+            command.args(["--removed", removed.to_str().unwrap()]);
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before a byte is read, as `| head -c0` would.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(run(false), (Some(0), String::new()), "quiet, as for | head");
+    let (code, stderr) = run(true);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the report of removals was not written"),
+        "{stderr}"
+    );
+    assert!(!removed.exists());
+}
