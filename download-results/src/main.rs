@@ -5,8 +5,8 @@ Download a batch compliance job's results from its signed download URL.
 The results are JSON Lines, one object per compliance event (id, action,
 created_at, redacted_at, reason); IDs without an event are compliant. Each
 line is checked as it streams into a temporary file beside --results-file,
-and the hashes storage sends are checked over the bytes downloaded; the
-file is renamed into place only when the body is whole and checked: after
+and storage's hash (its CRC32C, or its MD5 when it sends no CRC32C) is
+checked over the bytes downloaded; the file is renamed into place only when the body is whole and checked: after
 a failure there is no file at that path. A line that is not a JSON
 object, that is not text (bytes that are not UTF-8, or half a surrogate
 pair escaped alone) or that is an error from the server rather than a

@@ -1395,6 +1395,47 @@ fn crc32c_header(data: &[u8]) -> String {
     format!("crc32c={text}==")
 }
 
+/// Storage that sends `whole` with a length and this `x-goog-hash`.
+fn hashed_object(whole: &str, hash: &str) -> Hostile {
+    let bytes = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nx-goog-hash: {hash}\r\n\r\n{whole}",
+        whole.len()
+    );
+    Hostile::start(move |_, _| Answer::raw(bytes.clone(), Then::Close))
+}
+
+#[test]
+fn crc32c_is_the_check_when_storage_offers_it_and_md5_only_without_it() {
+    let whole = format!("{}\n{}\n", event(1, "deleted"), event(2, "protected"));
+    let crc = crc32c_header(whole.as_bytes());
+    let wrong_crc = crc32c_header(b"other bytes");
+    let wrong_md5 = "md5=AAAAAAAAAAAAAAAAAAAAAA==";
+    for (hash, code, named) in [
+        // CRC32C right, no MD5 offered (a composite object).
+        (crc.clone(), 0, ""),
+        // CRC32C right: the MD5 is not computed, as gcloud does not.
+        (format!("{crc},{wrong_md5}"), 0, ""),
+        (format!("{wrong_crc},{wrong_md5}"), 1, "crc32c"),
+        (wrong_crc.clone(), 1, "crc32c"),
+        // Only an MD5: that is the check.
+        (wrong_md5.to_string(), 1, "md5"),
+    ] {
+        let server = hashed_object(&whole, &hash);
+        let dir = TempDir::new();
+        let path = dir.path("r.jsonl");
+        let url = server.url("/results?X-Goog-Signature=s");
+        let out = against(&server, &from_url(&url, &path, "jsonl"));
+        out.assert_code(code);
+        if code == 0 {
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), whole, "{hash}");
+        } else {
+            out.assert_stderr("corrupted in transit")
+                .assert_stderr(named);
+            assert!(dir.names().is_empty(), "{hash}: {:?}", dir.names());
+        }
+    }
+}
+
 #[test]
 fn a_body_without_length_or_chunks_is_trusted_only_when_a_hash_covers_it() {
     let whole = format!(
