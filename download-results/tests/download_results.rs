@@ -567,7 +567,7 @@ fn retry_time_bounds_a_download_that_keeps_breaking_a_little_further() {
 fn timeout_bounds_the_wait_for_a_rate_limit_too() {
     let em = Emulator::start(Config {
         processing_delay: Duration::from_secs(600),
-        rate_limit: 1_000_000,
+        rate_limits: compliance_testkit::RateLimits::uniform(1_000_000),
         ..Config::default()
     })
     .expect("start emulator");
@@ -1123,7 +1123,7 @@ fn an_unknown_format_exits_2_before_any_request() {
 fn a_job_without_ids_says_to_upload_first_and_waits_only_for_its_window() {
     let em = Emulator::start(Config {
         upload_window: Duration::from_secs(3),
-        rate_limit: 1_000_000,
+        rate_limits: compliance_testkit::RateLimits::uniform(1_000_000),
         ..Config::default()
     })
     .expect("start emulator");

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use std::process;
 use std::time::Duration;
 
-use compliance_emulator::{parse_fault_spec, Config, Emulator, Flavour, SPEC_GRAMMAR};
+use compliance_emulator::{
+    parse_fault_spec, AccessLevel, Config, Emulator, Flavour, RateLimits, SPEC_GRAMMAR,
+};
 use serde::Deserialize;
 
 const USAGE: &str = "
@@ -36,13 +38,24 @@ Options:
                            see in_progress [default: 5].
   --upload-window SECS     Validity of upload URLs [default: 900].
   --download-window SECS   Validity of download URLs [default: 604800].
-  --rate-limit N           Requests per window per endpoint [default: 150].
+  --access-level LEVEL     The rate limits X documents for an access level:
+                           pro (150 per window on every endpoint), basic (15
+                           creates, 5 gets, 5 lists) or free (1 each)
+                           [default: pro].
+  --rate-limit N           Requests per window on every endpoint, in place
+                           of the access level's.
   --rate-window SECS       Rate-limit window [default: 900].
+  --read-timeout SECS      Close a connection that sends nothing for this
+                           long while a request is awaited or being read
+                           [default: 60].
   --event-percent P        Share of IDs with a compliance event [default: 3].
   --data-dir DIR           Keep uploads and results here; they stay after
                            the emulator stops. Without it they go to a fresh
                            temp directory (printed on stderr at start),
                            removed when it stops on a signal.
+  --log FILE               Append one JSON line per request to FILE as it
+                           ends: time, origin, method, path (signatures and
+                           tokens redacted), status, bytes received and sent.
   --fault SPEC             Inject a fault; repeatable, applied in order.
   -h, --help               Show this help.
   -V, --version            Show the name and version.
@@ -57,10 +70,13 @@ struct Args {
     flag_processing_delay: String,
     flag_upload_window: String,
     flag_download_window: String,
-    flag_rate_limit: String,
+    flag_access_level: String,
+    flag_rate_limit: Option<String>,
     flag_rate_window: String,
+    flag_read_timeout: String,
     flag_event_percent: String,
     flag_data_dir: Option<String>,
+    flag_log: Option<String>,
     flag_fault: Vec<String>,
 }
 
@@ -76,6 +92,30 @@ fn number<T: std::str::FromStr>(name: &str, value: &str) -> T {
             "{name} must be a non-negative integer, not {value:?}"
         ))
     })
+}
+
+/// A number that must not be 0: a limit or a window of 0 is one no client
+/// can use.
+fn positive<T: std::str::FromStr + Default + PartialEq>(name: &str, value: &str) -> T {
+    let n = number(name, value);
+    if n == T::default() {
+        usage_error(&format!("{name} must be at least 1, not {value:?}"));
+    }
+    n
+}
+
+/// The token, if a client can send it: in `Authorization: Bearer TOKEN`
+/// it must be visible ASCII, without spaces or control characters.
+fn token(value: &str) -> String {
+    if value.is_empty() {
+        usage_error("--token must not be empty");
+    }
+    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        usage_error(&format!(
+            "--token must be visible ASCII characters without spaces, not {value:?}"
+        ));
+    }
+    value.to_string()
 }
 
 fn main() {
@@ -112,16 +152,29 @@ fn main() {
         usage_error("--event-percent must be 0..=100");
     }
     let secs = |name: &str, v: &str| Duration::from_secs(number(name, v));
+    let positive_secs = |name: &str, v: &str| Duration::from_secs(positive(name, v));
+    let level: AccessLevel = args.flag_access_level.parse().unwrap_or_else(|_| {
+        usage_error(&format!(
+            "--access-level must be pro, basic or free, not {:?}",
+            args.flag_access_level
+        ))
+    });
+    let rate_limits = match &args.flag_rate_limit {
+        Some(n) => RateLimits::uniform(positive("--rate-limit", n)),
+        None => RateLimits::of_level(level),
+    };
     let config = Config {
-        token: args.flag_token.clone(),
+        token: token(&args.flag_token),
         flavour,
         processing_delay: secs("--processing-delay", &args.flag_processing_delay),
-        upload_window: secs("--upload-window", &args.flag_upload_window),
-        download_window: secs("--download-window", &args.flag_download_window),
-        rate_limit: number("--rate-limit", &args.flag_rate_limit),
-        rate_window: secs("--rate-window", &args.flag_rate_window),
+        upload_window: positive_secs("--upload-window", &args.flag_upload_window),
+        download_window: positive_secs("--download-window", &args.flag_download_window),
+        rate_limits,
+        rate_window: positive_secs("--rate-window", &args.flag_rate_window),
+        read_timeout: positive_secs("--read-timeout", &args.flag_read_timeout),
         event_percent,
         data_dir: args.flag_data_dir.as_ref().map(PathBuf::from),
+        log: args.flag_log.as_ref().map(PathBuf::from),
     };
     let faults: Vec<_> = args
         .flag_fault
@@ -130,6 +183,18 @@ fn main() {
         .collect();
     let api_port: u16 = number("--port", &args.flag_port);
     let storage_port: u16 = number("--storage-port", &args.flag_storage_port);
+    if let Some(path) = &config.log {
+        // Opened here too, last of the checks, so that a file that cannot
+        // be written is a usage error, and none is created for a command
+        // line refused for another reason.
+        if let Err(e) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            usage_error(&format!("--log {}: {e}", path.display()));
+        }
+    }
 
     let emu = match Emulator::start_on(config, api_port, storage_port) {
         Ok(emu) => emu,

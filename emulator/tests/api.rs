@@ -1,12 +1,16 @@
 //! The API origin: routes, success shapes against the official schema,
-//! every error body, auth, rate limits, the lifecycle and the request log.
+//! every error body, auth, rate limits, the lifecycle, the request log,
+//! and the read timeout of its connections.
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::io::{Read, Write};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
-use compliance_emulator::{Config, Emulator, Flavour, Origin};
+use compliance_emulator::{
+    AccessLevel, Config, Emulator, Fault, Flavour, Origin, RateLimits, Route,
+};
 use serde_json::{json, Value};
 
 const JOBS: &str = "/2/compliance/jobs";
@@ -467,7 +471,7 @@ fn lifecycle_follows_the_clock() {
 #[test]
 fn rate_limits_count_per_endpoint_and_reset() {
     let emu = start(|c| {
-        c.rate_limit = 3;
+        c.rate_limits = RateLimits::uniform(3);
         c.rate_window = Duration::from_secs(60);
     });
     let path = format!("{JOBS}?type=tweets");
@@ -509,6 +513,133 @@ fn rate_limits_count_per_endpoint_and_reset() {
         (r.status, r.header("x-rate-limit-remaining")),
         (200, Some("2"))
     );
+}
+
+#[test]
+fn the_basic_level_limits_each_endpoint_as_documented() {
+    let emu = start(|c| c.rate_limits = RateLimits::of_level(AccessLevel::Basic));
+    // 15 creates per window; those that find a job in progress count too.
+    for n in 1..=15 {
+        let r = api_post(&emu, JOBS, r#"{"type":"tweets"}"#);
+        assert!(matches!(r.status, 200 | 409), "create {n}: {}", r.text());
+        assert_eq!(r.header("x-rate-limit-limit"), Some("15"), "create {n}");
+        assert_eq!(
+            r.header("x-rate-limit-remaining"),
+            Some((15 - n).to_string().as_str())
+        );
+    }
+    let r = api_post(&emu, JOBS, r#"{"type":"users"}"#);
+    check_problem(&r, 429, "about:blank");
+    assert_eq!(
+        (
+            r.header("x-rate-limit-limit"),
+            r.header("x-rate-limit-remaining")
+        ),
+        (Some("15"), Some("0"))
+    );
+    // 5 gets and 5 lists, each endpoint in its own window.
+    let id = emu.jobs()[0].id.clone();
+    for path in [format!("{JOBS}/{id}"), format!("{JOBS}?type=tweets")] {
+        for n in 1..=5 {
+            let r = api_get(&emu, &path);
+            assert_eq!(r.status, 200, "{path} {n}: {}", r.text());
+            assert_eq!(r.header("x-rate-limit-limit"), Some("5"), "{path}");
+        }
+        let r = api_get(&emu, &path);
+        assert_eq!(
+            (
+                r.status,
+                r.header("x-rate-limit-limit"),
+                r.header("x-rate-limit-remaining")
+            ),
+            (429, Some("5"), Some("0")),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn a_rate_limited_fault_reports_the_routes_own_limit() {
+    let emu = start(|c| c.rate_limits = RateLimits::of_level(AccessLevel::Basic));
+    let fault = Fault::RateLimited {
+        reset_after: Duration::from_secs(30),
+        times: 1,
+    };
+    emu.fault(Route::GetJob, fault.clone());
+    emu.fault(Route::CreateJob, fault);
+    let r = api_get(&emu, &format!("{JOBS}/1"));
+    assert_eq!((r.status, r.header("x-rate-limit-limit")), (429, Some("5")));
+    let r = api_post(&emu, JOBS, r#"{"type":"tweets"}"#);
+    assert_eq!(
+        (r.status, r.header("x-rate-limit-limit")),
+        (429, Some("15"))
+    );
+}
+
+#[test]
+fn a_silent_connection_is_cut_after_the_read_timeout() {
+    let emu = start(|c| c.read_timeout = Duration::from_millis(200));
+    let (addr, _) = split_url(&emu.base_url());
+    let silent = connect(&addr);
+    let mut mid_head = connect(&addr);
+    mid_head
+        .write_all(format!("GET {JOBS} HTTP/1.1\r\nHost: {addr}\r\n").as_bytes())
+        .expect("part of a head");
+    let mut mid_body = connect(&addr);
+    let head = format!(
+        "POST {JOBS} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {}\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n{{\"type\"",
+        bearer(&emu)
+    );
+    mid_body.write_all(head.as_bytes()).expect("part of a body");
+    // Other clients are answered meanwhile.
+    assert_eq!(api_get(&emu, &format!("{JOBS}?type=tweets")).status, 200);
+    for (what, mut s) in [
+        ("silent", silent),
+        ("mid-head", mid_head),
+        ("mid-body", mid_body),
+    ] {
+        // The client's own timeout (10 s) is far longer than the server's.
+        let mut got = Vec::new();
+        s.read_to_end(&mut got)
+            .unwrap_or_else(|e| panic!("{what}: not closed by the emulator: {e}"));
+        assert!(got.is_empty(), "{what}: {}", String::from_utf8_lossy(&got));
+    }
+    // The request cut mid-body got no answer.
+    let log = emu.requests();
+    let cut = log.iter().find(|r| r.method == "POST").expect("logged");
+    assert_eq!((cut.status, cut.body_bytes), (0, 7));
+    assert!(emu.jobs().is_empty());
+}
+
+#[test]
+fn a_slow_client_that_keeps_sending_is_not_cut() {
+    let timeout = Duration::from_millis(1000);
+    let emu = start(|c| c.read_timeout = timeout);
+    let url = format!("{}{JOBS}", emu.base_url());
+    let auth = bearer(&emu);
+    let request = request_bytes(
+        &url,
+        "POST",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        br#"{"type":"tweets"}"#,
+    );
+    let mut s = connect(&split_url(&url).0);
+    s.set_nodelay(true).expect("nodelay");
+    // Head and body in 15 pieces: each well within the timeout, the whole
+    // well beyond it.
+    let started = Instant::now();
+    for piece in request.chunks(request.len().div_ceil(15)) {
+        s.write_all(piece).expect("piece");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(started.elapsed() > timeout);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let r = parse_reply(&out);
+    assert_eq!(r.status, 200, "{}", r.text());
 }
 
 #[test]

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use compliance_emulator::{Emulator, Flavour};
+use compliance_emulator::{Emulator, Flavour, RateLimits};
 use serde_json::json;
 
 fn api_emulator(percent: u32) -> Emulator {
@@ -277,7 +277,7 @@ fn download_errors() {
 fn upload_and_download_have_their_own_rate_limits() {
     let emu = start(|c| {
         c.flavour = Flavour::Api;
-        c.rate_limit = 1;
+        c.rate_limits = RateLimits::uniform(1);
     });
     let job = emu.create_job("tweets", None, false);
     let r = send(&job.download_url, "GET", &[], b"");
@@ -296,4 +296,68 @@ fn upload_and_download_have_their_own_rate_limits() {
         (r.status, r.header("x-rate-limit-remaining")),
         (200, Some("0"))
     );
+}
+
+#[test]
+fn the_log_file_redacts_the_tokens_and_dates_by_the_emulator_clock() {
+    let dir = temp_path("api-flavour-log");
+    std::fs::create_dir_all(&dir).expect("log dir");
+    let path = dir.join("requests.jsonl");
+    let emu = start(|c| {
+        c.flavour = Flavour::Api;
+        c.event_percent = 50;
+        c.log = Some(path.clone());
+    });
+    let job = emu.create_job("tweets", None, false);
+    let upload = send(
+        &job.upload_url,
+        "PUT",
+        &[("Content-Type", "text/plain")],
+        &ids(20),
+    );
+    assert_eq!(upload.status, 200, "{}", upload.text());
+    wait_status(&emu, &job.id, "complete");
+    let download = send(&job.download_url, "GET", &[], b"");
+    assert_eq!(download.status, 200);
+    assert!(!download.body.is_empty());
+    // Fifty years on, by the emulator's clock.
+    emu.shift_clock(50 * 365 * 86_400);
+    assert_eq!(api_get(&emu, "/2/compliance/jobs?type=tweets").status, 200);
+    drop(emu);
+
+    let text = std::fs::read_to_string(&path).expect("log");
+    for url in [&job.upload_url, &job.download_url] {
+        let token = query_value(url, "token").expect("token");
+        assert!(!text.contains(token), "{token} in {text}");
+    }
+    let lines = log_lines(&path);
+    assert_eq!(lines.len(), 3, "{text}");
+    let id = &job.id;
+    assert_eq!(
+        lines[0],
+        json!({
+            "time": lines[0]["time"],
+            "origin": "api",
+            "method": "PUT",
+            "path": format!("/2/compliance/jobs/{id}/upload?token=REDACTED"),
+            "status": 200,
+            "bytes_received": ids(20).len(),
+            "bytes_sent": upload.body.len(),
+        })
+    );
+    assert_eq!(
+        lines[1]["path"],
+        format!("/2/compliance/jobs/{id}/download?token=REDACTED")
+    );
+    assert_eq!(
+        (&lines[1]["bytes_received"], &lines[1]["bytes_sent"]),
+        (&json!(0), &json!(download.body.len()))
+    );
+    let year = |v: &serde_json::Value| -> i64 {
+        v["time"].as_str().expect("time")[..4]
+            .parse()
+            .expect("year")
+    };
+    assert!(year(&lines[2]) >= year(&lines[1]) + 49, "{text}");
+    std::fs::remove_dir_all(&dir).expect("remove log dir");
 }

@@ -1,14 +1,17 @@
 //! The `compliance-emulator` binary: usage errors, the printed
-//! environment, and `--fault`.
+//! environment, `--fault`, `--access-level`, `--log`; and a start that
+//! fails, from the binary and from the library.
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use compliance_emulator::{Config, Emulator};
 
 const BIN: &str = env!("CARGO_BIN_EXE_compliance-emulator");
 
@@ -268,4 +271,262 @@ fn prints_the_environment_and_serves_with_faults() {
     child.wait().expect("wait");
     assert!(data.join("uploads").is_dir());
     std::fs::remove_dir_all(&data).expect("remove data dir");
+}
+
+/// Runs the binary, which must refuse to start; returns its exit status
+/// and stderr. Bounded: a binary that serves instead is killed.
+fn refused(args: &[&str], tmpdir: Option<&std::path::Path>) -> (ExitStatus, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    if let Some(dir) = tmpdir {
+        cmd.env("TMPDIR", dir);
+    }
+    let mut child = cmd.spawn().expect("spawn");
+    let status = exit_of(&mut child);
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .expect("stdout");
+    assert!(out.is_empty(), "{args:?} printed {out:?}");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("stderr");
+    (status, err)
+}
+
+#[test]
+fn values_no_client_can_use_exit_2_naming_the_flag() {
+    let missing = temp_path("no-such-dir").join("requests.log");
+    let missing = missing.to_str().expect("utf-8 path");
+    for (args, named) in [
+        (&["--rate-limit", "0"][..], "--rate-limit"),
+        (&["--rate-window", "0"], "--rate-window"),
+        (&["--upload-window", "0"], "--upload-window"),
+        (&["--download-window", "0"], "--download-window"),
+        (&["--read-timeout", "0"], "--read-timeout"),
+        (&["--token", ""], "--token"),
+        (&["--token", "two words"], "--token"),
+        (&["--token", "tab\there"], "--token"),
+        (&["--token", "t\r\nX-Injected: 1"], "--token"),
+        (&["--access-level", "enterprise"], "--access-level"),
+        (
+            &["--access-level", "basic", "--rate-limit", "0"],
+            "--rate-limit",
+        ),
+        (&["--log", missing], missing),
+    ] {
+        let (status, err) = refused(args, None);
+        assert_eq!(status.code(), Some(2), "{args:?}: {err}");
+        let first = err.lines().next().unwrap_or("");
+        assert!(
+            first.starts_with("compliance-emulator: ") && first.contains(named),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!std::path::Path::new(missing).exists());
+}
+
+#[test]
+fn an_access_level_by_flag_sets_each_endpoints_limit() {
+    let limits = |args: &[&str]| {
+        let mut emu = run(args);
+        let auth = [("Authorization", "Bearer emulator-token")];
+        let create = send(
+            &format!("{}/2/compliance/jobs", emu.url),
+            "POST",
+            &[auth[0], ("Content-Type", "application/json")],
+            br#"{"type":"tweets"}"#,
+        );
+        let list = send(
+            &format!("{}/2/compliance/jobs?type=tweets", emu.url),
+            "GET",
+            &auth,
+            b"",
+        );
+        signal(&emu.child, libc::SIGTERM);
+        assert_eq!(exit_of(&mut emu.child).code(), Some(143));
+        let limit = |r: &Reply| r.header("x-rate-limit-limit").map(str::to_string);
+        (limit(&create), limit(&list))
+    };
+    let some = |n: &str| Some(n.to_string());
+    assert_eq!(limits(&[]), (some("150"), some("150")));
+    assert_eq!(
+        limits(&["--access-level", "basic"]),
+        (some("15"), some("5"))
+    );
+    // --rate-limit overrides the level's limits, on every endpoint.
+    assert_eq!(
+        limits(&["--access-level", "free", "--rate-limit", "9"]),
+        (some("9"), some("9"))
+    );
+}
+
+#[test]
+fn a_start_on_a_port_in_use_creates_nothing() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let data = temp_path("failed-start-data");
+    for (api, storage, origin) in [(port, 0, "API"), (0, port, "storage")] {
+        let config = Config {
+            data_dir: Some(data.clone()),
+            ..Config::default()
+        };
+        let err = Emulator::start_on(config, api, storage).expect_err("the port is taken");
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("{origin} on 127.0.0.1:{port}")),
+            "{err}"
+        );
+        assert!(!data.exists(), "{data:?} left behind");
+    }
+    // A log file that cannot be opened fails the start the same way.
+    let config = Config {
+        data_dir: Some(data.clone()),
+        log: Some(data.join("no-such-dir").join("requests.log")),
+        ..Config::default()
+    };
+    let err = Emulator::start(config).expect_err("no such directory");
+    assert!(err.to_string().contains("requests.log"), "{err}");
+    assert!(!data.exists(), "{data:?} left behind");
+}
+
+#[test]
+fn a_start_that_fails_exits_1_and_leaves_no_temp_dir() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    // The binary's temp directory goes under TMPDIR: one of our own, so
+    // that what other tests create does not count.
+    let tmp = temp_path("failed-start-tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    for flag in ["--port", "--storage-port"] {
+        let (status, err) = refused(&[flag, &port], Some(&tmp));
+        assert_eq!(status.code(), Some(1), "{flag}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("compliance-emulator: cannot start: ") && err.contains(&port),
+            "{err}"
+        );
+        let left: Vec<_> = std::fs::read_dir(&tmp)
+            .expect("tmp")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        assert!(left.is_empty(), "{flag}: left behind {left:?}");
+    }
+    std::fs::remove_dir(&tmp).expect("remove tmp");
+}
+
+#[test]
+fn the_log_has_a_json_line_per_request_without_secrets() {
+    let dir = temp_path("binary-log");
+    std::fs::create_dir_all(&dir).expect("log dir");
+    let path = dir.join("requests.jsonl");
+    let mut emu = run(&["--log", path.to_str().expect("utf-8 path")]);
+    let jobs = format!("{}/2/compliance/jobs", emu.url);
+    let auth = ("Authorization", "Bearer emulator-token");
+    let create_body = br#"{"type":"tweets","resumable":true}"#;
+    let create = send(
+        &jobs,
+        "POST",
+        &[auth, ("Content-Type", "application/json")],
+        create_body,
+    );
+    assert_eq!(create.status, 200, "{}", create.text());
+    let job = create.json()["data"].clone();
+    let upload_url = job["upload_url"].as_str().expect("upload_url");
+    let started = send(
+        upload_url,
+        "POST",
+        &[
+            ("Content-Type", "text/plain"),
+            ("Content-Length", "0"),
+            ("x-goog-resumable", "start"),
+        ],
+        b"",
+    );
+    assert_eq!(started.status, 201, "{}", started.text());
+    let session = started.header("location").expect("Location").to_string();
+    let put = send(
+        &session,
+        "PUT",
+        &[("Content-Range", "bytes 0-3/4")],
+        b"1\n2\n",
+    );
+    assert_eq!(put.status, 200, "{}", put.text());
+    let id = job["id"].as_str().expect("id");
+    let get = send(&format!("{jobs}/{id}"), "GET", &[auth], b"");
+    assert_eq!(get.status, 200);
+    let refused = send(
+        &jobs,
+        "GET",
+        &[("Authorization", "Bearer not-the-token")],
+        b"",
+    );
+    assert_eq!(refused.status, 401);
+    signal(&emu.child, libc::SIGTERM);
+    assert_eq!(exit_of(&mut emu.child).code(), Some(143));
+
+    let text = std::fs::read_to_string(&path).expect("log");
+    let signature = query_value(upload_url, "X-Goog-Signature").expect("signature");
+    let upload_id = query_value(&session, "upload_id").expect("upload_id");
+    for secret in [
+        signature,
+        upload_id,
+        "emulator-token",
+        "not-the-token",
+        "Bearer",
+    ] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    let lines = log_lines(&path);
+    let summary: Vec<(&str, &str, u64)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["origin"].as_str().expect("origin"),
+                l["method"].as_str().expect("method"),
+                l["status"].as_u64().expect("status"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("api", "POST", 200),
+            ("storage", "POST", 201),
+            ("storage", "PUT", 200),
+            ("api", "GET", 200),
+            ("api", "GET", 401),
+        ],
+        "{text}"
+    );
+    assert_eq!(lines[0]["path"], "/2/compliance/jobs");
+    assert_eq!(lines[0]["bytes_received"], create_body.len());
+    assert_eq!(lines[0]["bytes_sent"], create.body.len());
+    // The signed URL as sent, its signature and session id redacted.
+    let (_, upload_target) = split_url(upload_url);
+    assert_eq!(
+        lines[1]["path"],
+        upload_target.replace(signature, "REDACTED")
+    );
+    let (_, session_target) = split_url(&session);
+    assert_eq!(
+        lines[2]["path"],
+        session_target
+            .replace(signature, "REDACTED")
+            .replace(upload_id, "REDACTED")
+    );
+    assert_eq!(
+        (&lines[2]["bytes_received"], &lines[2]["bytes_sent"]),
+        (&serde_json::json!(4), &serde_json::json!(put.body.len()))
+    );
+    assert_eq!(lines[3]["bytes_sent"], get.body.len());
+    std::fs::remove_dir_all(&dir).expect("remove log dir");
 }

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use compliance_emulator::{Config, Emulator, Fault, Flavour, Origin, RequestRecord, Route};
+pub use compliance_emulator::{
+    Config, Emulator, Fault, Flavour, Origin, RateLimits, RequestRecord, Route,
+};
 
 /// What a finished stage printed, and how it exited.
 #[derive(Debug)]

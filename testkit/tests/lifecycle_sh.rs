@@ -117,7 +117,7 @@ fn await_unlocked(state: &Path) {
 fn emulator() -> Emulator {
     Emulator::start(Config {
         event_percent: 30,
-        rate_limit: 100_000,
+        rate_limits: compliance_testkit::RateLimits::uniform(100_000),
         ..Config::default()
     })
     .expect("start emulator")
@@ -518,7 +518,7 @@ fn an_interrupted_run_leaves_no_copy_of_standard_input_for_the_next() {
 fn a_second_run_for_the_same_results_file_stops_at_once() {
     let em = Emulator::start(Config {
         processing_delay: Duration::from_secs(3),
-        rate_limit: 100_000,
+        rate_limits: compliance_testkit::RateLimits::uniform(100_000),
         ..Config::default()
     })
     .expect("start emulator");

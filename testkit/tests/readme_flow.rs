@@ -235,7 +235,7 @@ fn assert_bytes(path: &Path, want: &[u8]) {
 fn the_readme_flow_from_archive_to_clean_archive_month_after_month() {
     let em = Emulator::start(Config {
         event_percent: 30,
-        rate_limit: 100_000,
+        rate_limits: compliance_testkit::RateLimits::uniform(100_000),
         ..Config::default()
     })
     .expect("start emulator");

@@ -1,5 +1,6 @@
-//! Per-endpoint rate limits with fixed windows, as the `x-rate-limit-*`
-//! headers describe them.
+//! The fixed rate-limit windows of the endpoints, as the `x-rate-limit-*`
+//! headers describe them; each endpoint's limit is in
+//! [`RateLimits`](crate::config::RateLimits).
 //!
 //! A window opens with the first request to an endpoint and lasts
 //! `rate_window`; `x-rate-limit-reset` is its end in Unix seconds on the
@@ -38,19 +39,19 @@ struct Window {
 
 /// The windows of all endpoints, by whatever names them.
 #[derive(Debug)]
-pub(crate) struct RateLimits<K> {
+pub(crate) struct RateWindows<K> {
     windows: HashMap<K, Window>,
 }
 
-impl<K> Default for RateLimits<K> {
+impl<K> Default for RateWindows<K> {
     fn default() -> Self {
-        RateLimits {
+        RateWindows {
             windows: HashMap::new(),
         }
     }
 }
 
-impl<K: Copy + Eq + Hash> RateLimits<K> {
+impl<K: Copy + Eq + Hash> RateWindows<K> {
     /// The endpoint's window as of `now_ms`, opening a new one when the
     /// last is over.
     fn window(&mut self, endpoint: K, now_ms: i64, window_ms: i64) -> &mut Window {
@@ -115,7 +116,7 @@ mod tests {
 
     #[test]
     fn counts_down_and_resets() {
-        let mut l = RateLimits::default();
+        let mut l = RateWindows::default();
         let q = l.take("list", 1_000, 2, 60_000).expect("first");
         assert_eq!((q.remaining, q.reset), (1, 61));
         assert!(l.take("list", 2_000, 2, 60_000).is_ok());

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::log::Origin;
 use super::{Handler, Server};
-use crate::faults::plan::{self, Answer, Plan};
+use crate::faults::plan::{self, Answer, Delivery, Plan};
 use crate::faults::wire;
 use crate::http::body::Body;
 use crate::http::head::{read_head, HeadError};
@@ -17,8 +17,8 @@ use crate::http::teardown::linger;
 use crate::http::BUF_SIZE;
 use crate::lock::lock;
 
-/// Idle and per-operation socket timeout.
-const IO_TIMEOUT: Duration = Duration::from_secs(120);
+/// The longest a write may wait for a client that does not read.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Unread request bodies up to this size are drained to keep the
 /// connection; larger ones make the server close it instead.
 const DRAIN_LIMIT: u64 = 1 << 20;
@@ -26,8 +26,12 @@ const DRAIN_LIMIT: u64 = 1 << 20;
 /// Serves one connection until it closes.
 pub(super) fn serve(server: &Server, origin: Origin, handler: &dyn Handler, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
-    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+    // Per read, not per request: a client that goes silent (before a
+    // request, or within its head or body) is cut, and its thread freed,
+    // while a slow one that keeps sending is not. A read that times out
+    // ends the connection as if the client had closed it.
+    let _ = stream.set_read_timeout(server.read_timeout());
+    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
     let Ok(writer) = stream.try_clone() else {
         return;
     };
@@ -62,16 +66,21 @@ pub(super) fn serve(server: &Server, origin: Origin, handler: &dyn Handler, stre
             Answer::Partial(most) => plan::partial(handler.handle(&req, &mut body), most),
             Answer::StandIn(route, stand_in) => handler.stand_in(route, &req, stand_in),
             Answer::Canned(resp) => resp,
+            Answer::FailJob => {
+                handler.fail_next_job();
+                handler.handle(&req, &mut body)
+            }
             Answer::HangUp(bytes) => {
                 let _ = body.discard(bytes);
-                server.log.finish(index, 0, body.bytes_read());
+                unanswered(server, index, body.bytes_read());
                 let _ = writer.shutdown(Shutdown::Both);
                 return;
             }
         };
         if body.is_broken() {
-            // The client went away mid-body: nobody to answer.
-            server.log.finish(index, 0, body.bytes_read());
+            // The client went away or fell silent mid-body: nobody to
+            // answer.
+            unanswered(server, index, body.bytes_read());
             return;
         }
         let mut close = !req.keep_alive || server.stopping();
@@ -80,7 +89,7 @@ pub(super) fn serve(server: &Server, origin: Origin, handler: &dyn Handler, stre
             match body.unread() {
                 Some(n) if n <= DRAIN_LIMIT => {
                     if body.discard(n).is_err() {
-                        server.log.finish(index, 0, body.bytes_read());
+                        unanswered(server, index, body.bytes_read());
                         return;
                     }
                 }
@@ -96,11 +105,17 @@ pub(super) fn serve(server: &Server, origin: Origin, handler: &dyn Handler, stre
         server
             .log
             .finish(index, if withheld { 0 } else { resp.status }, body_bytes);
+        let body_out = if withheld {
+            0
+        } else {
+            body_sent(delivery, resp.body_len())
+        };
         let sent = if withheld {
             Ok(())
         } else {
             wire::send(&writer, resp, delivery, close, &server.shutdown)
         };
+        server.log.end(index, sent.is_ok().then_some(body_out));
         if delivery.cuts() {
             if delivery.stalls() {
                 wire::stall(&mut reader, &server.shutdown);
@@ -118,5 +133,20 @@ pub(super) fn serve(server: &Server, origin: Origin, handler: &dyn Handler, stre
             let _ = writer.shutdown(Shutdown::Both);
             return;
         }
+    }
+}
+
+/// Logs a request that got no answer.
+fn unanswered(server: &Server, index: usize, body_bytes: u64) {
+    server.log.finish(index, 0, body_bytes);
+    server.log.end(index, Some(0));
+}
+
+/// The body bytes of an answer of `len` that go out when `delivery`
+/// succeeds.
+fn body_sent(delivery: Delivery, len: u64) -> u64 {
+    match delivery {
+        Delivery::CloseAfter(most) | Delivery::StallAfter(most) => most.min(len),
+        _ => len,
     }
 }

@@ -13,6 +13,7 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crate::faults::plan::StandIn;
 use crate::faults::queue::FaultQueues;
@@ -34,10 +35,14 @@ pub(crate) trait Handler: Send + Sync {
 
     /// The answer a fault on `route` gives in place of the request's own.
     fn stand_in(&self, route: Route, req: &Request, stand_in: StandIn) -> Response;
+
+    /// Makes the next upload to complete fail its job when its processing
+    /// ends (the `FailJob` fault).
+    fn fail_next_job(&self);
 }
 
 /// What the listeners and connections of both origins share.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Server {
     /// Every request, both origins, in order of arrival.
     pub(crate) log: RequestLog,
@@ -45,6 +50,9 @@ pub(crate) struct Server {
     pub(crate) faults: Mutex<FaultQueues>,
     connections: Mutex<Connections>,
     shutdown: AtomicBool,
+    /// How long a connection may stay silent while the server waits to
+    /// read from it; `None`: no limit.
+    read_timeout: Option<Duration>,
 }
 
 /// Open connections, so that stopping can cut them.
@@ -55,6 +63,24 @@ struct Connections {
 }
 
 impl Server {
+    /// A server that logs requests to `log` and closes a connection once
+    /// it has been silent for `read_timeout` while a read waits on it
+    /// (zero: never).
+    pub(crate) fn new(read_timeout: Duration, log: RequestLog) -> Server {
+        Server {
+            log,
+            faults: Mutex::default(),
+            connections: Mutex::default(),
+            shutdown: AtomicBool::new(false),
+            read_timeout: Some(read_timeout).filter(|t| !t.is_zero()),
+        }
+    }
+
+    /// How long a read may wait for a silent client.
+    pub(super) fn read_timeout(&self) -> Option<Duration> {
+        self.read_timeout
+    }
+
     /// True once the server is stopping.
     pub(crate) fn stopping(&self) -> bool {
         self.shutdown.load(Ordering::SeqCst)

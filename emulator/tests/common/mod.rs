@@ -6,6 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use compliance_emulator::{Config, Emulator, JobSnapshot};
@@ -387,4 +388,54 @@ pub fn check_xml(reply: &Reply, status: u16, code: &str) {
     );
     assert!(text.contains(&format!("<Code>{code}</Code>")), "{text}");
     assert!(reply.header("x-rate-limit-limit").is_none());
+}
+
+/// A path under the system temp dir for this test process, named by `tag`:
+/// the caller creates and removes what is there.
+pub fn temp_path(tag: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("emulator-test-{tag}-{}", std::process::id()))
+}
+
+/// The raw value of a query parameter of a URL, as it appears there.
+pub fn query_value<'a>(url: &'a str, name: &str) -> Option<&'a str> {
+    let (_, query) = url.split_once('?')?;
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
+/// The lines of a `--log` file, each checked to be a JSON object with the
+/// fields every line has, in their order, and a timestamp in the API's
+/// format.
+pub fn log_lines(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("reading the log {}: {e}", path.display()));
+    assert!(text.ends_with('\n'), "a line cut short: {text:?}");
+    text.lines()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
+            let keys: Vec<&str> = v
+                .as_object()
+                .unwrap_or_else(|| panic!("not an object: {line}"))
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(
+                keys,
+                [
+                    "time",
+                    "origin",
+                    "method",
+                    "path",
+                    "status",
+                    "bytes_received",
+                    "bytes_sent"
+                ],
+                "{line}"
+            );
+            assert!(is_timestamp(v["time"].as_str().expect("time")), "{line}");
+            v
+        })
+        .collect()
 }

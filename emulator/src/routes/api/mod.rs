@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::config::Flavour;
+use crate::config::{Config, Flavour};
 use crate::faults::plan::StandIn;
 use crate::faults::Route;
 use crate::http::body::Body;
@@ -23,7 +23,7 @@ use crate::http::query::percent_decode;
 use crate::http::response::{reason, Response};
 use crate::lock::lock;
 use crate::model::clock::ms;
-use crate::model::rate_limits::{Quota, RateLimits};
+use crate::model::rate_limits::{Quota, RateWindows};
 use crate::model::Model;
 use crate::server::Handler;
 use replies::{about_blank, method_not_allowed, JSON, PROBLEM_JSON};
@@ -66,7 +66,7 @@ fn parse_path(path: &str) -> ApiPath {
 pub(crate) struct ApiRoutes {
     model: Arc<Model>,
     /// The rate-limit windows of the endpoints.
-    limits: Mutex<RateLimits<Route>>,
+    limits: Mutex<RateWindows<Route>>,
 }
 
 impl ApiRoutes {
@@ -74,7 +74,7 @@ impl ApiRoutes {
     pub(crate) fn new(model: Arc<Model>) -> ApiRoutes {
         ApiRoutes {
             model,
-            limits: Mutex::new(RateLimits::default()),
+            limits: Mutex::new(RateWindows::default()),
         }
     }
 
@@ -84,7 +84,7 @@ impl ApiRoutes {
         lock(&self.limits).peek(
             route,
             self.model.clock.now_ms(),
-            cfg.rate_limit,
+            limit(cfg, route),
             ms(cfg.rate_window),
         )
     }
@@ -96,18 +96,38 @@ impl Handler for ApiRoutes {
     }
 
     fn handle(&self, req: &Request, body: &mut Body<'_>) -> Response {
-        handle(&self.model, &self.limits, req, body)
+        handle(&self.model, &self.limits, req, body).finish(req, self.model.clock.http_date())
     }
 
     fn stand_in(&self, route: Route, req: &Request, stand_in: StandIn) -> Response {
-        match stand_in {
+        let resp = match stand_in {
             StandIn::Status(status) => fault_response(status, &self.quota(route)),
-            StandIn::RateLimited(reset_after) => rate_limited_response(&self.model, reset_after),
+            StandIn::RateLimited(reset_after) => {
+                rate_limited_response(&self.model, route, reset_after)
+            }
             StandIn::EchoAuth(status) => {
                 let authorization = req.header("authorization").unwrap_or("");
                 echo_auth_response(status, authorization, &self.quota(route))
             }
-        }
+        };
+        resp.finish(req, self.model.clock.http_date())
+    }
+
+    fn fail_next_job(&self) {
+        self.model.fail_next_job();
+    }
+}
+
+/// The requests per window that `route` allows.
+fn limit(cfg: &Config, route: Route) -> u32 {
+    let limits = &cfg.rate_limits;
+    match route {
+        Route::CreateJob => limits.create_job,
+        Route::ListJobs => limits.list_jobs,
+        Route::GetJob => limits.get_job,
+        Route::CancelJob => limits.cancel_job,
+        Route::Upload => limits.upload,
+        Route::Download => limits.download,
     }
 }
 
@@ -128,7 +148,7 @@ fn route(model: &Model, req: &Request) -> Option<Route> {
 /// Answers one API request.
 fn handle(
     model: &Arc<Model>,
-    limits: &Mutex<RateLimits<Route>>,
+    limits: &Mutex<RateWindows<Route>>,
     req: &Request,
     body: &mut Body<'_>,
 ) -> Response {
@@ -175,7 +195,7 @@ fn with_quota(mut resp: Response, quota: &Quota) -> Response {
 /// Checks the bearer token and counts the request against its endpoint.
 fn admit(
     model: &Model,
-    limits: &Mutex<RateLimits<Route>>,
+    limits: &Mutex<RateWindows<Route>>,
     req: &Request,
     route: Route,
     bearer_required: bool,
@@ -183,6 +203,7 @@ fn admit(
     let cfg = &model.config;
     let now = model.clock.now_ms();
     let window = ms(cfg.rate_window);
+    let limit = limit(cfg, route);
     let authorised = match req.header("authorization") {
         None => !bearer_required,
         Some(h) => h.split_once(' ').is_some_and(|(scheme, token)| {
@@ -191,10 +212,10 @@ fn admit(
     };
     let mut limits = lock(limits);
     if !authorised {
-        let quota = limits.peek(route, now, cfg.rate_limit, window);
+        let quota = limits.peek(route, now, limit, window);
         return Err(with_quota(about_blank(401, "Unauthorized"), &quota));
     }
-    match limits.take(route, now, cfg.rate_limit, window) {
+    match limits.take(route, now, limit, window) {
         Ok(q) => Ok(q),
         Err(q) => Err(with_quota(about_blank(429, "Too Many Requests"), &q)),
     }
@@ -218,12 +239,12 @@ fn echo_auth_response(status: u16, authorization: &str, quota: &Quota) -> Respon
     with_quota(Response::json(status, PROBLEM_JSON, &body), quota)
 }
 
-/// The fault-injected 429.
-fn rate_limited_response(model: &Model, reset_after: Duration) -> Response {
+/// The fault-injected 429 on `route`, which reports the route's limit.
+fn rate_limited_response(model: &Model, route: Route, reset_after: Duration) -> Response {
     let reset = model.clock.now_ms().div_euclid(1000)
         + i64::try_from(reset_after.as_secs()).unwrap_or(i64::MAX / 2);
     let quota = Quota {
-        limit: model.config.rate_limit,
+        limit: limit(&model.config, route),
         remaining: 0,
         reset,
     };
