@@ -196,3 +196,245 @@ fn faults_apply_to_api_flavour_uploads() {
     ));
     assert_eq!(emu.uploaded(&job.id).as_deref(), Some(&b"3\n"[..]));
 }
+
+/// Sends `HEAD` to `url`, then a `GET` of a path that is not there on the
+/// same connection; returns the answer to the `HEAD` and every byte that
+/// came after its head.
+fn head_then_next(url: &str, headers: &[(&str, &str)]) -> (Reply, Vec<u8>) {
+    let (addr, target) = split_url(url);
+    let mut raw = format!("HEAD {target} HTTP/1.1\r\nHost: {addr}\r\n");
+    for (k, v) in headers {
+        raw.push_str(&format!("{k}: {v}\r\n"));
+    }
+    raw.push_str(&format!(
+        "\r\nGET /nowhere HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    ));
+    let all = exchange(url, raw.as_bytes());
+    let end = all
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head")
+        + 4;
+    (parse_reply(&all[..end]), all[end..].to_vec())
+}
+
+/// Checks that a `HEAD` to `url` gets the answer `like` gets, the same
+/// `Content-Length` included, with no body: the next answer on the
+/// connection follows its head at once.
+fn check_head(url: &str, headers: &[(&str, &str)], like: &Reply) {
+    let (head, next) = head_then_next(url, headers);
+    assert_eq!(head.status, like.status, "{url}");
+    assert!(
+        !like.body.is_empty(),
+        "{url}: compare with an answer that has a body"
+    );
+    assert_eq!(
+        head.header("content-length"),
+        Some(like.body.len().to_string().as_str()),
+        "{url}"
+    );
+    assert_eq!(head.header("content-type"), like.header("content-type"));
+    assert!(
+        next.starts_with(b"HTTP/1.1 404 "),
+        "{url}: bytes after the head: {:?}",
+        String::from_utf8_lossy(&next[..next.len().min(120)])
+    );
+}
+
+#[test]
+fn answers_to_head_have_no_body() {
+    let emu = start(|_| {});
+    let auth = bearer(&emu);
+    let api = emu.base_url();
+    // The API takes HEAD nowhere: the answer is the 404 or 405 another
+    // method gets, without its body.
+    let nowhere = format!("{api}/nowhere");
+    check_head(&nowhere, &[], &send(&nowhere, "GET", &[], b""));
+    let jobs = format!("{api}/2/compliance/jobs?type=tweets");
+    let bearer_header = [("Authorization", auth.as_str())];
+    let patch = send(&jobs, "PATCH", &bearer_header, b"");
+    assert_eq!(patch.status, 405);
+    check_head(&jobs, &bearer_header, &patch);
+
+    // Storage: the download URL is signed for GET, and the method is
+    // signed, so HEAD is refused as Cloud Storage refuses it.
+    let job = emu.create_job("tweets", None, true);
+    let r = send(&start_session(&job.upload_url), "PUT", &[], b"1\n");
+    assert_eq!(r.status, 200);
+    wait_status(&emu, &job.id, "complete");
+    let mismatch = send(&job.download_url, "PUT", &[], b"");
+    assert_eq!(mismatch.status, 403);
+    check_head(&job.download_url, &[], &mismatch);
+    check_head(&job.upload_url, &[], &mismatch);
+    let session = start_session(&job.upload_url);
+    // 405, naming the method: POST has as many letters as HEAD.
+    check_head(&session, &[], &send(&session, "POST", &[], b""));
+    let bucket = format!("{}/other/1/submission/1_1", emu.storage_url());
+    check_head(&bucket, &[], &send(&bucket, "GET", &[], b""));
+    // A fault's answer in place of the object's, too.
+    let fault = || Fault::Status {
+        status: 503,
+        times: 1,
+    };
+    emu.fault(Route::Download, fault());
+    let faulted = send(&job.download_url, "GET", &[], b"");
+    assert_eq!(faulted.status, 503);
+    emu.fault(Route::Download, fault());
+    check_head(&job.download_url, &[], &faulted);
+
+    // With `Connection: close` the connection ends right after the head.
+    let (addr, target) = split_url(&nowhere);
+    let raw = format!("HEAD {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let all = exchange(&nowhere, raw.as_bytes());
+    assert!(
+        all.ends_with(b"\r\n\r\n"),
+        "{}",
+        String::from_utf8_lossy(&all)
+    );
+}
+
+/// The headers that start a resumable session.
+const START: [(&str, &str); 3] = [
+    ("Content-Type", "text/plain"),
+    ("Content-Length", "0"),
+    ("x-goog-resumable", "start"),
+];
+
+/// Starts a session on a resumable job's upload URL; returns its URI.
+fn start_session(upload_url: &str) -> String {
+    let r = send(upload_url, "POST", &START, b"");
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.header("location").expect("Location").to_string()
+}
+
+/// Unix seconds of an IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`,
+/// checking its form and its day of the week.
+fn imf_fixdate_secs(date: &str) -> i64 {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let b = date.as_bytes();
+    assert!(
+        b.len() == 29 && &date[3..5] == ", " && &date[25..] == " GMT",
+        "{date}"
+    );
+    let num = |r: std::ops::Range<usize>| -> i64 { date[r].parse().expect("digits") };
+    let month = MONTHS
+        .iter()
+        .position(|m| *m == &date[8..11])
+        .expect("month") as i64
+        + 1;
+    let secs = unix_secs(
+        num(12..16),
+        month,
+        num(5..7),
+        num(17..19),
+        num(20..22),
+        num(23..25),
+    );
+    assert_eq!(DAYS[(secs / 86_400 % 7) as usize], &date[..3], "{date}");
+    secs
+}
+
+/// Unix seconds of an API timestamp, `2021-08-11T19:42:55.000Z`.
+fn timestamp_secs(ts: &str) -> i64 {
+    assert!(is_timestamp(ts), "{ts}");
+    let num = |r: std::ops::Range<usize>| -> i64 { ts[r].parse().expect("digits") };
+    unix_secs(
+        num(0..4),
+        num(5..7),
+        num(8..10),
+        num(11..13),
+        num(14..16),
+        num(17..19),
+    )
+}
+
+/// Unix seconds of a UTC civil time (days from civil, Howard Hinnant's).
+fn unix_secs(y: i64, m: i64, d: i64, hh: i64, mm: i64, ss: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + hh * 3600 + mm * 60 + ss
+}
+
+#[test]
+fn every_answer_is_dated_by_the_emulator_clock() {
+    let emu = start(|_| {});
+    // A year and a day ahead: a Date from the system clock would show.
+    emu.shift_clock(366 * 86_400);
+    let auth = bearer(&emu);
+    let created = api_post(&emu, "/2/compliance/jobs", r#"{"type":"tweets"}"#);
+    assert_eq!(created.status, 200, "{}", created.text());
+    let job = &created.json()["data"];
+    let created_at = timestamp_secs(job["created_at"].as_str().expect("created_at"));
+    let date = |r: &Reply| imf_fixdate_secs(r.header("date").expect("Date"));
+    let create_date = date(&created);
+    assert!((created_at..created_at + 60).contains(&create_date));
+    // The rate limit resets a window after the first request.
+    let reset: i64 = created
+        .header("x-rate-limit-reset")
+        .expect("reset")
+        .parse()
+        .expect("seconds");
+    assert!((900..=901).contains(&(reset - create_date)), "{reset}");
+
+    let id = job["id"].as_str().expect("id").to_string();
+    let upload_url = job["upload_url"].as_str().expect("url").to_string();
+    let download_url = job["download_url"].as_str().expect("url").to_string();
+    emu.fault(
+        Route::GetJob,
+        Fault::Status {
+            status: 503,
+            times: 1,
+        },
+    );
+    emu.fault(
+        Route::Download,
+        Fault::Status {
+            status: 500,
+            times: 1,
+        },
+    );
+    let answers = [
+        api_get(&emu, &format!("/2/compliance/jobs/{id}")),
+        api_get(&emu, "/2/compliance/jobs?type=tweets"),
+        send(&format!("{}/nowhere", emu.base_url()), "GET", &[], b""),
+        send(
+            &format!("{}/2/compliance/jobs?type=users", emu.base_url()),
+            "GET",
+            &[("Authorization", "Bearer wrong")],
+            b"",
+        ),
+        send(
+            &format!("{}/2/compliance/jobs", emu.base_url()),
+            "HEAD",
+            &[("Authorization", &auth)],
+            b"",
+        ),
+        put_ids(&upload_url, &ids(10)),
+        send(&upload_url, "PUT", &[], b"1\n"),
+        send(
+            &format!("{}/other/1/x/1_1", emu.storage_url()),
+            "GET",
+            &[],
+            b"",
+        ),
+        send(&download_url, "GET", &[], b""),
+        send(&upload_url, "HEAD", &[], b""),
+    ];
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        [503, 200, 404, 401, 405, 200, 403, 404, 500, 403],
+        "{answers:?}"
+    );
+    for r in &answers {
+        let d = date(r);
+        assert!((create_date..create_date + 60).contains(&d), "{r:?}");
+    }
+}

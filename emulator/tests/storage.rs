@@ -112,69 +112,231 @@ fn a_second_simple_put_overwrites_the_object_but_not_the_job() {
     );
 }
 
-#[test]
-fn expired_is_terminal_even_for_uploads_that_started_in_time() {
-    let emu = start(|_| {});
-    // A simple PUT whose signature was accepted, but whose body ends after
-    // the window closed.
-    let job = emu.create_job("tweets", None, false);
-    let reply = put_ending_after(&emu, &job.upload_url, &ids(100), 900);
-    check_xml(&reply, 400, "ExpiredToken");
-    assert_eq!(emu.job(&job.id).expect("job").status, "expired");
-    assert!(emu.uploaded(&job.id).is_none());
+/// The headers that start a resumable session.
+const START: [(&str, &str); 3] = [
+    ("Content-Type", "text/plain"),
+    ("Content-Length", "0"),
+    ("x-goog-resumable", "start"),
+];
 
-    // A resumable session opened in time, finished late, after a new job
-    // of the type was created.
-    let start_headers = [
-        ("Content-Type", "text/plain"),
-        ("Content-Length", "0"),
-        ("x-goog-resumable", "start"),
-    ];
+/// Starts a session on a resumable job's upload URL; returns its URI.
+fn start_session(upload_url: &str) -> String {
+    let r = send(upload_url, "POST", &START, b"");
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.header("location").expect("Location").to_string()
+}
+
+/// A chunk (or status query) on a session.
+fn put_chunk(session: &str, range: &str, body: &[u8]) -> Reply {
+    send(session, "PUT", &[("Content-Range", range)], body)
+}
+
+/// 256 KiB, the quantum of non-final chunks.
+const Q: usize = 262_144;
+
+#[test]
+fn a_simple_put_that_arrived_in_time_may_end_after_the_window() {
+    let emu = start(|c| c.event_percent = 100);
+    let job = emu.create_job("tweets", None, false);
+    let body = ids(100);
+    // The signature is checked when the request arrives, as Cloud Storage
+    // does; the body ends after the window closed.
+    let (addr, target) = split_url(&job.upload_url);
+    let mut s = connect(&addr);
+    let head = format!(
+        "PUT {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).expect("head");
+    let mut interim = [0u8; 25];
+    s.read_exact(&mut interim).expect("100 Continue");
+    emu.shift_clock(900);
+    // Meanwhile the job waits for it rather than expire.
+    assert_eq!(emu.job(&job.id).expect("job").status, "created");
+    assert!(emu.try_create_job("tweets", None, false).is_err());
+    s.write_all(&body).expect("body");
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    let r = parse_reply(&rest);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(emu.uploaded(&job.id).as_deref(), Some(&body[..]));
+    wait_status(&emu, &job.id, "complete");
+    let results = send(&job.download_url, "GET", &[], b"");
+    assert_eq!(results.body, emu.expected_results("tweets", &body));
+
+    // One that arrives late is refused, and the job is expired for good.
+    let never = emu.create_job("tweets", None, false);
+    emu.shift_clock(900);
+    check_xml(&put_ids(&never.upload_url, b"1\n"), 400, "ExpiredToken");
+    assert_eq!(emu.job(&never.id).expect("job").status, "expired");
+    assert!(emu.uploaded(&never.id).is_none());
+}
+
+#[test]
+fn a_session_started_in_time_lives_a_week() {
+    let emu = start(|c| c.event_percent = 100);
     let job = emu.create_job("users", None, true);
-    let session = send(&job.upload_url, "POST", &start_headers, b"")
-        .header("location")
-        .expect("Location")
-        .to_string();
-    const Q: usize = 262_144;
+    let session = start_session(&job.upload_url);
     let data = ids(30_000); // 600_000 bytes
     let total = data.len();
-    let put = |range: &str, body: &[u8]| send(&session, "PUT", &[("Content-Range", range)], body);
-    assert_eq!(put(&format!("bytes 0-{}/*", Q - 1), &data[..Q]).status, 308);
-    emu.shift_clock(900);
-    assert_eq!(emu.job(&job.id).expect("job").status, "expired");
-    let newer = emu.create_job("users", None, false);
-    let r = put(&format!("bytes {Q}-{}/{total}", total - 1), &data[Q..]);
-    check_xml(&r, 400, "ExpiredToken");
-    assert_eq!(emu.job(&job.id).expect("job").status, "expired");
-    assert_eq!(emu.job(&newer.id).expect("job").status, "created");
-    assert!(emu.uploaded(&job.id).is_none());
-    // The session stays dead.
-    check_xml(&put(&format!("bytes */{total}"), b""), 400, "ExpiredToken");
-
-    // A status query that would complete the upload is refused too.
-    let late = start(|_| {});
-    let job = late.create_job("tweets", None, true);
-    let session = send(&job.upload_url, "POST", &start_headers, b"")
-        .header("location")
-        .expect("Location")
-        .to_string();
-    let r = send(
-        &session,
-        "PUT",
-        &[("Content-Range", &format!("bytes 0-{}/*", 2 * Q - 1))],
-        &data[..2 * Q],
-    );
+    let r = put_chunk(&session, &format!("bytes 0-{}/*", Q - 1), &data[..Q]);
     assert_eq!(r.status, 308);
-    late.shift_clock(900);
-    let r = send(
-        &session,
-        "PUT",
-        &[("Content-Range", &format!("bytes */{}", 2 * Q))],
-        b"",
+    // The window closes: the start URL is refused, but the session goes on
+    // and the job waits for it, holding its type's slot.
+    emu.shift_clock(900);
+    check_xml(
+        &send(&job.upload_url, "POST", &START, b""),
+        400,
+        "ExpiredToken",
     );
-    check_xml(&r, 400, "ExpiredToken");
-    assert_eq!(late.job(&job.id).expect("job").status, "expired");
-    assert!(late.uploaded(&job.id).is_none());
+    assert_eq!(emu.job(&job.id).expect("job").status, "created");
+    assert!(emu.try_create_job("users", None, false).is_err());
+    // Days later, still inside the week.
+    emu.shift_clock(6 * 86_400);
+    let r = put_chunk(&session, &format!("bytes */{total}"), b"");
+    assert_eq!((r.status, r.header("range")), (308, Some("bytes=0-262143")));
+    let r = put_chunk(
+        &session,
+        &format!("bytes {Q}-{}/{total}", total - 1),
+        &data[Q..],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-goog-hash"), Some(goog_hash(&data).as_str()));
+    assert_eq!(emu.job(&job.id).expect("job").status, "in_progress");
+    wait_status(&emu, &job.id, "complete");
+    let results = send(&job.download_url, "GET", &[], b"");
+    assert_eq!(results.body, emu.expected_results("users", &data));
+
+    // A session left open lapses a week after it started: then it is gone
+    // (410, Cloud Storage's status for a session no longer available) and
+    // the job, which nothing waits for any more, is expired for good.
+    let left = emu.create_job("tweets", None, true);
+    let session = start_session(&left.upload_url);
+    let r = put_chunk(&session, &format!("bytes 0-{}/*", Q - 1), &data[..Q]);
+    assert_eq!(r.status, 308);
+    emu.shift_clock(7 * 86_400 - 1);
+    assert_eq!(emu.job(&left.id).expect("job").status, "created");
+    emu.shift_clock(1);
+    assert_eq!(emu.job(&left.id).expect("job").status, "expired");
+    let gone = put_chunk(
+        &session,
+        &format!("bytes {Q}-{}/{total}", total - 1),
+        &data[Q..],
+    );
+    check_xml(&gone, 410, "Gone");
+    check_xml(&put_chunk(&session, "bytes */*", b""), 410, "Gone");
+    assert!(emu.uploaded(&left.id).is_none());
+    let next = emu.create_job("tweets", None, false);
+    assert_eq!(next.status, "created");
+    assert_eq!(emu.job(&left.id).expect("job").status, "expired");
+
+    // A session cancelled after the window leaves the job expired at once.
+    let cancelled = emu.create_job("users", None, true);
+    let session = start_session(&cancelled.upload_url);
+    emu.shift_clock(900);
+    assert_eq!(emu.job(&cancelled.id).expect("job").status, "created");
+    assert_eq!(send(&session, "DELETE", &[], b"").status, 499);
+    assert_eq!(emu.job(&cancelled.id).expect("job").status, "expired");
+    check_xml(&put_chunk(&session, "bytes */*", b""), 404, "NoSuchUpload");
+}
+
+#[test]
+fn sessions_of_one_object_the_last_to_complete_wins() {
+    let emu = start(|c| {
+        c.event_percent = 100;
+        c.processing_delay = std::time::Duration::from_secs(3600);
+    });
+    let job = emu.create_job("tweets", None, true);
+    let first = start_session(&job.upload_url);
+    let second = start_session(&job.upload_url);
+    assert_ne!(first, second);
+    let a = ids(20_000); // 400_000 bytes
+    let b = ids(30);
+    let r = put_chunk(&first, &format!("bytes 0-{}/*", Q - 1), &a[..Q]);
+    assert_eq!(r.status, 308);
+    // The second finishes first: the job takes its object.
+    let done_b = send(&second, "PUT", &[("Content-Type", "text/plain")], &b);
+    assert_eq!(done_b.status, 200, "{}", done_b.text());
+    assert_eq!(emu.job(&job.id).expect("job").status, "in_progress");
+    assert_eq!(emu.uploaded(&job.id).as_deref(), Some(&b[..]));
+    // Then the first: it overwrites the object, as a second simple PUT
+    // does, with a newer generation; the job and its results stay.
+    let range = format!("bytes {Q}-{}/{}", a.len() - 1, a.len());
+    let done_a = put_chunk(&first, &range, &a[Q..]);
+    assert_eq!(done_a.status, 200, "{}", done_a.text());
+    assert_eq!(done_a.header("x-goog-hash"), Some(goog_hash(&a).as_str()));
+    let generation = |r: &Reply| -> i64 {
+        r.header("x-goog-generation")
+            .expect("generation")
+            .parse()
+            .expect("a number")
+    };
+    assert!(generation(&done_a) > generation(&done_b));
+    assert_eq!(emu.uploaded(&job.id).as_deref(), Some(&a[..]));
+    assert_eq!(emu.job(&job.id).expect("job").status, "in_progress");
+    // Each session answers for its own object.
+    let again = put_chunk(&second, &format!("bytes */{}", b.len()), b"");
+    assert_eq!(again.status, 200);
+    assert_eq!(
+        again.header("x-goog-generation"),
+        done_b.header("x-goog-generation")
+    );
+    // A session started on the stored object while the URL is valid is
+    // allowed too.
+    let third = start_session(&job.upload_url);
+    assert_eq!(send(&third, "PUT", &[], b"9\n").status, 200);
+    assert_eq!(emu.uploaded(&job.id).as_deref(), Some(&b"9\n"[..]));
+    emu.shift_clock(3600);
+    wait_status(&emu, &job.id, "complete");
+    let results = send(&job.download_url, "GET", &[], b"").body;
+    let from = |ids: &[u8]| results == emu.expected_results("tweets", ids);
+    assert!(
+        from(&b),
+        "results from a: {}, {} bytes",
+        from(&a),
+        results.len()
+    );
+}
+
+#[test]
+fn objects_carry_their_generation_and_stored_form() {
+    let emu = start(|c| c.event_percent = 100);
+    let job = emu.create_job("tweets", None, false);
+    let body = ids(300);
+    let stored = |r: &Reply, len: usize| {
+        let generation: i64 = r
+            .header("x-goog-generation")
+            .expect("x-goog-generation")
+            .parse()
+            .expect("a number");
+        assert!(generation > 0);
+        assert_eq!(r.header("x-goog-metageneration"), Some("1"));
+        let len = len.to_string();
+        assert_eq!(r.header("x-goog-stored-content-length"), Some(len.as_str()));
+        assert_eq!(r.header("x-goog-stored-content-encoding"), Some("identity"));
+        generation
+    };
+    let first = put_ids(&job.upload_url, &body);
+    assert_eq!(first.status, 200);
+    let first_generation = stored(&first, body.len());
+    // Each write of the object is a new generation.
+    let again = put_ids(&job.upload_url, b"1\n");
+    assert!(stored(&again, 2) > first_generation);
+    wait_status(&emu, &job.id, "complete");
+    let want = emu.expected_results("tweets", &body);
+    let full = send(&job.download_url, "GET", &[], b"");
+    let results_generation = stored(&full, want.len());
+    // The results are written once: one generation, also on a range.
+    let part = send(&job.download_url, "GET", &[("Range", "bytes=10-19")], b"");
+    assert_eq!(part.status, 206);
+    assert_eq!(stored(&part, want.len()), results_generation);
+    let later = send(&job.download_url, "GET", &[], b"");
+    assert_eq!(stored(&later, want.len()), results_generation);
+    // A completed session's answer carries them too.
+    let resumable = emu.create_job("users", None, true);
+    let r = send(&start_session(&resumable.upload_url), "PUT", &[], &body);
+    assert_eq!(r.status, 200);
+    stored(&r, body.len());
 }
 
 #[test]
@@ -376,6 +538,49 @@ fn signature_checks() {
     mismatch(&parse_reply(&exchange(url, raw.as_bytes())));
     assert_eq!(emu.job(&job.id).expect("job").status, "created");
     assert_eq!(put_ids(url, b"1\n").status, 200);
+}
+
+#[test]
+fn a_query_the_signature_does_not_cover_is_refused() {
+    let emu = start(|_| {});
+    let job = emu.create_job("tweets", None, false);
+    assert_eq!(put_ids(&job.upload_url, b"1\n").status, 200);
+    wait_status(&emu, &job.id, "complete");
+    let mismatch = |url: &str, method: &str| {
+        let r = send(url, method, &[("Content-Type", "text/plain")], b"");
+        check_xml(&r, 403, "SignatureDoesNotMatch");
+        assert_eq!(r.text(), SIGNATURE_MISMATCH, "{url}");
+    };
+    // A V4 signature covers the whole canonical query string: every
+    // parameter but the signature itself.
+    for extra in ["generation=1", "foo=bar", "X-Goog-Expires=1"] {
+        mismatch(&format!("{}&{extra}", job.download_url), "GET");
+        mismatch(&format!("{}&{extra}", job.upload_url), "PUT");
+    }
+    // On the results object `upload_id` is just another parameter.
+    mismatch(&format!("{}&upload_id=ADPy1", job.download_url), "GET");
+    let (base, query) = job.download_url.split_once('?').expect("a query");
+    mismatch(&format!("{base}?generation=1&{query}"), "GET");
+    assert_eq!(send(&job.download_url, "GET", &[], b"").status, 200);
+
+    // A session URI is the upload URL plus `upload_id`: the session's own
+    // capability, answered by the session it names.
+    let resumable = emu.create_job("users", None, true);
+    let started = send(
+        &resumable.upload_url,
+        "POST",
+        &[
+            ("Content-Type", "text/plain"),
+            ("Content-Length", "0"),
+            ("x-goog-resumable", "start"),
+        ],
+        b"",
+    );
+    let session = started.header("location").expect("Location");
+    assert_eq!(send(session, "PUT", &[], b"2\n").status, 200);
+    // `upload_id` names no session of the object: no such upload.
+    let other = format!("{}&upload_id=ADPy1", resumable.upload_url);
+    check_xml(&send(&other, "PUT", &[], b"2\n"), 404, "NoSuchUpload");
 }
 
 #[test]
@@ -624,8 +829,9 @@ fn resumable_upload_protocol() {
     assert_eq!(r.header("x-goog-hash"), Some(goog_hash(&data).as_str()));
     let r = send(&job.download_url, "GET", &[], b"");
     assert_eq!(r.body, emu.expected_results("tweets", &data));
-    // A new start on a job that has its upload is refused.
-    check_xml(&send(url, "POST", &start_headers, b""), 403, "AccessDenied");
+    // A new start on a job that has its upload is allowed while the URL is
+    // valid (see `sessions_of_one_object_the_last_to_complete_wins`).
+    assert_eq!(send(url, "POST", &start_headers, b"").status, 201);
     // Unknown sessions.
     check_xml(
         &send(&format!("{url}&upload_id=nope"), "PUT", &[], b""),

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 
+use super::head::Request;
 use super::BUF_SIZE;
 
 /// A response body.
@@ -46,6 +47,9 @@ pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Payload,
+    /// The `Content-Length` of an answer to `HEAD`: the length of the body
+    /// the same answer to `GET` has, none of which is sent.
+    head_of: Option<u64>,
 }
 
 impl Response {
@@ -55,7 +59,27 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Payload::Empty,
+            head_of: None,
         }
+    }
+
+    /// The answer as HTTP has it go out to `req` (RFC 9110): with the
+    /// `Date` it is sent at (`date`, the origin's clock as an IMF-fixdate),
+    /// and, to a `HEAD`, with the headers of the full answer but no body.
+    pub(crate) fn finish(mut self, req: &Request, date: String) -> Response {
+        if !self
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("date"))
+        {
+            self.headers.push(("Date".into(), date));
+        }
+        if req.method == "HEAD" {
+            self.head_of = Some(self.body_len());
+            // Dropping a file or generator closes it; nothing is read.
+            self.body = Payload::Empty;
+        }
+        self
     }
 
     /// Adds a header.
@@ -95,7 +119,7 @@ impl Response {
         self
     }
 
-    /// Length of the body.
+    /// Length of the body that is sent (none for an answer to `HEAD`).
     pub(crate) fn body_len(&self) -> u64 {
         match &self.body {
             Payload::Empty => 0,
@@ -104,10 +128,11 @@ impl Response {
         }
     }
 
-    /// The head as sent: the status line, the headers, `Content-Length`,
-    /// and `Connection: close` when the connection closes after it.
+    /// The head as sent: the status line, the headers, `Content-Length`
+    /// (of the body a `HEAD` does not get, for its answer), and
+    /// `Connection: close` when the connection closes after it.
     pub(crate) fn head(&self, close: bool) -> Vec<u8> {
-        let len = self.body_len();
+        let len = self.head_of.unwrap_or_else(|| self.body_len());
         let mut head = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
         for (k, v) in &self.headers {
             head.push_str(k);
@@ -200,5 +225,41 @@ pub(crate) fn reason(status: u16) -> &'static str {
         504 => "Gateway Timeout",
         505 => "HTTP Version Not Supported",
         _ => "Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::head::read_head;
+
+    fn request(raw: &[u8]) -> Request {
+        match read_head(&mut &raw[..]) {
+            Ok(req) => req,
+            Err(_) => panic!("a valid head"),
+        }
+    }
+
+    #[test]
+    fn a_head_answer_announces_the_body_it_does_not_carry() {
+        let date = "Wed, 11 Aug 2021 19:42:55 GMT";
+        let answer = || Response::new(200).bytes("text/plain", "12345");
+        let head = answer().finish(&request(b"HEAD /x HTTP/1.1\r\n\r\n"), date.into());
+        assert_eq!(head.body_len(), 0);
+        let text = String::from_utf8(head.head(false)).expect("ASCII");
+        assert!(text.contains("\r\nContent-Length: 5\r\n"), "{text}");
+        assert!(text.contains(&format!("\r\nDate: {date}\r\n")), "{text}");
+        let get = answer().finish(&request(b"GET /x HTTP/1.1\r\n\r\n"), date.into());
+        assert_eq!(get.body_len(), 5);
+        // A `Date` the answer has already is kept, and not doubled.
+        let dated = answer()
+            .header("date", "Thu, 01 Jan 1970 00:00:00 GMT")
+            .finish(&request(b"GET /x HTTP/1.1\r\n\r\n"), date.into());
+        let dates: Vec<_> = dated
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("date"))
+            .collect();
+        assert_eq!(dates.len(), 1);
     }
 }

@@ -4,7 +4,8 @@
 //! back) to expire jobs and signed URLs without sleeping. Everything that
 //! depends on time reads it from here, in milliseconds since the Unix epoch.
 //!
-//! Every format is RFC 3339 as humantime writes it, or cut from it:
+//! Every format is RFC 3339 as humantime writes it, or cut from it or
+//! rearranged:
 //!
 //! | format | example | where |
 //! |---|---|---|
@@ -12,6 +13,7 @@
 //! | [`goog_date`] | `20210811T194255Z` | `X-Goog-Date` |
 //! | [`goog_day`] | `20210811` | the credential scope's day |
 //! | [`rfc3339_seconds`] | `2021-08-11T19:42:55+00:00` | `ExpiredToken` details |
+//! | [`http_date`] | `Wed, 11 Aug 2021 19:42:55 GMT` | the `Date` header |
 
 use std::io::Write;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -32,6 +34,11 @@ impl Clock {
     /// Milliseconds since the Unix epoch, as the emulator sees it now.
     pub(crate) fn now_ms(&self) -> i64 {
         system_ms().saturating_add(self.shift_ms.load(Ordering::SeqCst))
+    }
+
+    /// The `Date` header of an answer sent now.
+    pub(crate) fn http_date(&self) -> String {
+        http_date(self.now_ms())
     }
 
     /// Moves the clock by `secs` seconds (negative moves it back).
@@ -121,6 +128,32 @@ pub(crate) fn rfc3339_seconds(ms: i64) -> String {
     text
 }
 
+/// The IMF-fixdate of HTTP's `Date` header (RFC 9110, 5.6.7),
+/// `Wed, 11 Aug 2021 19:42:55 GMT`: RFC 3339 to the second, rearranged,
+/// with the day of the week.
+pub(crate) fn http_date(ms: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let ms = ms.clamp(0, LAST_MS);
+    // 1970-01-01 was a Thursday.
+    let weekday = DAYS[(ms / 86_400_000 % 7) as usize];
+    // `2021-08-11T19:42:55Z`: always this width within 1970 to 9999.
+    let text = format_rfc3339_seconds(instant(ms)).to_string();
+    let month = text[5..7]
+        .parse::<usize>()
+        .ok()
+        .and_then(|m| MONTHS.get(m.checked_sub(1)?))
+        .unwrap_or(&"Jan");
+    format!(
+        "{weekday}, {} {month} {} {} GMT",
+        &text[8..10],
+        &text[..4],
+        &text[11..19]
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +167,11 @@ mod tests {
         assert_eq!(goog_date(ms), "20210811T194255Z");
         assert_eq!(goog_day(ms), "20210811");
         assert_eq!(rfc3339_seconds(ms), "2021-08-11T19:42:55+00:00");
+        assert_eq!(http_date(ms + 999), "Wed, 11 Aug 2021 19:42:55 GMT");
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        // RFC 9110's own example, and a leap day.
+        assert_eq!(http_date(784_111_777_000), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(http_date(951_782_400_000), "Tue, 29 Feb 2000 00:00:00 GMT");
         assert_eq!(parse_goog_date("20210811T194255Z"), Some(ms));
         assert_eq!(timestamp(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(timestamp(951_782_400_000), "2000-02-29T00:00:00.000Z");
@@ -155,6 +193,8 @@ mod tests {
         assert_eq!(timestamp(i64::MAX), "9999-12-31T23:59:59.999Z");
         assert_eq!(goog_date(i64::MIN), "19700101T000000Z");
         assert_eq!(rfc3339_seconds(i64::MAX), "9999-12-31T23:59:59+00:00");
+        assert_eq!(http_date(i64::MAX), "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(http_date(-1), "Thu, 01 Jan 1970 00:00:00 GMT");
     }
 
     #[test]

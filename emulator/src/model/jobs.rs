@@ -1,6 +1,7 @@
 //! Compliance jobs as data: what a job is, its status computed lazily
 //! from the emulator clock, and the job object the API shows.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -42,6 +43,9 @@ pub(crate) enum Outcome {
     Pending,
     Ready,
     Failed,
+    /// None are made: the job fails when its processing ends (the
+    /// `FailJob` fault).
+    WillFail,
 }
 
 /// A job as of the emulator's clock when the snapshot was taken.
@@ -84,6 +88,40 @@ pub(crate) struct Job {
     pub(crate) results_hashes: Option<Hashes>,
     /// Set by a cancel; also polled by the results generator.
     pub(crate) cancelled: Arc<AtomicBool>,
+    /// Uploads under way that started inside the upload window.
+    pub(crate) open_uploads: OpenUploads,
+}
+
+/// The uploads of a job's object that started while its upload URL was
+/// valid and have not ended yet: a simple `PUT` whose body is still coming,
+/// or an open resumable session. Cloud Storage checks a signed URL when a
+/// request arrives, and a session lives a week from its start, so these
+/// may complete after the window; until they end, the job is not
+/// `expired`.
+#[derive(Debug, Default)]
+pub(crate) struct OpenUploads {
+    /// The time (ms) each lapses at if it has not ended, by number.
+    until: HashMap<u64, i64>,
+    last: u64,
+}
+
+impl OpenUploads {
+    /// Records an upload that lapses at `until_ms`; returns its number.
+    pub(crate) fn begin(&mut self, until_ms: i64) -> u64 {
+        self.last += 1;
+        self.until.insert(self.last, until_ms);
+        self.last
+    }
+
+    /// Forgets an upload that ended (completed, failed or cancelled).
+    pub(crate) fn end(&mut self, number: u64) {
+        self.until.remove(&number);
+    }
+
+    /// True if an upload is under way at `now_ms`.
+    pub(crate) fn any_at(&self, now_ms: i64) -> bool {
+        self.until.values().any(|&until| now_ms < until)
+    }
 }
 
 impl Job {
@@ -93,11 +131,21 @@ impl Job {
             return Status::Failed;
         }
         match self.uploaded_ms {
+            Some(up)
+                if self.results == Outcome::WillFail && now_ms >= up.saturating_add(delay_ms) =>
+            {
+                Status::Failed
+            }
             Some(up) if self.results == Outcome::Ready && now_ms >= up.saturating_add(delay_ms) => {
                 Status::Complete
             }
             Some(_) => Status::InProgress,
-            None if now_ms >= self.upload_expires_ms => Status::Expired,
+            // Expired once the window has closed with no upload that
+            // started inside it still under way: then for good, since no
+            // upload can start any more.
+            None if now_ms >= self.upload_expires_ms && !self.open_uploads.any_at(now_ms) => {
+                Status::Expired
+            }
             None => Status::Created,
         }
     }
@@ -177,5 +225,50 @@ impl Jobs {
         let candidate = (since << 22) | (0x1d << 12);
         self.last_id = candidate.max(self.last_id + 1);
         self.last_id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upload_under_way_keeps_the_job_from_expiring() {
+        let job = |open_uploads| Job {
+            id: "1".into(),
+            kind: Kind::Tweets,
+            name: None,
+            resumable: true,
+            created_ms: 0,
+            upload_expires_ms: 900_000,
+            download_expires_ms: 604_800_000,
+            upload_url: String::new(),
+            download_url: String::new(),
+            uploaded_ms: None,
+            results: Outcome::Pending,
+            results_hashes: None,
+            cancelled: Arc::new(AtomicBool::new(false)),
+            open_uploads,
+        };
+        let mut plain = job(OpenUploads::default());
+        assert_eq!(plain.status(899_999, 0), Status::Created);
+        assert_eq!(plain.status(900_000, 0), Status::Expired);
+        // A session started in time, lapsing a week later.
+        let lapses = 604_800_000;
+        let session = plain.open_uploads.begin(lapses);
+        assert_eq!(plain.status(900_000, 0), Status::Created);
+        assert_eq!(plain.status(lapses - 1, 0), Status::Created);
+        assert_eq!(plain.status(lapses, 0), Status::Expired);
+        // Ended (cancelled, say): nothing keeps the job any more.
+        plain.open_uploads.end(session);
+        assert_eq!(plain.status(900_000, 0), Status::Expired);
+        let mut two = job(OpenUploads::default());
+        let a = two.open_uploads.begin(i64::MAX);
+        let b = two.open_uploads.begin(i64::MAX);
+        assert_ne!(a, b);
+        two.open_uploads.end(a);
+        assert_eq!(two.status(900_000, 0), Status::Created);
+        two.open_uploads.end(b);
+        assert_eq!(two.status(900_000, 0), Status::Expired);
     }
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::clock::ms;
 use super::hashes::{Hasher, Hashes, HashingWriter};
-use super::jobs::{Job, JobSnapshot, Outcome, Status};
+use super::jobs::{Job, JobSnapshot, OpenUploads, Outcome, Status};
 use super::results::{self, Kind};
 use super::signed_urls::{self, Folder};
 use super::tokens::{self, Purpose};
@@ -47,8 +47,8 @@ pub(crate) enum Refusal {
     /// The job was cancelled or failed, or already has an upload that this
     /// kind of upload may not replace.
     NotAccepting,
-    /// The upload window closed, at this time (ms), before the upload
-    /// completed: the job is `expired`, for good.
+    /// The upload window closed, at this time (ms), with no upload that
+    /// started inside it under way: the job is `expired`, for good.
     Expired(i64),
     /// The upload could not be stored.
     Io(io::Error),
@@ -57,10 +57,11 @@ pub(crate) enum Refusal {
 /// What an upload does to a job that already has one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Again {
-    /// Refused: resumable sessions and the `api` flavour.
+    /// Refused: the `api` flavour.
     Refuse,
-    /// A simple `PUT` to the signed URL overwrites the object, as on Cloud
-    /// Storage; the job keeps its status and its results.
+    /// A simple `PUT` or a resumable session on the signed URL overwrites
+    /// the object, as on Cloud Storage; the job keeps its status and its
+    /// results.
     Replace,
 }
 
@@ -107,6 +108,7 @@ impl Model {
             results: Outcome::Pending,
             results_hashes: None,
             cancelled: Arc::new(AtomicBool::new(false)),
+            open_uploads: OpenUploads::default(),
         };
         let snapshot = job.snapshot(now, delay);
         jobs.list.push(job);
@@ -176,15 +178,25 @@ impl Model {
             })
     }
 
+    /// Makes the next upload that [`Model::accept_upload`] takes as a
+    /// job's first fail that job: it is `in_progress` for the processing
+    /// delay, then `failed`, without results. Calls add up.
+    pub(crate) fn fail_next_job(&self) {
+        self.jobs_to_fail.fetch_add(1, Ordering::SeqCst);
+    }
+
     /// Takes a fully received upload (`staged`, renamed into place), moves
-    /// the job to `in_progress` and starts generating its results. Returns
-    /// the job object as of now.
+    /// the job to `in_progress` and starts generating its results, or,
+    /// after [`Model::fail_next_job`], makes none. Returns the job object
+    /// as of now.
     ///
-    /// `expired` is terminal: an upload that completes once the upload
-    /// window has closed is refused, even if its request (or resumable
-    /// session) started inside it, as Cloud Storage refuses an expired
-    /// signed URL. A job that already has an upload takes a new one only
-    /// with [`Again::Replace`], and then only the stored bytes change.
+    /// `expired` is terminal: an upload that completes once the job has
+    /// expired is refused. One that started inside the window and is still
+    /// among the job's open uploads (a simple `PUT` whose request arrived
+    /// in time, a resumable session started in time) keeps the job from
+    /// expiring, so it completes. A job that already has an upload takes a
+    /// new one only with [`Again::Replace`], and then only the stored bytes
+    /// change.
     pub(crate) fn accept_upload(
         self: &Arc<Self>,
         id: &str,
@@ -198,7 +210,7 @@ impl Model {
         if job.cancelled.load(Ordering::SeqCst) {
             return Err(Refusal::NotAccepting);
         }
-        if now >= job.upload_expires_ms {
+        if job.status(now, delay) == Status::Expired {
             return Err(Refusal::Expired(job.upload_expires_ms));
         }
         if job.uploaded_ms.is_some() {
@@ -213,8 +225,19 @@ impl Model {
             }
             return Err(Refusal::NotAccepting);
         }
+        // Opened before it is in place: an upload that replaces it at once
+        // cannot change what the results are made of.
+        let input = File::open(staged).map_err(Refusal::Io)?;
         fs::rename(staged, self.files.upload(id)).map_err(Refusal::Io)?;
         job.uploaded_ms = Some(now);
+        let doomed = self
+            .jobs_to_fail
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if doomed {
+            job.results = Outcome::WillFail;
+            return Ok(job.json(now, delay));
+        }
         let kind = job.kind;
         let cancelled = Arc::clone(&job.cancelled);
         let model = Arc::clone(self);
@@ -222,7 +245,7 @@ impl Model {
         let spawned = thread::Builder::new()
             .name("emulator-results".into())
             .spawn(move || {
-                let written = model.write_results(&job_id, kind, &cancelled);
+                let written = model.write_results(&job_id, kind, input, &cancelled);
                 if let Some(job) = lock(&model.jobs).find_mut(&job_id) {
                     match written {
                         Ok(hashes) => {
@@ -244,10 +267,16 @@ impl Model {
         Ok(job.json(now, delay))
     }
 
-    /// Streams the stored upload into the results file, hashing it on the
-    /// way.
-    fn write_results(&self, id: &str, kind: Kind, cancelled: &AtomicBool) -> io::Result<Hashes> {
-        let input = BufReader::with_capacity(READ_BUF, File::open(self.files.upload(id))?);
+    /// Streams the stored upload (`input`) into the results file, hashing
+    /// it on the way.
+    fn write_results(
+        &self,
+        id: &str,
+        kind: Kind,
+        input: File,
+        cancelled: &AtomicBool,
+    ) -> io::Result<Hashes> {
+        let input = BufReader::with_capacity(READ_BUF, input);
         let tmp = self.files.tmp_path("results");
         let stop = || cancelled.load(Ordering::SeqCst) || self.stopping();
         let written = File::create(&tmp).and_then(|out| {

@@ -1,10 +1,14 @@
 //! The signed URLs of the `gcs` flavour: where a job's objects live on the
 //! storage origin, and the V4-style signatures that grant access to them.
 //!
-//! The signature is an HMAC-SHA256 over the method, the path, the
-//! `X-Goog-*` parameters (which carry the date and expiry) and the values of
-//! the signed headers, so a changed parameter, a different method or a
-//! different `Content-Type` fails with `SignatureDoesNotMatch` as on GCS.
+//! The signature is an HMAC-SHA256 over the method, the path, the whole
+//! query but the signature itself (the `X-Goog-*` parameters carry the date
+//! and expiry) and the values of the signed headers, as a V4 signature
+//! covers the canonical query string. So a changed or added parameter
+//! (`&generation=1`), a different method or a different `Content-Type`
+//! fails with `SignatureDoesNotMatch` as on GCS. A resumable session URI
+//! (the upload URL plus `upload_id=`) is not a signed URL: the storage
+//! routes take it as the session's own capability, before any signature.
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
@@ -99,7 +103,7 @@ fn canonical(
 ) -> String {
     let mut sorted: Vec<(String, String)> = params
         .iter()
-        .filter(|(k, _)| k != "X-Goog-Signature" && k != "upload_id")
+        .filter(|(k, _)| k != "X-Goog-Signature")
         .map(|(k, v)| (percent_encode(k), percent_encode(v)))
         .collect();
     sorted.sort();
@@ -341,6 +345,13 @@ mod tests {
             check(&signer, "GET", &path, &[], host, 0),
             Err(Refusal::Unsigned)
         );
+        // Every parameter is signed: one added is a mismatch.
+        for (k, v) in [("generation", "1"), ("foo", "bar"), ("upload_id", "x")] {
+            let mut more = params.clone();
+            more.push((k.to_string(), v.to_string()));
+            let r = check(&signer, "GET", &path, &more, host, 1_628_710_975_000);
+            assert_eq!(r, Err(Refusal::Mismatch), "{k}");
+        }
         assert_eq!(percent_encode("a@b/c;d e~é"), "a%40b%2Fc%3Bd%20e~%C3%A9");
     }
 }

@@ -1,15 +1,24 @@
 //! The storage origin of the `gcs` flavour: a stand-in for Google Cloud
 //! Storage V4 signed URLs, with simple and resumable (XML API) uploads and
 //! ranged downloads. The URLs themselves, and their signatures, are the
-//! model's (`signed_urls`). This file checks a request's URL and answers
-//! simple uploads and downloads; `resumable` runs upload sessions, and
-//! `replies` words the errors.
+//! model's (`signed_urls`). This file checks a request's URL, answers
+//! simple uploads and downloads, and stores uploads as objects with their
+//! generations; `resumable` runs upload sessions, and `replies` words the
+//! errors and the headers of an object.
+//!
+//! A request whose query has `upload_id` on an upload object is a session
+//! request: the session URI is the capability, as on Cloud Storage, so it
+//! is answered by its session without the signature (which covers every
+//! other parameter). Every answer carries `Date` from the emulator's clock,
+//! and an answer to `HEAD` has no body.
 
 mod replies;
 mod resumable;
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{Seek, SeekFrom};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use crate::faults::plan::StandIn;
@@ -20,8 +29,8 @@ use crate::http::ranges::{parse_range, Range};
 use crate::http::response::Response;
 use crate::lock::lock;
 use crate::model::hashes::{Hasher, HashingWriter};
-use crate::model::jobs::Status;
-use crate::model::lifecycle::Again;
+use crate::model::jobs::{Job, Status};
+use crate::model::lifecycle::{Again, Refusal};
 use crate::model::signed_urls::{self, Folder, NoObject};
 use crate::model::Model;
 use crate::server::Handler;
@@ -37,6 +46,9 @@ pub(crate) struct StorageRoutes {
     model: Arc<Model>,
     /// Resumable upload sessions, by upload id.
     sessions: Sessions,
+    /// The generation of each job's stored upload, by job id; held while
+    /// an upload is stored.
+    generations: Mutex<HashMap<String, i64>>,
 }
 
 impl StorageRoutes {
@@ -45,6 +57,7 @@ impl StorageRoutes {
         StorageRoutes {
             model,
             sessions: Mutex::default(),
+            generations: Mutex::default(),
         }
     }
 }
@@ -55,17 +68,22 @@ impl Handler for StorageRoutes {
     }
 
     fn handle(&self, req: &Request, body: &mut Body<'_>) -> Response {
-        handle(&self.model, &self.sessions, req, body)
+        handle(self, req, body).finish(req, self.model.clock.http_date())
     }
 
     fn stand_in(&self, _route: Route, req: &Request, stand_in: StandIn) -> Response {
-        match stand_in {
+        let resp = match stand_in {
             StandIn::Status(status) => fault_response(status),
             StandIn::RateLimited(_) => fault_response(429),
             StandIn::EchoAuth(status) => {
                 echo_auth_response(status, req.header("authorization").unwrap_or(""))
             }
-        }
+        };
+        resp.finish(req, self.model.clock.http_date())
+    }
+
+    fn fail_next_job(&self) {
+        self.model.fail_next_job();
     }
 }
 
@@ -103,7 +121,8 @@ fn check_signature(
 }
 
 /// Answers one storage request.
-fn handle(model: &Arc<Model>, sessions: &Sessions, req: &Request, body: &mut Body<'_>) -> Response {
+fn handle(routes: &StorageRoutes, req: &Request, body: &mut Body<'_>) -> Response {
+    let model = &routes.model;
     if req.header("authorization").is_some() {
         return xml_error(
             400,
@@ -127,7 +146,7 @@ fn handle(model: &Arc<Model>, sessions: &Sessions, req: &Request, body: &mut Bod
     let params = req.query_pairs();
     if let Some((_, upload_id)) = params.iter().find(|(k, _)| k == "upload_id") {
         if object.folder == Folder::Submission {
-            return session_request(model, sessions, req, body, upload_id);
+            return session_request(routes, req, body, upload_id);
         }
     }
     if let Err(resp) = check_signature(model, req, &params, object.folder) {
@@ -139,11 +158,9 @@ fn handle(model: &Arc<Model>, sessions: &Sessions, req: &Request, body: &mut Bod
     };
     match (object.folder, req.method.as_str()) {
         (Folder::Submission, "PUT") if !resumable => {
-            simple_upload(model, req, body, &object.job_id)
+            simple_upload(routes, req, body, &object.job_id)
         }
-        (Folder::Submission, "POST") if resumable => {
-            start_session(model, sessions, req, &object.job_id)
-        }
+        (Folder::Submission, "POST") if resumable => start_session(routes, req, &object.job_id),
         (Folder::Delivery, "GET") => download(model, req, &object.job_id),
         _ => xml_error(
             405,
@@ -157,7 +174,8 @@ fn handle(model: &Arc<Model>, sessions: &Sessions, req: &Request, body: &mut Bod
 /// `PUT` of the whole file to a simple upload URL. Like Cloud Storage, a
 /// second `PUT` while the URL is valid overwrites the object (the job's
 /// status and results stay as they are).
-fn simple_upload(model: &Arc<Model>, req: &Request, body: &mut Body<'_>, id: &str) -> Response {
+fn simple_upload(routes: &StorageRoutes, req: &Request, body: &mut Body<'_>, id: &str) -> Response {
+    let model = &routes.model;
     if req.framing == Framing::None && req.header("content-length").is_none() {
         return xml_error(
             411,
@@ -169,6 +187,9 @@ fn simple_upload(model: &Arc<Model>, req: &Request, body: &mut Body<'_>, id: &st
     if !model.accepts_upload(id, Again::Replace) {
         return access_denied("The compliance job no longer accepts uploads.");
     }
+    // The signature was valid when the request arrived: the upload may
+    // complete after the window, and the job waits for it.
+    let _lease = Lease::begin(model, id, i64::MAX);
     let staged = model.files.tmp_path("upload");
     let copied = File::create(&staged).and_then(|f| {
         let mut w = HashingWriter::new(f, Hasher::default());
@@ -176,8 +197,8 @@ fn simple_upload(model: &Arc<Model>, req: &Request, body: &mut Body<'_>, id: &st
         Ok((len, w.hasher().finish()))
     });
     let resp = match copied {
-        Ok((len, hashes)) => match model.accept_upload(id, &staged, Again::Replace) {
-            Ok(_) => object_headers(Response::new(200), &hashes, len),
+        Ok((len, hashes)) => match store_upload(routes, id, &staged) {
+            Ok(generation) => object_headers(Response::new(200), &hashes, len, generation),
             Err(r) => refused(r),
         },
         // When the body broke this answer is dropped; otherwise it is a
@@ -188,14 +209,74 @@ fn simple_upload(model: &Arc<Model>, req: &Request, body: &mut Body<'_>, id: &st
     resp
 }
 
+/// Stores a fully received upload as the job's object, as
+/// [`Model::accept_upload`] takes it, and returns the object's new
+/// generation: the emulator's time in microseconds, as Cloud Storage's
+/// generations are, and above any the object had. The lock held across
+/// both makes it the generation of the bytes stored when two uploads
+/// complete at once.
+fn store_upload(routes: &StorageRoutes, id: &str, staged: &Path) -> Result<i64, Refusal> {
+    let mut generations = lock(&routes.generations);
+    routes.model.accept_upload(id, staged, Again::Replace)?;
+    let now_us = routes.model.clock.now_ms().saturating_mul(1000);
+    let generation = generations
+        .get(id)
+        .map_or(now_us, |&g| now_us.max(g.saturating_add(1)));
+    generations.insert(id.to_string(), generation);
+    Ok(generation)
+}
+
+/// The generation of a complete job's results object, which is written
+/// once: the time (in microseconds) the job became complete.
+fn results_generation(job: &Job, delay_ms: i64) -> i64 {
+    job.uploaded_ms
+        .unwrap_or(job.created_ms)
+        .saturating_add(delay_ms)
+        .saturating_mul(1000)
+}
+
+/// An upload of a job's object that started inside the upload window and
+/// is under way: the job does not expire while it lasts (`OpenUploads`).
+/// It ends when dropped.
+#[derive(Debug)]
+struct Lease {
+    model: Arc<Model>,
+    job_id: String,
+    number: u64,
+}
+
+impl Lease {
+    /// Records an upload of the job that lapses at `until_ms` unless it
+    /// ends before; `None` when there is no such job.
+    fn begin(model: &Arc<Model>, job_id: &str, until_ms: i64) -> Option<Lease> {
+        let number = lock(&model.jobs)
+            .find_mut(job_id)?
+            .open_uploads
+            .begin(until_ms);
+        Some(Lease {
+            model: Arc::clone(model),
+            job_id: job_id.to_string(),
+            number,
+        })
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(job) = lock(&self.model.jobs).find_mut(&self.job_id) {
+            job.open_uploads.end(self.number);
+        }
+    }
+}
+
 /// `GET` of the results object.
 fn download(model: &Model, req: &Request, id: &str) -> Response {
-    let now = model.clock.now_ms();
-    let hashes = lock(&model.jobs)
+    let (now, delay) = (model.clock.now_ms(), model.delay_ms());
+    let object = lock(&model.jobs)
         .find(id)
-        .filter(|j| j.status(now, model.delay_ms()) == Status::Complete)
-        .and_then(|j| j.results_hashes);
-    let Some(hashes) = hashes else {
+        .filter(|j| j.status(now, delay) == Status::Complete)
+        .and_then(|j| Some((j.results_hashes?, results_generation(j, delay))));
+    let Some((hashes, generation)) = object else {
         return no_such_key(&req.path);
     };
     let Ok(mut file) = File::open(model.files.results(id)) else {
@@ -206,9 +287,11 @@ fn download(model: &Model, req: &Request, id: &str) -> Response {
         Err(e) => return internal_error(&e),
     };
     match parse_range(req.header("range"), len) {
-        Range::Full => {
-            object_headers(Response::new(200), &hashes, len).file("text/plain", file, len)
-        }
+        Range::Full => object_headers(Response::new(200), &hashes, len, generation).file(
+            "text/plain",
+            file,
+            len,
+        ),
         Range::Unsatisfiable => xml_error(
             416,
             "InvalidRange",
@@ -217,7 +300,7 @@ fn download(model: &Model, req: &Request, id: &str) -> Response {
         )
         .header("Content-Range", format!("bytes */{len}")),
         Range::Partial(a, b) => match file.seek(SeekFrom::Start(a)) {
-            Ok(_) => object_headers(Response::new(206), &hashes, len)
+            Ok(_) => object_headers(Response::new(206), &hashes, len, generation)
                 .header("Content-Range", format!("bytes {a}-{b}/{len}"))
                 .file("text/plain", file, b - a + 1),
             Err(e) => internal_error(&e),

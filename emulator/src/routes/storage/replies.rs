@@ -50,6 +50,19 @@ pub(super) fn no_such_upload() -> Response {
     )
 }
 
+/// The 410 for a session a week after it started: Cloud Storage's status,
+/// and its words for it (from its JSON API's list of status codes).
+pub(super) fn session_gone() -> Response {
+    xml_error(
+        410,
+        "Gone",
+        "The upload session is no longer available.",
+        "You have attempted to use a resumable upload session or rewrite token that is no \
+         longer available. If the reported status code was not successful and you still wish \
+         to complete the upload or rewrite, you must start a new session.",
+    )
+}
+
 /// The 500 for an object the emulator could not store.
 pub(super) fn internal_error(e: &std::io::Error) -> Response {
     xml_error(
@@ -130,10 +143,20 @@ pub(super) fn invalid(details: &str) -> Response {
 }
 
 /// Headers GCS sends with a stored object: its hashes (the whole object's,
-/// also on a ranged answer), the MD5 `ETag` of a non-composite object, and
-/// its stored length.
-pub(super) fn object_headers(resp: Response, hashes: &Hashes, len: u64) -> Response {
+/// also on a ranged answer), the MD5 `ETag` of a non-composite object, its
+/// generation (new each time the object is written) and metageneration
+/// (its metadata is never changed here), and its stored length and
+/// encoding (stored as sent, never gzipped).
+pub(super) fn object_headers(
+    resp: Response,
+    hashes: &Hashes,
+    len: u64,
+    generation: i64,
+) -> Response {
     resp.header("ETag", hashes.etag())
+        .header("x-goog-generation", generation.to_string())
+        .header("x-goog-metageneration", "1")
         .header("x-goog-hash", hashes.x_goog_hash())
         .header("x-goog-stored-content-length", len.to_string())
+        .header("x-goog-stored-content-encoding", "identity")
 }

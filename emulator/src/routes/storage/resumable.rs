@@ -2,6 +2,11 @@
 //! whose URI takes the object in chunks, answers status queries, and can
 //! be cancelled. Every chunk but the last must be a multiple of 256 KiB;
 //! a chunk cut short is rolled back, so only whole chunks count.
+//!
+//! As on Cloud Storage, a session lives a week from its start, whether or
+//! not the signed URL that started it has expired since (then it answers
+//! 410), and an object may have many sessions: each that completes stores
+//! the object anew, so the last to complete wins.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -10,18 +15,21 @@ use std::sync::{Arc, Mutex};
 
 use super::replies::{
     access_denied, expired_token, internal_error, invalid, no_such_upload, object_headers, refused,
-    xml_error,
+    session_gone, xml_error,
 };
+use super::{store_upload, Lease, StorageRoutes};
 use crate::http::body::Body;
 use crate::http::head::{Framing, Request};
 use crate::http::response::Response;
 use crate::lock::lock;
 use crate::model::hashes::{Hasher, HashingWriter};
 use crate::model::lifecycle::{Again, Refusal};
-use crate::model::Model;
 
 /// Non-final resumable chunks must be multiples of this (256 KiB).
 const CHUNK_QUANTUM: u64 = 262_144;
+/// How long a session lives from its start: Cloud Storage's resumable
+/// uploads must complete "within a week of being initiated".
+const SESSION_LIFE_MS: i64 = 7 * 86_400_000;
 
 /// Resumable upload sessions, by upload id; each locked while a request
 /// works on it.
@@ -31,10 +39,15 @@ pub(super) type Sessions = Mutex<HashMap<String, Arc<Mutex<Session>>>>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum SessionState {
     Open,
-    Complete,
+    /// It stored the object, with this generation.
+    Complete(i64),
     Cancelled,
-    /// Its job's upload window closed (at this time, ms) before the
-    /// session completed; every request on it is answered as expired.
+    /// A week passed since it started: it is gone.
+    Lapsed,
+    /// Its job refused the completed object as expired (the window closed
+    /// at this time, ms); every request on it is answered so. The session
+    /// keeps its job from expiring, so only a job that expired otherwise
+    /// (a clock moved back and forth) gets here.
     Expired(i64),
 }
 
@@ -52,16 +65,28 @@ pub(super) struct Session {
     state: SessionState,
     /// The hashes of the persisted bytes.
     hasher: Hasher,
+    /// When the session lapses (ms), a week after it started.
+    lapses_ms: i64,
+    /// Keeps the job from expiring while the session is open.
+    lease: Option<Lease>,
 }
 
-/// `POST` with `x-goog-resumable: start`: opens a session.
-pub(super) fn start_session(
-    model: &Model,
-    sessions: &Sessions,
-    req: &Request,
-    id: &str,
-) -> Response {
-    if !model.accepts_upload(id, Again::Refuse) {
+impl Session {
+    /// Ends the session for good: its bytes go, and its job no longer
+    /// waits for it.
+    fn close(&mut self, state: SessionState) {
+        self.state = state;
+        self.lease = None;
+        let _ = fs::remove_file(&self.file);
+    }
+}
+
+/// `POST` with `x-goog-resumable: start`: opens a session, also for an
+/// object that has other sessions or is stored already (while the signed
+/// URL is valid, as for a second simple `PUT`).
+pub(super) fn start_session(routes: &StorageRoutes, req: &Request, id: &str) -> Response {
+    let model = &routes.model;
+    if !model.accepts_upload(id, Again::Replace) {
         return access_denied("The compliance job no longer accepts uploads.");
     }
     let upload_id = format!(
@@ -73,6 +98,7 @@ pub(super) fn start_session(
     if let Err(e) = File::create(&file) {
         return internal_error(&e);
     }
+    let lapses_ms = model.clock.now_ms().saturating_add(SESSION_LIFE_MS);
     let session = Session {
         job_id: id.to_string(),
         path: req.path.clone(),
@@ -81,8 +107,10 @@ pub(super) fn start_session(
         total: None,
         state: SessionState::Open,
         hasher: Hasher::default(),
+        lapses_ms,
+        lease: Lease::begin(model, id, lapses_ms),
     };
-    lock(sessions).insert(upload_id.clone(), Arc::new(Mutex::new(session)));
+    lock(&routes.sessions).insert(upload_id.clone(), Arc::new(Mutex::new(session)));
     let location = format!("{}{}&upload_id={upload_id}", model.storage_base, req.target);
     Response::new(201)
         .header("Location", location)
@@ -144,15 +172,15 @@ fn bad_chunk_size(len: u64) -> String {
 
 /// A request on a session URI (`...&upload_id=`): chunk, status query or
 /// cancel. The session URI is the capability, as on GCS, so the signature
-/// is not checked again (the session may outlive the upload window).
+/// is not checked again: the session outlives the upload window, up to a
+/// week from its start.
 pub(super) fn session_request(
-    model: &Arc<Model>,
-    sessions: &Sessions,
+    routes: &StorageRoutes,
     req: &Request,
     body: &mut Body<'_>,
     upload_id: &str,
 ) -> Response {
-    let Some(session) = lock(sessions).get(upload_id).cloned() else {
+    let Some(session) = lock(&routes.sessions).get(upload_id).cloned() else {
         return no_such_upload();
     };
     // Held while the body streams in: a second request on the same session
@@ -161,17 +189,20 @@ pub(super) fn session_request(
     if s.path != req.path || s.state == SessionState::Cancelled {
         return no_such_upload();
     }
+    if s.state == SessionState::Lapsed || routes.model.clock.now_ms() >= s.lapses_ms {
+        s.close(SessionState::Lapsed);
+        return session_gone();
+    }
     if let SessionState::Expired(deadline) = s.state {
         return expired_token(deadline);
     }
     match req.method.as_str() {
         "DELETE" if s.state == SessionState::Open => {
-            s.state = SessionState::Cancelled;
-            let _ = fs::remove_file(&s.file);
+            s.close(SessionState::Cancelled);
             Response::new(499)
         }
         "DELETE" => no_such_upload(),
-        "PUT" => session_put(model, req, body, &mut s, upload_id),
+        "PUT" => session_put(routes, req, body, &mut s, upload_id),
         _ => xml_error(
             405,
             "MethodNotAllowed",
@@ -191,20 +222,25 @@ fn incomplete(s: &Session, upload_id: &str) -> Response {
     }
 }
 
-/// Completes the object: the job takes the upload.
-fn finalize(model: &Arc<Model>, s: &mut Session) -> Response {
-    match model.accept_upload(&s.job_id, &s.file, Again::Refuse) {
-        Ok(_) => {
-            s.state = SessionState::Complete;
-            object_headers(Response::new(200), &s.hasher.finish(), s.persisted)
+/// Completes the object: it is stored (the job takes it if it is the
+/// job's first), with a new generation.
+fn finalize(routes: &StorageRoutes, s: &mut Session) -> Response {
+    match store_upload(routes, &s.job_id, &s.file) {
+        Ok(generation) => {
+            s.close(SessionState::Complete(generation));
+            object_headers(
+                Response::new(200),
+                &s.hasher.finish(),
+                s.persisted,
+                generation,
+            )
         }
         Err(Refusal::Io(e)) => internal_error(&e),
         Err(r) => {
-            s.state = match r {
+            s.close(match r {
                 Refusal::Expired(deadline) => SessionState::Expired(deadline),
                 _ => SessionState::Cancelled,
-            };
-            let _ = fs::remove_file(&s.file);
+            });
             refused(r)
         }
     }
@@ -212,14 +248,15 @@ fn finalize(model: &Arc<Model>, s: &mut Session) -> Response {
 
 /// A `PUT` on a session.
 fn session_put(
-    model: &Arc<Model>,
+    routes: &StorageRoutes,
     req: &Request,
     body: &mut Body<'_>,
     s: &mut Session,
     upload_id: &str,
 ) -> Response {
-    if s.state == SessionState::Complete {
-        return object_headers(Response::new(200), &s.hasher.finish(), s.persisted);
+    if let SessionState::Complete(generation) = s.state {
+        let hashes = s.hasher.finish();
+        return object_headers(Response::new(200), &hashes, s.persisted, generation);
     }
     let Some(range) = parse_content_range(req.header("content-range")) else {
         return invalid(&format!(
@@ -245,7 +282,7 @@ fn session_put(
                 s.total = Some(t);
             }
             if s.total == Some(s.persisted) {
-                return finalize(model, s);
+                return finalize(routes, s);
             }
             return incomplete(s, upload_id);
         }
@@ -311,7 +348,7 @@ fn session_put(
         s.total = Some(t);
     }
     if s.total == Some(s.persisted) {
-        finalize(model, s)
+        finalize(routes, s)
     } else {
         incomplete(s, upload_id)
     }
