@@ -686,3 +686,140 @@ fn oversized_sends_valid_json_of_the_asked_length() {
         r.json();
     }
 }
+
+/// How long a job is `in_progress` in the fail-job tests, in seconds.
+const PROCESSING_SECS: i64 = 60;
+
+/// An emulator whose jobs are `in_progress` for [`PROCESSING_SECS`].
+fn processing_emulator(flavour: Flavour) -> Emulator {
+    start(|c| {
+        c.flavour = flavour;
+        c.processing_delay = Duration::from_secs(PROCESSING_SECS as u64);
+        c.event_percent = 100;
+    })
+}
+
+/// The job object the API shows now.
+fn job_json(emu: &Emulator, id: &str) -> serde_json::Value {
+    let r = api_get(emu, &format!("{JOBS}/{id}"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["data"].clone()
+}
+
+#[test]
+fn fail_job_fails_the_job_when_processing_ends() {
+    let emu = processing_emulator(Flavour::Gcs);
+    let job = emu.create_job("tweets", Some("doomed"), false);
+    emu.fault(Route::Upload, Fault::FailJob { times: 1 });
+    let body = ids(100);
+    // The upload itself goes as any other: stored, and answered 200.
+    let r = put_ids(&job.upload_url, &body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-goog-hash"), Some(goog_hash(&body).as_str()));
+    assert_eq!(emu.uploaded(&job.id), Some(body.clone()));
+    let seen = job_json(&emu, &job.id);
+    assert_eq!(seen["status"], "in_progress");
+    assert!(seen["estimated_completion"].is_string(), "{seen}");
+
+    emu.shift_clock(PROCESSING_SECS);
+    let failed = job_json(&emu, &job.id);
+    check_job_schema(&failed);
+    assert_eq!(failed["status"], "failed");
+    assert!(failed.get("estimated_completion").is_none(), "{failed}");
+    // The schema requires the URLs: they stay, but nothing is behind the
+    // download URL.
+    assert_eq!(failed["download_url"], job.download_url.as_str());
+    assert_eq!(emu.job(&job.id).expect("job").status, "failed");
+    let listed = api_get(&emu, &format!("{JOBS}?type=tweets&status=failed")).json();
+    assert_eq!(listed["data"][0]["id"], job.id.as_str(), "{listed}");
+    check_xml(&send(&job.download_url, "GET", &[], b""), 404, "NoSuchKey");
+    // A failed job is over: it takes no upload, and has nothing to cancel.
+    check_xml(&put_ids(&job.upload_url, &body), 403, "AccessDenied");
+    check_problem(
+        &api_delete(&emu, &format!("{JOBS}/{}", job.id)),
+        409,
+        &problem_uri("conflict"),
+    );
+
+    // The fault is used up: the next job of the type completes.
+    let next = emu.create_job("tweets", None, false);
+    assert_eq!(put_ids(&next.upload_url, &body).status, 200);
+    emu.shift_clock(PROCESSING_SECS);
+    wait_status(&emu, &next.id, "complete");
+    let r = send(&next.download_url, "GET", &[], b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, emu.expected_results("tweets", &body));
+}
+
+#[test]
+fn fail_job_fails_the_job_of_a_resumable_session_it_started() {
+    let emu = processing_emulator(Flavour::Gcs);
+    let job = emu.create_job("users", None, true);
+    // Queued for the next upload request: the session's start.
+    emu.fault(Route::Upload, Fault::FailJob { times: 1 });
+    let start = send(
+        &job.upload_url,
+        "POST",
+        &[
+            ("Content-Type", "text/plain"),
+            ("Content-Length", "0"),
+            ("x-goog-resumable", "start"),
+        ],
+        b"",
+    );
+    assert_eq!(start.status, 201, "{}", start.text());
+    let session = start.header("location").expect("Location").to_string();
+    let body = ids(10);
+    let r = send(
+        &session,
+        "PUT",
+        &[(
+            "Content-Range",
+            &format!("bytes 0-{0}/{1}", body.len() - 1, body.len()),
+        )],
+        &body,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(emu.uploaded(&job.id), Some(body));
+    assert_eq!(job_json(&emu, &job.id)["status"], "in_progress");
+    emu.shift_clock(PROCESSING_SECS);
+    assert_eq!(job_json(&emu, &job.id)["status"], "failed");
+    check_xml(&send(&job.download_url, "GET", &[], b""), 404, "NoSuchKey");
+}
+
+#[test]
+fn fail_job_in_the_api_flavour() {
+    let emu = processing_emulator(Flavour::Api);
+    emu.fault(Route::Upload, Fault::FailJob { times: 2 });
+    // On other routes the fault does nothing.
+    emu.fault(Route::GetJob, Fault::FailJob { times: 1 });
+    for kind in ["tweets", "users"] {
+        let job = emu.create_job(kind, None, false);
+        let r = send(
+            &job.upload_url,
+            "PUT",
+            &[("Content-Type", "text/plain")],
+            b"1\n2\n",
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["data"]["status"], "in_progress");
+        assert_eq!(job_json(&emu, &job.id)["status"], "in_progress");
+        emu.shift_clock(PROCESSING_SECS);
+        assert_eq!(job_json(&emu, &job.id)["status"], "failed");
+        let r = send(&job.download_url, "GET", &[], b"");
+        check_problem(&r, 404, &problem_uri("resource-not-found"));
+    }
+    // Two uploads took the two failures; the third job completes.
+    let job = emu.create_job("tweets", None, false);
+    let r = send(
+        &job.upload_url,
+        "PUT",
+        &[("Content-Type", "text/plain")],
+        b"1\n2\n",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    emu.shift_clock(PROCESSING_SECS);
+    wait_status(&emu, &job.id, "complete");
+    let r = send(&job.download_url, "GET", &[], b"");
+    assert_eq!(r.body, emu.expected_results("tweets", b"1\n2\n"));
+}

@@ -102,6 +102,26 @@ fn wait_polls_until_complete() {
 }
 
 #[test]
+fn wait_on_a_job_that_fails_in_processing_exits_1() {
+    let em = Emulator::start(Config {
+        processing_delay: Duration::from_millis(700),
+        ..Config::default()
+    })
+    .expect("start emulator");
+    let job = em.create_job("tweets", None, false);
+    // The upload goes through; the processing it starts ends in `failed`.
+    em.fault(Route::Upload, Fault::FailJob { times: 1 });
+    assert_eq!(upload(&em, &job.id, b"20\n21\n"), 200);
+    await_status(&em, &job.id, "in_progress", Duration::from_secs(10));
+    let out = Stage::new(BIN, &em).run(&["--id", &job.id, "--wait", "--interval", "0.1"]);
+    out.assert_code(1)
+        .assert_stderr("in_progress")
+        .assert_stderr("failed after")
+        .assert_stderr("ended without results");
+    assert_eq!(out.json()["status"], "failed");
+}
+
+#[test]
 fn wait_on_an_expired_job_exits_1() {
     let em = emulator();
     let job = em.create_job("users", None, false);
@@ -159,7 +179,7 @@ fn in_progress_for(secs: u64, config: Config) -> (Emulator, String) {
 /// A rate limit so generous that spreading it sets no pace.
 fn generous() -> Config {
     Config {
-        rate_limit: 1_000_000,
+        rate_limits: compliance_testkit::RateLimits::uniform(1_000_000),
         ..Config::default()
     }
 }
@@ -215,7 +235,7 @@ fn polls_spread_what_the_rate_limit_has_left_over_its_window() {
     let (em, id) = in_progress_for(
         600,
         Config {
-            rate_limit: 3,
+            rate_limits: compliance_testkit::RateLimits::uniform(3),
             rate_window: Duration::from_secs(60),
             ..Config::default()
         },

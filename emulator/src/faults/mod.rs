@@ -40,6 +40,8 @@ pub enum Route {
 /// `CloseResponseAfter` and `Stall` the request is handled normally first; when the
 /// response has no body (a successful upload), they withhold the whole
 /// response, which emulates an answer lost after the upload succeeded.
+/// `FailJob` acts on the service behind the route rather than on the
+/// exchange.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// Answer this status with a plausible body (JSON problem on the API,
@@ -158,6 +160,20 @@ pub enum Fault {
     Oversized {
         /// The body length.
         bytes: u64,
+        /// How many requests this applies to.
+        times: u32,
+    },
+    /// On [`Route::Upload`]: handle the request normally, and make the job
+    /// of the next upload to complete, on any job, fail in processing:
+    /// this request's upload, or a later one (a resumable upload's session
+    /// start takes the fault for its session). The upload is stored and
+    /// answered as usual, and the job is `in_progress` for the processing
+    /// delay like any job; then it is `failed`, with no results: its
+    /// `download_url` stays (the schema requires it) and gets the 404 of a
+    /// missing object. Each request the fault applies to fails one job; a
+    /// second `PUT` that replaces a job's object takes none. On other
+    /// routes it does nothing.
+    FailJob {
         /// How many requests this applies to.
         times: u32,
     },

@@ -39,6 +39,9 @@ pub(crate) enum Answer {
     /// No one: read this many bytes of the request body, then hang up
     /// ([`Fault::CloseRequestAfter`]).
     HangUp(u64),
+    /// The routes, once told that the next upload to complete fails its
+    /// job ([`Fault::FailJob`]).
+    FailJob,
 }
 
 /// How the bytes of an answer go out.
@@ -141,6 +144,11 @@ impl Plan {
                 let resp = Response::new(200).generated("application/json", json, len);
                 plan(Answer::Canned(resp), Delivery::Normal)
             }
+            Fault::FailJob { .. } if route == Route::Upload => {
+                plan(Answer::FailJob, Delivery::Normal)
+            }
+            // Only an upload leads to processing that can fail.
+            Fault::FailJob { .. } => plan(Answer::Routes, Delivery::Normal),
         }
     }
 }
@@ -179,4 +187,19 @@ pub(crate) fn partial(mut resp: Response, most: u64) -> Response {
         format!("bytes {start}-{}/{total}", start + served - 1),
     ));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fail_job_acts_on_uploads_only() {
+        let fail = Fault::FailJob { times: 1 };
+        let upload = Plan::of(Some((Route::Upload, fail.clone())));
+        assert!(matches!(upload.answer, Answer::FailJob));
+        assert_eq!(upload.delivery, Delivery::Normal);
+        let get = Plan::of(Some((Route::GetJob, fail)));
+        assert!(matches!(get.answer, Answer::Routes));
+    }
 }

@@ -11,7 +11,8 @@ use super::{Fault, Route};
 
 /// The grammar of a fault SPEC, as shown in the binary's usage.
 pub const SPEC_GRAMMAR: &str = "\
-SPEC is ROUTE:KIND=VALUE[*TIMES] (TIMES defaults to 1):
+SPEC is ROUTE:KIND=VALUE[*TIMES], or ROUTE:KIND[*TIMES] for a KIND without
+VALUE (TIMES defaults to 1):
   ROUTE  create | list | get | cancel | upload | download
   KIND   status=CODE            answer CODE (400-599) with a plausible body
          rate-limited=SECS      429, x-rate-limit-reset = now + SECS
@@ -28,8 +29,12 @@ SPEC is ROUTE:KIND=VALUE[*TIMES] (TIMES defaults to 1):
                                 quotes the Authorization header
          trickle=BYTES_PER_SEC  send the whole response, head too, at that rate
          oversized=BYTES        answer 200 with a valid JSON body of BYTES bytes
+         fail-job               upload only: the upload is handled, but the
+                                job of the next upload to complete fails
+                                when processing ends (no results)
 e.g. download:close-response=1000*2  create:status=503  get:rate-limited=30
-     download:partial=65536  list:oversized=100000000  get:echo-auth=401";
+     download:partial=65536  list:oversized=100000000  get:echo-auth=401
+     upload:fail-job";
 
 impl Fault {
     /// How many requests this fault still applies to, to read or to change.
@@ -46,7 +51,8 @@ impl Fault {
             | Fault::EchoAuth { times, .. }
             | Fault::Trickle { times, .. }
             | Fault::Body { times, .. }
-            | Fault::Oversized { times, .. } => times,
+            | Fault::Oversized { times, .. }
+            | Fault::FailJob { times } => times,
         }
     }
 }
@@ -93,14 +99,23 @@ pub fn parse_fault_spec(spec: &str) -> Result<(Route, Fault), String> {
         "download" => Route::Download,
         _ => return Err(bad("unknown ROUTE")),
     };
-    let (kind, value) = rest.split_once('=').ok_or_else(|| bad("missing '='"))?;
-    let (value, times) = match value.split_once('*') {
-        Some((v, t)) => (
-            v,
+    let (rest, times) = match rest.split_once('*') {
+        Some((r, t)) => (
+            r,
             t.parse::<u32>().map_err(|_| bad("TIMES is not a number"))?,
         ),
-        None => (value, 1),
+        None => (rest, 1),
     };
+    if rest == "fail-job" {
+        return match route {
+            Route::Upload => Ok((route, Fault::FailJob { times })),
+            _ => Err(bad("fail-job applies to the upload route only")),
+        };
+    }
+    let (kind, value) = rest.split_once('=').ok_or_else(|| bad("missing '='"))?;
+    if kind == "fail-job" {
+        return Err(bad("fail-job takes no VALUE"));
+    }
     let n: u64 = value.parse().map_err(|_| bad("VALUE is not a number"))?;
     let fault = match kind {
         "status" | "echo-auth" => {
@@ -259,6 +274,30 @@ mod tests {
         ] {
             assert!(SPEC_GRAMMAR.contains(kind), "{kind}");
         }
+    }
+
+    #[test]
+    fn fail_job_takes_no_value_and_only_the_upload_route() {
+        assert_eq!(
+            parse_fault_spec("upload:fail-job"),
+            Ok((Route::Upload, Fault::FailJob { times: 1 }))
+        );
+        assert_eq!(
+            parse_fault_spec("upload:fail-job*3"),
+            Ok((Route::Upload, Fault::FailJob { times: 3 }))
+        );
+        for (bad, why) in [
+            ("upload:fail-job=1", "takes no VALUE"),
+            ("download:fail-job", "upload route only"),
+            ("get:fail-job*2", "upload route only"),
+            ("upload:fail-job*x", "TIMES is not a number"),
+            ("upload:fail", "missing '='"),
+        ] {
+            let err = parse_fault_spec(bad).expect_err(bad);
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        assert!(SPEC_GRAMMAR.contains("fail-job "));
+        assert!(SPEC_GRAMMAR.contains("upload:fail-job"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub(crate) mod signing;
 pub(crate) mod tokens;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 
@@ -43,6 +43,9 @@ pub(crate) struct Model {
     pub(crate) jobs: Mutex<Jobs>,
     /// Results generators, joined when the emulator stops.
     workers: Mutex<Vec<JoinHandle<()>>>,
+    /// How many of the next uploads to complete fail their jobs (the
+    /// `FailJob` fault).
+    jobs_to_fail: AtomicU32,
     stopping: AtomicBool,
 }
 
@@ -66,6 +69,7 @@ impl Model {
             files,
             jobs: Mutex::new(Jobs::default()),
             workers: Mutex::new(Vec::new()),
+            jobs_to_fail: AtomicU32::new(0),
             stopping: AtomicBool::new(false),
         }
     }

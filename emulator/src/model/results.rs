@@ -26,6 +26,13 @@ const REDACTION_SPAN_MS: u64 = 4 * 365 * 86_400_000;
 
 /// Why a tweet has an event.
 const TWEET_REASONS: [&str; 4] = ["deleted", "protected", "suspended", "scrub_geo"];
+/// The reason of a tweet that failed a compliance check ("Post failed
+/// compliance check", in the 2026 docs only). Users never get it.
+const BOUNCED: &str = "bounced";
+/// One tweet event in this many is `bounced` instead of its reason above.
+const BOUNCED_ONE_IN: u64 = 10;
+/// Keeps the bounced draw independent of the other draws of an event.
+const BOUNCED_SALT: u64 = 0x626f_756e_6365_6400;
 /// Why a user has an event.
 const USER_REASONS: [&str; 4] = ["deleted", "suspended", "protected", "deactivated"];
 
@@ -62,7 +69,8 @@ impl Kind {
         }
     }
 
-    /// The reasons an event of this kind may give.
+    /// The reasons an event of this kind gives alike (a tweet's may also
+    /// be [`BOUNCED`]).
     fn reasons(self) -> &'static [&'static str; 4] {
         match self {
             Kind::Tweets => &TWEET_REASONS,
@@ -85,7 +93,10 @@ pub(crate) fn splitmix64(x: u64) -> u64 {
 ///
 /// `event_percent` (clamped to 100) is the share of IDs that get an event.
 /// The line is `{"id","action":"delete","created_at","redacted_at"?,"reason"}`
-/// with `redacted_at` present for about half of the events.
+/// with `redacted_at` present for about half of the events. A tweet's
+/// reason is `bounced` for about one event in ten, else `deleted`,
+/// `protected`, `suspended` or `scrub_geo` alike; a user's is `deleted`,
+/// `suspended`, `protected` or `deactivated`.
 pub fn event_line(job_type: &str, id: u64, event_percent: u32) -> Option<String> {
     let kind = Kind::parse(job_type)?;
     let mut out = Vec::with_capacity(160);
@@ -104,7 +115,13 @@ fn push_event(out: &mut Vec<u8>, kind: Kind, id: u64, event_percent: u32) -> boo
         return false;
     }
     let r = splitmix64(h);
-    let reason = kind.reasons()[(r & 3) as usize];
+    let bounced =
+        kind == Kind::Tweets && splitmix64(r ^ BOUNCED_SALT).is_multiple_of(BOUNCED_ONE_IN);
+    let reason = if bounced {
+        BOUNCED
+    } else {
+        kind.reasons()[(r & 3) as usize]
+    };
     let redacted = (r >> 2) & 1 == 1;
     let created = created_at(kind, id, splitmix64(r));
     out.extend_from_slice(b"{\"id\":\"");
@@ -256,9 +273,52 @@ mod tests {
                 assert!(r > created);
                 with_redaction += 1;
             }
-            assert!(TWEET_REASONS.contains(&v["reason"].as_str().expect("reason")));
+            let reason = v["reason"].as_str().expect("reason");
+            assert!(
+                TWEET_REASONS.contains(&reason) || reason == BOUNCED,
+                "{reason}"
+            );
         }
         assert!((25..75).contains(&with_redaction), "{with_redaction}");
+    }
+
+    /// How many of `n` events of `job_type` give each reason.
+    fn reason_counts(job_type: &str, n: u64) -> std::collections::BTreeMap<String, u64> {
+        let mut counts = std::collections::BTreeMap::new();
+        for id in 1_400_000_000_000_000_000..1_400_000_000_000_000_000 + n {
+            let line = event_line(job_type, id, 100).expect("every id has an event at 100%");
+            let v: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
+            *counts
+                .entry(v["reason"].as_str().expect("reason").to_string())
+                .or_insert(0) += 1;
+        }
+        counts
+    }
+
+    #[test]
+    fn one_tweet_event_in_ten_is_bounced_and_no_user_event() {
+        let tweets = reason_counts("tweets", 100_000);
+        let keys: Vec<&str> = tweets.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["bounced", "deleted", "protected", "scrub_geo", "suspended"]
+        );
+        assert!((9_500..10_500).contains(&tweets["bounced"]), "{tweets:?}");
+        // The other four share the rest alike.
+        for reason in TWEET_REASONS {
+            assert!((21_500..23_500).contains(&tweets[reason]), "{tweets:?}");
+        }
+        let users = reason_counts("users", 20_000);
+        let keys: Vec<&str> = users.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["deactivated", "deleted", "protected", "suspended"]);
+        // A pure function of the type and the ID.
+        let id = (1_400_000_000_000_000_000..)
+            .find(|&id| event_line("tweets", id, 100).is_some_and(|l| l.contains("bounced")))
+            .expect("a bounced tweet");
+        assert_eq!(event_line("tweets", id, 100), event_line("tweets", id, 100));
+        assert!(
+            event_line("tweets", id, 100).is_some_and(|l| l.ends_with(r#""reason":"bounced"}"#))
+        );
     }
 
     #[test]
