@@ -22,9 +22,19 @@
 //!
 //! - Objects carry `x-goog-hash: crc32c=…,md5=…` (base64 of the
 //!   big-endian CRC32C and of the MD5 of the whole object, also on `206`
-//!   answers) and the quoted hex MD5 as `ETag`, on downloads and in the
-//!   answer to a completed upload. The `api` flavour's routes are X's and
-//!   send neither.
+//!   answers), the quoted hex MD5 as `ETag`, `x-goog-generation` (the
+//!   emulator's time in microseconds at each write of the object; the
+//!   results' is when the job became complete), `x-goog-metageneration: 1`,
+//!   `x-goog-stored-content-length` and `x-goog-stored-content-encoding:
+//!   identity`, on downloads and in the answer to a completed upload. The
+//!   `api` flavour's routes are X's and send none of these.
+//! - Every answer the routes make carries `Date` (IMF-fixdate) from the
+//!   emulator's clock, so that it agrees with `x-rate-limit-reset` and the
+//!   job timestamps. An answer to `HEAD` has the full answer's headers,
+//!   `Content-Length` included, and no body.
+//! - A V4 signature covers the method and every query parameter but
+//!   `X-Goog-Signature`: a parameter added (`&generation=1`), or `HEAD` on
+//!   the GET-signed download URL, gets 403 `SignatureDoesNotMatch`.
 //! - In a resumable upload every chunk but the last must be a multiple of
 //!   256 KiB (262 144 bytes); a chunk is the last when its
 //!   `Content-Range` gives the total and reaches it. Any other chunk is
@@ -34,19 +44,39 @@
 //!   request (it's recommended to be the exact multiple of 262144).  The
 //!   received request contained N bytes, which does not meet this
 //!   requirement.`
-//! - A second simple `PUT` to a signed upload URL that is still valid
-//!   overwrites the object and answers 200; the job keeps its status and
-//!   results.
-//! - An expired signed URL gets 400 `ExpiredToken`, and so does an upload
-//!   that completes after the job's upload window, even one that started
-//!   inside it: `expired` is terminal.
+//! - A second simple `PUT`, or another resumable session, on a signed
+//!   upload URL that is still valid is allowed: each completion overwrites
+//!   the object (200, a new generation), so the last to complete wins. The
+//!   job takes the first and keeps its status and results.
+//! - A signed URL is checked when the request arrives; expired, it gets
+//!   400 `ExpiredToken`. A resumable session lives a week from its start,
+//!   even after its start URL has expired, and then answers 410.
 //!
 //! Wire behaviour not pinned down by public sources is chosen as follows:
 //! cancelling a finished job is a 409 `conflict` problem; a resumable chunk
 //! that starts past the persisted end is a 400 `InvalidArgument`; list
 //! results are oldest first, and an empty list is `{}` (what the live API
 //! sent to twarc); `compliance_job.fields` is validated but all fields are
-//! always returned.
+//! always returned; the routes of spec 2.168 (cancel, and the `api`
+//! flavour's upload and download), whose rate limits X does not document,
+//! each get the access level's limit for `GET /2/compliance/jobs/:id` (see
+//! [`RateLimits`]); a connection that stays silent for
+//! [`Config::read_timeout`] while a request is awaited or read, on either
+//! origin, is closed without an answer; a query with `upload_id` on an
+//! upload object is a session request, answered by the session it names
+//! (404 `NoSuchUpload` if none) without the signature, as the session URI
+//! is its own capability; while an upload that started inside the window
+//! is under way, the job stays `created` past `upload_expires_at` and holds
+//! its type's slot, and it becomes `expired`, for good, once the window has
+//! closed and none is; the lapsed session's 410 has the XML code `Gone`; a
+//! job that fails in processing (the [`Fault::FailJob`] fault) keeps its
+//! `download_url`, as the schema requires, and has no `error` field (seen
+//! only in third-party structs), and that URL answers the 404 of a missing
+//! object (`NoSuchKey`, or `resource-not-found` in the `api` flavour).
+//!
+//! The API's rate limits are X's documented ones, per endpoint, for the
+//! [`AccessLevel`] chosen in [`Config::rate_limits`] (by default `pro`:
+//! 150 requests per 15 minutes on each).
 //!
 //! # How it is built
 //!
@@ -88,7 +118,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use config::{Config, Flavour};
+pub use config::{AccessLevel, Config, Flavour, RateLimits};
 pub use faults::queue::{parse_fault_spec, SPEC_GRAMMAR};
 pub use faults::{Fault, Route};
 pub use model::jobs::JobSnapshot;
@@ -96,12 +126,14 @@ pub use model::results::event_line;
 pub use server::log::{Origin, RequestRecord};
 
 use lock::lock;
+use model::clock;
 use model::files::{self, Files};
 use model::results::{self, Kind};
 use model::Model;
 use routes::api::ApiRoutes;
 use routes::storage::StorageRoutes;
 use server::listener;
+use server::log::{self as request_log, LogFile, RequestLog};
 use server::Server;
 
 /// A running emulator. Dropping it closes both listeners and all
@@ -127,7 +159,16 @@ impl Emulator {
     }
 
     /// Like [`Emulator::start`] on chosen loopback ports (0 picks one).
+    ///
+    /// A start that fails (a port in use, a log file that cannot be
+    /// opened) leaves no data directory behind.
     pub fn start_on(config: Config, api_port: u16, storage_port: u16) -> io::Result<Emulator> {
+        // The ports first: nothing is written before they are ours.
+        let api = bind(api_port, "API")?;
+        let storage = bind(storage_port, "storage")?;
+        let api_addr = api.local_addr()?;
+        let storage_addr = storage.local_addr()?;
+        let log_file = config.log.as_deref().map(request_log::open).transpose()?;
         let (root, owned_dir) = match &config.data_dir {
             Some(d) => (d.clone(), None),
             None => {
@@ -135,18 +176,32 @@ impl Emulator {
                 (d.clone(), Some(d))
             }
         };
-        let files = Files::create(&root)?;
-        let api = TcpListener::bind(("127.0.0.1", api_port))?;
-        let storage = TcpListener::bind(("127.0.0.1", storage_port))?;
-        let api_addr = api.local_addr()?;
-        let storage_addr = storage.local_addr()?;
+        let files = Files::create(&root).map_err(|e| {
+            // Creating the layout may have got part way.
+            if let Some(dir) = &owned_dir {
+                let _ = fs::remove_dir_all(dir);
+            }
+            io::Error::new(
+                e.kind(),
+                format!("cannot create the data directory {}: {e}", root.display()),
+            )
+        })?;
+        let read_timeout = config.read_timeout;
         let model = Arc::new(Model::new(
             config,
             format!("http://{api_addr}"),
             format!("http://{storage_addr}"),
             files,
         ));
-        let server = Arc::new(Server::default());
+        let log = match log_file {
+            Some(file) => {
+                let model = Arc::clone(&model);
+                let now = move || clock::timestamp(model.clock.now_ms());
+                RequestLog::to_file(LogFile::new(file, Box::new(now)))
+            }
+            None => RequestLog::default(),
+        };
+        let server = Arc::new(Server::new(read_timeout, log));
         let mut emu = Emulator {
             model: Arc::clone(&model),
             server: Arc::clone(&server),
@@ -282,6 +337,16 @@ impl Emulator {
         );
         out
     }
+}
+
+/// Binds the listener of an origin on a loopback port (0 picks one).
+fn bind(port: u16, origin: &str) -> io::Result<TcpListener> {
+    TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot listen for the {origin} on 127.0.0.1:{port}: {e}"),
+        )
+    })
 }
 
 impl Drop for Emulator {
