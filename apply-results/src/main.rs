@@ -1,53 +1,10 @@
-const USAGE: &str = r#"
+//! The apply-results program: `-h` prints USAGE; `--help` prints it, then
+//! the manual (manual.txt).
+
+const USAGE: &str = concat!(
+    r#"
 Apply batch compliance results to your archive: write a clean copy of it
 without what the results say must go.
-
-The archive is JSON Lines of Tweet or user objects (as twarc2 flatten
-writes them), twarc2 pages (one API response per line: data, includes,
-meta, ...), or CSV with a header whose ID column is named by --id-column;
-any of them gzip-compressed (told by its first bytes); - reads standard
-input. The results are what download-results (or lifecycle.sh) wrote, JSON
-Lines or CSV, of tweets jobs (--tweets-results) and of users jobs
-(--users-results): a results line does not say its job's type.
-
-  results  reason           the archive
-  tweets   scrub_geo        the Tweet loses its geo member, and stays
-  tweets   any other        the Tweet is removed: a line, an item of data
-           (deleted,        or includes.tweets, a row; a copy of it in
-           suspended, ...)  another Tweet's referenced_tweets is cut back
-                            to its type and id
-  users    any              the user is removed (a line, an item of data
-                            or includes.users, a row), and every Tweet
-                            whose author_id is the user, as above
-
-A record with a username member (or a CSV with a username column) is a
-user; any other is a Tweet. In a page, the includes.places, media and polls
-that only removed or scrubbed Tweets referred to go too. A reason the API
-does not document removes its ID, with a warning.
-
-A record that stays is written byte for byte as it was read; one that
-changes loses only the bytes of what goes (with the comma before it), every
-other key and value as written. Blank lines and a CSV's header stay. The
-output is in the archive's shape, gzip-compressed when its name ends in .gz.
-It is written beside its path and renamed into place only when whole: after
-a failure there is no file at that path. A FIFO or a device is written
-straight through, a symbolic link is followed. An output that is one of the
-inputs is refused before anything is read.
-
-With --removed, one JSON line per record removed or changed goes there:
-  {"line": <line of the archive>, "where": "line", "data",
-   "includes.tweets", "includes.users", "includes.places",
-   "includes.media", "includes.polls", "referenced_tweets" or "row",
-   "id": <its ID>, "within": <for a referenced copy, the Tweet it is in>,
-   "action": "remove", "scrub_geo" or "cut_back",
-   "reason": <the result's reason>, "result_id": <the ID it names: the
-   record's own, or its author's>, "results": <the results file>}
-
-A JSON summary follows on stdout: records read, kept and removed, removed
-per reason, geo scrubbed, copies cut back, includes removed, and per job
-type the results' events, distinct IDs, and IDs that matched nothing in the
-archive. With --output - (or --removed -), stdout carries that instead, and
-only a one-line summary goes to stderr (not with --quiet).
 
 Usage:
   apply-results --archive <file> (--tweets-results <file> | --users-results <file>)... --output <file> [options]
@@ -63,16 +20,13 @@ Options:
   --id-column <name>       The ID column of a CSV archive [default: id].
   -q, --quiet              No progress or notes on stderr; errors, warnings
                            and the JSON on stdout still show.
-  -h, --help               Show this manual.
+  -h                       Show this usage.
+  --help                   Show the manual: this usage, then the prose.
   -V, --version            Show the program's name and version.
 
-Exit codes:
-  0  done: the clean archive is whole, at its path
-  1  failed: a file could not be read or written
-  2  usage or input error: a bad or missing flag; an archive or results
-     file that is missing, not in a shape this takes, or has a bad line
-     (named with its file and line); an output that is an input
-"#;
+"#,
+    compliance_core::exit_codes!(),
+);
 
 use compliance_core::apply::{self, Apply, Input, Of};
 use compliance_core::cli;
@@ -90,7 +44,12 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
-    cli::main_local(USAGE, env!("CARGO_PKG_VERSION"), run)
+    cli::main_local(
+        USAGE,
+        include_str!("manual.txt"),
+        env!("CARGO_PKG_VERSION"),
+        run,
+    )
 }
 
 fn run(args: Args) -> compliance_core::anyhow::Result<()> {

@@ -1,15 +1,9 @@
+//! The create-job program: `-h` prints USAGE; `--help` prints it, then the
+//! manual (manual.txt).
+
 const USAGE: &str = concat!(
     "
 Create a batch compliance job: POST /2/compliance/jobs.
-
-Prints the new job as JSON on stdout: its id, its status (`created`), the
-signed upload_url to send the IDs to within the upload window (15 minutes),
-and the download_url for the results. The URLs are credentials: keep them.
-
-A request is not sent twice blindly: after a failure, the jobs are listed,
-and a job is taken as this run's only if it is new since the run began
-(not listed before its request), `created`, and of the name and kind asked
-for; two such jobs are an error naming both (exit 1), never a guess.
 
 Usage:
   create-job --type <type> [options]
@@ -31,7 +25,6 @@ Options:
     compliance_core::common_options!(),
     "\n",
     compliance_core::environment!(),
-    "\n",
     compliance_core::exit_codes!(),
 );
 
@@ -48,7 +41,12 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
-    cli::main(USAGE, env!("CARGO_PKG_VERSION"), run)
+    cli::main(
+        USAGE,
+        include_str!("manual.txt"),
+        env!("CARGO_PKG_VERSION"),
+        run,
+    )
 }
 
 fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {

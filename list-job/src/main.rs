@@ -1,13 +1,9 @@
+//! The list-job program: `-h` prints USAGE; `--help` prints it, then the
+//! manual (manual.txt).
+
 const USAGE: &str = concat!(
     "
 Show one batch compliance job: GET /2/compliance/jobs/:id.
-
-Prints the job as JSON on stdout. By --name, finds the job with exactly that
-name among the jobs of --type, or of both types (a name that jobs of both
-types have needs --type); if several have it, shows the newest and says
-which on stderr. With --wait, polls until the job is complete, failed or
-expired, showing its status on stderr, then prints it; a job that failed or
-expired is exit 1.
 
 Usage:
   list-job (--id <id> | --name <name>) [options]
@@ -19,18 +15,13 @@ Options:
   --name <name>         The job's name.
   --type <type>         With --name: look only among tweets or users jobs.
   --wait                Poll until the job is complete, failed or expired.
-  --interval <secs>     The longest pause between polls [default: 30]. Polls
-                        start sooner, come at most once a second, and share
-                        out what the rate limit has left over its window.
-  --timeout <secs>      Stop after this long from the start: the lookup of
-                        the job, the polls, their retries and rate-limit
-                        pauses included; a rate limit that resets later
-                        stops at once, naming the reset (default: no limit).
+  --interval <secs>     The longest pause between polls [default: 30].
+  --timeout <secs>      Stop after this long (default: no limit).
+  --json                JSON even on a terminal (piped, it always is).
 ",
     compliance_core::common_options!(),
     "\n",
     compliance_core::environment!(),
-    "\n",
     compliance_core::exit_codes!(),
 );
 
@@ -47,10 +38,16 @@ struct Args {
     flag_wait: bool,
     flag_interval: String,
     flag_timeout: Option<String>,
+    flag_json: bool,
 }
 
 fn main() -> std::process::ExitCode {
-    cli::main(USAGE, env!("CARGO_PKG_VERSION"), run)
+    cli::main(
+        USAGE,
+        include_str!("manual.txt"),
+        env!("CARGO_PKG_VERSION"),
+        run,
+    )
 }
 
 fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
@@ -66,7 +63,7 @@ fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
     if args.flag_wait {
         job = wait_for_job(&client, job, patience)?;
     }
-    let printed = cli::print_json(&job);
+    let printed = cli::table::print_job(&job, args.flag_json);
     // A wait that ends without results fails, even if stdout's reader has gone.
     match job.status() {
         Status::Failed | Status::Expired if args.flag_wait => {

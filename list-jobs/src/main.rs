@@ -1,9 +1,9 @@
+//! The list-jobs program: `-h` prints USAGE; `--help` prints it, then the
+//! manual (manual.txt).
+
 const USAGE: &str = concat!(
     "
 List batch compliance jobs: GET /2/compliance/jobs.
-
-Prints the jobs as a JSON array on stdout, newest first; `[]` if there are
-none. Without --type, lists both tweets and users jobs.
 
 Usage:
   list-jobs [options]
@@ -14,11 +14,11 @@ Options:
   --type <type>         tweets or users (default: both).
   --status <status>     Only jobs with this status: created, in_progress,
                         complete, failed or expired.
+  --json                JSON even on a terminal (piped, it always is).
 ",
     compliance_core::common_options!(),
     "\n",
     compliance_core::environment!(),
-    "\n",
     compliance_core::exit_codes!(),
 );
 
@@ -29,10 +29,16 @@ use serde::Deserialize;
 struct Args {
     flag_type: Option<String>,
     flag_status: Option<String>,
+    flag_json: bool,
 }
 
 fn main() -> std::process::ExitCode {
-    cli::main(USAGE, env!("CARGO_PKG_VERSION"), run)
+    cli::main(
+        USAGE,
+        include_str!("manual.txt"),
+        env!("CARGO_PKG_VERSION"),
+        run,
+    )
 }
 
 fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
@@ -40,5 +46,5 @@ fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
     let status = flags::status(args.flag_status.as_deref())?;
     let client = cli::client("list-jobs", &common)?;
     let jobs = client.list_all(job_type, status.as_ref())?;
-    cli::print_json(&jobs)
+    cli::table::print_jobs(&jobs, job_type, status.as_ref(), args.flag_json)
 }

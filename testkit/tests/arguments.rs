@@ -104,7 +104,7 @@ fn a_value_that_is_not_text_is_exit_2_naming_its_flag_in_every_program() {
         assert!(first.contains("caf\u{fffd}"), "shown as text: {first}");
         assert_eq!(
             out.stderr.lines().last(),
-            Some(format!("see {stage} --help").as_str()),
+            Some(format!("see {stage} -h for the options, --help for the manual").as_str()),
             "{out:?}"
         );
         assert!(out.stdout.is_empty(), "{out:?}");

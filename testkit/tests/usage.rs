@@ -17,7 +17,7 @@ fn refused(stage: &str, args: &[&str], first_line: &str) {
     );
     assert_eq!(
         lines.last().copied(),
-        Some(format!("see {stage} --help").as_str()),
+        Some(format!("see {stage} -h for the options, --help for the manual").as_str()),
         "{}",
         out.stderr
     );
@@ -51,7 +51,7 @@ fn missing_and_conflicting_flags_are_named() {
     refused(
         "list-jobs",
         &["--typo", "tweets"],
-        "error: there is no flag --typo",
+        "error: there is no flag --typo; did you mean --type?",
     );
     refused("list-jobs", &["--type"], "error: --type needs a value");
     refused(
@@ -72,7 +72,7 @@ fn missing_and_conflicting_flags_are_named() {
     refused(
         "apply-results",
         &["--archive", "a", "--tweet-results", "r", "--output", "o"],
-        "error: there is no flag --tweet-results",
+        "error: there is no flag --tweet-results; did you mean --tweets-results?",
     );
     refused(
         "apply-results",

@@ -1,66 +1,60 @@
 //! What every stage binary does the same way: parse its usage, print JSON,
 //! report an error in one line and leave with the documented exit code.
 //!
-//! The parts of the manual that are the same for all five stages are
-//! written once here, as macros that give string literals, so that each
-//! stage's usage text stays one `const` built with `concat!`:
-//! [`common_options!`](crate::common_options), [`environment!`](crate::environment)
-//! and [`exit_codes!`](crate::exit_codes), which README.md repeats word for
-//! word (a test compares them).
+//! A program's help comes in two parts. The usage is the docopt text that
+//! `-h` prints and docopt reads: what the program does, `Usage:`,
+//! `Options:`, and a line each for the environment and the exit codes. The
+//! manual is prose, in a file beside the program's `main.rs`
+//! (`src/manual.txt`), that `--help` prints after the usage; docopt never
+//! reads it, so its lines may start with `-`. What the five stages share is
+//! written once here: in the usage, [`common_options!`](crate::common_options),
+//! [`environment!`](crate::environment) and [`exit_codes!`](crate::exit_codes)
+//! (string literals, so that a usage stays one `const` built with
+//! `concat!`); at the end of every stage's manual, [`STAGES_MANUAL`]: those
+//! options in full, the environment and the exit codes, which README.md
+//! repeats word for word (a test compares them).
 
 pub mod flags;
+pub mod table;
 mod usage;
 
-/// The options every stage takes, as lines of a docopt `Options:` section.
+/// The options every stage takes, as lines of a docopt `Options:` section,
+/// in short: [`STAGES_MANUAL`] has them in full.
 #[macro_export]
 macro_rules! common_options {
     () => {
         "  --retries <n>         Retries of a failed request or transfer [default: 5].
-  --retry-time <secs>   Once a step has failed, the longest it goes on
-                        retrying, waits included [default: 900].
-  --stall <secs>        Seconds without progress (no byte, or under 1 KiB)
-                        before a read fails; also the most an answer's head
-                        may take [default: 60].
-  -q, --quiet           No progress or notes on stderr; errors, warnings and
-                        the JSON on stdout still show.
-  -h, --help            Show this manual.
+  --retry-time <secs>   The longest a failed step retries [default: 900].
+  --stall <secs>        Seconds idle before a read fails [default: 60].
+  -q, --quiet           No progress or notes on stderr.
+  -h                    Show this usage.
+  --help                Show the manual: this usage, then the prose.
   -V, --version         Show the program's name and version.
 "
     };
 }
 
-/// The environment every stage reads, as a docopt-free manual section.
+/// The environment every stage reads, as one line of its usage:
+/// [`STAGES_MANUAL`] says more.
 #[macro_export]
 macro_rules! environment {
     () => {
-        "Environment:
-  BEARER_TOKEN          Your app's app-only bearer token (required). Sent
-                        only to the API's origin; never printed.
-  X_API_URL             The API's origin (default https://api.x.com); plain
-                        http:// only on this machine (the emulator).
-  HTTPS_PROXY           A proxy, honoured as usual (also ALL_PROXY, HTTP_PROXY).
-"
+        "Environment: BEARER_TOKEN (required), X_API_URL, HTTPS_PROXY (see --help).\n"
     };
 }
 
-/// The exit codes, the same for every stage, as a manual section.
+/// The exit codes, as one line of a program's usage; each manual says
+/// when each is given ([`STAGES_MANUAL`] for the stages).
 #[macro_export]
 macro_rules! exit_codes {
     () => {
-        "Exit codes:
-  0  done: the step worked, whole and checked
-  1  failed: the API refused or failed (another job of the type is active,
-     say), or storage or the network did; no such job; the job does not
-     allow the step (not complete yet, failed, expired, already has its
-     IDs); an ID file changed while it was sent; the results are corrupt;
-     a file could not be written
-  2  usage or input error: a bad or missing flag or value; no BEARER_TOKEN,
-     or one no header can carry; an X_API_URL that is not an origin; a name
-     an active job has, or one of both types without --type; a bad, empty
-     or missing ID file; a results folder that does not exist
-"
+        "Exit codes: 0 done, 1 failed, 2 usage or input error (--help says which).\n"
     };
 }
+
+/// The end of every stage's manual, after its own prose: the options every
+/// stage takes in full, the environment, and the exit codes.
+pub const STAGES_MANUAL: &str = include_str!("stages_manual.txt");
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -92,40 +86,69 @@ pub enum Command<T, C = CommonFlags> {
 /// Reads the command line `argv` (without the program's name) against a
 /// docopt `usage` text.
 ///
-/// `--help` shows the usage; `--version` (or `-V`) the program's name and
-/// `version`. A command line that does not fit gives `error: ` and what is
-/// wrong, naming the flag, then the usage patterns and where the manual is.
+/// `-h` shows the usage; `--help` the manual: the usage, then each part of
+/// `manual` after a blank line; `--version` (or `-V`) the program's name
+/// and `version`. A command line that does not fit gives `error: ` and what
+/// is wrong, naming the flag, then the usage patterns and where the options
+/// and the manual are.
 pub fn parse<T: DeserializeOwned, C: DeserializeOwned>(
     usage: &str,
+    manual: &[&str],
     version: &str,
     argv: &[String],
 ) -> Command<T, C> {
-    // What docopt would print, without compiling the usage into its
+    // What docopt would find, without compiling the usage into its
     // patterns first: that took most of the 5 ms a `--help` cost.
-    if matches!(argv, [flag] if flag == "--help" || flag == "-h") {
-        return Command::Show(usage.trim().to_string());
+    match argv {
+        [flag] if flag == "-h" => return Command::Show(usage.trim().to_string()),
+        [flag] if flag == "--help" => return Command::Show(help(usage, manual)),
+        _ => {}
     }
     let program = usage::program(usage);
     let parsed = docopt::Docopt::new(usage)
         .map(|d| {
             d.argv(std::iter::once(program.to_string()).chain(argv.iter().cloned()))
                 .version(Some(format!("{program} {version}")))
+                // `-h` and `--help` show different texts: told apart below.
+                .help(false)
         })
-        .and_then(|d| d.parse())
-        .and_then(|args| Ok((args.clone().deserialize()?, args.deserialize()?)));
-    match parsed {
-        Ok((args, common)) => Command::Run(args, common),
-        Err(e) if e.fatal() => {
-            let why = usage::diagnose(usage, argv)
-                .unwrap_or_else(|| "these flags do not fit any usage pattern".to_string());
-            Command::Wrong(wrong(usage, &why))
-        }
-        Err(e) => Command::Show(e.to_string()),
+        .and_then(|d| d.parse());
+    let args = match parsed {
+        Ok(args) if args.get_bool("--help") => return Command::Show(help(usage, manual)),
+        Ok(args) if args.get_bool("-h") => return Command::Show(usage.trim().to_string()),
+        Ok(args) => args,
+        Err(e) if e.fatal() => return Command::Wrong(does_not_fit(usage, argv)),
+        Err(e) => return Command::Show(e.to_string()),
+    };
+    match (args.clone().deserialize(), args.deserialize()) {
+        (Ok(args), Ok(common)) => Command::Run(args, common),
+        _ => Command::Wrong(does_not_fit(usage, argv)),
     }
 }
 
-/// A stage's whole `main`: reads its command line, runs `body` and turns
-/// the outcome into the exit code.
+/// What a command line that does not fit `usage` gets on stderr, naming
+/// the flag where one is to blame.
+fn does_not_fit(usage: &str, argv: &[String]) -> String {
+    let why = usage::diagnose(usage, argv)
+        .unwrap_or_else(|| "these flags do not fit any usage pattern".to_string());
+    wrong(usage, &why)
+}
+
+/// What `--help` shows: the usage, then each part of the manual.
+fn help(usage: &str, manual: &[&str]) -> String {
+    let mut text = usage.trim().to_string();
+    for part in manual {
+        text.push_str("\n\n");
+        text.push_str(part.trim());
+    }
+    text
+}
+
+/// A stage's whole `main`: reads its command line against `usage`, runs
+/// `body` and turns the outcome into the exit code.
+///
+/// `-h` prints `usage`; `--help` the manual: `usage`, then `manual` (the
+/// stage's own prose), then [`STAGES_MANUAL`].
 ///
 /// 0 on success; else `error: …` as one line on stderr (the token scrubbed
 /// out) and 1, or 2 for a [`UsageError`]. A standard output that its reader
@@ -139,22 +162,32 @@ pub fn parse<T: DeserializeOwned, C: DeserializeOwned>(
 /// back into the file's name; any other is a usage error naming its flag.
 pub fn main<T: DeserializeOwned>(
     usage: &str,
+    manual: &str,
     version: &str,
     body: impl FnOnce(T, CommonFlags) -> anyhow::Result<()>,
 ) -> ExitCode {
-    run_main(usage, version, |c: &CommonFlags| c.flag_quiet, body)
+    let manual = [manual, STAGES_MANUAL];
+    run_main(
+        usage,
+        &manual,
+        version,
+        |c: &CommonFlags| c.flag_quiet,
+        body,
+    )
 }
 
 /// The `main` of a program that makes no request (`apply-results`), as
-/// [`main`] for a stage: its usage has `-q, --quiet`, `-h` and `-V`, but
-/// none of the network's flags.
+/// [`main`] for a stage: its usage has `-q, --quiet`, `-h`, `--help` and
+/// `-V`, but none of the network's flags, and its `manual` is all its own.
 pub fn main_local<T: DeserializeOwned>(
     usage: &str,
+    manual: &str,
     version: &str,
     body: impl FnOnce(T) -> anyhow::Result<()>,
 ) -> ExitCode {
     run_main(
         usage,
+        &[manual],
         version,
         |q: &QuietFlag| q.flag_quiet,
         |args, _| body(args),
@@ -169,6 +202,7 @@ pub struct QuietFlag {
 
 fn run_main<T: DeserializeOwned, C: DeserializeOwned>(
     usage: &str,
+    manual: &[&str],
     version: &str,
     quiet: impl Fn(&C) -> bool,
     body: impl FnOnce(T, C) -> anyhow::Result<()>,
@@ -183,7 +217,7 @@ fn run_main<T: DeserializeOwned, C: DeserializeOwned>(
     // The command line is the process's own, read once: its file names
     // stand beside it for `path`.
     let _ = NOT_TEXT.set(argv.files);
-    let (args, common) = match parse(usage, version, &argv.words) {
+    let (args, common) = match parse(usage, manual, version, &argv.words) {
         Command::Run(args, common) => (args, common),
         Command::Show(text) => {
             // A manual piped into a pager that quits early is not an error.
@@ -263,10 +297,10 @@ fn path_in(not_text: &[(String, OsString)], value: &str) -> PathBuf {
 }
 
 /// What a command line that does not fit gets on stderr: `error: ` and
-/// why, the usage patterns, and where the manual is.
+/// why, the usage patterns, and where the options and the manual are.
 fn wrong(usage: &str, why: &str) -> String {
     format!(
-        "error: {why}\n{}\nsee {} --help",
+        "error: {why}\n{}\nsee {} -h for the options, --help for the manual",
         usage::synopsis(usage),
         usage::program(usage)
     )
@@ -356,36 +390,72 @@ mod tests {
         assert_eq!(exit_code(&made()), EXIT_FAILED);
     }
 
-    #[test]
-    fn help_without_docopt_is_what_docopt_prints() {
-        let usage = "
+    const USAGE: &str = "
 Does a thing.
 
 Usage:
   thing --type <type> [options]
   thing (-h | --help)
+  thing (-V | --version)
 
 Options:
   --type <type>  What.
-  -h, --help     Show this.
+  -h             Show this usage.
+  --help         Show the manual.
+  -V, --version  Show the version.
 ";
-        let by_docopt = match docopt::Docopt::new(usage).and_then(|d| {
+
+    /// The arguments of [`USAGE`].
+    #[derive(Debug, Deserialize)]
+    struct Thing {
+        #[allow(dead_code)]
+        flag_type: Option<String>,
+    }
+
+    /// What `parse` makes of `args` against [`USAGE`] and a manual of two
+    /// parts: the text shown, or what went wrong.
+    fn shown(args: &[&str]) -> Result<String, String> {
+        let argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let manual = ["\nMore about it.\n", "Exit codes: some.\n"];
+        match parse::<Thing, Thing>(USAGE, &manual, "1", &argv) {
+            Command::Show(text) => Ok(text),
+            Command::Wrong(text) => Err(text),
+            Command::Run(..) => Err("run".to_string()),
+        }
+    }
+
+    #[test]
+    fn h_shows_the_usage_as_docopt_prints_it_and_help_the_manual_after_it() {
+        let by_docopt = match docopt::Docopt::new(USAGE).and_then(|d| {
             d.argv(["thing", "--help"].into_iter().map(String::from))
                 .parse()
         }) {
             Err(e) if !e.fatal() => e.to_string(),
             other => panic!("{other:?}"),
         };
-        for flag in ["--help", "-h"] {
-            match parse::<serde::de::IgnoredAny, serde::de::IgnoredAny>(
-                usage,
-                "1",
-                &[flag.to_string()],
-            ) {
-                Command::Show(text) => assert_eq!(text, by_docopt, "{flag}"),
-                _ => panic!("{flag}: not shown"),
-            }
-        }
+        let manual = format!("{by_docopt}\n\nMore about it.\n\nExit codes: some.");
+        // Alone (without docopt), and among other flags (through docopt).
+        assert_eq!(shown(&["-h"]), Ok(by_docopt.clone()));
+        assert_eq!(shown(&["--type", "t", "-h"]), Ok(by_docopt));
+        assert_eq!(shown(&["--help"]), Ok(manual.clone()));
+        assert_eq!(shown(&["--type", "t", "--help"]), Ok(manual.clone()));
+        assert_eq!(shown(&["-h", "--type", "t", "--help"]), Ok(manual));
+        assert_eq!(shown(&["-V"]), Ok("thing 1".to_string()));
+        assert_eq!(shown(&["--type", "t"]), Err("run".to_string()));
+    }
+
+    #[test]
+    fn a_command_line_that_does_not_fit_names_the_flag_and_where_help_is() {
+        let text = shown(&["--typ", "t"]).unwrap_err();
+        assert_eq!(
+            text.lines().next(),
+            Some("error: there is no flag --typ; did you mean --type?")
+        );
+        assert!(text.contains("\nUsage:\n  thing --type <type> [options]\n"));
+        assert_eq!(
+            text.lines().last(),
+            Some("see thing -h for the options, --help for the manual")
+        );
     }
 
     #[cfg(unix)]

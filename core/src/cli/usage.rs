@@ -1,5 +1,6 @@
 //! What is wrong with a command line that does not fit its usage, in one
-//! line naming the flag: docopt itself only says "Invalid arguments.".
+//! line naming the flag, and for one that does not exist the closest real
+//! ones: docopt itself only says "Invalid arguments.".
 //!
 //! The usage texts here are small and regular: patterns of required flags,
 //! groups of alternatives `(--a <x> | --b <y>)`, optional parts in `[...]`,
@@ -188,38 +189,84 @@ fn given(flags: &[Flag], argv: &[String]) -> Result<Vec<String>, String> {
     Ok(seen)
 }
 
-/// The flag that `name` (a word without its `=value`) names: a long flag,
-/// an unambiguous prefix of one (docopt takes those), or a short flag;
-/// `None` when the word is no flag at all.
+/// The flag that `name` (a word without its `=value`) names, exactly:
+/// docopt takes no prefix of a long flag, so neither does this; `None` when
+/// the word is no flag at all. A flag that does not exist is an error that
+/// names it and the closest real flags ([`closest`]).
 fn resolve<'a>(flags: &'a [Flag], name: &str) -> Option<Result<&'a Flag, String>> {
-    if let Some(long) = name.strip_prefix("--") {
-        let exact = flags.iter().find(|f| f.long.as_deref() == Some(name));
-        let prefixed: Vec<&Flag> = flags
-            .iter()
-            .filter(|f| f.long.as_deref().is_some_and(|l| l[2..].starts_with(long)))
+    if !name.starts_with('-') || name == "-" {
+        return None;
+    }
+    let found = flags
+        .iter()
+        .find(|f| [f.long.as_deref(), f.short.as_deref()].contains(&Some(name)));
+    Some(found.ok_or_else(|| match closest(flags, name).as_slice() {
+        [] => format!("there is no flag {name}"),
+        [only] => format!("there is no flag {name}; did you mean {only}?"),
+        [rest @ .., last] => format!(
+            "there is no flag {name}; did you mean {} or {last}?",
+            rest.join(", ")
+        ),
+    }))
+}
+
+/// The real flags closest to `name`, a flag that does not exist, closest
+/// first, at most three; none when nothing is close. A long flag is close
+/// when `name` is its start (`--typ` of `--type`: docopt takes no prefix),
+/// or a letter or two away from it: one added, dropped or changed, or two
+/// side by side swapped (`--tpye`), case aside. A single letter (`-v`) is
+/// close only to the same letter in the other case (`-V`). Dashes do not
+/// count: `-type` is close to `--type`.
+fn closest<'a>(flags: &'a [Flag], name: &str) -> Vec<&'a str> {
+    let word = name.trim_start_matches('-').to_lowercase();
+    if word.chars().count() == 1 && !name.starts_with("--") {
+        return (flags.iter())
+            .filter_map(|f| f.short.as_deref())
+            .filter(|short| short[1..].to_lowercase() == word)
             .collect();
-        return Some(match (exact, prefixed.as_slice()) {
-            (Some(flag), _) => Ok(flag),
-            (None, [flag]) => Ok(*flag),
-            (None, []) => Err(format!("there is no flag {name}")),
-            (None, many) => {
-                let names: Vec<&str> = many.iter().map(|f| f.name()).collect();
-                Err(format!(
-                    "{name} is short for more than one flag: {}",
-                    names.join(", ")
-                ))
+    }
+    if word.is_empty() {
+        return Vec::new();
+    }
+    let mut near: Vec<(usize, &str)> = Vec::new();
+    for long in flags.iter().filter_map(|f| f.long.as_deref()) {
+        let real = long[2..].to_lowercase();
+        let distance = edits(&word, &real);
+        // Two edits in a short word change too much of it.
+        let close = match distance {
+            0 | 1 => true,
+            2 => word.chars().count().max(real.chars().count()) >= 5,
+            _ => false,
+        };
+        if real.starts_with(&word) {
+            near.push((0, long));
+        } else if close {
+            near.push((distance, long));
+        }
+    }
+    near.sort_by_key(|(distance, _)| *distance);
+    near.into_iter().take(3).map(|(_, flag)| flag).collect()
+}
+
+/// How many edits turn `a` into `b`: letters added, dropped or changed, and
+/// two side by side swapped (the optimal string alignment distance).
+fn edits(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // Three rows of the table: two back (for a swap), the last, this one.
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut last: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut row = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let change = usize::from(a[i - 1] != b[j - 1]);
+            row[j] = (last[j] + 1).min(row[j - 1] + 1).min(last[j - 1] + change);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                row[j] = row[j].min(before[j - 2] + 1);
             }
-        });
+        }
+        before = std::mem::replace(&mut last, row);
     }
-    if name.starts_with('-') && name.len() > 1 {
-        return Some(
-            flags
-                .iter()
-                .find(|f| f.short.as_deref() == Some(name))
-                .ok_or_else(|| format!("there is no flag {name}")),
-        );
-    }
-    None
+    last[b.len()]
 }
 
 /// A command line read as text, for docopt.
@@ -246,14 +293,20 @@ pub(super) fn text_argv(usage: &str, argv: Vec<OsString>) -> Result<TextArgv, St
     // apart from them.
     let mut texts: Vec<String> = Vec::new();
     let mut value_of: Option<&Flag> = None;
+    // Why the word before is no flag, when it looked like a long one.
+    let mut unknown: Option<String> = None;
     let mut positional = false;
     for word in argv {
         let flag = value_of.take();
+        let after_unknown = unknown.take();
         let bytes = match word.into_string() {
             Ok(text) => {
                 if flag.is_none() && !positional {
                     positional = text == "--";
                     value_of = needs_value(&flags, &text);
+                    unknown = Some(&text)
+                        .filter(|t| t.len() > 2 && t.starts_with("--") && !t.contains('='))
+                        .and_then(|t| resolve(&flags, t)?.err());
                 }
                 if let Some((_, value)) = text.split_once('=').filter(|_| flag.is_none()) {
                     texts.push(value.to_string());
@@ -269,6 +322,10 @@ pub(super) fn text_argv(usage: &str, argv: Vec<OsString>) -> Result<TextArgv, St
             read.words.push(file_value(flag, &lossy)?);
             read.files.push((lossy, bytes));
             continue;
+        }
+        // The value of a misspelt flag: the flag is what is wrong.
+        if let Some(why) = after_unknown {
+            return Err(why);
         }
         // `--flag=value`, whose value is not text.
         let raw = bytes.as_encoded_bytes();
@@ -488,12 +545,60 @@ Options:
             .unwrap()
             .contains("\"stray\" is not a flag"));
         assert_eq!(why(&["-x"]).unwrap(), "there is no flag -x");
-        // Prefixes count, as docopt takes them.
+        // docopt takes no prefix: it is named, with the flag it starts.
         assert_eq!(
-            why(&["--res", "r"]).unwrap(),
-            "give one of --url, --id or --name"
+            why(&["--id", "1", "--res", "r"]).unwrap(),
+            "there is no flag --res; did you mean --results-file?"
         );
         assert_eq!(why(&["--id", "1", "--results-file", "r"]), None);
+    }
+
+    /// The flags [`closest`] finds for `name` among [`USAGE`]'s.
+    fn near(name: &str) -> Vec<String> {
+        let flags = options(USAGE);
+        closest(&flags, name)
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn a_flag_that_does_not_exist_comes_with_the_closest_real_ones() {
+        // The start of a flag, or of several (an ambiguous one).
+        assert_eq!(near("--typ"), ["--type"]);
+        assert_eq!(near("--res"), ["--results-file"]);
+        assert_eq!(near("--i"), ["--id"]);
+        assert_eq!(near("--w"), ["--wait"]);
+        assert_eq!(near("--n"), ["--name"]);
+        // Two letters swapped; one dropped, added or changed; case.
+        assert_eq!(near("--tpye"), ["--type"]);
+        assert_eq!(near("--nmae"), ["--name"]);
+        assert_eq!(near("--result-file"), ["--results-file"]);
+        assert_eq!(near("--resultss-file"), ["--results-file"]);
+        assert_eq!(near("--waiy"), ["--wait"]);
+        assert_eq!(near("--TYPE"), ["--type"]);
+        assert_eq!(near("--ids"), ["--id"]);
+        // Two edits in a long word; a single dash for two.
+        assert_eq!(near("--reslut-file"), ["--results-file"]);
+        assert_eq!(near("-type"), ["--type"]);
+        // A letter: its other case only.
+        assert_eq!(near("-v"), ["-V"]);
+        assert!(near("-x").is_empty());
+        // Nothing close: none.
+        assert!(near("--bogus").is_empty());
+        assert!(near("--xyz").is_empty());
+        assert!(near("--").is_empty());
+        // Closest first, the start of a flag before a letter off.
+        let flags = options("Options:\n  --id <id>  I.\n  --ids-file <file>  F.\n");
+        assert_eq!(closest(&flags, "--ids"), ["--ids-file", "--id"]);
+        let message = resolve(&flags, "--ids").unwrap().unwrap_err();
+        assert_eq!(
+            message,
+            "there is no flag --ids; did you mean --ids-file or --id?"
+        );
+        assert_eq!(edits("name", "nmae"), 1);
+        assert_eq!(edits("ca", "abc"), 3);
+        assert_eq!(edits("", "id"), 2);
     }
 
     #[cfg(unix)]
@@ -516,14 +621,10 @@ Options:
                 files: vec![(stands.clone(), file.clone())],
             })
         );
-        // After `=`, and by a prefix of the flag, as docopt takes them.
+        // After `=`.
         assert_eq!(
             read(&[b"--results-file=r\xe9.jsonl"]).unwrap().files,
             [(stands.clone(), file.clone())]
-        );
-        assert_eq!(
-            read(&[b"--res", b"r\xe9.jsonl", b"-q"]).unwrap().words,
-            ["--res", stands.as_str(), "-q"]
         );
         // Text is passed as it is, and a file flag's text value too.
         assert_eq!(
@@ -548,6 +649,15 @@ Options:
             (&[b"--resu\xe9lts-file", b"r"], "is not text"),
             (&[b"--", b"r\xe9"], "\"r\u{fffd}\" is not text"),
             (&[b"--bogus=r\xe9"], "there is no flag --bogus"),
+            // docopt takes no prefix: the flag is what is wrong.
+            (
+                &[b"--res", b"r\xe9.jsonl"],
+                "there is no flag --res; did you mean --results-file?",
+            ),
+            (
+                &[b"--res=r\xe9.jsonl"],
+                "there is no flag --res; did you mean --results-file?",
+            ),
             // Bytes that read as another argument's text would be two files in one.
             (
                 &[
