@@ -249,3 +249,152 @@ fn polls_spread_what_the_rate_limit_has_left_over_its_window() {
         "only the lookup: the next poll is 30 s away"
     );
 }
+
+#[test]
+fn https_to_the_plain_http_emulator_fails_at_once_saying_to_use_http() {
+    let em = emulator();
+    let plain = em.base_url();
+    let https = plain.replacen("http://", "https://", 1);
+    // Nothing waits between the TLS hello and its refusal (no timeout, no
+    // retry): milliseconds on loopback, against the 2 s the message must
+    // come within.
+    let started = Instant::now();
+    let out = Stage::new(BIN, &em)
+        .env("X_API_URL", &https)
+        .run(&["--id", "1"]);
+    let took = started.elapsed();
+    out.assert_code(2)
+        .assert_stderr("answered in plain HTTP, not TLS")
+        .assert_stderr(&format!("use X_API_URL={plain} "));
+    assert!(took < Duration::from_secs(2), "{took:?}: {}", out.stderr);
+    assert!(!out.stderr.contains("retry"), "{}", out.stderr);
+    assert!(em.requests().is_empty(), "no request reached the API");
+}
+
+#[test]
+fn an_unknown_id_or_name_says_where_to_look() {
+    let em = emulator();
+    let tweets = em.create_job("tweets", Some("demo"), false);
+    Stage::new(BIN, &em)
+        .run(&["--id", "999"])
+        .assert_code(1)
+        .assert_stderr("job 999 not found")
+        .assert_stderr("; list-jobs shows the jobs of both types, with their ids");
+    // A name that only the other type's jobs have.
+    Stage::new(BIN, &em)
+        .run(&["--name", "demo", "--type", "users"])
+        .assert_code(1)
+        .assert_stderr(&format!(
+            "no users job named \"demo\" is listed, but tweets job {} (\"demo\", created",
+            tweets.id
+        ))
+        .assert_stderr(": use --type tweets");
+    Stage::new(BIN, &em)
+        .run(&["--name", "nobody", "--type", "users"])
+        .assert_code(1)
+        .assert_stderr(
+            "no users job named \"nobody\" is listed, and no tweets job either; \
+             list-jobs --type users shows the users jobs",
+        );
+    Stage::new(BIN, &em)
+        .run(&["--name", "nobody"])
+        .assert_code(1)
+        .assert_stderr("; list-jobs shows the jobs of both types, with their names");
+}
+
+/// On a terminal, a table of one row for a person; piped, or with
+/// `--json`, the JSON scripts have always read.
+#[cfg(target_os = "linux")]
+mod terminal {
+    use super::*;
+    use compliance_core::Job;
+    use compliance_testkit::pty::{column, Terminal};
+    use compliance_testkit::Output;
+
+    /// What list-job prints with `args` on a terminal, line ends as `\n`.
+    fn on_a_terminal(em: &Emulator, args: &[&str]) -> (Output, String) {
+        let mut terminal = Terminal::open();
+        let out = Stage::new(BIN, em).stdout(terminal.stdout()).run(args);
+        (out, terminal.text())
+    }
+
+    /// A time of the API's as the table shows it: `2026-12-03 10:15Z`.
+    fn to_the_minute(at: &serde_json::Value) -> String {
+        let at = at.as_str().expect("a time");
+        format!("{} {}Z", &at[..10], &at[11..16])
+    }
+
+    /// Asserts that `table` is the header and one row for `job` (the API's
+    /// JSON of it), with `until` under RESULTS UNTIL.
+    #[track_caller]
+    fn assert_one_row(table: &str, job: &serde_json::Value, until: &str) {
+        assert!(table.starts_with("ID  "), "{table}");
+        assert_eq!(table.lines().count(), 2, "{table}");
+        let name = job["name"].as_str().unwrap_or("-");
+        let created = to_the_minute(&job["created_at"]);
+        for (title, cell) in [
+            ("ID", job["id"].as_str().unwrap()),
+            ("TYPE", job["type"].as_str().unwrap()),
+            ("NAME", name),
+            ("STATUS", job["status"].as_str().unwrap()),
+            ("CREATED", &created),
+            ("RESULTS UNTIL", until),
+        ] {
+            assert_eq!(column(table, title), [cell], "{title}:\n{table}");
+        }
+    }
+
+    #[test]
+    fn a_table_of_one_row() {
+        let em = emulator();
+        let job = em.create_job("tweets", Some("my-archive"), false);
+        let (out, table) = on_a_terminal(&em, &["--name", "my-archive"]);
+        out.assert_code(0);
+        assert_one_row(&table, &job.json, "-");
+    }
+
+    #[test]
+    fn piped_or_with_json_the_json_of_before_byte_for_byte() {
+        let em = emulator();
+        let job = em.create_job("users", None, false);
+        let core = Job::from_value(job.json.clone()).expect("a job");
+        let before = serde_json::to_string_pretty(&core).unwrap() + "\n";
+        let piped = Stage::new(BIN, &em).run(&["--id", &job.id]);
+        piped.assert_code(0);
+        assert_eq!(piped.stdout, before);
+        let asked = Stage::new(BIN, &em).run(&["--id", &job.id, "--json"]);
+        asked.assert_code(0);
+        assert_eq!(asked.stdout, before);
+        let (out, shown) = on_a_terminal(&em, &["--id", &job.id, "--json"]);
+        out.assert_code(0);
+        assert_eq!(shown, before, "--json on a terminal");
+    }
+
+    #[test]
+    fn wait_shows_progress_on_stderr_then_the_table_with_the_results_time() {
+        let em = Emulator::start(Config {
+            processing_delay: Duration::from_millis(700),
+            ..Config::default()
+        })
+        .expect("start emulator");
+        let job = em.create_job("tweets", None, false);
+        assert_eq!(upload(&em, &job.id, b"20\n21\n"), 200);
+        await_status(&em, &job.id, "in_progress", Duration::from_secs(10));
+        let (out, table) = on_a_terminal(&em, &["--id", &job.id, "--wait", "--interval", "0.1"]);
+        out.assert_code(0).assert_stderr("complete after");
+        let now = em.job(&job.id).expect("the job").json;
+        assert_one_row(&table, &now, &to_the_minute(&now["download_expires_at"]));
+    }
+
+    #[test]
+    fn a_wait_that_ends_without_results_shows_the_table_and_exits_1() {
+        let em = emulator();
+        let job = em.create_job("users", None, false);
+        em.shift_clock(16 * 60);
+        let (out, table) = on_a_terminal(&em, &["--id", &job.id, "--wait", "--interval", "0"]);
+        out.assert_code(1).assert_stderr("ended without results");
+        let now = em.job(&job.id).expect("the job").json;
+        assert_eq!(now["status"], "expired");
+        assert_one_row(&table, &now, "-");
+    }
+}

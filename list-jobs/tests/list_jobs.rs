@@ -204,3 +204,103 @@ fn x_api_url_must_be_an_origin() {
             .assert_stderr("such as https://api.x.com");
     }
 }
+
+/// On a terminal, a table for a person; piped, or with `--json`, the JSON
+/// scripts have always read.
+#[cfg(target_os = "linux")]
+mod terminal {
+    use super::*;
+    use compliance_core::Job;
+    use compliance_testkit::pty::{column, Terminal};
+    use compliance_testkit::{await_status, upload, Output};
+
+    /// What list-jobs prints with `args` on a terminal, line ends as `\n`.
+    fn on_a_terminal(em: &Emulator, args: &[&str]) -> (Output, String) {
+        let mut terminal = Terminal::open();
+        let out = Stage::new(BIN, em).stdout(terminal.stdout()).run(args);
+        (out, terminal.text())
+    }
+
+    /// A time of the API's as the table shows it: `2026-12-03 10:15Z`.
+    fn to_the_minute(at: &serde_json::Value) -> String {
+        let at = at.as_str().expect("a time");
+        format!("{} {}Z", &at[..10], &at[11..16])
+    }
+
+    /// A complete tweets job named `my-archive`, then a users job without
+    /// a name: the jobs as the API has them now, newest first.
+    fn two_jobs(em: &Emulator) -> Vec<serde_json::Value> {
+        let tweets = em.create_job("tweets", Some("my-archive"), false);
+        assert_eq!(upload(em, &tweets.id, b"20\n21\n"), 200);
+        await_status(em, &tweets.id, "complete", Duration::from_secs(10));
+        em.shift_clock(1);
+        let users = em.create_job("users", None, false);
+        [users.id, tweets.id]
+            .iter()
+            .map(|id| em.job(id).expect("the job").json)
+            .collect()
+    }
+
+    #[test]
+    fn a_table_of_the_jobs_newest_first() {
+        let em = emulator();
+        let jobs = two_jobs(&em);
+        let (out, table) = on_a_terminal(&em, &[]);
+        out.assert_code(0);
+        assert!(table.starts_with("ID  "), "{table}");
+        assert_eq!(table.lines().count(), 3, "{table}");
+        let created: Vec<_> = jobs
+            .iter()
+            .map(|j| to_the_minute(&j["created_at"]))
+            .collect();
+        let until = to_the_minute(&jobs[1]["download_expires_at"]);
+        let expected: [(&str, [&str; 2]); 6] = [
+            (
+                "ID",
+                [
+                    jobs[0]["id"].as_str().unwrap(),
+                    jobs[1]["id"].as_str().unwrap(),
+                ],
+            ),
+            ("TYPE", ["users", "tweets"]),
+            ("NAME", ["-", "my-archive"]),
+            ("STATUS", ["created", "complete"]),
+            ("CREATED", [&created[0], &created[1]]),
+            ("RESULTS UNTIL", ["-", &until]),
+        ];
+        for (title, cells) in expected {
+            assert_eq!(column(&table, title), cells, "{title}:\n{table}");
+        }
+    }
+
+    #[test]
+    fn piped_or_with_json_the_json_of_before_byte_for_byte() {
+        let em = emulator();
+        let jobs: Vec<Job> = two_jobs(&em)
+            .into_iter()
+            .map(|j| Job::from_value(j).expect("a job"))
+            .collect();
+        let before = serde_json::to_string_pretty(&jobs).unwrap() + "\n";
+        let piped = Stage::new(BIN, &em).run(&[]);
+        piped.assert_code(0);
+        assert_eq!(piped.stdout, before);
+        let asked = Stage::new(BIN, &em).run(&["--json"]);
+        asked.assert_code(0);
+        assert_eq!(asked.stdout, before);
+        let (out, shown) = on_a_terminal(&em, &["--json"]);
+        out.assert_code(0);
+        assert_eq!(shown, before, "--json on a terminal");
+    }
+
+    #[test]
+    fn no_jobs_is_one_line_saying_which() {
+        let em = emulator();
+        em.create_job("users", None, false);
+        let (out, shown) = on_a_terminal(&em, &["--type", "tweets"]);
+        out.assert_code(0);
+        assert_eq!(shown, "no tweets jobs\n");
+        let (out, shown) = on_a_terminal(&em, &["--status", "complete"]);
+        out.assert_code(0);
+        assert_eq!(shown, "no tweets or users jobs with status complete\n");
+    }
+}

@@ -6,6 +6,8 @@
 
 pub mod archive;
 pub mod hostile;
+#[cfg(target_os = "linux")]
+pub mod pty;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
