@@ -13,7 +13,7 @@ use ureq::Body;
 
 use crate::auth::{redact_in, Origin};
 use crate::config::Config;
-use crate::error::bail_usage;
+use crate::error::{bail_usage, usage};
 use crate::error::{describe_error_item, one_line, ApiError, MAX_ERROR_BODY};
 use crate::error::{NotFound, Transient, Unreachable};
 use crate::jobs::{self, Job, JobId, JobName, JobRef, JobType, NewJob, Status};
@@ -306,7 +306,11 @@ impl Client {
         let envelope = self.get(&path, &[], deadline)?;
         if envelope.get("data").is_none_or(Value::is_null) {
             let why = first_error(&envelope).unwrap_or_else(|| "the API sent no job".into());
-            return Err(NotFound(format!("job {id} not found: {why}")).into());
+            let why = why.trim_end_matches('.');
+            return Err(NotFound(format!(
+                "job {id} not found: {why}; list-jobs shows the jobs of both types, with their ids"
+            ))
+            .into());
         }
         job_from(envelope)
     }
@@ -334,8 +338,7 @@ impl Client {
             .filter(|j| j.name() == Some(name.as_str()))
             .collect();
         let Some(newest) = matches.first() else {
-            let among = job_type.map_or("tweets or users".to_string(), |t| t.to_string());
-            return Err(NotFound(format!("no {among} job named {name:?} is listed")).into());
+            return Err(self.none_named(name, job_type, deadline));
         };
         let other_type = matches.iter().find(|j| j.job_type() != newest.job_type());
         if let Some(other) = other_type {
@@ -354,6 +357,43 @@ impl Client {
             ));
         }
         Ok(matches.swap_remove(0))
+    }
+
+    /// The error for a name that no job of `job_type` (of either type when
+    /// `None`) has, saying where to look: at the other type's job of that
+    /// name when there is one (a look only this failure makes), else at
+    /// list-jobs.
+    fn none_named(
+        &self,
+        name: &JobName,
+        job_type: Option<JobType>,
+        deadline: Option<Instant>,
+    ) -> anyhow::Error {
+        let Some(asked) = job_type else {
+            return NotFound(format!(
+                "no tweets or users job named {name:?} is listed; list-jobs shows the jobs of \
+                 both types, with their names"
+            ))
+            .into();
+        };
+        let other = asked.other();
+        // Whether the other type has the name only adds to the message: a
+        // failure to list its jobs leaves it out.
+        let theirs = self
+            .list_jobs_within(other, None, deadline)
+            .ok()
+            .and_then(|jobs| jobs.into_iter().find(|j| j.name() == Some(name.as_str())));
+        let message = match theirs {
+            Some(job) => format!(
+                "no {asked} job named {name:?} is listed, but {} is: use --type {other}",
+                job.describe_dated()
+            ),
+            None => format!(
+                "no {asked} job named {name:?} is listed, and no {other} job either; \
+                 list-jobs --type {asked} shows the {asked} jobs, with their names"
+            ),
+        };
+        NotFound(message).into()
     }
 
     /// The later parts of the split run whose first part is `first`: the
@@ -522,6 +562,19 @@ impl Client {
         let mut response = sent.map_err(|e| {
             let host = self.origin.host_port();
             let api_url = &self.config.api_url;
+            if not_tls(&e) {
+                return match self.origin.is_loopback() {
+                    true => usage(format!(
+                        "{request}: {host} answered in plain HTTP, not TLS: use \
+                         X_API_URL=http://{host} (the emulator speaks plain http)"
+                    )),
+                    false => anyhow::anyhow!(
+                        "{request}: {host} answered, but not in TLS, though X_API_URL={api_url} \
+                         asks for it: is a proxy or a captive portal answering in its place? \
+                         Check the network"
+                    ),
+                };
+            }
             match unreachable(&e) {
                 Some(Unreach::Refused) => anyhow::Error::new(Unreachable(format!(
                     "{request}: {host} refused the connection; is the server at \
@@ -618,6 +671,22 @@ pub(crate) fn unreachable(e: &ureq::Error) -> Option<Unreach> {
             Some(Unreach::UnknownHost)
         }
         _ => None,
+    }
+}
+
+/// Whether a failed request reached a server that answered, but not in
+/// TLS: `https://` to one that speaks plain HTTP. rustls reads its answer
+/// (the emulator's `400` to the TLS hello, say) as a record of no known
+/// type, at once; another try would only get the same answer.
+pub(crate) fn not_tls(e: &ureq::Error) -> bool {
+    // rustls's error comes inside an I/O error; core does not depend on
+    // rustls itself, so it is known by its words.
+    match e {
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            io.to_string().contains("InvalidContentType")
+        }
+        ureq::Error::Rustls(tls) => tls.to_string().contains("InvalidContentType"),
+        _ => false,
     }
 }
 
@@ -719,6 +788,24 @@ mod tests {
             "Sun, 31 Feb 2026 00:00:00 GMT",
         ] {
             assert_eq!(at(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_answer_that_is_not_tls_is_told_from_other_failures() {
+        let io = |kind, text: &str| ureq::Error::Io(std::io::Error::new(kind, text.to_string()));
+        let corrupt = "received corrupt message of type InvalidContentType";
+        assert!(not_tls(&io(std::io::ErrorKind::InvalidData, corrupt)));
+        for other in [
+            io(
+                std::io::ErrorKind::InvalidData,
+                "invalid peer certificate: UnknownIssuer",
+            ),
+            io(std::io::ErrorKind::ConnectionReset, corrupt),
+            ureq::Error::Timeout(ureq::Timeout::Connect),
+            ureq::Error::ConnectionFailed,
+        ] {
+            assert!(!not_tls(&other), "{other}");
         }
     }
 

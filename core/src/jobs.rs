@@ -39,6 +39,14 @@ impl JobType {
             JobType::Users => "users",
         }
     }
+
+    /// The other type: `users` for `tweets`, and `tweets` for `users`.
+    pub fn other(self) -> JobType {
+        match self {
+            JobType::Tweets => JobType::Users,
+            JobType::Users => JobType::Tweets,
+        }
+    }
 }
 
 impl FromStr for JobType {

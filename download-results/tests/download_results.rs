@@ -1760,3 +1760,48 @@ fn a_body_without_a_last_line_end_does_not_join_the_next() {
         assert_eq!(out.json()["events"], 2);
     }
 }
+
+#[test]
+fn an_unknown_id_points_to_list_jobs_and_a_name_to_its_type() {
+    let em = Emulator::start(Config::default()).expect("start emulator");
+    let users = em.create_job("users", Some("demo"), false);
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    let path = path.to_str().unwrap();
+    Stage::new(BIN, &em)
+        .run(&["--id", "999", "--results-file", path])
+        .assert_code(1)
+        .assert_stderr("job 999 not found")
+        .assert_stderr("list-jobs shows the jobs of both types");
+    Stage::new(BIN, &em)
+        .run(&["--name", "demo", "--type", "tweets", "--results-file", path])
+        .assert_code(1)
+        .assert_stderr(&format!(
+            "no tweets job named \"demo\" is listed, but users job {}",
+            users.id
+        ))
+        .assert_stderr("use --type users");
+    assert!(dir.names().is_empty());
+}
+
+#[test]
+fn an_https_url_to_plain_http_storage_fails_at_once_naming_the_host() {
+    let em = Emulator::start(Config::default()).expect("start emulator");
+    let job = em.create_job("tweets", None, false);
+    let url = job.download_url.replacen("http://", "https://", 1);
+    let host = em.storage_url().replacen("http://", "", 1);
+    let signature = url.split("X-Goog-Signature=").nth(1).expect("signed");
+    // Nothing waits between the TLS hello and its refusal: milliseconds.
+    let started = std::time::Instant::now();
+    let out = Stage::new(BIN, &em).run(&["--url", &url, "--results-file", "-"]);
+    let took = started.elapsed();
+    out.assert_code(2)
+        .assert_stderr(&format!(
+            "download from {host}: the server answered in plain HTTP, not TLS"
+        ))
+        .assert_stderr("http://");
+    assert!(took < Duration::from_secs(2), "{took:?}: {}", out.stderr);
+    assert!(!out.stderr.contains(signature), "{}", out.stderr);
+    assert!(!out.stderr.contains("retry"), "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+}

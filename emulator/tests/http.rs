@@ -92,6 +92,28 @@ fn malformed_heads_are_answered_in_plain_words() {
 }
 
 #[test]
+fn a_tls_hello_gets_a_400_and_the_connection_closes() {
+    let emu = start(|_| {});
+    let (addr, _) = split_url(&emu.base_url());
+    // The start of a TLS 1.2 ClientHello, as a client given https:// sends
+    // it: a handshake record, and no line break anywhere in it.
+    let mut hello = vec![
+        0x16, 0x03, 0x01, 0x00, 0xc4, 0x01, 0x00, 0x00, 0xc0, 0x03, 0x03,
+    ];
+    hello.extend((0..32u8).map(|i| i.wrapping_mul(37) | 0x80));
+    let mut s = connect(&addr);
+    s.write_all(&hello).expect("write the hello");
+    let mut all = Vec::new();
+    // EOF, not the 10 s read timeout connect() sets: the emulator closed.
+    s.read_to_end(&mut all)
+        .expect("the emulator closes the connection after its answer");
+    let r = parse_reply(&all);
+    assert!(all.starts_with(b"HTTP/1.1 400 "), "{:?}", r);
+    assert_eq!(r.header("connection"), Some("close"));
+    assert!(r.text().contains("plain http, not TLS"), "{}", r.text());
+}
+
+#[test]
 fn pipelined_requests_and_drained_bodies_keep_the_connection() {
     let emu = start(|_| {});
     let (addr, _) = split_url(&emu.base_url());

@@ -1291,3 +1291,52 @@ fn an_unsolicited_100_continue_is_skipped() {
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].body, b"1\n2\n");
 }
+
+#[test]
+fn a_check_error_does_not_say_nothing_was_uploaded() {
+    let dir = TempDir::new();
+    let file = dir.write("letters.txt", "1\nabc\n");
+    let out = Stage::bare(BIN).run(&["--ids-file", &file, "--check"]);
+    out.assert_code(2).assert_stderr("line 2 \"abc\"");
+    assert!(!out.stderr.contains("uploaded"), "{}", out.stderr);
+    let out = Stage::bare(BIN)
+        .stdin_bytes("")
+        .run(&["--ids-file", "-", "--check"]);
+    out.assert_code(2)
+        .assert_stderr("standard input: no ID found");
+    assert!(!out.stderr.contains("uploaded"), "{}", out.stderr);
+}
+
+#[test]
+fn an_unknown_id_points_to_list_jobs() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "1\n");
+    Stage::new(BIN, &em)
+        .run(&["--ids-file", &file, "--id", "999"])
+        .assert_code(1)
+        .assert_stderr("job 999 not found")
+        .assert_stderr("list-jobs shows the jobs of both types");
+    assert_eq!(storage_requests(&em), 0);
+}
+
+#[test]
+fn an_https_upload_url_to_plain_http_storage_fails_at_once_naming_the_host() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "1\n");
+    let job = em.create_job("tweets", None, false);
+    let url = job.upload_url.replacen("http://", "https://", 1);
+    let host = em.storage_url().replacen("http://", "", 1);
+    let signature = url.split("X-Goog-Signature=").nth(1).expect("signed");
+    // Nothing waits between the TLS hello and its refusal: milliseconds.
+    let started = std::time::Instant::now();
+    let out = Stage::new(BIN, &em).run(&["--ids-file", &file, "--url", &url]);
+    let took = started.elapsed();
+    out.assert_code(2).assert_stderr(&format!(
+        "upload to {host}: the server answered in plain HTTP, not TLS"
+    ));
+    assert!(took < Duration::from_secs(2), "{took:?}: {}", out.stderr);
+    assert!(!out.stderr.contains(signature), "{}", out.stderr);
+    assert!(em.uploaded(&job.id).is_none());
+}

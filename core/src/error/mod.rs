@@ -6,7 +6,7 @@
 //!
 //! | type | what happened | exit code |
 //! |---|---|---|
-//! | [`UsageError`] | a bad flag or value, a bad ID file, no token | 2 ([`EXIT_USAGE`]) |
+//! | [`UsageError`] | a bad flag or value, a bad ID file, no token, `https://` to a plain-HTTP server on this machine | 2 ([`EXIT_USAGE`]) |
 //! | [`IdFileError`] | an ID file with bad lines or no ID (inside a usage error) | 2 |
 //! | [`NotFound`] | no job with that id or name | 1 ([`EXIT_FAILED`]) |
 //! | [`ApiError`] | the API answered with an error status | 1 |

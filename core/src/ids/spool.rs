@@ -49,7 +49,7 @@ pub(crate) fn check_copy(name: &str, mut source: impl Read) -> anyhow::Result<(F
     }
     let stats = scanner
         .finish(name, None)
-        .map_err(|e| usage(format!("{e}; nothing was uploaded")))?;
+        .map_err(|e| usage(e.to_string()))?;
     Ok((copy, stats))
 }
 

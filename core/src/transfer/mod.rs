@@ -21,4 +21,4 @@ pub use crate::error::StorageError;
 pub use download::{
     download_results, download_sources, results_url, Downloaded, ResultsDownload, Source,
 };
-pub use upload::{upload_ids, upload_url_job, UploadTo, API_HOST_UPLOAD_LIMIT};
+pub use upload::{nothing_uploaded, upload_ids, upload_url_job, UploadTo, API_HOST_UPLOAD_LIMIT};

@@ -5,8 +5,8 @@ use ureq::http::Response;
 use ureq::{Body, SendBody};
 
 use crate::auth::{redact_in, redact_url, Origin};
-use crate::client::{rate_limit_reset, read_limited, unreachable, Client, Unreach};
-use crate::error::{one_line, ApiError, MAX_ERROR_BODY};
+use crate::client::{not_tls, rate_limit_reset, read_limited, unreachable, Client, Unreach};
+use crate::error::{one_line, usage, ApiError, MAX_ERROR_BODY};
 use crate::error::{StorageError, Transient, Unreachable};
 
 /// A signed URL to talk to, with what may be said about it in messages.
@@ -48,6 +48,7 @@ impl Target {
         ok: &[u16],
     ) -> anyhow::Result<Response<Body>> {
         let mut response = sent.map_err(|e| match unreachable(&e) {
+            _ if not_tls(&e) => self.not_tls(what),
             Some(Unreach::Refused) => anyhow::Error::new(Unreachable(format!(
                 "{what} {}: the connection was refused; is the server running?",
                 self.host
@@ -85,6 +86,24 @@ impl Target {
             }
             .into()),
             None => Err(ApiError::decode(request, status, reset, &body).into()),
+        }
+    }
+
+    /// An `https://` URL whose server answered, but not in TLS: not retried.
+    /// On this machine that is a URL given with the wrong scheme, such as
+    /// an emulator's with `https://`; elsewhere, something in the way.
+    /// Names the host only, never the URL with its signature.
+    fn not_tls(&self, what: &str) -> anyhow::Error {
+        let host = &self.host;
+        match Origin::of(&self.url).is_ok_and(|o| o.is_loopback()) {
+            true => usage(format!(
+                "{what} {host}: the server answered in plain HTTP, not TLS: give the URL \
+                 with http:// in place of https:// (the emulator speaks plain http)"
+            )),
+            false => anyhow::anyhow!(
+                "{what} {host}: the server answered, but not in TLS, though the URL is https://: \
+                 is a proxy or a captive portal answering in its place? Check the network"
+            ),
         }
     }
 

@@ -10,7 +10,7 @@ use ureq::{Body, SendBody};
 
 use super::storage::{unredirected, Target};
 use crate::client::Client;
-use crate::error::{bail_usage, one_line, Transient};
+use crate::error::{bail_usage, exit_code, one_line, usage, Transient, EXIT_USAGE};
 use crate::ids::IdFile;
 use crate::jobs::{Job, JobId, Status};
 use crate::messages::note;
@@ -66,6 +66,18 @@ impl Job {
 pub(crate) fn is_resumable_url(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
     lower.contains("x-goog-signedheaders=") && lower.contains("x-goog-resumable")
+}
+
+/// An error met before an upload began (the ID file's check, above all),
+/// as the upload reports it: with "nothing was uploaded" added, its exit
+/// code kept. A check alone (`upload-ids --check`) reports its errors
+/// without it, since no upload was going to happen.
+pub fn nothing_uploaded(e: anyhow::Error) -> anyhow::Error {
+    let message = format!("{e:#}; nothing was uploaded");
+    match exit_code(&e) {
+        EXIT_USAGE => usage(message),
+        _ => anyhow::Error::msg(message),
+    }
 }
 
 /// Where an upload goes: a raw upload URL, or a job looked up by id or name.
@@ -542,6 +554,24 @@ impl Sent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nothing_uploaded_is_said_by_the_upload_not_the_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ids.txt");
+        std::fs::write(&path, "1\nabc\n").unwrap();
+        let checked = IdFile::check(&path).unwrap_err();
+        assert!(!format!("{checked:#}").contains("uploaded"), "{checked:#}");
+        let e = nothing_uploaded(checked);
+        assert_eq!(exit_code(&e), EXIT_USAGE);
+        let msg = format!("{e:#}");
+        assert!(
+            msg.contains("line 2 \"abc\"") && msg.ends_with("; nothing was uploaded"),
+            "{msg}"
+        );
+        let other = nothing_uploaded(anyhow::anyhow!("cannot make a temporary file"));
+        assert_eq!(exit_code(&other), crate::error::EXIT_FAILED);
+    }
 
     #[test]
     fn reads_the_job_of_an_upload_url() {

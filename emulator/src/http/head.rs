@@ -73,6 +73,23 @@ pub(crate) fn read_head(reader: &mut impl BufRead) -> Result<Request, HeadError>
     parse_head(&head, fields_at)
 }
 
+/// The answer to bytes that no request line starts with, such as a TLS
+/// ClientHello (its first byte is 0x16) from a client given `https://`.
+const NOT_HTTP: HeadError = HeadError::Bad(
+    400,
+    "not an HTTP request; this server speaks plain http, not TLS\n",
+);
+
+/// Refuses at once what cannot start a line of a request head: a TLS
+/// hello may hold no line break at all, and waiting for one would keep
+/// its client waiting for a handshake until a timeout.
+fn refuse_binary(reader: &mut impl BufRead) -> Result<(), HeadError> {
+    match reader.fill_buf().map_err(|_| HeadError::Closed)?.first() {
+        Some(b) if !b.is_ascii_graphic() && !b.is_ascii_whitespace() => Err(NOT_HTTP),
+        _ => Ok(()),
+    }
+}
+
 /// Reads one line onto `head`, spending from the head budget; true when
 /// it is an empty line.
 fn read_line(
@@ -105,8 +122,12 @@ fn read_line(
 fn read_head_bytes(reader: &mut impl BufRead) -> Result<(Vec<u8>, usize), HeadError> {
     let mut budget = MAX_HEAD;
     let mut head = Vec::with_capacity(1024);
-    // Clients may send empty lines before a request (RFC 9112, 2.2).
-    while read_line(reader, &mut head, &mut budget)? {
+    loop {
+        refuse_binary(reader)?;
+        if !read_line(reader, &mut head, &mut budget)? {
+            break;
+        }
+        // Clients may send empty lines before a request (RFC 9112, 2.2).
         head.clear();
     }
     let fields_at = head.len();
@@ -323,6 +344,7 @@ mod tests {
         let version = "only HTTP/1.x is supported\n";
         let header = "malformed header line\n";
         let name = "malformed header name\n";
+        let not_http = "not an HTTP request; this server speaks plain http, not TLS\n";
         for (raw, answer) in [
             (&b"GARBAGE\r\n\r\n"[..], (400, line)),
             (b"GET /  HTTP/1.1\r\n\r\n", (400, line)),
@@ -348,6 +370,8 @@ mod tests {
                 (501, "unsupported transfer-encoding\n"),
             ),
             (b"GET / HTTP/1.1\r\nHost: h\r\n", (0, "closed")),
+            (b"\x16\x03\x01\x00\xc4\x01", (400, not_http)),
+            (b"\r\n\x80\x2e\x01", (400, not_http)),
         ] {
             assert_eq!(refused(raw), answer, "{}", String::from_utf8_lossy(raw));
         }
