@@ -5,10 +5,12 @@
 //! standard input, two runs at once, results files that are not plain
 //! files, names and sizes that cannot work.
 
-use std::io::Write as _;
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use compliance_testkit::{
@@ -23,6 +25,13 @@ fn script() -> PathBuf {
 /// the API at `api`; in a process group of its own, so that a test can
 /// stop it and every program it started, as Ctrl-C would.
 fn command(api: &str, token: &str, args: &[&str]) -> Command {
+    let mut command = bash(api, token);
+    command.arg(script()).args(args);
+    command
+}
+
+/// bash, set up as [`command`] runs lifecycle.sh, for the arguments given.
+fn bash(api: &str, token: &str) -> Command {
     let programs = sibling_binary("create-job");
     let programs = programs.parent().expect("target folder");
     let path = format!(
@@ -32,8 +41,6 @@ fn command(api: &str, token: &str, args: &[&str]) -> Command {
     );
     let mut command = Command::new("bash");
     command
-        .arg(script())
-        .args(args)
         .env("PATH", path)
         .env("X_API_URL", api)
         .env("BEARER_TOKEN", token)
@@ -74,12 +81,90 @@ fn lifecycle(em: &Emulator, args: &[&str], stdin: Option<&[u8]>) -> Output {
     finish(child)
 }
 
+/// A command line lifecycle.sh printed, pasted into bash as a person would,
+/// in the environment of [`command`].
+fn pasted(em: &Emulator, line: &str) -> Output {
+    let out = bash(&em.base_url(), em.token())
+        .args(["-c", line])
+        .output()
+        .expect("run bash -c");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Sends `signal` to a lifecycle.sh and every program it started (its
+/// process group), as a terminal sends Ctrl-C.
+fn signal_group(child: &Child, signal: &str) {
+    let group = format!("-{}", child.id());
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), "--", &group])
+        .status();
+    assert!(sent.is_ok_and(|s| s.success()), "kill -{signal} {group}");
+}
+
 /// Kills a lifecycle.sh and every program it started (its process group).
 fn kill_group(child: &mut Child) {
-    let group = format!("-{}", child.id());
-    let killed = Command::new("kill").args(["-KILL", "--", &group]).status();
-    assert!(killed.is_ok_and(|s| s.success()), "kill {group}");
+    signal_group(child, "KILL");
     let _ = child.wait();
+}
+
+/// A lifecycle.sh started by [`spawn`] whose stderr the test reads as it
+/// comes, to act at a point of the run.
+struct Watched {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Watched {
+    fn new(mut child: Child) -> Watched {
+        let pipe = child.stderr.take().expect("stderr");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&stderr);
+        let reader = std::thread::spawn(move || {
+            let mut pipe = BufReader::new(pipe);
+            let mut line = Vec::new();
+            while pipe.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&line));
+                line.clear();
+            }
+        });
+        Watched {
+            child,
+            stderr,
+            reader,
+        }
+    }
+
+    /// Waits until stderr holds `text`.
+    fn await_stderr(&self, text: &str) {
+        await_condition(SoFar(text, &self.stderr), Duration::from_secs(30), || {
+            self.stderr.lock().unwrap().contains(text)
+        });
+    }
+
+    fn finish(self) -> Output {
+        let mut out = finish(self.child);
+        self.reader.join().expect("stderr reader");
+        out.stderr = self.stderr.lock().unwrap().clone();
+        out
+    }
+}
+
+/// What a watched run awaits on stderr, and what it printed so far: shown
+/// when the wait fails.
+struct SoFar<'a>(&'a str, &'a Mutex<String>);
+
+impl std::fmt::Display for SoFar<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let so_far = self.1.lock().unwrap();
+        write!(f, "stderr holds {:?}; so far:\n{so_far}", self.0)
+    }
 }
 
 /// The process `name` that `parent` started, if it runs now.
@@ -216,8 +301,9 @@ fn a_failure_in_the_middle_stops_and_the_re_run_finishes() {
     let out = lifecycle(&em, &args, Some(messy.as_bytes()));
     out.assert_code(1)
         .assert_stderr("upload-ids failed (exit 1) for part 2 of 3")
-        .assert_stderr("It left behind job")
-        .assert_stderr("Run the same lifecycle.sh command again to go on");
+        .assert_stderr("It leaves users job")
+        .assert_stderr("To go on from there, run the same command again: ");
+    assert_sentences_stand_alone(&out);
     assert!(
         !results.exists(),
         "no results file before every part is done"
@@ -833,7 +919,8 @@ fn an_interrupted_create_job_says_what_it_may_have_left() {
     out.assert_stderr("create-job failed")
         .assert_stderr("may have created a job this run does not know of")
         .assert_stderr("list-jobs --type tweets --status created")
-        .assert_stderr("or add --replace to cancel it");
+        .assert_stderr("add --replace, which cancels that job");
+    assert_sentences_stand_alone(&out);
     // As it says: --replace cancels the job left, and the run goes on.
     let args = run_args(&file, &results, &["--name", "ctrl-c", "--replace"]);
     lifecycle(&em, &args, None).assert_code(0);
@@ -946,4 +1033,388 @@ fn the_help_states_the_state_rules() {
     ] {
         assert!(help.stdout.contains(rule), "{rule}:\n{}", help.stdout);
     }
+}
+
+/// The message lifecycle.sh ends a stopped run with (after its blank
+/// line): every line starts a sentence, none carries on the one before.
+fn assert_sentences_stand_alone(out: &Output) {
+    let (_, message) = out.stderr.rsplit_once("\n\n").expect("a closing message");
+    for line in message.lines() {
+        assert!(
+            line.starts_with("lifecycle.sh: ") || line.starts_with(|c: char| c.is_uppercase()),
+            "{line:?} does not start a sentence:\n{message}"
+        );
+    }
+}
+
+#[test]
+fn a_run_of_one_part_that_stops_says_part_1_of_1() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", id_lines(1_450_000_000_000_000_000, 50));
+    let results = dir.path("r.jsonl");
+    em.fault(
+        Route::Upload,
+        Fault::Status {
+            status: 403,
+            times: 1,
+        },
+    );
+    let out = lifecycle(&em, &run_args(&file, &results, &["--name", "one"]), None);
+    let job = &em.jobs()[0].id;
+    out.assert_code(1)
+        .assert_stderr("lifecycle.sh: upload-ids failed (exit 1) for part 1 of 1.\n")
+        .assert_stderr(&format!("It leaves tweets job {job} (\"one\")"));
+    assert_sentences_stand_alone(&out);
+}
+
+#[test]
+fn ctrl_c_or_sigterm_while_waiting_names_the_job_and_the_command_that_goes_on() {
+    let em = Emulator::start(Config {
+        processing_delay: Duration::from_secs(3600),
+        rate_limits: compliance_testkit::RateLimits::uniform(100_000),
+        ..Config::default()
+    })
+    .expect("start emulator");
+    let dir = TempDir::new();
+    let all = id_lines(1_450_000_000_000_000_000, 50);
+    let file = dir.write("ids.txt", &all);
+    let results = dir.path("r.jsonl");
+    let args = run_args(&file, &results, &["--name", "monthly"]);
+    let state = dir.path(".r.jsonl.lifecycle");
+    // Stopped while list-job waits, first by SIGTERM, then, going on with
+    // the same job, by Ctrl-C.
+    let mut again = String::new();
+    for (signal, code, says) in [
+        (
+            "TERM",
+            143,
+            "list-job was stopped by SIGTERM for part 1 of 1.",
+        ),
+        (
+            "INT",
+            130,
+            "list-job was stopped by Ctrl-C (SIGINT) for part 1 of 1.",
+        ),
+    ] {
+        let run = Watched::new(spawn(&em, &args));
+        run.await_stderr("in_progress after");
+        signal_group(&run.child, signal);
+        let out = run.finish();
+        let job = &em.jobs()[0].id;
+        out.assert_code(code)
+            .assert_stderr(says)
+            .assert_stderr(&format!(
+                "It leaves tweets job {job} (\"monthly\"); see it with: list-job --id {job}\n"
+            ))
+            .assert_stderr("To give the run up instead, remove its state (rm -rf ");
+        assert_sentences_stand_alone(&out);
+        let line = out
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("To go on from there, run the same command again: "))
+            .expect("the command that goes on");
+        again = line.trim_end_matches('.').to_string();
+        assert!(state.exists(), "the state stays for the run that goes on");
+    }
+    assert_eq!(em.jobs().len(), 1);
+    // The job completes; the command printed, pasted, goes on with it.
+    em.shift_clock(3600);
+    let out = pasted(&em, &again);
+    let job = &em.jobs()[0].id;
+    out.assert_code(0)
+        .assert_stderr(&format!("part 1: job {job} of an earlier run is complete"));
+    assert_eq!(em.jobs().len(), 1, "no job made again");
+    assert_eq!(
+        std::fs::read(&results).unwrap(),
+        em.expected_results("tweets", all.as_bytes())
+    );
+    assert_eq!(dir.names(), ["ids.txt", "r.jsonl"]);
+}
+
+#[test]
+fn every_command_printed_pastes_into_bash_with_spaces_and_quotes_in_its_paths() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let folder = dir.path("it's a \"folder\"");
+    std::fs::create_dir(&folder).unwrap();
+    let all = id_lines(1_450_000_000_000_000_000, 120);
+    let ids = folder.join("my ids $HOME.txt");
+    std::fs::write(&ids, &all).unwrap();
+    let results = folder.join("results `x`.jsonl");
+    let (ids, results) = (ids.to_str().unwrap(), results.to_str().unwrap());
+    let out = lifecycle(
+        &em,
+        &run_args(
+            ids,
+            Path::new(results),
+            &["--part-size", "1000", "--name", "a b"],
+        ),
+        None,
+    );
+    out.assert_code(0);
+    let printed: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("$ "))
+        .collect();
+    assert_eq!(printed.len(), 2 + 3 * 3 + 1, "{}", out.stderr);
+    // Each line, pasted, gives the words the program was run with.
+    let words = |line: &str| -> Vec<String> {
+        let out = pasted(&em, &format!("printf '%s\\n' {line}"));
+        out.assert_code(0);
+        out.stdout.lines().map(String::from).collect()
+    };
+    assert_eq!(
+        words(printed[1]),
+        ["upload-ids", "--ids-file", ids, "--check"]
+    );
+    assert_eq!(
+        words(printed[2]),
+        ["create-job", "--type", "tweets", "--name", "a b"]
+    );
+    let download = words(printed.last().unwrap());
+    assert_eq!(download[0], "download-results");
+    assert_eq!(download.last().map(String::as_str), Some(results));
+    // And run as pasted, the check works on the same file.
+    pasted(&em, printed[1])
+        .assert_code(0)
+        .assert_stderr("passes: 120 IDs");
+}
+
+#[test]
+fn version_and_short_usage() {
+    let em = emulator();
+    let version = lifecycle(&em, &["--version"], None);
+    version.assert_code(0);
+    assert_eq!(
+        version.stdout,
+        format!("lifecycle.sh {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let usage = lifecycle(&em, &["-h"], None);
+    usage.assert_code(0);
+    let manual = lifecycle(&em, &["--help"], None);
+    manual.assert_code(0);
+    assert!(usage.stdout.lines().count() <= 30, "{}", usage.stdout);
+    assert!(
+        manual.stdout.starts_with(&usage.stdout),
+        "{}",
+        manual.stdout
+    );
+    for flag in [
+        "--type",
+        "--ids-file",
+        "--results-file",
+        "--name",
+        "--replace",
+        "--part-size",
+        "--format",
+        "--help",
+        "--version",
+    ] {
+        assert!(usage.stdout.contains(flag), "{flag}:\n{}", usage.stdout);
+    }
+    assert!(usage.stdout.contains("Usage:\n  ./lifecycle.sh --type"));
+}
+
+#[test]
+fn the_totals_by_reason_over_every_part_end_the_run() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let all = id_lines(1_450_000_000_000_000_000, 120);
+    let file = dir.write("ids.txt", &all);
+    let results = dir.path("r.jsonl");
+    let out = lifecycle(
+        &em,
+        &run_args(&file, &results, &["--part-size", "1000"]),
+        None,
+    );
+    out.assert_code(0);
+    assert_eq!(em.jobs().len(), 3);
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let expected = em.expected_results("tweets", all.as_bytes());
+    for line in expected.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let event: serde_json::Value = serde_json::from_slice(line).expect("a results line");
+        *reasons
+            .entry(event["reason"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert!(reasons.len() > 1, "{reasons:?}");
+    let counts: Vec<String> = reasons.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    let events: usize = reasons.values().sum();
+    let totals = format!(
+        "{}: {events} compliance events ({})",
+        results.display(),
+        counts.join(", ")
+    );
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        lines[lines.len() - 2..],
+        [
+            totals.as_str(),
+            &format!(
+                "lifecycle.sh: {} holds the results of 3 job(s)",
+                results.display()
+            )
+        ],
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.matches("compliance events").count(),
+        1,
+        "shown once"
+    );
+}
+
+#[test]
+fn a_failed_check_leaves_no_state_and_the_corrected_re_run_works() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let all = id_lines(1_450_000_000_000_000_000, 120);
+    let file = dir.write("ids.txt", format!("{all}not an id\n"));
+    let results = dir.path("r.jsonl");
+    lifecycle(&em, &run_args(&file, &results, &[]), None)
+        .assert_code(2)
+        .assert_stderr("line 121 \"not an id\"");
+    assert_eq!(dir.names(), ["ids.txt"], "no state left");
+    // The file corrected, a name too long for the last of three parts.
+    dir.write("ids.txt", &all);
+    let long = "n".repeat(63);
+    let split = ["--part-size", "1000", "--name"];
+    lifecycle(
+        &em,
+        &run_args(&file, &results, &[&split[..], &[&long]].concat()),
+        None,
+    )
+    .assert_code(2)
+    .assert_stderr("part 3 would be named");
+    assert_eq!(dir.names(), ["ids.txt"], "no state left");
+    assert!(em.requests().is_empty());
+    // Corrected, the run goes through; its download refused, it stops
+    // with its state, which a failed check then leaves as it is.
+    let args = run_args(&file, &results, &[&split[..], &["monthly"]].concat());
+    refuse_downloads(&em, 0);
+    lifecycle(&em, &args, None).assert_code(1);
+    dir.write("bad.txt", "x\n");
+    let bad = dir.path("bad.txt");
+    lifecycle(
+        &em,
+        &run_args(bad.to_str().unwrap(), &results, &split[..2]),
+        None,
+    )
+    .assert_code(2);
+    lifecycle(&em, &args, None)
+        .assert_code(0)
+        .assert_stderr("going on with the unfinished run");
+    assert_eq!(em.jobs().len(), 3, "no job made again");
+    assert_eq!(
+        std::fs::read(&results).unwrap(),
+        em.expected_results("tweets", all.as_bytes())
+    );
+    assert_eq!(dir.names(), ["bad.txt", "ids.txt", "r.jsonl"]);
+}
+
+#[test]
+fn a_run_that_replaces_an_earlier_results_file_says_so() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let all = id_lines(1_450_000_000_000_000_000, 50);
+    let file = dir.write("ids.txt", &all);
+    let results = dir.path("r.jsonl");
+    let args = run_args(&file, &results, &[]);
+    let first = lifecycle(&em, &args, None);
+    first.assert_code(0);
+    assert!(!first.stderr.contains("replaces"), "{}", first.stderr);
+    // Next month, the same command over last month's results.
+    let out = lifecycle(&em, &args, None);
+    out.assert_code(0)
+        .assert_stderr(&format!(
+            "lifecycle.sh: {} exists (last written ",
+            results.display()
+        ))
+        .assert_stderr("this run replaces it once every part's results are whole");
+    assert_eq!(em.jobs().len(), 2);
+    assert_eq!(
+        std::fs::read(&results).unwrap(),
+        em.expected_results("tweets", all.as_bytes())
+    );
+}
+
+#[test]
+fn an_unknown_or_misspelt_flag_is_named_with_the_closest_real_one() {
+    let em = emulator();
+    let dir = TempDir::new();
+    let file = dir.write("ids.txt", "1\n");
+    let results = dir.path("r.jsonl");
+    for (wrong, says) in [
+        ("--typ", "there is no flag --typ; did you mean --type?"),
+        ("--tpye", "there is no flag --tpye; did you mean --type?"),
+        ("-type", "there is no flag -type; did you mean --type?"),
+        ("--ids", "there is no flag --ids; did you mean --ids-file?"),
+        (
+            "--re",
+            "there is no flag --re; did you mean --results-file or --replace?",
+        ),
+        (
+            "--fromat",
+            "there is no flag --fromat; did you mean --format?",
+        ),
+        (
+            "--output",
+            "there is no flag --output; see ./lifecycle.sh -h",
+        ),
+        ("tweets", "'tweets' is not a flag"),
+    ] {
+        let mut args = run_args(&file, &results, &[]);
+        args.insert(0, wrong);
+        lifecycle(&em, &args, None)
+            .assert_code(2)
+            .assert_stderr(&format!("lifecycle.sh: {says}"));
+    }
+    // --flag=value, as the stages take it.
+    lifecycle(&em, &run_args(&file, &results, &["--format=xml"]), None)
+        .assert_code(2)
+        .assert_stderr("--format must be jsonl or csv, not 'xml'");
+    assert!(em.requests().is_empty());
+    assert_eq!(dir.names(), ["ids.txt"]);
+}
+
+#[test]
+fn without_the_programs_on_path_the_newest_build_is_used() {
+    let em = emulator();
+    let dir = TempDir::new();
+    // A checkout of its own: the script, and a debug build only.
+    let checkout = TempDir::new();
+    let copy = checkout.path("lifecycle.sh");
+    std::fs::copy(script(), &copy).unwrap();
+    let debug = checkout.path("target/debug");
+    std::fs::create_dir_all(&debug).unwrap();
+    for program in [
+        "create-job",
+        "upload-ids",
+        "list-job",
+        "list-jobs",
+        "download-results",
+    ] {
+        std::os::unix::fs::symlink(sibling_binary(program), debug.join(program)).unwrap();
+    }
+    let all = id_lines(1_450_000_000_000_000_000, 50);
+    let file = dir.write("ids.txt", &all);
+    let results = dir.path("r.jsonl");
+    let out = Command::new("bash")
+        .arg(&copy)
+        .args(run_args(&file, &results, &[]))
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env_remove("CARGO_TARGET_DIR")
+        .env("X_API_URL", em.base_url())
+        .env("BEARER_TOKEN", em.token())
+        .output()
+        .expect("run bash lifecycle.sh");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        std::fs::read(&results).unwrap(),
+        em.expected_results("tweets", all.as_bytes())
+    );
 }
