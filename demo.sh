@@ -7,9 +7,24 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-echo "Building (the first time takes a few minutes)..." >&2
-cargo build --quiet --workspace --bins
-export PATH="$PWD/target/debug:$PATH"
+# The profile `cargo test` uses: the tests then reuse this build.
+echo "Building (the first time takes two or three minutes on two cores)..." >&2
+if [ -t 2 ]; then
+  cargo build --workspace --bins # cargo's own progress bar
+else
+  # No progress bar off a terminal, and a large crate can compile for a
+  # minute without a line: say every 15 s that the build goes on.
+  cargo build --workspace --bins &
+  build_pid=$!
+  ( while sleep 15; do echo "  ... still building ($((SECONDS))s)" >&2; done ) &
+  ticker_pid=$!
+  build_status=0
+  wait "$build_pid" || build_status=$?
+  kill "$ticker_pid" 2>/dev/null || true
+  wait "$ticker_pid" 2>/dev/null || true # killed on purpose
+  [ "$build_status" -eq 0 ] || exit "$build_status"
+fi
+export PATH="${CARGO_TARGET_DIR:-$PWD/target}/debug:$PATH"
 
 work=$(mktemp -d)
 emulator_pid=
