@@ -137,8 +137,9 @@ fn main() {
                 eprintln!("{e}");
                 process::exit(2);
             }
-            // --help and --version.
-            println!("{e}");
+            // --help and --version. A reader that stops early (`| head`)
+            // has what it wanted: no panic on the closed pipe.
+            let _ = writeln!(std::io::stdout(), "{e}");
             process::exit(0);
         });
 

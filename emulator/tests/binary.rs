@@ -44,6 +44,21 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn help_to_a_reader_that_has_gone_is_no_panic() {
+    // A pipe whose reader is gone before the first byte: `| head -0`.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = Command::new(BIN)
+        .arg("--help")
+        .stdout(writer)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn version_names_the_program() {
     let want = format!("compliance-emulator {}\n", env!("CARGO_PKG_VERSION"));
     for flag in ["--version", "-V"] {
