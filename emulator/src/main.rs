@@ -211,7 +211,7 @@ fn main() {
     // that must not stop the emulator (println! would panic).
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "export X_API_URL={}", emu.base_url());
-    let _ = writeln!(out, "export BEARER_TOKEN={}", emu.token());
+    let _ = writeln!(out, "export BEARER_TOKEN={}", shell_word(emu.token()));
     let _ = out.flush();
     drop(out);
     let mut err = std::io::stderr().lock();
@@ -241,6 +241,18 @@ fn main() {
     // Closes the listeners and connections and removes the temp directory.
     drop(emu);
     process::exit(128 + signal);
+}
+
+/// `word` as the shell reads it back: as it is when it holds only
+/// characters no shell treats specially, else in single quotes (a token may
+/// hold `$`, `;` or `'`, and the export lines are meant to be pasted).
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_.~+/=:@%,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// Stopping on SIGINT, SIGTERM and SIGHUP: the signals are blocked in every

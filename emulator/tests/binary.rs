@@ -59,6 +59,31 @@ fn help_to_a_reader_that_has_gone_is_no_panic() {
 }
 
 #[test]
+fn the_export_lines_paste_into_a_shell_whatever_the_token() {
+    for token in ["t0k", "a'b$c;d`e\\f\"g", "x=y"] {
+        let mut child = Command::new(BIN)
+            .args(["--token", token])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut lines = String::new();
+        for _ in 0..2 {
+            out.read_line(&mut lines).expect("line");
+        }
+        child.kill().expect("kill");
+        child.wait().expect("wait");
+        let script = format!("{lines}printf %s \"$BEARER_TOKEN\"");
+        let shell = Command::new("bash")
+            .args(["-c", &script])
+            .output()
+            .expect("bash");
+        assert_eq!(String::from_utf8_lossy(&shell.stdout), token, "{lines}");
+    }
+}
+
+#[test]
 fn version_names_the_program() {
     let want = format!("compliance-emulator {}\n", env!("CARGO_PKG_VERSION"));
     for flag in ["--version", "-V"] {
