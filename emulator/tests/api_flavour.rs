@@ -218,7 +218,7 @@ fn upload_errors() {
 fn an_upload_that_ends_after_the_window_is_refused() {
     let emu = api_emulator(3);
     let job = emu.create_job("tweets", None, false);
-    let reply = put_ending_after(&emu, &job.upload_url, &ids(100), 900);
+    let reply = put_ending_after(&emu, &job.upload_url, &ids(100), 900, || {});
     let v = check_problem(&reply, 403, &problem_uri("not-authorized-for-resource"));
     assert!(
         v["detail"].as_str().expect("detail").contains("expired"),

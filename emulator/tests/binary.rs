@@ -481,16 +481,7 @@ fn the_log_has_a_json_line_per_request_without_secrets() {
     assert_eq!(create.status, 200, "{}", create.text());
     let job = create.json()["data"].clone();
     let upload_url = job["upload_url"].as_str().expect("upload_url");
-    let started = send(
-        upload_url,
-        "POST",
-        &[
-            ("Content-Type", "text/plain"),
-            ("Content-Length", "0"),
-            ("x-goog-resumable", "start"),
-        ],
-        b"",
-    );
+    let started = send(upload_url, "POST", &START, b"");
     assert_eq!(started.status, 201, "{}", started.text());
     let session = started.header("location").expect("Location").to_string();
     let put = send(

@@ -757,18 +757,7 @@ fn fail_job_fails_the_job_of_a_resumable_session_it_started() {
     let job = emu.create_job("users", None, true);
     // Queued for the next upload request: the session's start.
     emu.fault(Route::Upload, Fault::FailJob { times: 1 });
-    let start = send(
-        &job.upload_url,
-        "POST",
-        &[
-            ("Content-Type", "text/plain"),
-            ("Content-Length", "0"),
-            ("x-goog-resumable", "start"),
-        ],
-        b"",
-    );
-    assert_eq!(start.status, 201, "{}", start.text());
-    let session = start.header("location").expect("Location").to_string();
+    let session = start_session(&job.upload_url);
     let body = ids(10);
     let r = send(
         &session,
@@ -795,12 +784,7 @@ fn fail_job_in_the_api_flavour() {
     emu.fault(Route::GetJob, Fault::FailJob { times: 1 });
     for kind in ["tweets", "users"] {
         let job = emu.create_job(kind, None, false);
-        let r = send(
-            &job.upload_url,
-            "PUT",
-            &[("Content-Type", "text/plain")],
-            b"1\n2\n",
-        );
+        let r = put_ids(&job.upload_url, b"1\n2\n");
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.json()["data"]["status"], "in_progress");
         assert_eq!(job_json(&emu, &job.id)["status"], "in_progress");
@@ -811,12 +795,7 @@ fn fail_job_in_the_api_flavour() {
     }
     // Two uploads took the two failures; the third job completes.
     let job = emu.create_job("tweets", None, false);
-    let r = send(
-        &job.upload_url,
-        "PUT",
-        &[("Content-Type", "text/plain")],
-        b"1\n2\n",
-    );
+    let r = put_ids(&job.upload_url, b"1\n2\n");
     assert_eq!(r.status, 200, "{}", r.text());
     emu.shift_clock(PROCESSING_SECS);
     wait_status(&emu, &job.id, "complete");

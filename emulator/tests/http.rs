@@ -166,16 +166,7 @@ fn storage_needs_a_length_and_refuses_other_methods() {
     // Session URIs only take PUT and DELETE; a cancelled job's session
     // cannot complete.
     let users = emu.create_job("users", None, true);
-    let started = send(
-        &users.upload_url,
-        "POST",
-        &[
-            ("Content-Type", "text/plain"),
-            ("Content-Length", "0"),
-            ("x-goog-resumable", "start"),
-        ],
-        b"",
-    );
+    let started = send(&users.upload_url, "POST", &START, b"");
     let session = started.header("location").expect("Location").to_string();
     check_xml(&send(&session, "POST", &[], b""), 405, "MethodNotAllowed");
     api_delete(&emu, &format!("/2/compliance/jobs/{}", users.id));
@@ -313,20 +304,6 @@ fn answers_to_head_have_no_body() {
         "{}",
         String::from_utf8_lossy(&all)
     );
-}
-
-/// The headers that start a resumable session.
-const START: [(&str, &str); 3] = [
-    ("Content-Type", "text/plain"),
-    ("Content-Length", "0"),
-    ("x-goog-resumable", "start"),
-];
-
-/// Starts a session on a resumable job's upload URL; returns its URI.
-fn start_session(upload_url: &str) -> String {
-    let r = send(upload_url, "POST", &START, b"");
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.header("location").expect("Location").to_string()
 }
 
 /// Unix seconds of an IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`,

@@ -112,20 +112,6 @@ fn a_second_simple_put_overwrites_the_object_but_not_the_job() {
     );
 }
 
-/// The headers that start a resumable session.
-const START: [(&str, &str); 3] = [
-    ("Content-Type", "text/plain"),
-    ("Content-Length", "0"),
-    ("x-goog-resumable", "start"),
-];
-
-/// Starts a session on a resumable job's upload URL; returns its URI.
-fn start_session(upload_url: &str) -> String {
-    let r = send(upload_url, "POST", &START, b"");
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.header("location").expect("Location").to_string()
-}
-
 /// A chunk (or status query) on a session.
 fn put_chunk(session: &str, range: &str, body: &[u8]) -> Reply {
     send(session, "PUT", &[("Content-Range", range)], body)
@@ -141,23 +127,11 @@ fn a_simple_put_that_arrived_in_time_may_end_after_the_window() {
     let body = ids(100);
     // The signature is checked when the request arrives, as Cloud Storage
     // does; the body ends after the window closed.
-    let (addr, target) = split_url(&job.upload_url);
-    let mut s = connect(&addr);
-    let head = format!(
-        "PUT {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).expect("head");
-    let mut interim = [0u8; 25];
-    s.read_exact(&mut interim).expect("100 Continue");
-    emu.shift_clock(900);
-    // Meanwhile the job waits for it rather than expire.
-    assert_eq!(emu.job(&job.id).expect("job").status, "created");
-    assert!(emu.try_create_job("tweets", None, false).is_err());
-    s.write_all(&body).expect("body");
-    let mut rest = Vec::new();
-    let _ = s.read_to_end(&mut rest);
-    let r = parse_reply(&rest);
+    let r = put_ending_after(&emu, &job.upload_url, &body, 900, || {
+        // Meanwhile the job waits for it rather than expire.
+        assert_eq!(emu.job(&job.id).expect("job").status, "created");
+        assert!(emu.try_create_job("tweets", None, false).is_err());
+    });
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(emu.uploaded(&job.id).as_deref(), Some(&body[..]));
     wait_status(&emu, &job.id, "complete");
@@ -566,16 +540,7 @@ fn a_query_the_signature_does_not_cover_is_refused() {
     // A session URI is the upload URL plus `upload_id`: the session's own
     // capability, answered by the session it names.
     let resumable = emu.create_job("users", None, true);
-    let started = send(
-        &resumable.upload_url,
-        "POST",
-        &[
-            ("Content-Type", "text/plain"),
-            ("Content-Length", "0"),
-            ("x-goog-resumable", "start"),
-        ],
-        b"",
-    );
+    let started = send(&resumable.upload_url, "POST", &START, b"");
     let session = started.header("location").expect("Location");
     assert_eq!(send(session, "PUT", &[], b"2\n").status, 200);
     // `upload_id` names no session of the object: no such upload.
@@ -730,11 +695,6 @@ fn resumable_upload_protocol() {
     let url = &job.upload_url;
     assert!(url
         .contains("X-Goog-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bx-goog-resumable"));
-    let start_headers = [
-        ("Content-Type", "text/plain"),
-        ("Content-Length", "0"),
-        ("x-goog-resumable", "start"),
-    ];
     // Only the signed start request works on the signed URL.
     check_xml(
         &send(url, "PUT", &[("Content-Type", "text/plain")], b"1\n"),
@@ -751,7 +711,7 @@ fn resumable_upload_protocol() {
         403,
         "SignatureDoesNotMatch",
     );
-    let started = send(url, "POST", &start_headers, b"");
+    let started = send(url, "POST", &START, b"");
     assert_eq!(started.status, 201, "{}", started.text());
     let session = started.header("location").expect("Location").to_string();
     assert!(
@@ -831,7 +791,7 @@ fn resumable_upload_protocol() {
     assert_eq!(r.body, emu.expected_results("tweets", &data));
     // A new start on a job that has its upload is allowed while the URL is
     // valid (see `sessions_of_one_object_the_last_to_complete_wins`).
-    assert_eq!(send(url, "POST", &start_headers, b"").status, 201);
+    assert_eq!(send(url, "POST", &START, b"").status, 201);
     // Unknown sessions.
     check_xml(
         &send(&format!("{url}&upload_id=nope"), "PUT", &[], b""),
@@ -843,14 +803,9 @@ fn resumable_upload_protocol() {
 #[test]
 fn resumable_single_shot_total_from_status_query_and_cancel() {
     let emu = start(|_| {});
-    let start_headers = [
-        ("Content-Type", "text/plain"),
-        ("Content-Length", "0"),
-        ("x-goog-resumable", "start"),
-    ];
     // A session cancelled with DELETE answers 499 and is gone.
     let job = emu.create_job("users", None, true);
-    let session = send(&job.upload_url, "POST", &start_headers, b"")
+    let session = send(&job.upload_url, "POST", &START, b"")
         .header("location")
         .expect("Location")
         .to_string();
@@ -863,7 +818,7 @@ fn resumable_single_shot_total_from_status_query_and_cancel() {
     assert_eq!(emu.job(&job.id).expect("job").status, "created");
 
     // The whole file in one PUT without Content-Range.
-    let session = send(&job.upload_url, "POST", &start_headers, b"")
+    let session = send(&job.upload_url, "POST", &START, b"")
         .header("location")
         .expect("Location")
         .to_string();
@@ -878,7 +833,7 @@ fn resumable_single_shot_total_from_status_query_and_cancel() {
 
     // Chunks with unknown total, completed by a status query with the total.
     let tweets = emu.create_job("tweets", None, true);
-    let session = send(&tweets.upload_url, "POST", &start_headers, b"")
+    let session = send(&tweets.upload_url, "POST", &START, b"")
         .header("location")
         .expect("Location")
         .to_string();

@@ -308,21 +308,7 @@ fn an_unknown_id_or_name_says_where_to_look() {
 mod terminal {
     use super::*;
     use compliance_core::Job;
-    use compliance_testkit::pty::{column, Terminal};
-    use compliance_testkit::Output;
-
-    /// What list-job prints with `args` on a terminal, line ends as `\n`.
-    fn on_a_terminal(em: &Emulator, args: &[&str]) -> (Output, String) {
-        let mut terminal = Terminal::open();
-        let out = Stage::new(BIN, em).stdout(terminal.stdout()).run(args);
-        (out, terminal.text())
-    }
-
-    /// A time of the API's as the table shows it: `2026-12-03 10:15Z`.
-    fn to_the_minute(at: &serde_json::Value) -> String {
-        let at = at.as_str().expect("a time");
-        format!("{} {}Z", &at[..10], &at[11..16])
-    }
+    use compliance_testkit::pty::{column, on_a_terminal, to_the_minute};
 
     /// Asserts that `table` is the header and one row for `job` (the API's
     /// JSON of it), with `until` under RESULTS UNTIL.
@@ -348,7 +334,7 @@ mod terminal {
     fn a_table_of_one_row() {
         let em = emulator();
         let job = em.create_job("tweets", Some("my-archive"), false);
-        let (out, table) = on_a_terminal(&em, &["--name", "my-archive"]);
+        let (out, table) = on_a_terminal(Stage::new(BIN, &em), &["--name", "my-archive"]);
         out.assert_code(0);
         assert_one_row(&table, &job.json, "-");
     }
@@ -365,7 +351,7 @@ mod terminal {
         let asked = Stage::new(BIN, &em).run(&["--id", &job.id, "--json"]);
         asked.assert_code(0);
         assert_eq!(asked.stdout, before);
-        let (out, shown) = on_a_terminal(&em, &["--id", &job.id, "--json"]);
+        let (out, shown) = on_a_terminal(Stage::new(BIN, &em), &["--id", &job.id, "--json"]);
         out.assert_code(0);
         assert_eq!(shown, before, "--json on a terminal");
     }
@@ -380,7 +366,10 @@ mod terminal {
         let job = em.create_job("tweets", None, false);
         assert_eq!(upload(&em, &job.id, b"20\n21\n"), 200);
         await_status(&em, &job.id, "in_progress", Duration::from_secs(10));
-        let (out, table) = on_a_terminal(&em, &["--id", &job.id, "--wait", "--interval", "0.1"]);
+        let (out, table) = on_a_terminal(
+            Stage::new(BIN, &em),
+            &["--id", &job.id, "--wait", "--interval", "0.1"],
+        );
         out.assert_code(0).assert_stderr("complete after");
         let now = em.job(&job.id).expect("the job").json;
         assert_one_row(&table, &now, &to_the_minute(&now["download_expires_at"]));
@@ -391,7 +380,10 @@ mod terminal {
         let em = emulator();
         let job = em.create_job("users", None, false);
         em.shift_clock(16 * 60);
-        let (out, table) = on_a_terminal(&em, &["--id", &job.id, "--wait", "--interval", "0"]);
+        let (out, table) = on_a_terminal(
+            Stage::new(BIN, &em),
+            &["--id", &job.id, "--wait", "--interval", "0"],
+        );
         out.assert_code(1).assert_stderr("ended without results");
         let now = em.job(&job.id).expect("the job").json;
         assert_eq!(now["status"], "expired");

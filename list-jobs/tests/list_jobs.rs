@@ -211,21 +211,8 @@ fn x_api_url_must_be_an_origin() {
 mod terminal {
     use super::*;
     use compliance_core::Job;
-    use compliance_testkit::pty::{column, Terminal};
-    use compliance_testkit::{await_status, upload, Output};
-
-    /// What list-jobs prints with `args` on a terminal, line ends as `\n`.
-    fn on_a_terminal(em: &Emulator, args: &[&str]) -> (Output, String) {
-        let mut terminal = Terminal::open();
-        let out = Stage::new(BIN, em).stdout(terminal.stdout()).run(args);
-        (out, terminal.text())
-    }
-
-    /// A time of the API's as the table shows it: `2026-12-03 10:15Z`.
-    fn to_the_minute(at: &serde_json::Value) -> String {
-        let at = at.as_str().expect("a time");
-        format!("{} {}Z", &at[..10], &at[11..16])
-    }
+    use compliance_testkit::pty::{column, on_a_terminal, to_the_minute};
+    use compliance_testkit::{await_status, upload};
 
     /// A complete tweets job named `my-archive`, then a users job without
     /// a name: the jobs as the API has them now, newest first.
@@ -245,7 +232,7 @@ mod terminal {
     fn a_table_of_the_jobs_newest_first() {
         let em = emulator();
         let jobs = two_jobs(&em);
-        let (out, table) = on_a_terminal(&em, &[]);
+        let (out, table) = on_a_terminal(Stage::new(BIN, &em), &[]);
         out.assert_code(0);
         assert!(table.starts_with("ID  "), "{table}");
         assert_eq!(table.lines().count(), 3, "{table}");
@@ -287,7 +274,7 @@ mod terminal {
         let asked = Stage::new(BIN, &em).run(&["--json"]);
         asked.assert_code(0);
         assert_eq!(asked.stdout, before);
-        let (out, shown) = on_a_terminal(&em, &["--json"]);
+        let (out, shown) = on_a_terminal(Stage::new(BIN, &em), &["--json"]);
         out.assert_code(0);
         assert_eq!(shown, before, "--json on a terminal");
     }
@@ -296,10 +283,10 @@ mod terminal {
     fn no_jobs_is_one_line_saying_which() {
         let em = emulator();
         em.create_job("users", None, false);
-        let (out, shown) = on_a_terminal(&em, &["--type", "tweets"]);
+        let (out, shown) = on_a_terminal(Stage::new(BIN, &em), &["--type", "tweets"]);
         out.assert_code(0);
         assert_eq!(shown, "no tweets jobs\n");
-        let (out, shown) = on_a_terminal(&em, &["--status", "complete"]);
+        let (out, shown) = on_a_terminal(Stage::new(BIN, &em), &["--status", "complete"]);
         out.assert_code(0);
         assert_eq!(shown, "no tweets or users jobs with status complete\n");
     }

@@ -85,6 +85,21 @@ impl Terminal {
     }
 }
 
+/// Runs `stage` with `args`, its standard output a terminal: what it
+/// exited with, and what the terminal showed (line ends as `\n`).
+pub fn on_a_terminal(stage: crate::Stage, args: &[&str]) -> (crate::Output, String) {
+    let mut terminal = Terminal::open();
+    let out = stage.stdout(terminal.stdout()).run(args);
+    (out, terminal.text())
+}
+
+/// A time of the API's (`2026-12-03T10:15:00.000Z`) as the jobs table
+/// shows it: `2026-12-03 10:15Z`.
+pub fn to_the_minute(at: &serde_json::Value) -> String {
+    let at = at.as_str().expect("a time");
+    format!("{} {}Z", &at[..10], &at[11..16])
+}
+
 /// The cells of a table as the programs print it for a terminal (a header
 /// row, then columns two spaces apart), in the column headed `title`: one
 /// per row after the header, read from where the title starts. A cell not

@@ -369,10 +369,7 @@ fn one_part_without_splitting() {
     )
     .assert_code(0);
     assert_eq!(em.jobs().len(), 1);
-    assert_eq!(
-        std::fs::read(&results).unwrap(),
-        em.expected_results("tweets", normalised.as_bytes())
-    );
+    assert_results(&em, &results, "tweets", &normalised);
 }
 
 /// The CSV download-results writes of the emulator's `jsonl` results (whose
@@ -512,6 +509,16 @@ fn a_bad_format_is_exit_2_before_any_job() {
     );
 }
 
+/// Asserts that `results` holds exactly what the emulator gives a `kind`
+/// job for `ids`.
+#[track_caller]
+fn assert_results(em: &Emulator, results: &Path, kind: &str, ids: &str) {
+    assert_eq!(
+        std::fs::read(results).unwrap(),
+        em.expected_results(kind, ids.as_bytes())
+    );
+}
+
 /// `n` IDs of 19 digits from `base`, one a line.
 fn id_lines(base: u64, n: u64) -> String {
     (0..n).map(|i| format!("{}\n", base + i * 7_919)).collect()
@@ -594,10 +601,7 @@ fn an_interrupted_run_leaves_no_copy_of_standard_input_for_the_next() {
     let out = lifecycle(&em, &args, Some(all.as_bytes()));
     out.assert_code(0);
     assert_eq!(uploaded(&em), all, "every ID of this run's standard input");
-    assert_eq!(
-        std::fs::read(&results).unwrap(),
-        em.expected_results("tweets", all.as_bytes())
-    );
+    assert_results(&em, &results, "tweets", &all);
 }
 
 #[test]
@@ -629,10 +633,7 @@ fn a_second_run_for_the_same_results_file_stops_at_once() {
         .assert_stderr("another lifecycle.sh run is using");
     finish(first).assert_code(0);
     assert_eq!(em.jobs().len(), 1);
-    assert_eq!(
-        std::fs::read(&results).unwrap(),
-        em.expected_results("tweets", all.as_bytes())
-    );
+    assert_results(&em, &results, "tweets", &all);
     assert_eq!(dir.names(), ["ids.txt", "results.jsonl"]);
 }
 
@@ -656,10 +657,7 @@ fn a_re_run_for_other_ids_starts_afresh() {
         .assert_stderr("holds an unfinished run for other IDs or flags: starting afresh")
         .assert_stderr(&earlier.join(" "));
     assert_eq!(em.jobs().len(), 6, "three new jobs");
-    assert_eq!(
-        std::fs::read(&results).unwrap(),
-        em.expected_results("tweets", other.as_bytes())
-    );
+    assert_results(&em, &results, "tweets", &other);
     assert_eq!(dir.names(), ["ids.txt", "results.jsonl"]);
 }
 
@@ -688,10 +686,7 @@ fn a_re_run_for_the_same_ids_however_written_goes_on() {
     out.assert_code(0)
         .assert_stderr("going on with the unfinished run");
     assert_eq!(em.jobs().len(), 3, "no job made again");
-    assert_eq!(
-        std::fs::read(&results).unwrap(),
-        em.expected_results("tweets", sorted.as_bytes())
-    );
+    assert_results(&em, &results, "tweets", &sorted);
 }
 
 #[cfg(unix)]
@@ -880,10 +875,7 @@ fn an_id_in_two_parts_gets_its_events_once() {
     )
     .assert_code(0);
     assert_eq!(uploaded(&em), all, "each ID sent once");
-    assert_eq!(
-        std::fs::read(&results).unwrap(),
-        em.expected_results("tweets", all.as_bytes())
-    );
+    assert_results(&em, &results, "tweets", &all);
 }
 
 #[test]
@@ -926,10 +918,7 @@ fn an_interrupted_create_job_says_what_it_may_have_left() {
     lifecycle(&em, &args, None).assert_code(0);
     assert_eq!(em.jobs().len(), 2);
     assert_eq!(em.jobs()[0].status, "failed", "cancelled");
-    assert_eq!(
-        std::fs::read(&results).unwrap(),
-        em.expected_results("tweets", all.as_bytes())
-    );
+    assert_results(&em, &results, "tweets", &all);
 }
 
 #[test]
@@ -977,10 +966,7 @@ fn expired_results_say_to_start_afresh_and_that_works() {
     std::fs::remove_dir_all(&state).unwrap();
     lifecycle(&em, &args, None).assert_code(0);
     assert_eq!(em.jobs().len(), 2, "a new job");
-    assert_eq!(
-        std::fs::read(&results).unwrap(),
-        em.expected_results("tweets", all.as_bytes())
-    );
+    assert_results(&em, &results, "tweets", &all);
 }
 
 #[test]
@@ -1014,10 +1000,7 @@ fn an_interrupted_download_leaves_no_temporary_file() {
         ["ids.txt", "r.jsonl"],
         "no temporary file left"
     );
-    assert_eq!(
-        std::fs::read(&results).unwrap(),
-        em.expected_results("tweets", all.as_bytes())
-    );
+    assert_results(&em, &results, "tweets", &all);
 }
 
 #[test]
@@ -1125,10 +1108,7 @@ fn ctrl_c_or_sigterm_while_waiting_names_the_job_and_the_command_that_goes_on() 
     out.assert_code(0)
         .assert_stderr(&format!("part 1: job {job} of an earlier run is complete"));
     assert_eq!(em.jobs().len(), 1, "no job made again");
-    assert_eq!(
-        std::fs::read(&results).unwrap(),
-        em.expected_results("tweets", all.as_bytes())
-    );
+    assert_results(&em, &results, "tweets", &all);
     assert_eq!(dir.names(), ["ids.txt", "r.jsonl"]);
 }
 
@@ -1308,10 +1288,7 @@ fn a_failed_check_leaves_no_state_and_the_corrected_re_run_works() {
         .assert_code(0)
         .assert_stderr("going on with the unfinished run");
     assert_eq!(em.jobs().len(), 3, "no job made again");
-    assert_eq!(
-        std::fs::read(&results).unwrap(),
-        em.expected_results("tweets", all.as_bytes())
-    );
+    assert_results(&em, &results, "tweets", &all);
     assert_eq!(dir.names(), ["bad.txt", "ids.txt", "r.jsonl"]);
 }
 
@@ -1335,10 +1312,7 @@ fn a_run_that_replaces_an_earlier_results_file_says_so() {
         ))
         .assert_stderr("this run replaces it once every part's results are whole");
     assert_eq!(em.jobs().len(), 2);
-    assert_eq!(
-        std::fs::read(&results).unwrap(),
-        em.expected_results("tweets", all.as_bytes())
-    );
+    assert_results(&em, &results, "tweets", &all);
 }
 
 #[test]
@@ -1413,8 +1387,5 @@ fn without_the_programs_on_path_the_newest_build_is_used() {
         .expect("run bash lifecycle.sh");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert_eq!(
-        std::fs::read(&results).unwrap(),
-        em.expected_results("tweets", all.as_bytes())
-    );
+    assert_results(&em, &results, "tweets", &all);
 }

@@ -180,6 +180,20 @@ pub fn api_delete(emu: &Emulator, path: &str) -> Reply {
     )
 }
 
+/// The headers that start a resumable session.
+pub const START: [(&str, &str); 3] = [
+    ("Content-Type", "text/plain"),
+    ("Content-Length", "0"),
+    ("x-goog-resumable", "start"),
+];
+
+/// Starts a session on a resumable job's upload URL; returns its URI.
+pub fn start_session(upload_url: &str) -> String {
+    let r = send(upload_url, "POST", &START, b"");
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.header("location").expect("Location").to_string()
+}
+
 /// A simple upload to a GCS-flavour URL.
 pub fn put_ids(url: &str, ids: &[u8]) -> Reply {
     send(url, "PUT", &[("Content-Type", "text/plain")], ids)
@@ -187,8 +201,15 @@ pub fn put_ids(url: &str, ids: &[u8]) -> Reply {
 
 /// A simple PUT of `body` to `url` whose head is accepted (the server
 /// answers `100 Continue`) but whose body only comes after the emulator's
-/// clock has moved on `seconds`: the upload started in time and ends late.
-pub fn put_ending_after(emu: &Emulator, url: &str, body: &[u8], seconds: i64) -> Reply {
+/// clock has moved on `seconds`, and `meanwhile` has run: the upload
+/// started in time and ends late.
+pub fn put_ending_after(
+    emu: &Emulator,
+    url: &str,
+    body: &[u8],
+    seconds: i64,
+    meanwhile: impl FnOnce(),
+) -> Reply {
     let (addr, target) = split_url(url);
     let mut s = connect(&addr);
     let head = format!(
@@ -201,6 +222,7 @@ pub fn put_ending_after(emu: &Emulator, url: &str, body: &[u8], seconds: i64) ->
     s.read_exact(&mut interim).expect("100 Continue");
     assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
     emu.shift_clock(seconds);
+    meanwhile();
     s.write_all(body).expect("body");
     let mut rest = Vec::new();
     let _ = s.read_to_end(&mut rest);
