@@ -200,8 +200,14 @@ fn await_unlocked(state: &Path) {
 }
 
 fn emulator() -> Emulator {
+    emulator_processing(Duration::ZERO)
+}
+
+/// An emulator whose jobs stay `in_progress` for `delay` after an upload.
+fn emulator_processing(delay: Duration) -> Emulator {
     Emulator::start(Config {
         event_percent: 30,
+        processing_delay: delay,
         rate_limits: compliance_testkit::RateLimits::uniform(100_000),
         ..Config::default()
     })
@@ -606,12 +612,7 @@ fn an_interrupted_run_leaves_no_copy_of_standard_input_for_the_next() {
 
 #[test]
 fn a_second_run_for_the_same_results_file_stops_at_once() {
-    let em = Emulator::start(Config {
-        processing_delay: Duration::from_secs(3),
-        rate_limits: compliance_testkit::RateLimits::uniform(100_000),
-        ..Config::default()
-    })
-    .expect("start emulator");
+    let em = emulator_processing(Duration::from_secs(3));
     let dir = TempDir::new();
     let all = id_lines(1_450_000_000_000_000_000, 1000);
     let file = dir.write("ids.txt", &all);
@@ -1053,12 +1054,7 @@ fn a_run_of_one_part_that_stops_says_part_1_of_1() {
 
 #[test]
 fn ctrl_c_or_sigterm_while_waiting_names_the_job_and_the_command_that_goes_on() {
-    let em = Emulator::start(Config {
-        processing_delay: Duration::from_secs(3600),
-        rate_limits: compliance_testkit::RateLimits::uniform(100_000),
-        ..Config::default()
-    })
-    .expect("start emulator");
+    let em = emulator_processing(Duration::from_secs(3600));
     let dir = TempDir::new();
     let all = id_lines(1_450_000_000_000_000_000, 50);
     let file = dir.write("ids.txt", &all);
