@@ -4,7 +4,7 @@
 # archive's folder: it reads archive.csv and writes tweet_ids.txt and
 # user_ids.txt, each ID once. sqlite3 reads the CSV, so a quoted field with
 # a comma or a line break in it (a Tweet's text) is one field.
-# Tested by testkit/tests/readme_flow.rs.
+# Tested by testkit/tests/programs/readme_flow.rs.
 set -euo pipefail
 
 sqlite3 -batch :memory: '.import --csv archive.csv t' 'SELECT id FROM t' |

@@ -4,7 +4,7 @@
 # includes), for upload-ids or lifecycle.sh. Run it in the archive's
 # folder: it reads archive.jsonl and writes tweet_ids.txt and user_ids.txt,
 # each ID once.
-# Tested by testkit/tests/readme_flow.rs.
+# Tested by testkit/tests/programs/readme_flow.rs.
 set -euo pipefail
 
 # Tweet IDs: those of data and of includes.tweets.

@@ -1,12 +1,10 @@
 //! create-job, run as a built binary against the emulator.
 
-use compliance_testkit::{hostile, Config, Emulator, Fault, Route, Stage};
+use compliance_testkit::{
+    assert_no_requests, assert_refused_before_any_request, emulator, fault, hostile, Route, Stage,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_create-job");
-
-fn emulator() -> Emulator {
-    Emulator::start(Config::default()).expect("start emulator")
-}
 
 #[test]
 fn creates_a_named_job_and_prints_it() {
@@ -55,13 +53,7 @@ fn bad_flags_and_values_exit_2_before_any_request() {
         ),
         (&["--type", "users", "extra"], "Usage:"),
     ];
-    for (args, message) in cases {
-        Stage::new(BIN, &em)
-            .run(args)
-            .assert_code(2)
-            .assert_stderr(message);
-    }
-    assert!(em.requests().is_empty(), "a bad flag reached the API");
+    assert_refused_before_any_request(BIN, &em, cases);
 }
 
 #[test]
@@ -85,7 +77,7 @@ fn missing_token_exits_2_and_says_what_to_export() {
             .assert_code(2)
             .assert_stderr("export BEARER_TOKEN=");
     }
-    assert!(em.requests().is_empty());
+    assert_no_requests(&em);
 }
 
 #[test]
@@ -146,13 +138,7 @@ fn replace_cancels_the_active_job_and_says_which() {
 fn an_api_without_cancel_says_when_the_slot_frees() {
     let em = emulator();
     let old = em.create_job("tweets", None, false);
-    em.fault(
-        Route::CancelJob,
-        Fault::Status {
-            status: 405,
-            times: 1,
-        },
-    );
+    em.fault(Route::CancelJob, fault::status(405));
     let out = Stage::new(BIN, &em).run(&["--type", "tweets", "--replace"]);
     out.assert_code(1)
         .assert_stderr("this API cannot cancel jobs")
@@ -176,13 +162,7 @@ fn conflict_names_the_active_job() {
 #[test]
 fn server_errors_are_retried_and_never_make_two_jobs() {
     let em = emulator();
-    em.fault(
-        Route::CreateJob,
-        Fault::Status {
-            status: 503,
-            times: 1,
-        },
-    );
+    em.fault(Route::CreateJob, fault::status(503));
     let out = Stage::new(BIN, &em).run(&["--type", "tweets", "--name", "r"]);
     out.assert_code(0)
         .assert_stderr("retry 1/5")
@@ -193,13 +173,7 @@ fn server_errors_are_retried_and_never_make_two_jobs() {
 #[test]
 fn without_retries_a_server_error_exits_1() {
     let em = emulator();
-    em.fault(
-        Route::CreateJob,
-        Fault::Status {
-            status: 500,
-            times: 1,
-        },
-    );
+    em.fault(Route::CreateJob, fault::status(500));
     Stage::new(BIN, &em)
         .run(&["--type", "tweets", "--retries", "0"])
         .assert_code(1)
@@ -245,10 +219,10 @@ fn a_token_no_header_can_carry_is_a_usage_error_and_not_printed() {
             .env("BEARER_TOKEN", token)
             .run(&["--type", "tweets"]);
         out.assert_code(2)
-            .assert_stderr("BEARER_TOKEN holds a character an HTTP header cannot carry");
-        assert!(!out.stderr.contains("secret"), "{}", out.stderr);
+            .assert_stderr("BEARER_TOKEN holds a character an HTTP header cannot carry")
+            .assert_stderr_lacks("secret");
     }
-    assert!(em.requests().is_empty());
+    assert_no_requests(&em);
 }
 
 #[test]
@@ -260,20 +234,14 @@ fn a_503_never_adopts_the_job_another_run_made() {
     let theirs = first.json()["id"].as_str().expect("id").to_string();
     // The second is answered a plain 503: its request made nothing, and the
     // first run's job, listed before it asked, is not its own.
-    em.fault(
-        Route::CreateJob,
-        Fault::Status {
-            status: 503,
-            times: 1,
-        },
-    );
+    em.fault(Route::CreateJob, fault::status(503));
     let second = Stage::new(BIN, &em).run(&["--type", "tweets"]);
     second
         .assert_code(1)
         .assert_stderr("HTTP 503")
         .assert_stderr("HTTP 409")
         .assert_stderr(&format!("tweets job {theirs}"));
-    assert!(!second.stderr.contains("using it"), "{}", second.stderr);
+    second.assert_stderr_lacks("using it");
     assert_eq!(second.stdout, "", "no job is claimed");
     assert_eq!(em.jobs().len(), 1);
 }
@@ -319,8 +287,7 @@ fn after_a_lost_answer_only_a_job_that_can_be_this_runs_is_taken() {
     let now = compliance_core::time::Timestamp::now().to_string();
     let run = |api: &hostile::Hostile| {
         Stage::bare(BIN)
-            .env("X_API_URL", &api.origin())
-            .env("BEARER_TOKEN", "t")
+            .api(&api.origin(), "t")
             .run(&["--type", "tweets", "--retries", "1"])
     };
     // Listed before this run asked: another run's, even though created a
@@ -330,8 +297,8 @@ fn after_a_lost_answer_only_a_job_that_can_be_this_runs_is_taken() {
     let out = run(&api);
     out.assert_code(1)
         .assert_stderr("retry 1/1")
-        .assert_stderr("HTTP 409");
-    assert!(!out.stderr.contains("using it"), "{}", out.stderr);
+        .assert_stderr("HTTP 409")
+        .assert_stderr_lacks("using it");
     assert_eq!(out.stdout, "");
     // Two new jobs, either of which may be this run's: named, none taken.
     let api = api_losing_the_answer(&[], &[job_json("222", &now), job_json("333", &now)]);

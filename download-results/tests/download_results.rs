@@ -1,38 +1,61 @@
 //! download-results, run as a built binary against the emulator.
 
+use compliance_testkit::fault::{self, Times as _};
 use compliance_testkit::hostile::{Answer, Hostile, Then};
 use compliance_testkit::{
-    assert_no_auth_to_storage, await_condition, await_status, upload, Config, Emulator, Fault,
-    Flavour, Output, Route, Stage, TempDir,
+    assert_no_auth_to_storage, assert_no_requests, assert_refused_before_any_request,
+    await_condition, emulator, emulator_with, finished_job, ids, ids_from, read_in_background,
+    upload, Config, Emulator, Flavour, Output, Route, Stage, TempDir,
 };
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_download-results");
 
-/// IDs enough that some have events at the emulator's default rate.
-fn ids() -> String {
-    (0..2000u64)
-        .map(|i| format!("{}\n", 1_400_000_000_000_000_000 + i * 7919))
-        .collect()
+/// How many IDs the jobs here hold: enough that some have events at the
+/// emulator's default rate.
+const IDS: u64 = 2000;
+
+/// An emulator set up by `tweak`, with one complete tweets job, named
+/// `name`, of [`IDS`] IDs: the emulator, the job's id, and the results the
+/// job gives.
+fn complete_job(
+    tweak: impl FnOnce(&mut Config),
+    name: Option<&str>,
+) -> (Emulator, String, Vec<u8>) {
+    let em = emulator_with(tweak);
+    let ids = ids(IDS);
+    let job = finished_job(&em, "tweets", name, &ids);
+    let expected = em.expected_results("tweets", ids.as_bytes());
+    (em, job.id, expected)
 }
 
-/// An emulator with one complete job of `ids()`; returns the job id.
-fn complete_job(config: Config, name: Option<&str>) -> (Emulator, String) {
-    let em = Emulator::start(config).expect("start emulator");
-    let job = em.create_job("tweets", name, false);
-    assert_eq!(upload(&em, &job.id, ids().as_bytes()), 200);
-    await_status(&em, &job.id, "complete", Duration::from_secs(10));
-    (em, job.id)
+/// Every ID gets an event: a results file of a few hundred KB.
+fn all_events(config: &mut Config) {
+    config.event_percent = 100;
+}
+
+/// A new folder, and the path of r.jsonl in it (not yet made).
+fn results_folder() -> (TempDir, PathBuf) {
+    let dir = TempDir::new();
+    let path = dir.path("r.jsonl");
+    (dir, path)
+}
+
+/// Runs download-results against `em` for job `id` to `to`, with `more`.
+fn download(em: &Emulator, id: &str, to: &Path, more: &[&str]) -> Output {
+    let mut args = vec!["--id", id, "--results-file", to.to_str().unwrap()];
+    args.extend_from_slice(more);
+    Stage::new(BIN, em).run(&args)
 }
 
 #[test]
 fn downloads_checked_results_by_id() {
-    let (em, id) = complete_job(Config::default(), None);
+    let (em, id, expected) = complete_job(|_| {}, None);
     let dir = TempDir::new();
     let path = dir.path("results.jsonl");
-    let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", path.to_str().unwrap()]);
+    let out = download(&em, &id, &path, &[]);
     out.assert_code(0).assert_stderr("compliance events (");
-    let expected = em.expected_results("tweets", ids().as_bytes());
     assert!(!expected.is_empty(), "pick IDs that have events");
     assert_eq!(std::fs::read(&path).unwrap(), expected);
     assert_eq!(dir.names(), ["results.jsonl"], "no temporary file left");
@@ -42,34 +65,21 @@ fn downloads_checked_results_by_id() {
 
 #[test]
 fn writes_to_stdout_with_a_dash() {
-    let (em, id) = complete_job(Config::default(), Some("n"));
+    let (em, id, expected) = complete_job(|_| {}, Some("n"));
     let out = Stage::new(BIN, &em).run(&["--name", "n", "--results-file", "-"]);
     out.assert_code(0);
-    assert_eq!(
-        out.stdout.as_bytes(),
-        em.expected_results("tweets", ids().as_bytes())
-    );
+    assert_eq!(out.stdout.as_bytes(), expected);
     let job = em.job(&id).unwrap();
     let out = Stage::new(BIN, &em).run(&["--url", &job.download_url, "--results-file", "-"]);
     out.assert_code(0);
-    assert_eq!(
-        out.stdout.as_bytes(),
-        em.expected_results("tweets", ids().as_bytes())
-    );
+    assert_eq!(out.stdout.as_bytes(), expected);
 }
 
 #[test]
 fn no_events_is_an_empty_file_and_a_success() {
-    let (em, id) = complete_job(
-        Config {
-            event_percent: 0,
-            ..Config::default()
-        },
-        None,
-    );
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
-    let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", path.to_str().unwrap()]);
+    let (em, id, _) = complete_job(|c| c.event_percent = 0, None);
+    let (_dir, path) = results_folder();
+    let out = download(&em, &id, &path, &[]);
     out.assert_code(0)
         .assert_stderr("every uploaded ID is compliant");
     assert_eq!(std::fs::read(&path).unwrap(), b"");
@@ -77,15 +87,10 @@ fn no_events_is_an_empty_file_and_a_success() {
 
 #[test]
 fn waits_for_the_job_with_wait() {
-    let em = Emulator::start(Config {
-        processing_delay: Duration::from_millis(500),
-        ..Config::default()
-    })
-    .expect("start emulator");
+    let em = emulator_with(|c| c.processing_delay = Duration::from_millis(500));
     let job = em.create_job("users", None, false);
-    assert_eq!(upload(&em, &job.id, ids().as_bytes()), 200);
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
+    assert_eq!(upload(&em, &job.id, ids(IDS).as_bytes()), 200);
+    let (_dir, path) = results_folder();
     let args = [
         "--id",
         job.id.as_str(),
@@ -104,42 +109,20 @@ fn waits_for_the_job_with_wait() {
     Stage::new(BIN, &em).run(&waiting).assert_code(0);
     assert_eq!(
         std::fs::read(&path).unwrap(),
-        em.expected_results("users", ids().as_bytes())
+        em.expected_results("users", ids(IDS).as_bytes())
     );
 }
 
 #[test]
 fn a_broken_download_resumes_byte_exact() {
-    let (em, id) = complete_job(
-        Config {
-            event_percent: 50,
-            ..Config::default()
-        },
-        None,
-    );
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
-    em.fault(
-        Route::Download,
-        Fault::CloseResponseAfter {
-            bytes: 1000,
-            times: 2,
-        },
-    );
-    em.fault(
-        Route::Download,
-        Fault::Status {
-            status: 503,
-            times: 1,
-        },
-    );
-    let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", path.to_str().unwrap()]);
+    let (em, id, expected) = complete_job(|c| c.event_percent = 50, None);
+    let (dir, path) = results_folder();
+    em.fault(Route::Download, fault::close_response(1000).times(2));
+    em.fault(Route::Download, fault::status(503));
+    let out = download(&em, &id, &path, &[]);
     out.assert_code(0);
     assert_eq!(out.stderr.matches("retry ").count(), 3, "{}", out.stderr);
-    assert_eq!(
-        std::fs::read(&path).unwrap(),
-        em.expected_results("tweets", ids().as_bytes())
-    );
+    assert_eq!(std::fs::read(&path).unwrap(), expected);
     // The second and later attempts asked only for the missing bytes.
     let ranges: Vec<_> = em
         .requests()
@@ -156,44 +139,21 @@ fn a_broken_download_resumes_byte_exact() {
 
 #[test]
 fn a_failed_download_leaves_no_file() {
-    let (em, id) = complete_job(
-        Config {
-            event_percent: 50,
-            ..Config::default()
-        },
-        None,
-    );
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
+    let (em, id, _) = complete_job(|c| c.event_percent = 50, None);
+    let (dir, path) = results_folder();
     std::fs::write(
         dir.path(".r.jsonl.part"),
         "stale part of an interrupted run",
     )
     .unwrap();
     let faults = [
-        Fault::CloseResponseAfter {
-            bytes: 1000,
-            times: 1,
-        },
-        Fault::Status {
-            status: 503,
-            times: 1,
-        },
-        Fault::Status {
-            status: 500,
-            times: 1,
-        },
+        fault::close_response(1000),
+        fault::status(503),
+        fault::status(500),
     ];
     for fault in faults {
         em.fault(Route::Download, fault);
-        let out = Stage::new(BIN, &em).run(&[
-            "--id",
-            &id,
-            "--results-file",
-            path.to_str().unwrap(),
-            "--retries",
-            "0",
-        ]);
+        let out = download(&em, &id, &path, &["--retries", "0"]);
         out.assert_code(1);
         assert!(!path.exists(), "a results file after {}", out.stderr);
         assert!(dir.names().is_empty(), "left behind: {:?}", dir.names());
@@ -202,10 +162,9 @@ fn a_failed_download_leaves_no_file() {
 
 #[test]
 fn an_error_page_is_never_written_as_results() {
-    let (em, id) = complete_job(Config::default(), None);
+    let (em, id, _) = complete_job(|_| {}, None);
     let job = em.job(&id).unwrap();
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
+    let (dir, path) = results_folder();
     let tampered = job
         .download_url
         .replace("X-Goog-Expires=604800", "X-Goog-Expires=604801");
@@ -217,9 +176,8 @@ fn an_error_page_is_never_written_as_results() {
 
 #[test]
 fn job_state_is_checked_first() {
-    let em = Emulator::start(Config::default()).expect("start emulator");
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
+    let em = emulator();
+    let (dir, path) = results_folder();
     let created = em.create_job("tweets", None, false);
     Stage::new(BIN, &em)
         .run(&[
@@ -252,12 +210,10 @@ fn job_state_is_checked_first() {
 
 #[test]
 fn expired_results_say_so() {
-    let (em, id) = complete_job(Config::default(), None);
+    let (em, id, _) = complete_job(|_| {}, None);
     em.shift_clock(8 * 24 * 3600);
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
-    Stage::new(BIN, &em)
-        .run(&["--id", &id, "--results-file", path.to_str().unwrap()])
+    let (dir, path) = results_folder();
+    download(&em, &id, &path, &[])
         .assert_code(1)
         .assert_stderr("expired");
     assert!(dir.names().is_empty());
@@ -265,24 +221,15 @@ fn expired_results_say_so() {
 
 #[test]
 fn api_host_flavour() {
-    let (em, id) = complete_job(
-        Config {
-            flavour: Flavour::Api,
-            ..Config::default()
-        },
-        None,
-    );
+    let (em, id, expected) = complete_job(|c| c.flavour = Flavour::Api, None);
     let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", "-"]);
     out.assert_code(0);
-    assert_eq!(
-        out.stdout.as_bytes(),
-        em.expected_results("tweets", ids().as_bytes())
-    );
+    assert_eq!(out.stdout.as_bytes(), expected);
 }
 
 #[test]
 fn bad_flags_exit_2_before_any_request() {
-    let em = Emulator::start(Config::default()).expect("start emulator");
+    let em = emulator();
     let cases: &[(&[&str], &str)] = &[
         (&["--id", "1"], "Usage:"),
         (&["--id", "x1", "--results-file", "r"], "--id must be"),
@@ -313,24 +260,17 @@ fn bad_flags_exit_2_before_any_request() {
             "--wait needs the job itself",
         ),
     ];
-    for (args, message) in cases {
-        Stage::new(BIN, &em)
-            .run(args)
-            .assert_code(2)
-            .assert_stderr(message);
-    }
     Stage::new(BIN, &em)
         .env_remove("BEARER_TOKEN")
         .run(&["--id", "1", "--results-file", "-"])
         .assert_code(2);
-    assert!(em.requests().is_empty());
+    assert_refused_before_any_request(BIN, &em, cases);
 }
 
 #[test]
 fn token_missing_or_wrong() {
-    let (em, id) = complete_job(Config::default(), None);
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
+    let (em, id, _) = complete_job(|_| {}, None);
+    let (dir, path) = results_folder();
     let before = em.requests().len();
     Stage::new(BIN, &em)
         .env_remove("BEARER_TOKEN")
@@ -346,30 +286,14 @@ fn token_missing_or_wrong() {
     assert!(dir.names().is_empty());
 }
 
-/// Every ID of `ids()` gets an event: a results file of a few hundred KB.
-fn all_events() -> Config {
-    Config {
-        event_percent: 100,
-        ..Config::default()
-    }
-}
-
 #[test]
 fn two_runs_to_one_results_file_each_rename_their_own_whole_file() {
-    let (em, id) = complete_job(all_events(), None);
-    let expected = em.expected_results("tweets", ids().as_bytes());
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
+    let (em, id, expected) = complete_job(all_events, None);
+    let (dir, path) = results_folder();
     let target = path.to_str().unwrap();
     // The first run is the quicker one, so it ends while the second writes.
     for bytes_per_sec in [expected.len() as u64, expected.len() as u64 / 2] {
-        em.fault(
-            Route::Download,
-            Fault::Slow {
-                bytes_per_sec,
-                times: 1,
-            },
-        );
+        em.fault(Route::Download, fault::slow(bytes_per_sec));
     }
     let temporary = |dir: &TempDir| dir.names().iter().filter(|n| n.ends_with(".part")).count();
     let first = Stage::new(BIN, &em).spawn(&["--id", &id, "--results-file", target]);
@@ -397,8 +321,7 @@ fn two_runs_to_one_results_file_each_rename_their_own_whole_file() {
 #[test]
 fn devices_and_fifos_are_written_straight_and_links_followed() {
     use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
-    let (em, id) = complete_job(Config::default(), None);
-    let expected = em.expected_results("tweets", ids().as_bytes());
+    let (em, id, expected) = complete_job(|_| {}, None);
 
     // A character device is written to, not replaced. A node of our own for
     // the null device (where we may make one), so that a broken build cannot
@@ -424,42 +347,24 @@ fn devices_and_fifos_are_written_straight_and_links_followed() {
     let _ = std::fs::remove_file(&node);
 
     // A FIFO gets the results as they come, and stays a FIFO.
-    let fifo = dir.path("fifo");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-    if made.is_ok_and(|s| s.success()) {
-        let reader = {
-            let fifo = fifo.clone();
-            std::thread::spawn(move || std::fs::read(fifo).unwrap())
-        };
-        Stage::new(BIN, &em)
-            .run(&["--id", &id, "--results-file", fifo.to_str().unwrap()])
-            .assert_code(0);
-        assert!(reader.join().unwrap() == expected);
-        assert!(std::fs::symlink_metadata(&fifo)
-            .unwrap()
-            .file_type()
-            .is_fifo());
-        // CSV too, with its JSON summary naming the FIFO.
-        let reader = {
-            let fifo = fifo.clone();
-            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
-        };
-        let out = Stage::new(BIN, &em).run(&[
-            "--id",
-            &id,
-            "--results-file",
-            fifo.to_str().unwrap(),
-            "--format",
-            "csv",
-        ]);
-        out.assert_code(0);
-        let (csv, summary) = expected_csv(&expected);
-        assert_eq!(reader.join().unwrap(), csv);
-        let json = out.json();
-        assert_eq!(json["file"], fifo.to_str().unwrap());
-        assert_eq!(json["bytes"], csv.len() as u64);
-        assert_eq!(json["events"], summary["events"]);
-    }
+    let fifo = dir.fifo("fifo");
+    let reader = read_in_background(&fifo);
+    download(&em, &id, &fifo, &[]).assert_code(0);
+    assert!(reader.join().unwrap() == expected);
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    // CSV too, with its JSON summary naming the FIFO.
+    let reader = read_in_background(&fifo);
+    let out = download(&em, &id, &fifo, &["--format", "csv"]);
+    out.assert_code(0);
+    let (csv, summary) = expected_csv(&expected);
+    assert_eq!(reader.join().unwrap(), csv.as_bytes());
+    let json = out.json();
+    assert_eq!(json["file"], fifo.to_str().unwrap());
+    assert_eq!(json["bytes"], csv.len() as u64);
+    assert_eq!(json["events"], summary["events"]);
 
     // A link is followed: the file it points to is replaced, the link stays,
     // and a 0600 file stays 0600.
@@ -469,9 +374,7 @@ fn devices_and_fifos_are_written_straight_and_links_followed() {
     std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
     let link = dir.path("link.jsonl");
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    Stage::new(BIN, &em)
-        .run(&["--id", &id, "--results-file", link.to_str().unwrap()])
-        .assert_code(0);
+    download(&em, &id, &link, &[]).assert_code(0);
     assert!(std::fs::symlink_metadata(&link)
         .unwrap()
         .file_type()
@@ -496,60 +399,43 @@ fn devices_and_fifos_are_written_straight_and_links_followed() {
 
 #[test]
 fn an_expired_download_url_says_the_results_expired() {
-    let (em, id) = complete_job(Config::default(), None);
+    let (em, id, _) = complete_job(|_| {}, None);
     let url = em.job(&id).unwrap().download_url;
     em.shift_clock(8 * 24 * 3600);
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
+    let (dir, path) = results_folder();
     let out = Stage::new(BIN, &em).run(&["--url", &url, "--results-file", path.to_str().unwrap()]);
     out.assert_code(1)
         .assert_stderr("ExpiredToken")
         .assert_stderr("the results have expired")
-        .assert_stderr("a new job is needed to check these IDs again");
-    assert!(!out.stderr.contains("for an upload"), "{}", out.stderr);
+        .assert_stderr("a new job is needed to check these IDs again")
+        .assert_stderr_lacks("for an upload");
     assert!(dir.names().is_empty());
 }
 
 #[test]
 fn a_url_that_is_not_one_is_a_usage_error() {
-    let em = Emulator::start(Config::default()).expect("start emulator");
-    for url in [
-        "not a url",
-        "ftp://example.com/r",
-        "http://example.com/r",
-        "/relative",
-    ] {
-        Stage::new(BIN, &em)
-            .run(&["--url", url, "--results-file", "-"])
-            .assert_code(2)
-            .assert_stderr("--url");
-    }
-    assert!(em.requests().is_empty());
+    let cases: &[(&[&str], &str)] = &[
+        (&["--url", "not a url", "--results-file", "-"], "--url"),
+        (
+            &["--url", "ftp://example.com/r", "--results-file", "-"],
+            "--url",
+        ),
+        (
+            &["--url", "http://example.com/r", "--results-file", "-"],
+            "--url",
+        ),
+        (&["--url", "/relative", "--results-file", "-"], "--url"),
+    ];
+    assert_refused_before_any_request(BIN, &emulator(), cases);
 }
 
 #[test]
 fn retry_time_bounds_a_download_that_keeps_breaking_a_little_further() {
-    let (em, id) = complete_job(all_events(), None);
-    em.fault(
-        Route::Download,
-        Fault::CloseResponseAfter {
-            bytes: 200,
-            times: 10_000,
-        },
-    );
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
+    let (em, id, _) = complete_job(all_events, None);
+    em.fault(Route::Download, fault::close_response(200).times(10_000));
+    let (dir, path) = results_folder();
     let started = std::time::Instant::now();
-    let out = Stage::new(BIN, &em).run(&[
-        "--id",
-        &id,
-        "--results-file",
-        path.to_str().unwrap(),
-        "--retries",
-        "2",
-        "--retry-time",
-        "3",
-    ]);
+    let out = download(&em, &id, &path, &["--retries", "2", "--retry-time", "3"]);
     out.assert_code(1).assert_stderr("of retrying");
     let took = started.elapsed();
     assert!(
@@ -565,28 +451,14 @@ fn retry_time_bounds_a_download_that_keeps_breaking_a_little_further() {
 
 #[test]
 fn timeout_bounds_the_wait_for_a_rate_limit_too() {
-    let em = Emulator::start(Config {
-        processing_delay: Duration::from_secs(600),
-        rate_limits: compliance_testkit::RateLimits::uniform(1_000_000),
-        ..Config::default()
-    })
-    .expect("start emulator");
+    let em = emulator_with(|c| {
+        c.processing_delay = Duration::from_secs(600);
+        c.rate_limits = compliance_testkit::RateLimits::uniform(1_000_000);
+    });
     let job = em.create_job("tweets", None, false);
-    assert_eq!(upload(&em, &job.id, ids().as_bytes()), 200);
-    em.fault(
-        Route::GetJob,
-        Fault::Slow {
-            bytes_per_sec: 1 << 30,
-            times: 1,
-        },
-    );
-    em.fault(
-        Route::GetJob,
-        Fault::RateLimited {
-            reset_after: Duration::from_secs(900),
-            times: 1,
-        },
-    );
+    assert_eq!(upload(&em, &job.id, ids(IDS).as_bytes()), 200);
+    em.fault(Route::GetJob, fault::pass());
+    em.fault(Route::GetJob, fault::rate_limited(900));
     let started = std::time::Instant::now();
     Stage::new(BIN, &em)
         .run(&[
@@ -605,30 +477,14 @@ fn timeout_bounds_the_wait_for_a_rate_limit_too() {
 
 #[test]
 fn a_206_for_part_of_the_body_goes_on_from_where_it_ends() {
-    let (em, id) = complete_job(all_events(), None);
-    let expected = em.expected_results("tweets", ids().as_bytes());
+    let (em, id, expected) = complete_job(all_events, None);
     let half = expected.len() as u64 / 2;
     // The first answer, to a request without Range, is a 206 for the first
     // half; then two more come short.
-    em.fault(
-        Route::Download,
-        Fault::Partial {
-            bytes: half,
-            times: 1,
-        },
-    );
-    em.fault(
-        Route::Download,
-        Fault::Partial {
-            bytes: 1000,
-            times: 2,
-        },
-    );
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
-    Stage::new(BIN, &em)
-        .run(&["--id", &id, "--results-file", path.to_str().unwrap()])
-        .assert_code(0);
+    em.fault(Route::Download, fault::partial(half));
+    em.fault(Route::Download, fault::partial(1000).times(2));
+    let (_dir, path) = results_folder();
+    download(&em, &id, &path, &[]).assert_code(0);
     assert!(std::fs::read(&path).unwrap() == expected, "whole and exact");
     let ranges: Vec<_> = em
         .requests()
@@ -662,73 +518,37 @@ fn a_digit_in(results: &[u8], after: usize) -> u64 {
 
 #[test]
 fn a_body_corrupted_in_transit_leaves_no_results_file() {
-    let (em, id) = complete_job(all_events(), None);
-    let expected = em.expected_results("tweets", ids().as_bytes());
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
+    let (em, id, expected) = complete_job(all_events, None);
+    let (dir, path) = results_folder();
     let at = a_digit_in(&expected, 5000);
-    em.fault(
-        Route::Download,
-        Fault::Corrupt {
-            offset: at,
-            times: 1,
-        },
-    );
-    let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", path.to_str().unwrap()]);
+    em.fault(Route::Download, fault::corrupt(at));
+    let out = download(&em, &id, &path, &[]);
     out.assert_code(1)
         .assert_stderr("corrupted in transit")
         .assert_stderr("no results file was written");
     assert!(dir.names().is_empty(), "{:?}", dir.names());
 
     // Across a resume: the first answer breaks, the second is corrupt.
-    em.fault(
-        Route::Download,
-        Fault::CloseResponseAfter {
-            bytes: 1000,
-            times: 1,
-        },
-    );
+    em.fault(Route::Download, fault::close_response(1000));
     let at = a_digit_in(&expected, 3000) - 1000;
-    em.fault(
-        Route::Download,
-        Fault::Corrupt {
-            offset: at,
-            times: 1,
-        },
-    );
-    Stage::new(BIN, &em)
-        .run(&["--id", &id, "--results-file", path.to_str().unwrap()])
+    em.fault(Route::Download, fault::corrupt(at));
+    download(&em, &id, &path, &[])
         .assert_code(1)
         .assert_stderr("corrupted in transit");
     assert!(dir.names().is_empty());
 
     // And clean, the same resume passes the check.
-    em.fault(
-        Route::Download,
-        Fault::CloseResponseAfter {
-            bytes: 1000,
-            times: 1,
-        },
-    );
-    Stage::new(BIN, &em)
-        .run(&["--id", &id, "--results-file", path.to_str().unwrap()])
-        .assert_code(0);
+    em.fault(Route::Download, fault::close_response(1000));
+    download(&em, &id, &path, &[]).assert_code(0);
     assert!(std::fs::read(&path).unwrap() == expected);
 }
 
 #[test]
 fn a_body_that_trickles_is_a_stall() {
-    let (em, id) = complete_job(all_events(), None);
+    let (em, id, _) = complete_job(all_events, None);
     // The head comes at once, the body at 100 bytes a second.
-    em.fault(
-        Route::Download,
-        Fault::Slow {
-            bytes_per_sec: 100,
-            times: 1,
-        },
-    );
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
+    em.fault(Route::Download, fault::slow(100));
+    let (dir, path) = results_folder();
     let out = Stage::new(BIN, &em)
         .spawn(&[
             "--id",
@@ -747,14 +567,8 @@ fn a_body_that_trickles_is_a_stall() {
 
 #[test]
 fn a_head_that_trickles_meets_its_deadline() {
-    let (em, id) = complete_job(Config::default(), None);
-    em.fault(
-        Route::GetJob,
-        Fault::Trickle {
-            bytes_per_sec: 1,
-            times: 1,
-        },
-    );
+    let (em, id, _) = complete_job(|_| {}, None);
+    em.fault(Route::GetJob, fault::trickle(1));
     let out = Stage::new(BIN, &em)
         .spawn(&[
             "--id",
@@ -772,20 +586,17 @@ fn a_head_that_trickles_meets_its_deadline() {
 
 #[test]
 fn a_line_of_white_space_is_corrupt() {
-    let (em, id) = complete_job(Config::default(), None);
+    let (em, id, _) = complete_job(|_| {}, None);
     em.fault(
         Route::Download,
-        Fault::Body {
-            status: 200,
-            content_type: "text/plain".into(),
-            body: b"{\"id\":\"1\",\"action\":\"delete\",\"reason\":\"deleted\"}\n   \n".to_vec(),
-            times: 1,
-        },
+        fault::body(
+            200,
+            "text/plain",
+            b"{\"id\":\"1\",\"action\":\"delete\",\"reason\":\"deleted\"}\n   \n",
+        ),
     );
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
-    Stage::new(BIN, &em)
-        .run(&["--id", &id, "--results-file", path.to_str().unwrap()])
+    let (dir, path) = results_folder();
+    download(&em, &id, &path, &[])
         .assert_code(1)
         .assert_stderr("results line 2 is not a JSON object");
     assert!(dir.names().is_empty());
@@ -793,17 +604,16 @@ fn a_line_of_white_space_is_corrupt() {
 
 #[test]
 fn a_plain_http_url_from_the_api_is_its_failure_not_a_usage_error() {
-    let (em, id) = complete_job(Config::default(), None);
+    let (em, id, _) = complete_job(|_| {}, None);
     let mut job = em.job(&id).unwrap().json;
     job["download_url"] = "http://storage.example.com/b/o?X-Goog-Signature=abc".into();
     em.fault(
         Route::GetJob,
-        Fault::Body {
-            status: 200,
-            content_type: "application/json".into(),
-            body: serde_json::to_vec(&serde_json::json!({ "data": job })).unwrap(),
-            times: 1,
-        },
+        fault::body(
+            200,
+            "application/json",
+            serde_json::to_vec(&serde_json::json!({ "data": job })).unwrap(),
+        ),
     );
     let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", "-"]);
     out.assert_code(1).assert_stderr("plain http://");
@@ -895,21 +705,14 @@ fn assert_summary(out: &Output, file: &std::path::Path, format: &str, want: &ser
 
 #[test]
 fn csv_to_a_file_has_a_row_per_event() {
-    let (em, id) = complete_job(Config::default(), None);
-    let jsonl = em.expected_results("tweets", ids().as_bytes());
+    let (em, id, expected) = complete_job(|_| {}, None);
+    let jsonl = expected;
     let (want, summary) = expected_csv(&jsonl);
     assert!(want.contains(",\n"), "an event without redacted_at");
     assert!(summary["events"].as_u64().unwrap() > 10);
     let dir = TempDir::new();
     let path = dir.path("r.csv");
-    let out = Stage::new(BIN, &em).run(&[
-        "--id",
-        &id,
-        "--results-file",
-        path.to_str().unwrap(),
-        "--format",
-        "csv",
-    ]);
+    let out = download(&em, &id, &path, &["--format", "csv"]);
     out.assert_code(0).assert_stderr(&format!(
         "{}: {} compliance events (",
         path.display(),
@@ -936,26 +739,14 @@ const ODD_LINES: &str = concat!(
 
 #[test]
 fn csv_quotes_odd_fields_and_leaves_out_other_records() {
-    let (em, id) = complete_job(Config::default(), None);
+    let (em, id, _) = complete_job(|_| {}, None);
     em.fault(
         Route::Download,
-        Fault::Body {
-            status: 200,
-            content_type: "application/octet-stream".into(),
-            body: ODD_LINES.as_bytes().to_vec(),
-            times: 1,
-        },
+        fault::body(200, "application/octet-stream", ODD_LINES.as_bytes()),
     );
     let dir = TempDir::new();
     let path = dir.path("odd.csv");
-    let out = Stage::new(BIN, &em).run(&[
-        "--id",
-        &id,
-        "--results-file",
-        path.to_str().unwrap(),
-        "--format",
-        "csv",
-    ]);
+    let out = download(&em, &id, &path, &["--format", "csv"]);
     out.assert_code(0)
         .assert_stderr("1 other record(s) left out, not events");
     let written = std::fs::read_to_string(&path).unwrap();
@@ -976,28 +767,16 @@ fn csv_quotes_odd_fields_and_leaves_out_other_records() {
 
 #[test]
 fn csv_across_a_resumed_download_is_the_clean_csv() {
-    let (em, id) = complete_job(all_events(), None);
-    let (want, summary) = expected_csv(&em.expected_results("tweets", ids().as_bytes()));
+    let (em, id, expected) = complete_job(all_events, None);
+    let (want, summary) = expected_csv(&expected);
     let dir = TempDir::new();
     let clean = dir.path("clean.csv");
     let resumed = dir.path("resumed.csv");
-    let run = |path: &std::path::Path| {
-        Stage::new(BIN, &em).run(&[
-            "--id",
-            &id,
-            "--results-file",
-            path.to_str().unwrap(),
-            "--format",
-            "csv",
-        ])
-    };
+    let run = |path: &Path| download(&em, &id, path, &["--format", "csv"]);
     run(&clean).assert_code(0);
     // Breaks in the middle of lines, each resumed with Range.
     for bytes in [1000, 77, 4096] {
-        em.fault(
-            Route::Download,
-            Fault::CloseResponseAfter { bytes, times: 1 },
-        );
+        em.fault(Route::Download, fault::close_response(bytes));
     }
     let out = run(&resumed);
     out.assert_code(0);
@@ -1015,15 +794,9 @@ fn csv_across_a_resumed_download_is_the_clean_csv() {
 
 #[test]
 fn csv_to_stdout_is_the_data_alone() {
-    let (em, id) = complete_job(Config::default(), None);
-    let (want, summary) = expected_csv(&em.expected_results("tweets", ids().as_bytes()));
-    em.fault(
-        Route::Download,
-        Fault::CloseResponseAfter {
-            bytes: 500,
-            times: 1,
-        },
-    );
+    let (em, id, expected) = complete_job(|_| {}, None);
+    let (want, summary) = expected_csv(&expected);
+    em.fault(Route::Download, fault::close_response(500));
     let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", "-", "--format", "csv"]);
     out.assert_code(0).assert_stderr(&format!(
         "standard output: {} compliance events (",
@@ -1034,27 +807,20 @@ fn csv_to_stdout_is_the_data_alone() {
 
 #[test]
 fn jsonl_to_stdout_has_no_json_summary() {
-    let (em, id) = complete_job(Config::default(), None);
+    let (em, id, expected) = complete_job(|_| {}, None);
     let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", "-", "-q"]);
     out.assert_code(0);
-    assert!(out.stdout.as_bytes() == em.expected_results("tweets", ids().as_bytes()));
+    assert!(out.stdout.as_bytes() == expected);
     assert!(out.stderr.is_empty(), "{}", out.stderr);
 }
 
 #[test]
 fn the_json_summary_says_what_the_file_holds_even_when_quiet() {
-    let (em, id) = complete_job(Config::default(), None);
-    let jsonl = em.expected_results("tweets", ids().as_bytes());
+    let (em, id, expected) = complete_job(|_| {}, None);
+    let jsonl = expected;
     let (_, summary) = expected_csv(&jsonl);
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
-    let out = Stage::new(BIN, &em).run(&[
-        "--id",
-        &id,
-        "--results-file",
-        path.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let (dir, path) = results_folder();
+    let out = download(&em, &id, &path, &["--quiet"]);
     out.assert_code(0);
     assert!(out.stderr.is_empty(), "{}", out.stderr);
     assert_summary(&out, &path, "jsonl", &summary);
@@ -1063,22 +829,9 @@ fn the_json_summary_says_what_the_file_holds_even_when_quiet() {
     assert!(out.stdout.starts_with("{\n  \"file\": "), "pretty JSON");
 
     // No events: an empty file, and zeros.
-    let (em, id) = complete_job(
-        Config {
-            event_percent: 0,
-            ..Config::default()
-        },
-        None,
-    );
+    let (em, id, _) = complete_job(|c| c.event_percent = 0, None);
     let path = dir.path("none.csv");
-    let out = Stage::new(BIN, &em).run(&[
-        "--id",
-        &id,
-        "--results-file",
-        path.to_str().unwrap(),
-        "--format",
-        "csv",
-    ]);
+    let out = download(&em, &id, &path, &["--format", "csv"]);
     out.assert_code(0)
         .assert_stderr("every uploaded ID is compliant");
     assert_eq!(
@@ -1095,7 +848,7 @@ fn the_json_summary_says_what_the_file_holds_even_when_quiet() {
 
 #[test]
 fn an_unknown_format_exits_2_before_any_request() {
-    let em = Emulator::start(Config::default()).expect("start emulator");
+    let em = emulator();
     let dir = TempDir::new();
     let path = dir.path("r.xml");
     for format in ["xml", "CSV", ""] {
@@ -1115,18 +868,16 @@ fn an_unknown_format_exits_2_before_any_request() {
         .run(&["--id", "1", "--results-file", "-", "--format"])
         .assert_code(2)
         .assert_stderr("--format");
-    assert!(em.requests().is_empty());
+    assert_no_requests(&em);
     assert!(dir.names().is_empty());
 }
 
 #[test]
 fn a_job_without_ids_says_to_upload_first_and_waits_only_for_its_window() {
-    let em = Emulator::start(Config {
-        upload_window: Duration::from_secs(3),
-        rate_limits: compliance_testkit::RateLimits::uniform(1_000_000),
-        ..Config::default()
-    })
-    .expect("start emulator");
+    let em = emulator_with(|c| {
+        c.upload_window = Duration::from_secs(3);
+        c.rate_limits = compliance_testkit::RateLimits::uniform(1_000_000);
+    });
     let job = em.create_job("tweets", None, false);
     Stage::new(BIN, &em)
         .run(&["--id", &job.id, "--results-file", "-"])
@@ -1151,30 +902,19 @@ fn a_job_without_ids_says_to_upload_first_and_waits_only_for_its_window() {
     );
 }
 
-/// Creates a job on `em`, uploads `ids` and waits until it is complete;
-/// returns its id.
-fn add_complete_job(em: &Emulator, job_type: &str, name: &str, ids: &str) -> String {
-    let job = em.create_job(job_type, Some(name), false);
-    assert_eq!(upload(em, &job.id, ids.as_bytes()), 200);
-    await_status(em, &job.id, "complete", Duration::from_secs(10));
-    job.id
-}
-
 /// The IDs of part `part` of a split run: 2000 of their own.
 fn part_ids(part: u64) -> String {
-    (0..2000u64)
-        .map(|i| {
-            format!(
-                "{}\n",
-                1_400_000_000_000_000_000 + part * 100_000_000 + i * 7919
-            )
-        })
-        .collect()
+    ids_from(1_400_000_000_000_000_000 + part * 100_000_000, 2000)
+}
+
+/// A complete job of `em`, of `job_type`, named `name`, of `ids`: its id.
+fn add_complete_job(em: &Emulator, job_type: &str, name: &str, ids: &str) -> String {
+    finished_job(em, job_type, Some(name), ids).id
 }
 
 #[test]
 fn the_first_part_of_a_split_run_warns_that_it_holds_part_1_only() {
-    let em = Emulator::start(Config::default()).expect("start emulator");
+    let em = emulator();
     // As lifecycle.sh names the parts: m, m-2, m-3; and a users job m-4.
     for part in 1..=3 {
         let name = match part {
@@ -1184,8 +924,7 @@ fn the_first_part_of_a_split_run_warns_that_it_holds_part_1_only() {
         add_complete_job(&em, "tweets", &name, &part_ids(part));
     }
     em.create_job("users", Some("m-4"), false);
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
+    let (_dir, path) = results_folder();
     let out = Stage::new(BIN, &em).run(&["--name", "m", "--results-file", path.to_str().unwrap()]);
     out.assert_code(0)
         .assert_stderr(
@@ -1222,19 +961,16 @@ fn the_first_part_of_a_split_run_warns_that_it_holds_part_1_only() {
 
 #[test]
 fn a_name_without_parts_of_its_run_gets_no_word_of_them() {
-    let em = Emulator::start(Config::default()).expect("start emulator");
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
+    let em = emulator();
+    let (_dir, path) = results_folder();
     let download = |name: &str| {
         Stage::new(BIN, &em).run(&["--name", name, "--results-file", path.to_str().unwrap()])
     };
     let silent = |out: &Output| {
-        out.assert_code(0).assert_stderr("compliance events (");
-        assert!(
-            !out.stderr.contains("warning") && !out.stderr.contains("part"),
-            "{}",
-            out.stderr
-        );
+        out.assert_code(0)
+            .assert_stderr("compliance events (")
+            .assert_stderr_lacks("warning")
+            .assert_stderr_lacks("part");
     };
     add_complete_job(&em, "tweets", "solo", &part_ids(1));
     silent(&download("solo"));
@@ -1273,8 +1009,7 @@ fn event(id: u64, reason: &str) -> String {
 /// for storage (and, without a job lookup, for the API too).
 fn against(server: &Hostile, args: &[&str]) -> Output {
     Stage::bare(BIN)
-        .env("X_API_URL", &server.origin())
-        .env("BEARER_TOKEN", "hostile-canary-token")
+        .api(&server.origin(), "hostile-canary-token")
         .run(args)
 }
 
@@ -1325,8 +1060,8 @@ fn a_200_that_is_an_api_error_is_a_failure_in_both_formats() {
             let out = against(&server, &from_url(&url, &path, format));
             out.assert_code(1)
                 .assert_stderr("is an error from the server, not a result")
-                .assert_stderr(says);
-            assert!(!out.stderr.contains("compliant"), "{}", out.stderr);
+                .assert_stderr(says)
+                .assert_stderr_lacks("compliant");
             assert!(dir.names().is_empty(), "{format}: {:?}", dir.names());
         }
     }
@@ -1482,8 +1217,7 @@ fn a_body_without_length_or_chunks_is_trusted_only_when_a_hash_covers_it() {
     let server = Hostile::start(|_, _| {
         Answer::raw("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", Then::Close)
     });
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
+    let (_dir, path) = results_folder();
     let url = server.url("/results?X-Goog-Signature=s");
     against(&server, &from_url(&url, &path, "jsonl"))
         .assert_code(0)
@@ -1495,8 +1229,7 @@ fn a_body_without_length_or_chunks_is_trusted_only_when_a_hash_covers_it() {
         whole.len()
     );
     let server = Hostile::start(move |_, _| Answer::raw(chunked.clone(), Then::Close));
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
+    let (_dir, path) = results_folder();
     let url = server.url("/results?X-Goog-Signature=s");
     against(&server, &from_url(&url, &path, "jsonl")).assert_code(0);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
@@ -1506,14 +1239,11 @@ fn a_body_without_length_or_chunks_is_trusted_only_when_a_hash_covers_it() {
 #[test]
 fn a_fifo_whose_reader_stops_early_is_a_failure() {
     use std::io::Read as _;
-    let (em, id) = complete_job(all_events(), None);
-    let expected = em.expected_results("tweets", ids().as_bytes());
+    let (em, id, expected) = complete_job(all_events, None);
     // More than a pipe holds, so that writes go on after the reader is gone.
     assert!(expected.len() > 2 * 65_536, "{}", expected.len());
     let dir = TempDir::new();
-    let fifo = dir.path("fifo");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let fifo = dir.fifo("fifo");
     let reader = {
         let fifo = fifo.clone();
         std::thread::spawn(move || {
@@ -1523,7 +1253,7 @@ fn a_fifo_whose_reader_stops_early_is_a_failure() {
             first
         })
     };
-    let out = Stage::new(BIN, &em).run(&["--id", &id, "--results-file", fifo.to_str().unwrap()]);
+    let out = download(&em, &id, &fifo, &[]);
     assert_eq!(&reader.join().unwrap()[..], &expected[..100]);
     out.assert_code(1).assert_stderr(&format!(
         "the reader of {} closed it before the end",
@@ -1559,11 +1289,9 @@ fn a_redirect_to_plain_http_on_another_host_is_refused() {
             ),
         }
     });
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
+    let (dir, path) = results_folder();
     let out = Stage::bare(BIN)
-        .env("X_API_URL", "http://127.0.0.1:9")
-        .env("BEARER_TOKEN", "hostile-canary-token")
+        .api("http://127.0.0.1:9", "hostile-canary-token")
         .env("HTTP_PROXY", &proxy.origin())
         .run(&from_url(
             "http://127.0.0.1:9/results?X-Goog-Signature=s",
@@ -1572,8 +1300,8 @@ fn a_redirect_to_plain_http_on_another_host_is_refused() {
         ));
     out.assert_code(1)
         .assert_stderr("redirected (HTTP 302) to plain http:// on results.example:80")
-        .assert_stderr("refused");
-    assert!(!out.stderr.contains("secret-signature"), "{}", out.stderr);
+        .assert_stderr("refused")
+        .assert_stderr_lacks("secret-signature");
     let asked: Vec<String> = proxy
         .requests()
         .into_iter()
@@ -1611,31 +1339,14 @@ fn a_redirect_to_plain_http_on_another_host_is_refused() {
     );
 }
 
-/// A folder this test cannot write in: a read-only one, or, for root, who
-/// writes anywhere, /sys.
-fn unwritable_folder(dir: &TempDir) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt as _;
-    let folder = dir.path("read-only");
-    std::fs::create_dir(&folder).unwrap();
-    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555)).unwrap();
-    match std::fs::write(folder.join("probe"), b"") {
-        Err(_) => folder,
-        Ok(()) => std::path::PathBuf::from("/sys"),
-    }
-}
-
 #[cfg(unix)]
 #[test]
 fn a_folder_that_takes_no_file_is_exit_1_before_any_request_or_wait() {
-    let em = Emulator::start(Config {
-        processing_delay: Duration::from_secs(600),
-        ..Config::default()
-    })
-    .expect("start emulator");
+    let em = emulator_with(|c| c.processing_delay = Duration::from_secs(600));
     let job = em.create_job("tweets", None, false);
-    assert_eq!(upload(&em, &job.id, ids().as_bytes()), 200);
+    assert_eq!(upload(&em, &job.id, ids(IDS).as_bytes()), 200);
     let dir = TempDir::new();
-    let folder = unwritable_folder(&dir);
+    let folder = dir.unwritable_folder();
     let path = folder.join("r.jsonl");
     let path = path.to_str().unwrap();
     let before = em.requests().len();
@@ -1662,15 +1373,14 @@ fn a_folder_that_takes_no_file_is_exit_1_before_any_request_or_wait() {
 
 #[test]
 fn several_jobs_go_into_one_results_file_in_the_order_given() {
-    let em = Emulator::start(all_events()).expect("start emulator");
+    let em = emulator_with(all_events);
     let first = add_complete_job(&em, "tweets", "p", &part_ids(1));
     let second = add_complete_job(&em, "tweets", "p-2", &part_ids(2));
     let expected = [
         em.expected_results("tweets", part_ids(1).as_bytes()),
         em.expected_results("tweets", part_ids(2).as_bytes()),
     ];
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
+    let (dir, path) = results_folder();
     let file = path.to_str().unwrap();
     let out = Stage::new(BIN, &em).run(&["--id", &second, "--id", &first, "--results-file", file]);
     out.assert_code(0);
@@ -1763,10 +1473,9 @@ fn a_body_without_a_last_line_end_does_not_join_the_next() {
 
 #[test]
 fn an_unknown_id_points_to_list_jobs_and_a_name_to_its_type() {
-    let em = Emulator::start(Config::default()).expect("start emulator");
+    let em = emulator();
     let users = em.create_job("users", Some("demo"), false);
-    let dir = TempDir::new();
-    let path = dir.path("r.jsonl");
+    let (dir, path) = results_folder();
     let path = path.to_str().unwrap();
     Stage::new(BIN, &em)
         .run(&["--id", "999", "--results-file", path])
@@ -1786,7 +1495,7 @@ fn an_unknown_id_points_to_list_jobs_and_a_name_to_its_type() {
 
 #[test]
 fn an_https_url_to_plain_http_storage_fails_at_once_naming_the_host() {
-    let em = Emulator::start(Config::default()).expect("start emulator");
+    let em = emulator();
     let job = em.create_job("tweets", None, false);
     let url = job.download_url.replacen("http://", "https://", 1);
     let host = em.storage_url().replacen("http://", "", 1);
@@ -1801,7 +1510,7 @@ fn an_https_url_to_plain_http_storage_fails_at_once_naming_the_host() {
         ))
         .assert_stderr("http://");
     assert!(took < Duration::from_secs(2), "{took:?}: {}", out.stderr);
-    assert!(!out.stderr.contains(signature), "{}", out.stderr);
-    assert!(!out.stderr.contains("retry"), "{}", out.stderr);
+    out.assert_stderr_lacks(signature);
+    out.assert_stderr_lacks("retry");
     assert_eq!(out.stdout, "");
 }

@@ -1,13 +1,12 @@
 //! list-job, run as a built binary against the emulator.
 
-use compliance_testkit::{await_status, upload, Config, Emulator, Fault, Route, Stage};
+use compliance_testkit::{
+    assert_no_requests, assert_refused_before_any_request, await_status, emulator, emulator_with,
+    fault, upload, Config, Emulator, Route, Stage,
+};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_list-job");
-
-fn emulator() -> Emulator {
-    Emulator::start(Config::default()).expect("start emulator")
-}
 
 #[test]
 fn shows_a_job_by_id() {
@@ -26,14 +25,18 @@ fn finds_exactly_the_name_never_another_job() {
     let out = Stage::new(BIN, &em).run(&["--name", "abc"]);
     out.assert_code(0);
     assert_eq!(out.json()["id"], wanted.id.as_str());
-    Stage::new(BIN, &em)
-        .run(&["--name", "ab"])
-        .assert_code(1)
-        .assert_stderr("no tweets or users job named \"ab\"");
-    Stage::new(BIN, &em)
-        .run(&["--name", "abc", "--type", "users"])
-        .assert_code(1)
-        .assert_stderr("no users job named \"abc\"");
+    for (args, says) in [
+        (&["--name", "ab"][..], "no tweets or users job named \"ab\""),
+        (
+            &["--name", "abc", "--type", "users"],
+            "no users job named \"abc\"",
+        ),
+    ] {
+        Stage::new(BIN, &em)
+            .run(args)
+            .assert_code(1)
+            .assert_stderr(says);
+    }
 }
 
 #[test]
@@ -75,25 +78,15 @@ fn bad_flags_exit_2_before_any_request() {
         (&["--id", "1", "--wiat"], "there is no flag --wiat"),
         (&[], "Usage:"),
     ];
-    for (args, message) in cases {
-        Stage::new(BIN, &em)
-            .run(args)
-            .assert_code(2)
-            .assert_stderr(message);
-    }
-    assert!(em.requests().is_empty());
+    assert_refused_before_any_request(BIN, &em, cases);
 }
 
 #[test]
 fn wait_polls_until_complete() {
-    let em = Emulator::start(Config {
-        processing_delay: Duration::from_millis(700),
-        ..Config::default()
-    })
-    .expect("start emulator");
+    let em = emulator_with(|c| c.processing_delay = Duration::from_millis(700));
     let job = em.create_job("tweets", Some("w"), false);
     assert_eq!(upload(&em, &job.id, b"20\n21\n"), 200);
-    await_status(&em, &job.id, "in_progress", Duration::from_secs(10));
+    await_status(&em, &job.id, "in_progress");
     let out = Stage::new(BIN, &em).run(&["--name", "w", "--wait", "--interval", "0.1"]);
     out.assert_code(0)
         .assert_stderr("in_progress")
@@ -103,16 +96,12 @@ fn wait_polls_until_complete() {
 
 #[test]
 fn wait_on_a_job_that_fails_in_processing_exits_1() {
-    let em = Emulator::start(Config {
-        processing_delay: Duration::from_millis(700),
-        ..Config::default()
-    })
-    .expect("start emulator");
+    let em = emulator_with(|c| c.processing_delay = Duration::from_millis(700));
     let job = em.create_job("tweets", None, false);
     // The upload goes through; the processing it starts ends in `failed`.
-    em.fault(Route::Upload, Fault::FailJob { times: 1 });
+    em.fault(Route::Upload, fault::fail_job());
     assert_eq!(upload(&em, &job.id, b"20\n21\n"), 200);
-    await_status(&em, &job.id, "in_progress", Duration::from_secs(10));
+    await_status(&em, &job.id, "in_progress");
     let out = Stage::new(BIN, &em).run(&["--id", &job.id, "--wait", "--interval", "0.1"]);
     out.assert_code(1)
         .assert_stderr("in_progress")
@@ -152,7 +141,7 @@ fn missing_token_exits_2_before_any_request() {
         .run(&["--id", "1"])
         .assert_code(2)
         .assert_stderr("export BEARER_TOKEN=");
-    assert!(em.requests().is_empty());
+    assert_no_requests(&em);
 }
 
 /// GETs of one job the emulator has seen.
@@ -188,20 +177,8 @@ fn generous() -> Config {
 fn timeout_bounds_a_rate_limit_wait_and_names_the_reset() {
     let (em, id) = in_progress_for(600, generous());
     // The lookup passes; the first poll meets a rate limit 100 s from resetting.
-    em.fault(
-        Route::GetJob,
-        Fault::Slow {
-            bytes_per_sec: 1 << 30,
-            times: 1,
-        },
-    );
-    em.fault(
-        Route::GetJob,
-        Fault::RateLimited {
-            reset_after: Duration::from_secs(100),
-            times: 1,
-        },
-    );
+    em.fault(Route::GetJob, fault::pass());
+    em.fault(Route::GetJob, fault::rate_limited(100));
     let started = Instant::now();
     let out = Stage::new(BIN, &em).run(&["--id", &id, "--wait", "--timeout", "3"]);
     out.assert_code(1)
@@ -267,8 +244,8 @@ fn https_to_the_plain_http_emulator_fails_at_once_saying_to_use_http() {
         .assert_stderr("answered in plain HTTP, not TLS")
         .assert_stderr(&format!("use X_API_URL={plain} "));
     assert!(took < Duration::from_secs(2), "{took:?}: {}", out.stderr);
-    assert!(!out.stderr.contains("retry"), "{}", out.stderr);
-    assert!(em.requests().is_empty(), "no request reached the API");
+    out.assert_stderr_lacks("retry");
+    assert_no_requests(&em);
 }
 
 #[test]
@@ -358,14 +335,10 @@ mod terminal {
 
     #[test]
     fn wait_shows_progress_on_stderr_then_the_table_with_the_results_time() {
-        let em = Emulator::start(Config {
-            processing_delay: Duration::from_millis(700),
-            ..Config::default()
-        })
-        .expect("start emulator");
+        let em = emulator_with(|c| c.processing_delay = Duration::from_millis(700));
         let job = em.create_job("tweets", None, false);
         assert_eq!(upload(&em, &job.id, b"20\n21\n"), 200);
-        await_status(&em, &job.id, "in_progress", Duration::from_secs(10));
+        await_status(&em, &job.id, "in_progress");
         let (out, table) = on_a_terminal(
             Stage::new(BIN, &em),
             &["--id", &job.id, "--wait", "--interval", "0.1"],

@@ -1,13 +1,10 @@
 //! list-jobs, run as a built binary against the emulator.
 
-use compliance_testkit::{Config, Emulator, Fault, Route, Stage};
+use compliance_testkit::fault::{self, Times as _};
+use compliance_testkit::{assert_refused_before_any_request, emulator, Emulator, Route, Stage};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_list-jobs");
-
-fn emulator() -> Emulator {
-    Emulator::start(Config::default()).expect("start emulator")
-}
 
 fn ids(out: &compliance_testkit::Output) -> Vec<String> {
     let list = out.json();
@@ -63,23 +60,16 @@ fn filters_by_status_and_expired_locally() {
 fn bad_values_exit_2_before_any_request() {
     let em = emulator();
     Stage::new(BIN, &em)
-        .run(&["--status", "done"])
-        .assert_code(2)
-        .assert_stderr("--status must be one of");
-    Stage::new(BIN, &em)
-        .run(&["--type", "all"])
-        .assert_code(2)
-        .assert_stderr("--type must be");
-    Stage::new(BIN, &em)
-        .run(&["--stauts", "created"])
-        .assert_code(2)
-        .assert_stderr("there is no flag --stauts");
-    Stage::new(BIN, &em)
         .env_remove("BEARER_TOKEN")
         .run(&[])
         .assert_code(2)
         .assert_stderr("BEARER_TOKEN");
-    assert!(em.requests().is_empty());
+    let cases: &[(&[&str], &str)] = &[
+        (&["--status", "done"], "--status must be one of"),
+        (&["--type", "all"], "--type must be"),
+        (&["--stauts", "created"], "there is no flag --stauts"),
+    ];
+    assert_refused_before_any_request(BIN, &em, cases);
 }
 
 #[test]
@@ -91,13 +81,7 @@ fn wrong_token_and_rate_limit_exit_1() {
         .assert_code(1)
         .assert_stderr("check BEARER_TOKEN");
     // A reset further off than the retries may take: fail at once, saying when.
-    em.fault(
-        Route::ListJobs,
-        Fault::RateLimited {
-            reset_after: Duration::from_secs(3600),
-            times: 1,
-        },
-    );
+    em.fault(Route::ListJobs, fault::rate_limited(3600));
     Stage::new(BIN, &em)
         .run(&["--type", "tweets", "--retry-time", "60"])
         .assert_code(1)
@@ -107,13 +91,7 @@ fn wrong_token_and_rate_limit_exit_1() {
 #[test]
 fn a_near_rate_limit_reset_is_waited_for() {
     let em = emulator();
-    em.fault(
-        Route::ListJobs,
-        Fault::RateLimited {
-            reset_after: Duration::from_secs(1),
-            times: 1,
-        },
-    );
+    em.fault(Route::ListJobs, fault::rate_limited(1));
     let out = Stage::new(BIN, &em).run(&["--type", "tweets"]);
     out.assert_code(0)
         .assert_stderr("waiting until the rate limit resets at");
@@ -122,15 +100,10 @@ fn a_near_rate_limit_reset_is_waited_for() {
 
 #[test]
 fn errors_alone_are_a_failure_with_the_apis_message() {
-    let em = Emulator::start(Config::default()).expect("start emulator");
+    let em = emulator();
     em.fault(
         Route::ListJobs,
-        Fault::Body {
-            status: 200,
-            content_type: "application/json".into(),
-            body: br#"{"errors":[{"title":"Service Unavailable","detail":"Compliance is down for maintenance."}]}"#.to_vec(),
-            times: 1,
-        },
+        fault::body(200, "application/json", br#"{"errors":[{"title":"Service Unavailable","detail":"Compliance is down for maintenance."}]}"#),
     );
     let out = Stage::new(BIN, &em).run(&["--type", "tweets"]);
     out.assert_code(1)
@@ -140,17 +113,9 @@ fn errors_alone_are_a_failure_with_the_apis_message() {
 
 #[test]
 fn an_empty_list_is_empty_in_either_form() {
-    let em = Emulator::start(Config::default()).expect("start emulator");
+    let em = emulator();
     for body in [&b"{}"[..], br#"{"meta":{"result_count":0}}"#] {
-        em.fault(
-            Route::ListJobs,
-            Fault::Body {
-                status: 200,
-                content_type: "application/json".into(),
-                body: body.to_vec(),
-                times: 1,
-            },
-        );
+        em.fault(Route::ListJobs, fault::body(200, "application/json", body));
         let out = Stage::new(BIN, &em).run(&["--type", "tweets"]);
         out.assert_code(0);
         assert_eq!(out.json(), serde_json::json!([]));
@@ -159,14 +124,8 @@ fn an_empty_list_is_empty_in_either_form() {
 
 #[test]
 fn an_answer_too_big_for_the_api_fails_at_once() {
-    let em = Emulator::start(Config::default()).expect("start emulator");
-    em.fault(
-        Route::ListJobs,
-        Fault::Oversized {
-            bytes: 65 << 20,
-            times: 10,
-        },
-    );
+    let em = emulator();
+    em.fault(Route::ListJobs, fault::oversized(65 << 20).times(10));
     let out = Stage::new(BIN, &em).run(&["--type", "tweets"]);
     out.assert_code(1).assert_stderr("64 MiB");
     assert_eq!(em.requests().len(), 1, "not retried");
@@ -176,8 +135,7 @@ fn an_answer_too_big_for_the_api_fails_at_once() {
 fn a_refused_connection_is_tried_once_more_and_names_x_api_url() {
     let started = std::time::Instant::now();
     let out = Stage::bare(BIN)
-        .env("X_API_URL", "http://127.0.0.1:1")
-        .env("BEARER_TOKEN", "token-for-nobody")
+        .api("http://127.0.0.1:1", "token-for-nobody")
         .run(&["--type", "tweets"]);
     out.assert_code(1)
         .assert_stderr("refused the connection")
@@ -196,8 +154,7 @@ fn x_api_url_must_be_an_origin() {
         "https://api.x.com?a=b",
     ] {
         Stage::bare(BIN)
-            .env("X_API_URL", url)
-            .env("BEARER_TOKEN", "token")
+            .api(url, "token")
             .run(&["--type", "tweets"])
             .assert_code(2)
             .assert_stderr("must be an origin")
@@ -219,7 +176,7 @@ mod terminal {
     fn two_jobs(em: &Emulator) -> Vec<serde_json::Value> {
         let tweets = em.create_job("tweets", Some("my-archive"), false);
         assert_eq!(upload(em, &tweets.id, b"20\n21\n"), 200);
-        await_status(em, &tweets.id, "complete", Duration::from_secs(10));
+        await_status(em, &tweets.id, "complete");
         em.shift_clock(1);
         let users = em.create_job("users", None, false);
         [users.id, tweets.id]

@@ -29,12 +29,9 @@ pub struct Request {
 }
 
 impl Request {
-    /// A header's value, by its name in lower case.
+    /// A header's value, by its name in any case.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        crate::http::header(&self.headers, name)
     }
 }
 

@@ -1,11 +1,25 @@
-//! Runs the stage binaries against an emulator, for the integration tests.
+//! Runs the stage binaries against an emulator, for the integration tests:
+//! the one kit of the workspace's tests, the emulator's own included.
 //!
 //! Each test starts its own [`Emulator`] on a free loopback port, so tests run
 //! in parallel without sharing anything; [`Stage`] runs a built binary with
 //! `X_API_URL` and `BEARER_TOKEN` pointing at it and captures what it printed.
+//!
+//! - an emulator: [`emulator`], or [`emulator_with`] a config of its own;
+//!   faults for it in a line each from [`fault`];
+//! - a job: [`finished_job`] (created, given [`ids`], processed), or
+//!   [`upload`] and [`await_status`] for the steps;
+//! - a stage: [`Stage::new`] for a package's own binary, [`Stage::program`]
+//!   for another built program, [`assert_refused_before_any_request`] for
+//!   bad command lines;
+//! - files: [`TempDir`], removed when dropped;
+//! - the wire: [`http`], a raw client, and [`hostile`], a server that
+//!   misbehaves on purpose.
 
 pub mod archive;
+pub mod fault;
 pub mod hostile;
+pub mod http;
 #[cfg(target_os = "linux")]
 pub mod pty;
 
@@ -15,8 +29,64 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub use compliance_emulator::{
-    Config, Emulator, Fault, Flavour, Origin, RateLimits, RequestRecord, Route,
+    Config, Emulator, Fault, Flavour, JobSnapshot, Origin, RateLimits, RequestRecord, Route,
 };
+
+/// The five stage programs.
+pub const STAGES: [&str; 5] = [
+    "create-job",
+    "upload-ids",
+    "list-job",
+    "list-jobs",
+    "download-results",
+];
+
+/// A file or folder of this repository, by its path from the root, as in
+/// `in_repo("lifecycle.sh")`.
+pub fn in_repo(path: &str) -> PathBuf {
+    let testkit = Path::new(env!("CARGO_MANIFEST_DIR"));
+    testkit.parent().expect("the repository").join(path)
+}
+
+/// An emulator with the default [`Config`], on free loopback ports.
+pub fn emulator() -> Emulator {
+    emulator_with(|_| {})
+}
+
+/// An emulator whose [`Config`] `tweak` changed from the default, as in
+/// `emulator_with(|c| c.event_percent = 100)`.
+pub fn emulator_with(tweak: impl FnOnce(&mut Config)) -> Emulator {
+    let mut config = Config::default();
+    tweak(&mut config);
+    Emulator::start(config).expect("start the emulator")
+}
+
+/// `n` distinct IDs of 19 digits, tweet-like, one a line: 20 bytes each.
+pub fn ids(n: u64) -> String {
+    ids_from(1_425_543_269_983_784_962, n)
+}
+
+/// `n` IDs from `first` on, 7,919 apart (a prime: their events at any
+/// share are spread), one a line; of 19 digits, 20 bytes each, while they
+/// stay below 10^19.
+pub fn ids_from(first: u64, n: u64) -> String {
+    (0..n).map(|i| format!("{}\n", first + i * 7_919)).collect()
+}
+
+/// A job of `job_type` named `name`, made on `em` and given `ids` as a
+/// user's run would, then processed: it is returned `complete`, its
+/// results waiting behind its download URL.
+#[track_caller]
+pub fn finished_job(
+    em: &Emulator,
+    job_type: &str,
+    name: Option<&str>,
+    ids: impl AsRef<[u8]>,
+) -> JobSnapshot {
+    let job = em.create_job(job_type, name, false);
+    assert_eq!(upload(em, &job.id, ids.as_ref()), 200, "the upload");
+    await_status(em, &job.id, "complete")
+}
 
 /// What a finished stage printed, and how it exited.
 #[derive(Debug)]
@@ -27,6 +97,17 @@ pub struct Output {
     pub stdout: String,
     /// Everything on stderr.
     pub stderr: String,
+}
+
+impl From<std::process::Output> for Output {
+    /// What a program run by [`Command::output`] printed, as text.
+    fn from(out: std::process::Output) -> Output {
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
 }
 
 impl Output {
@@ -43,6 +124,33 @@ impl Output {
             self.code, code,
             "exit code\n--- stdout\n{}\n--- stderr\n{}",
             self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts a usage error as every program gives one: exit 2, nothing
+    /// on stdout, and the last line of stderr pointing to `program -h`;
+    /// returns the first line, the one that says what is wrong.
+    #[track_caller]
+    pub fn assert_usage_error(&self, program: &str) -> &str {
+        self.assert_code(2);
+        assert!(self.stdout.is_empty(), "stdout of a usage error: {self:?}");
+        assert_eq!(
+            self.stderr.lines().last(),
+            Some(format!("see {program} -h for the options, --help for the manual").as_str()),
+            "{}",
+            self.stderr
+        );
+        self.stderr.lines().next().unwrap_or_default()
+    }
+
+    /// Asserts that stderr does not hold `needle`.
+    #[track_caller]
+    pub fn assert_stderr_lacks(&self, needle: &str) -> &Output {
+        assert!(
+            !self.stderr.contains(needle),
+            "stderr holds {needle:?}:\n{}",
+            self.stderr
         );
         self
     }
@@ -64,14 +172,29 @@ pub struct Stage {
     command: Command,
     stdin: Option<Vec<u8>>,
     stdout: Option<Stdio>,
+    close_stdout: bool,
 }
 
 impl Stage {
     /// The binary at `path` (in a test, `env!("CARGO_BIN_EXE_<name>")`), aimed at `emulator`.
     pub fn new(path: impl AsRef<Path>, emulator: &Emulator) -> Stage {
-        Stage::bare(path)
-            .env("X_API_URL", &emulator.base_url())
-            .env("BEARER_TOKEN", emulator.token())
+        Stage::bare(path).at(emulator)
+    }
+
+    /// The built program `name` (a stage, apply-results, the emulator)
+    /// with no API settings: see [`sibling_binary`].
+    pub fn program(name: &str) -> Stage {
+        Stage::bare(sibling_binary(name))
+    }
+
+    /// Aimed at `emulator`: its API's URL and token.
+    pub fn at(self, emulator: &Emulator) -> Stage {
+        self.api(&emulator.base_url(), emulator.token())
+    }
+
+    /// Aimed at the API at `origin` (`X_API_URL`) with `token` (`BEARER_TOKEN`).
+    pub fn api(self, origin: &str, token: &str) -> Stage {
+        self.env("X_API_URL", origin).env("BEARER_TOKEN", token)
     }
 
     /// The binary at `path` with no API settings at all.
@@ -94,6 +217,7 @@ impl Stage {
             command,
             stdin: None,
             stdout: None,
+            close_stdout: false,
         }
     }
 
@@ -119,14 +243,7 @@ impl Stage {
     /// first on `PATH`, as a user who installed them has them: for scripts
     /// such as lifecycle.sh and the recipes.
     pub fn programs_first_on_path(self) -> Stage {
-        let built = sibling_binary("apply-results");
-        let folder = built.parent().expect("target folder");
-        let path = format!(
-            "{}:{}",
-            folder.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        self.env("PATH", &path)
+        self.env("PATH", &programs_first_path())
     }
 
     /// Removes an environment variable.
@@ -138,6 +255,14 @@ impl Stage {
     /// Sends the stage's standard output there instead of capturing it.
     pub fn stdout(mut self, to: impl Into<Stdio>) -> Stage {
         self.stdout = Some(to.into());
+        self
+    }
+
+    /// Gives the stage a pipe for standard output whose reader is gone
+    /// before a byte is written, as `| head -c0` leaves it.
+    pub fn stdout_closed(mut self) -> Stage {
+        self.stdout = Some(Stdio::piped());
+        self.close_stdout = true;
         self
     }
 
@@ -169,6 +294,9 @@ impl Stage {
             .command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", self.command.get_program()));
+        if self.close_stdout {
+            drop(child.stdout.take());
+        }
         // Each stream on its own thread, so that none fills up and blocks the stage.
         let feed = child.stdin.take().zip(self.stdin).map(|(mut pipe, bytes)| {
             std::thread::spawn(move || {
@@ -203,6 +331,36 @@ impl Stage {
             stderr,
         }
     }
+}
+
+/// Runs the stage at `path`, aimed at `emulator`, with each command line
+/// of `cases`: each must be a usage error (exit 2) whose stderr says the
+/// case's words. Then no request may have reached the emulator: bad input
+/// is refused before anything is asked of the API.
+#[track_caller]
+pub fn assert_refused_before_any_request(
+    path: impl AsRef<Path>,
+    emulator: &Emulator,
+    cases: &[(&[&str], &str)],
+) {
+    for (args, says) in cases {
+        Stage::new(path.as_ref(), emulator)
+            .run(args)
+            .assert_code(2)
+            .assert_stderr(says);
+    }
+    assert_no_requests(emulator);
+}
+
+/// Asserts that no request has reached `emulator`, on either origin;
+/// else fails showing those that did.
+#[track_caller]
+pub fn assert_no_requests(emulator: &Emulator) {
+    let requests = emulator.requests();
+    assert!(
+        requests.is_empty(),
+        "requests reached the emulator: {requests:#?}"
+    );
 }
 
 /// A stage started by [`Stage::spawn`].
@@ -274,6 +432,18 @@ fn poll(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// `PATH` with the built programs' folder first, as a user who installed
+/// them has it: for scripts such as lifecycle.sh and the recipes.
+pub fn programs_first_path() -> String {
+    let built = sibling_binary("apply-results");
+    let folder = built.parent().expect("target folder");
+    format!(
+        "{}:{}",
+        folder.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
 /// The path of a sibling stage binary in the same target folder as the
 /// running test, for tests that drive several stages (`cargo test --workspace`
 /// builds them all).
@@ -305,6 +475,14 @@ impl TempDir {
         )
     }
 
+    /// A new folder holding one file, `name` with `contents`; returns the
+    /// folder and the file's path, as a string for a command line.
+    pub fn holding(name: &str, contents: impl AsRef<[u8]>) -> (TempDir, String) {
+        let dir = TempDir::new();
+        let file = dir.write(name, contents);
+        (dir, file)
+    }
+
     /// A path inside the folder.
     pub fn path(&self, name: &str) -> PathBuf {
         self.0.path().join(name)
@@ -326,6 +504,70 @@ impl TempDir {
         names.sort();
         names
     }
+
+    /// A FIFO made in the folder by `mkfifo`; returns its path.
+    #[track_caller]
+    pub fn fifo(&self, name: &str) -> PathBuf {
+        let fifo = self.path(name);
+        let made = Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", fifo.display());
+        fifo
+    }
+
+    /// A folder this test cannot write in: a read-only one in this folder,
+    /// or, for root, who writes anywhere, /sys.
+    #[cfg(unix)]
+    pub fn unwritable_folder(&self) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt as _;
+        let folder = self.path("read-only");
+        std::fs::create_dir(&folder).expect("create a folder");
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555))
+            .expect("make it read-only");
+        match std::fs::write(folder.join("probe"), b"") {
+            Err(_) => folder,
+            Ok(()) => PathBuf::from("/sys"),
+        }
+    }
+}
+
+/// Reads the file at `path` whole on a thread of its own: the reader of a
+/// FIFO that a stage writes.
+pub fn read_in_background(path: &Path) -> std::thread::JoinHandle<Vec<u8>> {
+    let path = path.to_path_buf();
+    std::thread::spawn(move || {
+        std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    })
+}
+
+/// Asserts that the file at `path` holds exactly `want`, showing where not.
+#[track_caller]
+pub fn assert_file(path: &Path, want: &[u8]) {
+    let got = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_same_bytes(&path.display().to_string(), &got, want);
+}
+
+/// Asserts that `got` is `want` byte for byte; else fails showing, as
+/// text, the bytes around the first that differs. `what` names them.
+#[track_caller]
+pub fn assert_same_bytes(what: &str, got: &[u8], want: &[u8]) {
+    if got == want {
+        return;
+    }
+    let at = got
+        .iter()
+        .zip(want)
+        .position(|(a, b)| a != b)
+        .unwrap_or(got.len().min(want.len()));
+    let around = |b: &[u8]| {
+        String::from_utf8_lossy(&b[at.saturating_sub(80)..(at + 120).min(b.len())]).into_owned()
+    };
+    panic!(
+        "{what} differs at byte {at} ({} bytes, want {}):\n got: {}\nwant: {}",
+        got.len(),
+        want.len(),
+        around(got),
+        around(want)
+    );
 }
 
 impl Default for TempDir {
@@ -407,39 +649,27 @@ pub fn assert_transfers_on_the_api_origin(emulator: &Emulator) {
 /// Uploads `body` to a job's simple upload URL with a bare HTTP/1.1 `PUT`, as
 /// a test's setup step; returns the HTTP status.
 pub fn upload(emulator: &Emulator, job_id: &str, body: &[u8]) -> u16 {
-    use std::io::{Read, Write};
     let job = emulator.job(job_id).expect("job exists");
-    let rest = job
-        .upload_url
-        .strip_prefix("http://")
-        .expect("loopback http URL");
-    let (host, target) = rest.split_at(rest.find('/').expect("URL has a path"));
-    let mut stream = std::net::TcpStream::connect(host).expect("connect to the emulator");
-    let head = format!(
-        "PUT {target} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).expect("send head");
-    stream.write_all(body).expect("send body");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read answer");
-    answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {answer:?}"))
+    http::put_ids(&job.upload_url, body).status
 }
 
-/// Waits, polling the emulator's own state, until a job has `status`; panics
-/// after `limit`, saying what status the job had then.
+/// Waits, polling the emulator's own state, until a job has `status`, and
+/// returns it then; panics after 30 s, saying what status the job had.
 #[track_caller]
-pub fn await_status(emulator: &Emulator, job_id: &str, status: &str, limit: Duration) {
-    let now = || emulator.job(job_id).map(|j| j.status);
+pub fn await_status(emulator: &Emulator, job_id: &str, status: &str) -> JobSnapshot {
+    let mut now = None;
     await_condition(
-        Lazy(|| format!("job {job_id} is {:?}, not {status}", now())),
-        limit,
-        || now().as_deref() == Some(status),
+        Lazy(|| {
+            let was = emulator.job(job_id).map(|j| j.status);
+            format!("job {job_id} is {was:?}, not {status}")
+        }),
+        Duration::from_secs(30),
+        || {
+            now = emulator.job(job_id);
+            now.as_ref().is_some_and(|j| j.status == status)
+        },
     );
+    now.expect("the job")
 }
 
 /// A message written only when shown.

@@ -4,17 +4,23 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use compliance_testkit::fault::{self, Times as _};
 use compliance_testkit::hostile::{Answer, Hostile, Request, Then};
 use compliance_testkit::{
-    assert_no_auth_to_storage, Config, Emulator, Fault, Flavour, Origin, Output, Route, Stage,
-    TempDir,
+    assert_no_auth_to_storage, assert_no_requests, assert_refused_before_any_request, emulator,
+    emulator_with, Emulator, Flavour, JobSnapshot, Origin, Output, Route, Stage, TempDir,
 };
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_upload-ids");
 
-fn emulator() -> Emulator {
-    Emulator::start(Config::default()).expect("start emulator")
+/// An emulator with a tweets job waiting for its IDs, and a folder whose
+/// ids.txt holds `ids`: the emulator, the folder, the file's path, the job.
+fn tweets_job_and_ids(ids: &str) -> (Emulator, TempDir, String, JobSnapshot) {
+    let em = emulator();
+    let (dir, file) = TempDir::holding("ids.txt", ids);
+    let job = em.create_job("tweets", None, false);
+    (em, dir, file, job)
 }
 
 fn storage_requests(em: &Emulator) -> usize {
@@ -50,8 +56,7 @@ fn uploads_the_normalised_file_by_id() {
 
 #[test]
 fn the_summary_after_an_upload_names_the_job_where_it_is_known() {
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\n\n2\n2\n");
+    let (_dir, file) = TempDir::holding("ids.txt", "1\n\n2\n2\n");
     let summary = |job: serde_json::Value| json!({"job": job, "file": file, "ids": 3, "blank_lines": 1, "bytes": 6});
     // A storage URL does not say which job it belongs to; by --name the job
     // was looked up; -q silences the note, not the summary.
@@ -64,11 +69,7 @@ fn the_summary_after_an_upload_names_the_job_where_it_is_known() {
     assert_eq!(out.assert_code(0).json(), summary(json!(job.id)));
     assert_eq!(out.stderr, "");
     // The API host's own upload URL names its job.
-    let em = Emulator::start(Config {
-        flavour: Flavour::Api,
-        ..Config::default()
-    })
-    .expect("start");
+    let em = emulator_with(|c| c.flavour = Flavour::Api);
     let job = em.create_job("tweets", None, false);
     assert!(job
         .upload_url
@@ -142,7 +143,7 @@ fn check_normalises_as_an_upload_does() {
             "over_api_host_limit": false
         })
     );
-    assert!(em.requests().is_empty(), "a request was made");
+    assert_no_requests(&em);
     // The bytes are what an upload of the same file sends.
     let job = em.create_job("tweets", None, false);
     let sent = Stage::new(BIN, &em).run(&["--ids-file", &file, "--id", &job.id]);
@@ -228,14 +229,13 @@ fn check_of_a_bad_file_exits_2_with_nothing_on_stdout_and_no_request() {
     let out = Stage::bare(BIN).run(&["--ids-file", missing.to_str().unwrap(), "--check"]);
     out.assert_code(2).assert_stderr("cannot open");
     assert_eq!(out.stdout, "");
-    assert!(em.requests().is_empty(), "a request was made");
+    assert_no_requests(&em);
 }
 
 #[test]
 fn check_takes_no_job() {
     let em = emulator();
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\n");
+    let (_dir, file) = TempDir::holding("ids.txt", "1\n");
     let job = em.create_job("tweets", Some("t"), false);
     let cases: [&[&str]; 5] = [
         &["--id", job.id.as_str()],
@@ -265,8 +265,7 @@ fn check_takes_no_job() {
 #[test]
 fn uploads_by_name_and_by_url() {
     let em = emulator();
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\n2\n");
+    let (_dir, file) = TempDir::holding("ids.txt", "1\n2\n");
     let tweets = em.create_job("tweets", Some("t"), false);
     let users = em.create_job("users", None, false);
     Stage::new(BIN, &em)
@@ -298,13 +297,8 @@ fn uploads_to_a_resumable_job() {
 
 #[test]
 fn api_host_flavour_sends_the_token_to_its_own_origin() {
-    let em = Emulator::start(Config {
-        flavour: Flavour::Api,
-        ..Config::default()
-    })
-    .expect("start");
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "7\n8\n");
+    let em = emulator_with(|c| c.flavour = Flavour::Api);
+    let (_dir, file) = TempDir::holding("ids.txt", "7\n8\n");
     let job = em.create_job("users", None, false);
     Stage::new(BIN, &em)
         .run(&["--ids-file", &file, "--id", &job.id])
@@ -387,14 +381,11 @@ fn lists_the_first_ten_bad_lines() {
 
 #[test]
 fn a_job_that_took_its_ids_refuses_more() {
-    let em = emulator();
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\n");
-    let job = em.create_job("tweets", None, false);
+    let (em, _dir, file, job) = tweets_job_and_ids("1\n");
     Stage::new(BIN, &em)
         .run(&["--ids-file", &file, "--id", &job.id])
         .assert_code(0);
-    compliance_testkit::await_status(&em, &job.id, "complete", std::time::Duration::from_secs(10));
+    compliance_testkit::await_status(&em, &job.id, "complete");
     Stage::new(BIN, &em)
         .run(&["--ids-file", &file, "--id", &job.id])
         .assert_code(1)
@@ -404,10 +395,7 @@ fn a_job_that_took_its_ids_refuses_more() {
 
 #[test]
 fn an_expired_window_says_to_create_a_new_job() {
-    let em = emulator();
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\n");
-    let job = em.create_job("tweets", None, false);
+    let (em, _dir, file, job) = tweets_job_and_ids("1\n");
     em.shift_clock(16 * 60);
     let out = Stage::new(BIN, &em).run(&["--ids-file", &file, "--id", &job.id]);
     out.assert_code(1)
@@ -423,8 +411,7 @@ fn the_window_is_checked_on_this_side_too() {
     // job `created`, but its upload_expires_at has passed by our clock.
     let em = emulator();
     em.shift_clock(-20 * 60);
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\n");
+    let (_dir, file) = TempDir::holding("ids.txt", "1\n");
     let job = em.create_job("tweets", None, false);
     let out = Stage::new(BIN, &em).run(&["--ids-file", &file, "--id", &job.id]);
     out.assert_code(1).assert_stderr("closed at");
@@ -433,10 +420,7 @@ fn the_window_is_checked_on_this_side_too() {
 
 #[test]
 fn storage_refusals_exit_1_with_the_code() {
-    let em = emulator();
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\n");
-    let job = em.create_job("tweets", None, false);
+    let (em, _dir, file, job) = tweets_job_and_ids("1\n");
     let tampered = job
         .upload_url
         .replace("X-Goog-Expires=900", "X-Goog-Expires=9000");
@@ -458,13 +442,7 @@ fn bad_flags_exit_2() {
         (&["--id", "1"], "Usage:"),
         (&["--file", "x", "--id", "1"], "there is no flag --file"),
     ];
-    for (args, message) in cases {
-        Stage::new(BIN, &em)
-            .run(args)
-            .assert_code(2)
-            .assert_stderr(message);
-    }
-    assert!(em.requests().is_empty());
+    assert_refused_before_any_request(BIN, &em, cases);
 }
 
 /// Writes `n` distinct 19-digit IDs, one per line, and returns the file's size.
@@ -494,10 +472,7 @@ fn a_resumable_upload_of_200_mb_survives_five_drops() {
     // Requests on the upload route, in order: the session start, chunks of
     // 8 MiB, and a status query after each drop. Let the start through, then
     // drop five chunks at pseudo-random offsets, a few chunks apart.
-    let pass = |times| Fault::Slow {
-        bytes_per_sec: 1 << 40,
-        times,
-    };
+    let pass = |times| fault::pass().times(times);
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     let mut random = |below: u64| {
         seed ^= seed << 13;
@@ -508,13 +483,7 @@ fn a_resumable_upload_of_200_mb_survives_five_drops() {
     em.fault(Route::Upload, pass(1));
     for _ in 0..5 {
         em.fault(Route::Upload, pass(random(4) as u32 + 1));
-        em.fault(
-            Route::Upload,
-            Fault::CloseRequestAfter {
-                bytes: 1 + random(8 << 20),
-                times: 1,
-            },
-        );
+        em.fault(Route::Upload, fault::close_request(1 + random(8 << 20)));
         em.fault(Route::Upload, pass(1));
     }
     let out = Stage::new(BIN, &em).run(&["--ids-file", path.to_str().unwrap(), "--id", &job.id]);
@@ -530,16 +499,13 @@ fn a_resumable_upload_of_200_mb_survives_five_drops() {
 
 #[test]
 fn token_missing_or_wrong_and_unknown_jobs() {
-    let em = emulator();
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\n");
-    let job = em.create_job("tweets", None, false);
+    let (em, _dir, file, job) = tweets_job_and_ids("1\n");
     Stage::new(BIN, &em)
         .env_remove("BEARER_TOKEN")
         .run(&["--ids-file", &file, "--id", &job.id])
         .assert_code(2)
         .assert_stderr("BEARER_TOKEN is not set");
-    assert!(em.requests().is_empty());
+    assert_no_requests(&em);
     Stage::new(BIN, &em)
         .env("BEARER_TOKEN", "wrong")
         .run(&["--ids-file", &file, "--id", &job.id])
@@ -583,13 +549,7 @@ fn change_while_sent(change: impl FnOnce(&std::path::Path)) -> (Output, std::tim
     let path = dir.path("ids.txt");
     write_ids(&path, 1_600_000);
     let job = em.create_job("tweets", None, false);
-    em.fault(
-        Route::Upload,
-        Fault::Slow {
-            bytes_per_sec: 1 << 20,
-            times: 1,
-        },
-    );
+    em.fault(Route::Upload, fault::slow(1 << 20));
     let running =
         Stage::new(BIN, &em).spawn(&["--ids-file", path.to_str().unwrap(), "--id", &job.id]);
     await_put_in_flight(&em);
@@ -668,12 +628,7 @@ fn files_that_are_not_normal_are_sent_normalised_and_normal_ones_as_they_are() {
             .assert_code(0);
         let stored = em.uploaded(&job.id).expect("stored");
         assert!(stored == expected, "{name}: stored {} bytes", stored.len());
-        compliance_testkit::await_status(
-            &em,
-            &job.id,
-            "complete",
-            std::time::Duration::from_secs(30),
-        );
+        compliance_testkit::await_status(&em, &job.id, "complete");
     }
 }
 
@@ -756,14 +711,9 @@ impl Drop for LosingProxy {
 
 #[test]
 fn a_lost_answer_to_an_api_host_url_is_checked_with_the_job() {
-    let em = Emulator::start(Config {
-        flavour: Flavour::Api,
-        ..Config::default()
-    })
-    .expect("start");
+    let em = emulator_with(|c| c.flavour = Flavour::Api);
     let proxy = LosingProxy::start(&em);
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "7\n8\n");
+    let (_dir, file) = TempDir::holding("ids.txt", "7\n8\n");
     let job = em.create_job("users", None, false);
     let url = job.upload_url.replace(&em.base_url(), &proxy.base);
     assert_ne!(url, job.upload_url);
@@ -786,15 +736,11 @@ fn a_lost_answer_to_an_api_host_url_is_checked_with_the_job() {
 #[test]
 fn a_lost_answer_to_a_storage_url_says_how_to_check() {
     let em = emulator();
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "7\n8\n");
+    let (_dir, file) = TempDir::holding("ids.txt", "7\n8\n");
     let job = em.create_job("users", None, false);
     // Every answer lost: whatever storage does with a second PUT, the tool
     // cannot know that the upload arrived, and says how to find out.
-    em.fault(
-        Route::Upload,
-        Fault::CloseResponseAfter { bytes: 0, times: 2 },
-    );
+    em.fault(Route::Upload, fault::close_response(0).times(2));
     let out = Stage::new(BIN, &em).run(&[
         "--ids-file",
         &file,
@@ -805,8 +751,8 @@ fn a_lost_answer_to_a_storage_url_says_how_to_check() {
     ]);
     out.assert_code(1)
         .assert_stderr("the upload may have arrived though its answer was lost")
-        .assert_stderr(&format!("`list-job --id {}`", job.id));
-    assert!(!out.stderr.contains("--id must be"), "{}", out.stderr);
+        .assert_stderr(&format!("`list-job --id {}`", job.id))
+        .assert_stderr_lacks("--id must be");
     assert_eq!(em.uploaded(&job.id).unwrap(), b"7\n8\n");
 }
 
@@ -855,12 +801,7 @@ fn standard_input_by_dash_and_by_dev_stdin() {
         out.assert_code(0)
             .assert_stderr(&format!("uploaded 3 IDs from {name}"));
         assert_eq!(em.uploaded(&job.id).unwrap(), b"1\n2\n3\n", "{arg}");
-        compliance_testkit::await_status(
-            &em,
-            &job.id,
-            "complete",
-            std::time::Duration::from_secs(10),
-        );
+        compliance_testkit::await_status(&em, &job.id, "complete");
     }
 }
 
@@ -1042,8 +983,7 @@ fn a_resumable_session_is_held_to_what_was_sent() {
 
 #[test]
 fn a_session_that_keeps_nothing_is_retried_within_the_limits() {
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\n2\n");
+    let (_dir, file) = TempDir::holding("ids.txt", "1\n2\n");
     let storage = resumable_storage(|_| status_308(None));
     let out = upload_to_url(&file, &resumable_url(&storage), &["--retries", "2"]);
     out.assert_code(1)
@@ -1072,8 +1012,7 @@ fn a_session_that_keeps_nothing_is_retried_within_the_limits() {
 
 #[test]
 fn a_redirected_upload_is_a_failure_naming_where_it_pointed() {
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\n2\n");
+    let (_dir, file) = TempDir::holding("ids.txt", "1\n2\n");
     for status in [301, 302, 303, 307, 308] {
         // The redirect points back to the same server, which would take
         // anything sent there with a 200.
@@ -1122,12 +1061,10 @@ fn one_job_api(storage: &Hostile, resumable: bool, created: usize) -> Hostile {
 
 #[test]
 fn an_upload_whose_job_moved_on_while_it_was_sent_fails() {
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\n2\n");
+    let (_dir, file) = TempDir::holding("ids.txt", "1\n2\n");
     let run = |api: &Hostile| {
         Stage::bare(BIN)
-            .env("X_API_URL", &api.origin())
-            .env("BEARER_TOKEN", "t")
+            .api(&api.origin(), "t")
             .spawn(&["--ids-file", &file, "--id", "123"])
             .wait_within(Duration::from_secs(60))
     };
@@ -1167,16 +1104,15 @@ fn an_upload_whose_job_moved_on_while_it_was_sent_fails() {
 
 #[test]
 fn storage_s_own_answers_are_called_storage_s() {
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\n2\n");
+    let (_dir, file) = TempDir::holding("ids.txt", "1\n2\n");
     let storage = Hostile::start(|_, _| {
         Answer::new(404, &[("Content-Type", "text/plain")], "No such upload")
     });
     let out = upload_to_url(&file, &storage.url("/b/o?X-Goog-Signature=url-secret"), &[]);
     out.assert_code(1)
         .assert_stderr("upload to 127.0.0.1:")
-        .assert_stderr("storage refused with HTTP 404: No such upload");
-    assert!(!out.stderr.contains("the API"), "{}", out.stderr);
+        .assert_stderr("storage refused with HTTP 404: No such upload")
+        .assert_stderr_lacks("the API");
 }
 
 /// Storage that answers every upload as soon as it has read the head, then
@@ -1277,8 +1213,7 @@ fn a_200_before_the_body_was_sent_is_not_an_upload() {
 
 #[test]
 fn an_unsolicited_100_continue_is_skipped() {
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\n2\n");
+    let (_dir, file) = TempDir::holding("ids.txt", "1\n2\n");
     let storage = Hostile::start(|_, _| {
         Answer::raw(
             &b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"[..],
@@ -1294,24 +1229,23 @@ fn an_unsolicited_100_continue_is_skipped() {
 
 #[test]
 fn a_check_error_does_not_say_nothing_was_uploaded() {
-    let dir = TempDir::new();
-    let file = dir.write("letters.txt", "1\nabc\n");
+    let (_dir, file) = TempDir::holding("letters.txt", "1\nabc\n");
     let out = Stage::bare(BIN).run(&["--ids-file", &file, "--check"]);
-    out.assert_code(2).assert_stderr("line 2 \"abc\"");
-    assert!(!out.stderr.contains("uploaded"), "{}", out.stderr);
+    out.assert_code(2)
+        .assert_stderr("line 2 \"abc\"")
+        .assert_stderr_lacks("uploaded");
     let out = Stage::bare(BIN)
         .stdin_bytes("")
         .run(&["--ids-file", "-", "--check"]);
     out.assert_code(2)
-        .assert_stderr("standard input: no ID found");
-    assert!(!out.stderr.contains("uploaded"), "{}", out.stderr);
+        .assert_stderr("standard input: no ID found")
+        .assert_stderr_lacks("uploaded");
 }
 
 #[test]
 fn an_unknown_id_points_to_list_jobs() {
     let em = emulator();
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\n");
+    let (_dir, file) = TempDir::holding("ids.txt", "1\n");
     Stage::new(BIN, &em)
         .run(&["--ids-file", &file, "--id", "999"])
         .assert_code(1)
@@ -1322,10 +1256,7 @@ fn an_unknown_id_points_to_list_jobs() {
 
 #[test]
 fn an_https_upload_url_to_plain_http_storage_fails_at_once_naming_the_host() {
-    let em = emulator();
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\n");
-    let job = em.create_job("tweets", None, false);
+    let (em, _dir, file, job) = tweets_job_and_ids("1\n");
     let url = job.upload_url.replacen("http://", "https://", 1);
     let host = em.storage_url().replacen("http://", "", 1);
     let signature = url.split("X-Goog-Signature=").nth(1).expect("signed");
@@ -1337,6 +1268,6 @@ fn an_https_upload_url_to_plain_http_storage_fails_at_once_naming_the_host() {
         "upload to {host}: the server answered in plain HTTP, not TLS"
     ));
     assert!(took < Duration::from_secs(2), "{took:?}: {}", out.stderr);
-    assert!(!out.stderr.contains(signature), "{}", out.stderr);
+    out.assert_stderr_lacks(signature);
     assert!(em.uploaded(&job.id).is_none());
 }

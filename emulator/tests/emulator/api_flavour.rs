@@ -1,14 +1,12 @@
 //! The `api` flavour (spec 2.168): token-signed upload and download routes
 //! on the API origin.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use compliance_emulator::{Emulator, Flavour, RateLimits};
 use serde_json::json;
 
 fn api_emulator(percent: u32) -> Emulator {
-    start(|c| {
+    emulator_with(|c| {
         c.flavour = Flavour::Api;
         c.event_percent = percent;
     })
@@ -55,7 +53,7 @@ fn upload_and_download_with_ureq() {
     let emu = api_emulator(40);
     let job = emu.create_job("tweets", None, false);
     let agent = agent();
-    let body = ids(3000);
+    let body = ids(3000).into_bytes();
     // No bearer needed: the token authorises.
     let mut r = agent
         .put(&job.upload_url)
@@ -69,7 +67,7 @@ fn upload_and_download_with_ureq() {
     check_job_schema(&v["data"]);
     assert!(["in_progress", "complete"].contains(&v["data"]["status"].as_str().expect("status")));
     assert_eq!(emu.uploaded(&job.id), Some(body.clone()));
-    wait_status(&emu, &job.id, "complete");
+    await_status(&emu, &job.id, "complete");
 
     let mut r = agent
         .get(&job.download_url)
@@ -218,7 +216,7 @@ fn upload_errors() {
 fn an_upload_that_ends_after_the_window_is_refused() {
     let emu = api_emulator(3);
     let job = emu.create_job("tweets", None, false);
-    let reply = put_ending_after(&emu, &job.upload_url, &ids(100), 900, || {});
+    let reply = put_ending_after(&emu, &job.upload_url, &ids(100).into_bytes(), 900, || {});
     let v = check_problem(&reply, 403, &problem_uri("not-authorized-for-resource"));
     assert!(
         v["detail"].as_str().expect("detail").contains("expired"),
@@ -230,7 +228,7 @@ fn an_upload_that_ends_after_the_window_is_refused() {
 
 #[test]
 fn download_errors() {
-    let emu = start(|c| {
+    let emu = emulator_with(|c| {
         c.flavour = Flavour::Api;
         c.processing_delay = std::time::Duration::from_secs(60);
     });
@@ -244,7 +242,7 @@ fn download_errors() {
             &job.upload_url,
             "PUT",
             &[("Content-Type", "text/plain")],
-            &ids(10)
+            &ids(10).into_bytes()
         )
         .status,
         200
@@ -255,7 +253,7 @@ fn download_errors() {
         &problem_uri("resource-not-found"),
     );
     emu.shift_clock(61);
-    wait_status(&emu, &job.id, "complete");
+    await_status(&emu, &job.id, "complete");
     let r = send(&job.download_url, "GET", &[], b"");
     assert_eq!(r.status, 200);
     assert!(r.header("x-rate-limit-remaining").is_some());
@@ -275,7 +273,7 @@ fn download_errors() {
 
 #[test]
 fn upload_and_download_have_their_own_rate_limits() {
-    let emu = start(|c| {
+    let emu = emulator_with(|c| {
         c.flavour = Flavour::Api;
         c.rate_limits = RateLimits::uniform(1);
     });
@@ -300,10 +298,9 @@ fn upload_and_download_have_their_own_rate_limits() {
 
 #[test]
 fn the_log_file_redacts_the_tokens_and_dates_by_the_emulator_clock() {
-    let dir = temp_path("api-flavour-log");
-    std::fs::create_dir_all(&dir).expect("log dir");
-    let path = dir.join("requests.jsonl");
-    let emu = start(|c| {
+    let dir = TempDir::new();
+    let path = dir.path("requests.jsonl");
+    let emu = emulator_with(|c| {
         c.flavour = Flavour::Api;
         c.event_percent = 50;
         c.log = Some(path.clone());
@@ -313,10 +310,10 @@ fn the_log_file_redacts_the_tokens_and_dates_by_the_emulator_clock() {
         &job.upload_url,
         "PUT",
         &[("Content-Type", "text/plain")],
-        &ids(20),
+        &ids(20).into_bytes(),
     );
     assert_eq!(upload.status, 200, "{}", upload.text());
-    wait_status(&emu, &job.id, "complete");
+    await_status(&emu, &job.id, "complete");
     let download = send(&job.download_url, "GET", &[], b"");
     assert_eq!(download.status, 200);
     assert!(!download.body.is_empty());
@@ -341,7 +338,7 @@ fn the_log_file_redacts_the_tokens_and_dates_by_the_emulator_clock() {
             "method": "PUT",
             "path": format!("/2/compliance/jobs/{id}/upload?token=REDACTED"),
             "status": 200,
-            "bytes_received": ids(20).len(),
+            "bytes_received": ids(20).into_bytes().len(),
             "bytes_sent": upload.body.len(),
         })
     );
@@ -359,5 +356,4 @@ fn the_log_file_redacts_the_tokens_and_dates_by_the_emulator_clock() {
             .expect("year")
     };
     assert!(year(&lines[2]) >= year(&lines[1]) + 49, "{text}");
-    std::fs::remove_dir_all(&dir).expect("remove log dir");
 }

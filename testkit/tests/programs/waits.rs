@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use compliance_testkit::hostile::{Answer, Hostile, Request, Then};
-use compliance_testkit::{sibling_binary, Output, Stage, TempDir};
+use compliance_testkit::{Output, Stage, TempDir};
 
 /// The longest any run here may take before it is killed as hung: far
 /// beyond every bound a test asserts, far short of the waits that were bugs.
@@ -67,12 +67,54 @@ const PROBLEM_429: &str = r#"{"title":"Too Many Requests","detail":"Too Many Req
 /// how long it took. A run still going after [`HUNG`] fails the test.
 fn run(server: &Hostile, stage: &str, args: &[&str]) -> (Output, Duration) {
     let started = Instant::now();
-    let out = Stage::bare(sibling_binary(stage))
-        .env("X_API_URL", &server.origin())
-        .env("BEARER_TOKEN", "AAAAAAAAAAAAAAAAAAAAAAAAwaits")
+    let out = Stage::program(stage)
+        .api(&server.origin(), "AAAAAAAAAAAAAAAAAAAAAAAAwaits")
         .spawn(args)
         .wait_within(HUNG);
     (out, started.elapsed())
+}
+
+/// Runs each of `cases`, a stage and its arguments, against `server`, all
+/// at once, each timed on its own: their waits overlap.
+fn run_each(server: &Hostile, cases: &[(&str, Vec<&str>)]) -> Vec<(Output, Duration)> {
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = cases
+            .iter()
+            .map(|(stage, args)| scope.spawn(move || run(server, stage, args)))
+            .collect();
+        runs.into_iter().map(|r| r.join().expect("a run")).collect()
+    })
+}
+
+/// The waits of list-job, by id and by name, and of download-results, by
+/// `download_by` (`--id` or `--name`), each with `--timeout timeout`.
+fn three_waits(timeout: &str, download_by: &str) -> Vec<(&'static str, Vec<String>)> {
+    let wait = |by: &str, job: &str| {
+        [by, job, "--wait", "--timeout", timeout]
+            .map(String::from)
+            .to_vec()
+    };
+    let job = match download_by {
+        "--id" => "7",
+        _ => "w",
+    };
+    let mut download = wait(download_by, job);
+    download.extend(["--results-file".to_string(), "-".to_string()]);
+    vec![
+        ("list-job", wait("--id", "7")),
+        ("list-job", wait("--name", "w")),
+        ("download-results", download),
+    ]
+}
+
+/// [`run_each`] of [`three_waits`].
+fn run_three(server: &Hostile, timeout: &str, download_by: &str) -> Vec<(Output, Duration)> {
+    let cases = three_waits(timeout, download_by);
+    let cases: Vec<(&str, Vec<&str>)> = cases
+        .iter()
+        .map(|(stage, args)| (*stage, args.iter().map(String::as_str).collect()))
+        .collect();
+    run_each(server, &cases)
 }
 
 /// Asserts that a run stopped well within `limit` with exit 1.
@@ -99,7 +141,7 @@ fn timeout_bounds_the_first_lookup_against_a_rate_limit_far_ahead() {
     let dir = TempDir::new();
     let results = dir.path("r.jsonl");
     let results = results.to_str().unwrap();
-    let cases: [(&str, Vec<&str>); 5] = [
+    let cases = [
         ("list-job", vec!["--id", "7", "--wait", "--timeout", "5"]),
         ("list-job", vec!["--id", "7", "--timeout", "5"]),
         ("list-job", vec!["--name", "w", "--wait", "--timeout", "5"]),
@@ -130,83 +172,42 @@ fn timeout_bounds_the_first_lookup_against_a_rate_limit_far_ahead() {
             ],
         ),
     ];
-    for (stage, args) in cases {
-        let (out, took) = run(&server, stage, &args);
+    for (out, took) in run_each(&server, &cases) {
         stopped_within(&out, took, Duration::from_secs(30));
         out.assert_stderr("the rate limit resets at")
             .assert_stderr(&time_of(reset))
             .assert_stderr("--timeout");
-        assert!(dir.names().is_empty(), "no results file: {:?}", dir.names());
     }
+    assert!(dir.names().is_empty(), "no results file: {:?}", dir.names());
 }
 
 #[test]
 fn timeout_bounds_a_429_without_a_usable_reset() {
-    for reset in [None, Some("soon"), Some("")] {
-        let server = Hostile::start(move |_, _| {
+    let servers = [None, Some("soon"), Some("")].map(|reset| {
+        Hostile::start(move |_, _| {
             let mut headers = vec![("Content-Type", "application/problem+json")];
             if let Some(reset) = reset {
                 headers.push(("x-rate-limit-reset", reset));
             }
             Answer::new(429, &headers, PROBLEM_429)
-        });
-        for (stage, args) in [
-            (
-                "list-job",
-                ["--id", "7", "--wait", "--timeout", "5"].as_slice(),
-            ),
-            (
-                "list-job",
-                ["--name", "w", "--wait", "--timeout", "5"].as_slice(),
-            ),
-            (
-                "download-results",
-                [
-                    "--id",
-                    "7",
-                    "--wait",
-                    "--timeout",
-                    "5",
-                    "--results-file",
-                    "-",
-                ]
-                .as_slice(),
-            ),
-        ] {
-            let (out, took) = run(&server, stage, args);
-            stopped_within(&out, took, Duration::from_secs(30));
-            out.assert_stderr("HTTP 429").assert_stderr("--timeout");
+        })
+    });
+    std::thread::scope(|scope| {
+        for server in &servers {
+            scope.spawn(move || {
+                for (out, took) in run_three(server, "5", "--id") {
+                    stopped_within(&out, took, Duration::from_secs(30));
+                    out.assert_stderr("HTTP 429").assert_stderr("--timeout");
+                }
+            });
         }
-    }
+    });
 }
 
 #[test]
 fn timeout_bounds_a_run_of_503s() {
     let server = Hostile::start(|_, _| Answer::new(503, &[], "Service Unavailable"));
-    for (stage, args) in [
-        (
-            "list-job",
-            ["--id", "7", "--wait", "--timeout", "2"].as_slice(),
-        ),
-        (
-            "list-job",
-            ["--name", "w", "--wait", "--timeout", "2"].as_slice(),
-        ),
-        (
-            "download-results",
-            [
-                "--id",
-                "7",
-                "--wait",
-                "--timeout",
-                "2",
-                "--results-file",
-                "-",
-            ]
-            .as_slice(),
-        ),
-    ] {
-        let (out, took) = run(&server, stage, args);
+    for (out, took) in run_three(&server, "2", "--id") {
         // Five retries back off for 15 s at the least: --timeout ends them.
         stopped_within(&out, took, Duration::from_secs(12));
         out.assert_stderr("HTTP 503").assert_stderr("--timeout");
@@ -216,30 +217,7 @@ fn timeout_bounds_a_run_of_503s() {
 #[test]
 fn timeout_bounds_a_server_that_never_answers() {
     let server = Hostile::start(|_, _| Answer::raw(Vec::new(), Then::Hang));
-    for (stage, args) in [
-        (
-            "list-job",
-            ["--id", "7", "--wait", "--timeout", "3"].as_slice(),
-        ),
-        (
-            "list-job",
-            ["--name", "w", "--wait", "--timeout", "3"].as_slice(),
-        ),
-        (
-            "download-results",
-            [
-                "--name",
-                "w",
-                "--wait",
-                "--timeout",
-                "3",
-                "--results-file",
-                "-",
-            ]
-            .as_slice(),
-        ),
-    ] {
-        let (out, took) = run(&server, stage, args);
+    for (out, took) in run_three(&server, "1", "--name") {
         // Without the bound, each attempt waits --stall (60 s).
         stopped_within(&out, took, Duration::from_secs(30));
         out.assert_stderr("--timeout");
@@ -269,7 +247,7 @@ fn gap(times: &Mutex<Vec<Instant>>) -> Duration {
 }
 
 #[test]
-fn retry_after_is_honoured_on_a_429_and_a_503() {
+fn retry_after_is_honoured_on_a_429() {
     let problem = [
         ("Content-Type", "application/problem+json"),
         ("Retry-After", "2"),
@@ -283,7 +261,10 @@ fn retry_after_is_honoured_on_a_429_and_a_503() {
         gap(&times)
     );
     assert!(took < Duration::from_secs(30), "a 2 s wait took {took:?}");
+}
 
+#[test]
+fn retry_after_is_honoured_on_a_503() {
     let (server, times) = after(vec![Answer::new(503, &[("Retry-After", "3")], "busy")]);
     let (out, _) = run(&server, "list-job", &["--name", "w"]);
     out.assert_code(0).assert_stderr("HTTP 503");
@@ -292,8 +273,10 @@ fn retry_after_is_honoured_on_a_429_and_a_503() {
         "{:?}",
         gap(&times)
     );
+}
 
-    // A Retry-After past --timeout stops the run at once, naming the time.
+#[test]
+fn a_retry_after_past_timeout_stops_the_run_at_once_naming_the_time() {
     let later = [
         ("Content-Type", "application/problem+json"),
         ("Retry-After", "120"),
@@ -314,7 +297,7 @@ fn retry_after_is_honoured_on_a_429_and_a_503() {
 }
 
 #[test]
-fn no_requests_left_until_a_reset_is_said_and_one_absurdly_far_is_not_slept_on() {
+fn no_requests_left_until_a_reset_is_waited_out_and_said() {
     // Spent for three seconds: the next poll waits for the reset, and says so.
     let reset = unix_in(3).to_string();
     let spent = [
@@ -334,7 +317,10 @@ fn no_requests_left_until_a_reset_is_said_and_one_absurdly_far_is_not_slept_on()
         "{:?}",
         gap(&times)
     );
+}
 
+#[test]
+fn no_requests_left_until_a_reset_absurdly_far_is_not_slept_on() {
     // Spent for ten years: not slept on silently.
     let far = unix_in(10 * 365 * 86_400);
     let reset = far.to_string();

@@ -3,28 +3,23 @@
 //! short, and a misspelt flag is named with the closest real one. Nothing
 //! is asked of the API.
 
-use compliance_testkit::{sibling_binary, Output, Stage};
+use compliance_testkit::{in_repo, Output, Stage, STAGES};
 
 /// The six programs: the five stages and apply-results.
-const PROGRAMS: [&str; 6] = [
-    "create-job",
-    "list-jobs",
-    "list-job",
-    "upload-ids",
-    "download-results",
-    "apply-results",
-];
+fn programs() -> impl Iterator<Item = &'static str> {
+    STAGES.into_iter().chain(["apply-results"])
+}
 
 /// The most lines `-h` prints.
 const SHORT_USAGE_LINES: usize = 30;
 
 fn run(program: &str, args: &[&str]) -> Output {
-    Stage::bare(sibling_binary(program)).run(args)
+    Stage::program(program).run(args)
 }
 
 #[test]
 fn h_is_the_short_usage_and_help_the_manual_after_it() {
-    for program in PROGRAMS {
+    for program in programs() {
         let short = run(program, &["-h"]);
         short.assert_code(0);
         let lines: Vec<&str> = short.stdout.lines().collect();
@@ -75,9 +70,9 @@ fn h_is_the_short_usage_and_help_the_manual_after_it() {
 
 #[test]
 fn main_rs_starts_with_the_usage_and_the_prose_lives_beside_it() {
-    for program in PROGRAMS {
-        let src = format!("{}/../{program}/src", env!("CARGO_MANIFEST_DIR"));
-        let main = std::fs::read_to_string(format!("{src}/main.rs")).expect("main.rs");
+    for program in programs() {
+        let src = in_repo(program).join("src");
+        let main = std::fs::read_to_string(src.join("main.rs")).expect("main.rs");
         let usage = main.lines().position(|l| l == "Usage:");
         assert!(
             usage.is_some_and(|at| at < 20),
@@ -90,7 +85,7 @@ fn main_rs_starts_with_the_usage_and_the_prose_lives_beside_it() {
             "{program}/src/main.rs: {code} lines that are not blank"
         );
         assert!(main.contains("include_str!(\"manual.txt\")"), "{program}");
-        let manual = std::fs::read_to_string(format!("{src}/manual.txt")).expect("manual.txt");
+        let manual = std::fs::read_to_string(src.join("manual.txt")).expect("manual.txt");
         assert!(manual.lines().count() > 1, "{program}/src/manual.txt");
     }
 }
@@ -98,25 +93,12 @@ fn main_rs_starts_with_the_usage_and_the_prose_lives_beside_it() {
 /// `program args` is refused, naming `flag` and, if any, the closest real
 /// flags `meant`.
 fn misspelt(program: &str, args: &[&str], flag: &str, meant: Option<&str>) {
-    let out = run(program, args);
-    out.assert_code(2);
     let first = match meant {
         Some(meant) => format!("error: there is no flag {flag}; did you mean {meant}?"),
         None => format!("error: there is no flag {flag}"),
     };
-    let lines: Vec<&str> = out.stderr.lines().collect();
-    assert_eq!(
-        lines.first().copied(),
-        Some(first.as_str()),
-        "{program} {args:?}"
-    );
-    assert_eq!(
-        lines.last().copied(),
-        Some(format!("see {program} -h for the options, --help for the manual").as_str()),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stdout.is_empty());
+    let out = run(program, args);
+    assert_eq!(out.assert_usage_error(program), first, "{program} {args:?}");
 }
 
 #[test]

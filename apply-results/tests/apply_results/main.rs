@@ -2,14 +2,17 @@
 //! also gzipped): the clean archive must be what the test renders on its
 //! own from the archive's model with the results applied, byte for byte.
 //! And bad input: exit 2, naming the file and line, nothing at the output.
+//! The SQL recipes, in `recipes`, share this test binary.
+
+mod recipes;
 
 use std::io::Write as _;
 
 use compliance_testkit::archive::{Applied, Archive, Style};
-use compliance_testkit::{sibling_binary, Output, Stage, TempDir};
+use compliance_testkit::{assert_file, sibling_binary, Output, Stage, TempDir};
 
 fn apply(args: &[&str]) -> Output {
-    Stage::bare(sibling_binary("apply-results")).run(args)
+    Stage::program("apply-results").run(args)
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -78,23 +81,7 @@ fn applies_exactly(dir: &TempDir, r: &Results, input: &[u8], expected: &[u8]) ->
             removed.to_str().unwrap(),
         ]);
         out.assert_code(0);
-        let got = std::fs::read(&output).unwrap();
-        if got != expected {
-            let first = got
-                .iter()
-                .zip(expected)
-                .position(|(a, b)| a != b)
-                .unwrap_or(got.len().min(expected.len()));
-            panic!(
-                "{name}: output differs at byte {first}:\n got: {}\nwant: {}",
-                String::from_utf8_lossy(
-                    &got[first.saturating_sub(80)..(first + 200).min(got.len())]
-                ),
-                String::from_utf8_lossy(
-                    &expected[first.saturating_sub(80)..(first + 200).min(expected.len())]
-                )
-            );
-        }
+        assert_file(&output, expected);
         let json = out.json();
         assert_eq!(json["gzip"], name.ends_with(".gz"));
         let report = std::fs::read_to_string(&removed).unwrap();
@@ -199,7 +186,7 @@ fn a_gz_output_name_writes_gzip_and_standard_input_works() {
         .write_flattened(&mut expected, Style::TWARC, Some(&r.applied))
         .unwrap();
     let output = dir.path("clean.jsonl.gz");
-    let out = Stage::bare(sibling_binary("apply-results"))
+    let out = Stage::program("apply-results")
         .stdin_bytes(gzip(&input))
         .run(&[
             "--archive",
@@ -215,18 +202,16 @@ fn a_gz_output_name_writes_gzip_and_standard_input_works() {
     assert_eq!(gunzip(&std::fs::read(&output).unwrap()), expected);
     assert_eq!(out.json()["archive"], "standard input");
     // To standard output: the archive alone there, the summary on stderr.
-    let out = Stage::bare(sibling_binary("apply-results"))
-        .stdin_bytes(input)
-        .run(&[
-            "--archive",
-            "-",
-            "--tweets-results",
-            &r.tweets,
-            "--users-results",
-            &r.users,
-            "--output",
-            "-",
-        ]);
+    let out = Stage::program("apply-results").stdin_bytes(input).run(&[
+        "--archive",
+        "-",
+        "--tweets-results",
+        &r.tweets,
+        "--users-results",
+        &r.users,
+        "--output",
+        "-",
+    ]);
     out.assert_code(0);
     assert_eq!(out.stdout.as_bytes(), expected);
     out.assert_stderr("standard output: ");
@@ -384,8 +369,7 @@ fn bad_input_is_exit_2_naming_file_and_line_with_nothing_at_the_output() {
 
 #[test]
 fn an_output_that_is_an_input_is_refused_before_a_byte_is_read() {
-    let dir = TempDir::new();
-    let archive = dir.write("a.jsonl", "{\"id\": \"1\"}\n");
+    let (dir, archive) = TempDir::holding("a.jsonl", "{\"id\": \"1\"}\n");
     let results = dir.write(
         "r.jsonl",
         "{\"id\":\"1\",\"action\":\"delete\",\"reason\":\"deleted\"}\n",
@@ -454,8 +438,7 @@ fn an_output_that_is_an_input_is_refused_before_a_byte_is_read() {
 
 #[test]
 fn devices_fifos_and_links_as_the_output() {
-    let dir = TempDir::new();
-    let archive = dir.write("a.jsonl", "{\"id\": \"1\"}\n{\"id\": \"2\"}\n");
+    let (dir, archive) = TempDir::holding("a.jsonl", "{\"id\": \"1\"}\n{\"id\": \"2\"}\n");
     let results = dir.write(
         "r.jsonl",
         "{\"id\":\"1\",\"action\":\"delete\",\"reason\":\"deleted\"}\n",

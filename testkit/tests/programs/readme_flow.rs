@@ -10,15 +10,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use compliance_testkit::archive::{Applied, Archive, Style};
-use compliance_testkit::{Config, Emulator, Output, Stage, TempDir};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use compliance_testkit::{assert_file, emulator_with, in_repo, Emulator, Output, Stage, TempDir};
 
 /// Runs `program` in `dir` as a user would: the built programs first on
 /// PATH, and the API settings of `em` (if any) in the environment.
@@ -48,7 +43,7 @@ fn recipe(dir: &TempDir, name: &str) {
         found,
         "{tool} is not installed, and the README's recipes (recipes/{name}) need it: apt-get install {tool}"
     );
-    let script = repo().join("recipes").join(name);
+    let script = in_repo("recipes").join(name);
     run_in(dir, None, "bash", &[script.to_str().unwrap()]).assert_code(0);
 }
 
@@ -191,9 +186,9 @@ fn the_csv_recipe_finds_every_tweet_and_author() {
 
 #[test]
 fn the_readme_shows_each_id_recipe_as_it_is_tested() {
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(in_repo("README.md")).unwrap();
     for name in ["ids-flattened.sh", "ids-pages.sh", "ids-csv.sh"] {
-        let script = std::fs::read_to_string(repo().join("recipes").join(name)).unwrap();
+        let script = std::fs::read_to_string(in_repo("recipes").join(name)).unwrap();
         let body = &script[script.find("set -euo pipefail\n").expect("strict mode") + 18..];
         for line in body
             .lines()
@@ -207,40 +202,14 @@ fn the_readme_shows_each_id_recipe_as_it_is_tested() {
     }
 }
 
-/// Asserts that the file at `path` holds exactly `want`, showing where not.
-#[track_caller]
-fn assert_bytes(path: &Path, want: &[u8]) {
-    let got = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    if got != want {
-        let at = got
-            .iter()
-            .zip(want)
-            .position(|(a, b)| a != b)
-            .unwrap_or(got.len().min(want.len()));
-        let around = |b: &[u8]| {
-            String::from_utf8_lossy(&b[at.saturating_sub(80)..(at + 120).min(b.len())]).into_owned()
-        };
-        panic!(
-            "{} differs at byte {at} ({} bytes, want {}):\n got: {}\nwant: {}",
-            path.display(),
-            got.len(),
-            want.len(),
-            around(&got),
-            around(want)
-        );
-    }
-}
-
 #[test]
 fn the_readme_flow_from_archive_to_clean_archive_month_after_month() {
-    let em = Emulator::start(Config {
-        event_percent: 30,
-        rate_limits: compliance_testkit::RateLimits::uniform(100_000),
-        ..Config::default()
-    })
-    .expect("start emulator");
+    let em = emulator_with(|c| {
+        c.event_percent = 30;
+        c.rate_limits = compliance_testkit::RateLimits::uniform(100_000);
+    });
     let dir = TempDir::new();
-    let lifecycle = repo().join("lifecycle.sh");
+    let lifecycle = in_repo("lifecycle.sh");
     let lifecycle = lifecycle.to_str().unwrap();
     let mut last_month = Vec::new();
     // This month's archive; next month's has grown.
@@ -301,8 +270,8 @@ fn the_readme_flow_from_archive_to_clean_archive_month_after_month() {
         // The results files are this month's, whole: replaced, not appended to.
         let tweets_results = em.expected_results("tweets", &tweet_ids);
         let users_results = em.expected_results("users", &user_ids);
-        assert_bytes(&dir.path("tweets.jsonl"), &tweets_results);
-        assert_bytes(&dir.path("users.jsonl"), &users_results);
+        assert_file(&dir.path("tweets.jsonl"), &tweets_results);
+        assert_file(&dir.path("users.jsonl"), &users_results);
         assert_ne!(last_month, tweets_results, "next month's results differ");
         last_month = tweets_results.clone();
 
@@ -330,7 +299,7 @@ fn the_readme_flow_from_archive_to_clean_archive_month_after_month() {
         a.write_flattened(&mut clean, Style::TWARC, Some(&applied))
             .unwrap();
         assert_ne!(clean, flat, "the results change the archive");
-        assert_bytes(&dir.path("clean.jsonl"), &clean);
+        assert_file(&dir.path("clean.jsonl"), &clean);
 
         // A stage by hand: the first part of the split run says so.
         run_in(
@@ -402,7 +371,7 @@ fn the_readme_flow_from_archive_to_clean_archive_month_after_month() {
             ],
         )
         .assert_code(0);
-        assert_bytes(&dir.path("clean-csv.jsonl"), &clean);
+        assert_file(&dir.path("clean-csv.jsonl"), &clean);
     }
     assert_eq!(
         dir.names(),

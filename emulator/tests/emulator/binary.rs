@@ -2,15 +2,13 @@
 //! environment, `--fault`, `--access-level`, `--log`; and a start that
 //! fails, from the binary and from the library.
 
-mod common;
-
 use std::io::{self, BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use compliance_emulator::{Config, Emulator};
 
 const BIN: &str = env!("CARGO_BIN_EXE_compliance-emulator");
@@ -61,19 +59,13 @@ fn help_to_a_reader_that_has_gone_is_no_panic() {
 #[test]
 fn the_export_lines_paste_into_a_shell_whatever_the_token() {
     for token in ["t0k", "a'b$c;d`e\\f\"g", "x=y"] {
-        let mut child = Command::new(BIN)
-            .args(["--token", token])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut emu = Spawned::new(&["--token", token]);
+        let mut out = BufReader::new(emu.child.stdout.take().expect("stdout"));
         let mut lines = String::new();
         for _ in 0..2 {
             out.read_line(&mut lines).expect("line");
         }
-        child.kill().expect("kill");
-        child.wait().expect("wait");
+        drop(emu);
         let script = format!("{lines}printf %s \"$BEARER_TOKEN\"");
         let shell = Command::new("bash")
             .args(["-c", &script])
@@ -93,24 +85,91 @@ fn version_names_the_program() {
     }
 }
 
+/// The binary with `args`, its stdout and stderr piped, and the stop
+/// signals at their default action whatever this test process inherited:
+/// under `nohup`, or in a shell's background job, SIGHUP or SIGINT comes
+/// ignored, and the emulator rightly keeps a signal it was started with
+/// ignored so (see its usage). The tests of stopping want it as a
+/// terminal gives it.
+fn command(args: &[&str]) -> Command {
+    use std::os::unix::process::CommandExt as _;
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: the closure runs in the child between fork and exec, where
+    // only async-signal-safe calls may be made: signal(2) is one, and
+    // nothing is allocated.
+    unsafe {
+        command.pre_exec(|| {
+            for stop in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                if libc::signal(stop, libc::SIG_DFL) == libc::SIG_ERR {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    command
+}
+
+/// A started binary, stopped when dropped, on every path (a failed
+/// assertion's too): SIGTERM, on which it removes its temp directory, and
+/// SIGKILL if it has not gone within 5 s; then its data directory, once
+/// known, is removed if still there.
+struct Spawned {
+    child: Child,
+    data: Option<PathBuf>,
+}
+
+impl Spawned {
+    fn new(args: &[&str]) -> Spawned {
+        Spawned {
+            child: command(args).spawn().expect("spawn"),
+            data: None,
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            signal(&self.child, libc::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if let Some(data) = &self.data {
+            let _ = std::fs::remove_dir_all(data);
+        }
+    }
+}
+
 /// A running binary, its API URL, and its data directory as printed.
 struct Running {
-    child: Child,
+    process: Spawned,
     url: String,
     data: PathBuf,
     _stderr: BufReader<ChildStderr>,
 }
 
+impl Running {
+    /// Sends `sig` and waits (bounded) for the exit.
+    fn stop(&mut self, sig: i32) -> ExitStatus {
+        signal(&self.process.child, sig);
+        exit_of(&mut self.process.child)
+    }
+}
+
 /// Starts the binary and reads what it prints at start: once the data
 /// directory is printed, the stop signals are being waited for.
 fn run(args: &[&str]) -> Running {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut process = Spawned::new(args);
+    let mut out = BufReader::new(process.child.stdout.take().expect("stdout"));
     let mut first = String::new();
     out.read_line(&mut first).expect("stdout line");
     let url = first
@@ -118,7 +177,7 @@ fn run(args: &[&str]) -> Running {
         .strip_prefix("export X_API_URL=")
         .unwrap_or_else(|| panic!("{first:?}"))
         .to_string();
-    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut err = BufReader::new(process.child.stderr.take().expect("stderr"));
     let data = loop {
         let mut line = String::new();
         assert!(
@@ -132,8 +191,9 @@ fn run(args: &[&str]) -> Running {
             break PathBuf::from(dir);
         }
     };
+    process.data = Some(data.clone());
     Running {
-        child,
+        process,
         url,
         data,
         _stderr: err,
@@ -161,23 +221,44 @@ fn signal(child: &Child, signal: i32) {
     assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
 }
 
-/// Puts a job with an upload and results into the data directory.
-fn fill(url: &str) {
-    let create = send(
+/// The emulator's default token, as the `Authorization` header gives it.
+const BEARER: &str = "Bearer emulator-token";
+
+/// `POST /2/compliance/jobs` of the JSON `body` to the API at `url`, with
+/// `auth` as the `Authorization` header.
+fn post_job(url: &str, auth: &str, body: &str) -> Reply {
+    let headers = [
+        ("Authorization", auth),
+        ("Content-Type", "application/json"),
+    ];
+    send(
         &format!("{url}/2/compliance/jobs"),
         "POST",
-        &[
-            ("Authorization", "Bearer emulator-token"),
-            ("Content-Type", "application/json"),
-        ],
-        br#"{"type":"tweets"}"#,
-    );
+        &headers,
+        body.as_bytes(),
+    )
+}
+
+/// `GET` of `path` from the API at `url`, with `auth` as the
+/// `Authorization` header.
+fn get(url: &str, path: &str, auth: &str) -> Reply {
+    send(
+        &format!("{url}{path}"),
+        "GET",
+        &[("Authorization", auth)],
+        b"",
+    )
+}
+
+/// Puts a job with an upload and results into the data directory.
+fn fill(url: &str) {
+    let create = post_job(url, BEARER, r#"{"type":"tweets"}"#);
     assert_eq!(create.status, 200, "{}", create.text());
     let upload_url = create.json()["data"]["upload_url"]
         .as_str()
         .expect("upload_url")
         .to_string();
-    assert_eq!(put_ids(&upload_url, &ids(100)).status, 200);
+    assert_eq!(put_ids(&upload_url, &ids(100).into_bytes()).status, 200);
 }
 
 fn stops_on(sig: i32, code: i32) {
@@ -190,9 +271,7 @@ fn stops_on(sig: i32, code: i32) {
             .count()
             > 0
     );
-    signal(&emu.child, sig);
-    let status = exit_of(&mut emu.child);
-    assert_eq!(status.code(), Some(code));
+    assert_eq!(emu.stop(sig).code(), Some(code));
     assert!(!emu.data.exists(), "{:?} left behind", emu.data);
 }
 
@@ -208,39 +287,27 @@ fn sigterm_removes_the_temp_dir_and_exits_143() {
 
 #[test]
 fn a_given_data_dir_stays() {
-    let data = std::env::temp_dir().join(format!("emulator-binary-keep-{}", std::process::id()));
-    let path = data.to_str().expect("utf-8 path");
-    let mut emu = run(&["--data-dir", path]);
+    let dir = TempDir::new();
+    let data = dir.path("data");
+    let mut emu = run(&["--data-dir", data.to_str().expect("utf-8 path")]);
     assert_eq!(emu.data, data);
     fill(&emu.url);
-    signal(&emu.child, libc::SIGTERM);
-    assert_eq!(exit_of(&mut emu.child).code(), Some(143));
+    assert_eq!(emu.stop(libc::SIGTERM).code(), Some(143));
     assert!(data.join("uploads").is_dir());
-    std::fs::remove_dir_all(&data).expect("remove data dir");
 }
 
 #[test]
 fn the_binary_shows_in_progress_by_default() {
     let mut emu = run(&[]);
-    let create = send(
-        &format!("{}/2/compliance/jobs", emu.url),
-        "POST",
-        &[
-            ("Authorization", "Bearer emulator-token"),
-            ("Content-Type", "application/json"),
-        ],
-        br#"{"type":"users"}"#,
-    );
+    let create = post_job(&emu.url, BEARER, r#"{"type":"users"}"#);
     let job = create.json()["data"].clone();
-    let upload = put_ids(job["upload_url"].as_str().expect("url"), &ids(10));
+    let upload = put_ids(
+        job["upload_url"].as_str().expect("url"),
+        &ids(10).into_bytes(),
+    );
     assert_eq!(upload.status, 200);
     let id = job["id"].as_str().expect("id");
-    let got = send(
-        &format!("{}/2/compliance/jobs/{id}", emu.url),
-        "GET",
-        &[("Authorization", "Bearer emulator-token")],
-        b"",
-    );
+    let got = get(&emu.url, &format!("/2/compliance/jobs/{id}"), BEARER);
     // Five seconds of processing: far longer than this took.
     let job = &got.json()["data"];
     assert_eq!(job["status"], "in_progress");
@@ -252,36 +319,30 @@ fn the_binary_shows_in_progress_by_default() {
     let ahead =
         (secs_of_day("estimated_completion") - secs_of_day("created_at")).rem_euclid(86_400);
     assert!((5..=7).contains(&ahead), "{job}");
-    signal(&emu.child, libc::SIGTERM);
-    assert_eq!(exit_of(&mut emu.child).code(), Some(143));
+    assert_eq!(emu.stop(libc::SIGTERM).code(), Some(143));
 }
 
 #[test]
 fn prints_the_environment_and_serves_with_faults() {
-    // A killed process cannot clean up a temp dir: give it one to remove.
-    let data = std::env::temp_dir().join(format!("emulator-binary-test-{}", std::process::id()));
-    let mut child = Command::new(BIN)
-        .args([
-            "--token",
-            "t0k",
-            "--fault",
-            "create:status=503*1",
-            "--rate-limit",
-            "7",
-        ])
-        .arg("--data-dir")
-        .arg(&data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let dir = TempDir::new();
+    let data = dir.path("data");
+    let mut emu = Spawned::new(&[
+        "--token",
+        "t0k",
+        "--fault",
+        "create:status=503*1",
+        "--rate-limit",
+        "7",
+        "--data-dir",
+        data.to_str().expect("utf-8 path"),
+    ]);
+    let mut out = BufReader::new(emu.child.stdout.take().expect("stdout"));
     let mut lines = [String::new(), String::new()];
     for l in &mut lines {
         out.read_line(l).expect("line");
     }
     let mut err = String::new();
-    BufReader::new(child.stderr.take().expect("stderr"))
+    BufReader::new(emu.child.stderr.take().expect("stderr"))
         .read_line(&mut err)
         .expect("stderr line");
     assert!(err.contains("until interrupted"), "{err}");
@@ -291,33 +352,20 @@ fn prints_the_environment_and_serves_with_faults() {
         .map(|port| format!("http://127.0.0.1:{port}"))
         .unwrap_or_else(|| panic!("{:?}", lines[0]));
     assert_eq!(lines[1].trim(), "export BEARER_TOKEN=t0k");
-    let create = |auth: &str| {
-        send(
-            &format!("{url}/2/compliance/jobs"),
-            "POST",
-            &[
-                ("Authorization", auth),
-                ("Content-Type", "application/json"),
-            ],
-            br#"{"type":"tweets"}"#,
-        )
-    };
+    let create = |auth: &str| post_job(&url, auth, r#"{"type":"tweets"}"#);
     assert_eq!(create("Bearer t0k").status, 503);
     let r = create("Bearer t0k");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("x-rate-limit-limit"), Some("7"));
     assert_eq!(create("Bearer emulator-token").status, 401);
-    child.kill().expect("kill");
-    child.wait().expect("wait");
-    assert!(data.join("uploads").is_dir());
-    std::fs::remove_dir_all(&data).expect("remove data dir");
+    drop(emu);
+    assert!(data.join("uploads").is_dir(), "a given data dir stays");
 }
 
 /// Runs the binary, which must refuse to start; returns its exit status
 /// and stderr. Bounded: a binary that serves instead is killed.
 fn refused(args: &[&str], tmpdir: Option<&std::path::Path>) -> (ExitStatus, String) {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut cmd = command(args);
     if let Some(dir) = tmpdir {
         cmd.env("TMPDIR", dir);
     }
@@ -343,7 +391,8 @@ fn refused(args: &[&str], tmpdir: Option<&std::path::Path>) -> (ExitStatus, Stri
 
 #[test]
 fn values_no_client_can_use_exit_2_naming_the_flag() {
-    let missing = temp_path("no-such-dir").join("requests.log");
+    let dir = TempDir::new();
+    let missing = dir.path("no-such-dir").join("requests.log");
     let missing = missing.to_str().expect("utf-8 path");
     for (args, named) in [
         (&["--rate-limit", "0"][..], "--rate-limit"),
@@ -377,21 +426,9 @@ fn values_no_client_can_use_exit_2_naming_the_flag() {
 fn an_access_level_by_flag_sets_each_endpoints_limit() {
     let limits = |args: &[&str]| {
         let mut emu = run(args);
-        let auth = [("Authorization", "Bearer emulator-token")];
-        let create = send(
-            &format!("{}/2/compliance/jobs", emu.url),
-            "POST",
-            &[auth[0], ("Content-Type", "application/json")],
-            br#"{"type":"tweets"}"#,
-        );
-        let list = send(
-            &format!("{}/2/compliance/jobs?type=tweets", emu.url),
-            "GET",
-            &auth,
-            b"",
-        );
-        signal(&emu.child, libc::SIGTERM);
-        assert_eq!(exit_of(&mut emu.child).code(), Some(143));
+        let create = post_job(&emu.url, BEARER, r#"{"type":"tweets"}"#);
+        let list = get(&emu.url, "/2/compliance/jobs?type=tweets", BEARER);
+        assert_eq!(emu.stop(libc::SIGTERM).code(), Some(143));
         let limit = |r: &Reply| r.header("x-rate-limit-limit").map(str::to_string);
         (limit(&create), limit(&list))
     };
@@ -412,7 +449,8 @@ fn an_access_level_by_flag_sets_each_endpoints_limit() {
 fn a_start_on_a_port_in_use_creates_nothing() {
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().expect("addr").port();
-    let data = temp_path("failed-start-data");
+    let dir = TempDir::new();
+    let data = dir.path("data");
     for (api, storage, origin) in [(port, 0, "API"), (0, port, "storage")] {
         let config = Config {
             data_dir: Some(data.clone()),
@@ -444,46 +482,34 @@ fn a_start_that_fails_exits_1_and_leaves_no_temp_dir() {
     let port = taken.local_addr().expect("addr").port().to_string();
     // The binary's temp directory goes under TMPDIR: one of our own, so
     // that what other tests create does not count.
-    let tmp = temp_path("failed-start-tmp");
-    std::fs::create_dir_all(&tmp).expect("tmp");
+    let tmp = TempDir::new();
     for flag in ["--port", "--storage-port"] {
-        let (status, err) = refused(&[flag, &port], Some(&tmp));
+        let (status, err) = refused(&[flag, &port], Some(&tmp.path("")));
         assert_eq!(status.code(), Some(1), "{flag}: {err}");
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(
             err.starts_with("compliance-emulator: cannot start: ") && err.contains(&port),
             "{err}"
         );
-        let left: Vec<_> = std::fs::read_dir(&tmp)
-            .expect("tmp")
-            .map(|e| e.expect("entry").path())
-            .collect();
-        assert!(left.is_empty(), "{flag}: left behind {left:?}");
+        assert!(
+            tmp.names().is_empty(),
+            "{flag}: left behind {:?}",
+            tmp.names()
+        );
     }
-    std::fs::remove_dir(&tmp).expect("remove tmp");
 }
 
 #[test]
 fn the_log_has_a_json_line_per_request_without_secrets() {
-    let dir = temp_path("binary-log");
-    std::fs::create_dir_all(&dir).expect("log dir");
-    let path = dir.join("requests.jsonl");
+    let dir = TempDir::new();
+    let path = dir.path("requests.jsonl");
     let mut emu = run(&["--log", path.to_str().expect("utf-8 path")]);
-    let jobs = format!("{}/2/compliance/jobs", emu.url);
-    let auth = ("Authorization", "Bearer emulator-token");
-    let create_body = br#"{"type":"tweets","resumable":true}"#;
-    let create = send(
-        &jobs,
-        "POST",
-        &[auth, ("Content-Type", "application/json")],
-        create_body,
-    );
+    let create_body = r#"{"type":"tweets","resumable":true}"#;
+    let create = post_job(&emu.url, BEARER, create_body);
     assert_eq!(create.status, 200, "{}", create.text());
     let job = create.json()["data"].clone();
     let upload_url = job["upload_url"].as_str().expect("upload_url");
-    let started = send(upload_url, "POST", &START, b"");
-    assert_eq!(started.status, 201, "{}", started.text());
-    let session = started.header("location").expect("Location").to_string();
+    let session = start_session(upload_url);
     let put = send(
         &session,
         "PUT",
@@ -492,17 +518,11 @@ fn the_log_has_a_json_line_per_request_without_secrets() {
     );
     assert_eq!(put.status, 200, "{}", put.text());
     let id = job["id"].as_str().expect("id");
-    let get = send(&format!("{jobs}/{id}"), "GET", &[auth], b"");
-    assert_eq!(get.status, 200);
-    let refused = send(
-        &jobs,
-        "GET",
-        &[("Authorization", "Bearer not-the-token")],
-        b"",
-    );
+    let got = get(&emu.url, &format!("/2/compliance/jobs/{id}"), BEARER);
+    assert_eq!(got.status, 200);
+    let refused = get(&emu.url, "/2/compliance/jobs", "Bearer not-the-token");
     assert_eq!(refused.status, 401);
-    signal(&emu.child, libc::SIGTERM);
-    assert_eq!(exit_of(&mut emu.child).code(), Some(143));
+    assert_eq!(emu.stop(libc::SIGTERM).code(), Some(143));
 
     let text = std::fs::read_to_string(&path).expect("log");
     let signature = query_value(upload_url, "X-Goog-Signature").expect("signature");
@@ -558,6 +578,5 @@ fn the_log_has_a_json_line_per_request_without_secrets() {
         (&lines[2]["bytes_received"], &lines[2]["bytes_sent"]),
         (&serde_json::json!(4), &serde_json::json!(put.body.len()))
     );
-    assert_eq!(lines[3]["bytes_sent"], get.body.len());
-    std::fs::remove_dir_all(&dir).expect("remove log dir");
+    assert_eq!(lines[3]["bytes_sent"], got.body.len());
 }

@@ -1,17 +1,15 @@
 //! The whole lifecycle, five binaries in sequence, as a user runs it.
 
 use compliance_testkit::{
-    assert_no_auth_to_storage, assert_transfers_on_the_api_origin, sibling_binary, Config,
-    Emulator, Flavour, Origin, Stage, TempDir,
+    assert_no_auth_to_storage, assert_transfers_on_the_api_origin, emulator, emulator_with,
+    Flavour, Origin, Stage, TempDir,
 };
 
 fn lifecycle(flavour: Flavour) {
-    let em = Emulator::start(Config {
-        flavour,
-        event_percent: 10,
-        ..Config::default()
-    })
-    .expect("start emulator");
+    let em = emulator_with(|c| {
+        c.flavour = flavour;
+        c.event_percent = 10;
+    });
     let dir = TempDir::new();
     // A messy file as people have them: CRLF, blank lines, stray spaces.
     let messy: String = (0..5000u64)
@@ -28,7 +26,7 @@ fn lifecycle(flavour: Flavour) {
         .map(|i| format!("{}\n", 1_500_000_000_000_000_000 + i * 104_729))
         .collect();
     let results = dir.path("results.jsonl");
-    let stage = |name: &str| Stage::new(sibling_binary(name), &em);
+    let stage = |name: &str| Stage::program(name).at(&em);
 
     let created = stage("create-job").run(&["--type", "tweets", "--name", "lifecycle"]);
     created.assert_code(0);
@@ -78,11 +76,10 @@ fn five_stages_against_api_host_urls() {
 
 #[test]
 fn the_readme_flow_runs_twice_in_a_row_by_name() {
-    let em = Emulator::start(Config::default()).expect("start emulator");
-    let dir = TempDir::new();
-    let ids_file = dir.write("tweet_ids.txt", "20\n21\n22\n");
+    let em = emulator();
+    let (dir, ids_file) = TempDir::holding("tweet_ids.txt", "20\n21\n22\n");
     let results = dir.path("results.jsonl");
-    let stage = |name: &str| Stage::new(sibling_binary(name), &em);
+    let stage = |name: &str| Stage::program(name).at(&em);
     let mut ids = Vec::new();
     for month in 0..2 {
         let created = stage("create-job").run(&["--type", "tweets", "--name", "my-archive"]);
@@ -113,12 +110,11 @@ fn the_readme_flow_runs_twice_in_a_row_by_name() {
 
 #[test]
 fn a_name_both_types_have_needs_type_and_nothing_moves_without_it() {
-    let em = Emulator::start(Config::default()).expect("start emulator");
-    let dir = TempDir::new();
-    let ids_file = dir.write("ids.txt", "1\n2\n");
+    let em = emulator();
+    let (_dir, ids_file) = TempDir::holding("ids.txt", "1\n2\n");
     let tweets = em.create_job("tweets", Some("archive"), false);
     let users = em.create_job("users", Some("archive"), false);
-    let stage = |name: &str| Stage::new(sibling_binary(name), &em);
+    let stage = |name: &str| Stage::program(name).at(&em);
     let runs = [
         stage("upload-ids").run(&["--ids-file", &ids_file, "--name", "archive"]),
         stage("list-job").run(&["--name", "archive"]),

@@ -1,16 +1,14 @@
 //! Protocol-level behaviour of the small HTTP server: malformed heads,
 //! framing, pipelining, and requests the routes refuse before reading.
 
-mod common;
-
 use std::io::{Read, Write};
 
-use common::*;
-use compliance_emulator::{Fault, Flavour, Route};
+use crate::common::*;
+use compliance_emulator::{Flavour, Route};
 
 #[test]
 fn malformed_requests_get_plain_errors() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let url = emu.base_url();
     for (raw, status) in [
         (&b"GARBAGE\r\n\r\n"[..], 400),
@@ -30,7 +28,7 @@ fn malformed_requests_get_plain_errors() {
 
 #[test]
 fn malformed_heads_are_answered_in_plain_words() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let url = emu.base_url();
     let mut crowded = b"GET / HTTP/1.1\r\n".to_vec();
     for i in 0..201 {
@@ -93,7 +91,7 @@ fn malformed_heads_are_answered_in_plain_words() {
 
 #[test]
 fn a_tls_hello_gets_a_400_and_the_connection_closes() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let (addr, _) = split_url(&emu.base_url());
     // The start of a TLS 1.2 ClientHello, as a client given https:// sends
     // it: a handshake record, and no line break anywhere in it.
@@ -115,7 +113,7 @@ fn a_tls_hello_gets_a_400_and_the_connection_closes() {
 
 #[test]
 fn pipelined_requests_and_drained_bodies_keep_the_connection() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let (addr, _) = split_url(&emu.base_url());
     let auth = bearer(&emu);
     let mut s = connect(&addr);
@@ -140,7 +138,7 @@ fn pipelined_requests_and_drained_bodies_keep_the_connection() {
 
 #[test]
 fn storage_needs_a_length_and_refuses_other_methods() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let job = emu.create_job("tweets", None, false);
     let raw = format!(
         "PUT {} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n",
@@ -160,7 +158,7 @@ fn storage_needs_a_length_and_refuses_other_methods() {
         b"",
     );
     assert_eq!(r.status, 200);
-    wait_status(&emu, &job.id, "complete");
+    await_status(&emu, &job.id, "complete");
     assert_eq!(send(&job.download_url, "GET", &[], b"").body, b"");
 
     // Session URIs only take PUT and DELETE; a cancelled job's session
@@ -176,15 +174,9 @@ fn storage_needs_a_length_and_refuses_other_methods() {
 
 #[test]
 fn faults_apply_to_api_flavour_uploads() {
-    let emu = start(|c| c.flavour = Flavour::Api);
+    let emu = emulator_with(|c| c.flavour = Flavour::Api);
     let job = emu.create_job("tweets", None, false);
-    emu.fault(
-        Route::Upload,
-        Fault::Stall {
-            after_bytes: 0,
-            times: 1,
-        },
-    );
+    emu.fault(Route::Upload, fault::stall(0));
     let (addr, _) = split_url(&job.upload_url);
     let mut s = connect(&addr);
     s.set_read_timeout(Some(std::time::Duration::from_millis(300)))
@@ -256,7 +248,7 @@ fn check_head(url: &str, headers: &[(&str, &str)], like: &Reply) {
 
 #[test]
 fn answers_to_head_have_no_body() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let auth = bearer(&emu);
     let api = emu.base_url();
     // The API takes HEAD nowhere: the answer is the 404 or 405 another
@@ -274,7 +266,7 @@ fn answers_to_head_have_no_body() {
     let job = emu.create_job("tweets", None, true);
     let r = send(&start_session(&job.upload_url), "PUT", &[], b"1\n");
     assert_eq!(r.status, 200);
-    wait_status(&emu, &job.id, "complete");
+    await_status(&emu, &job.id, "complete");
     let mismatch = send(&job.download_url, "PUT", &[], b"");
     assert_eq!(mismatch.status, 403);
     check_head(&job.download_url, &[], &mismatch);
@@ -285,10 +277,7 @@ fn answers_to_head_have_no_body() {
     let bucket = format!("{}/other/1/submission/1_1", emu.storage_url());
     check_head(&bucket, &[], &send(&bucket, "GET", &[], b""));
     // A fault's answer in place of the object's, too.
-    let fault = || Fault::Status {
-        status: 503,
-        times: 1,
-    };
+    let fault = || fault::status(503);
     emu.fault(Route::Download, fault());
     let faulted = send(&job.download_url, "GET", &[], b"");
     assert_eq!(faulted.status, 503);
@@ -363,7 +352,7 @@ fn unix_secs(y: i64, m: i64, d: i64, hh: i64, mm: i64, ss: i64) -> i64 {
 
 #[test]
 fn every_answer_is_dated_by_the_emulator_clock() {
-    let emu = start(|_| {});
+    let emu = emulator();
     // A year and a day ahead: a Date from the system clock would show.
     emu.shift_clock(366 * 86_400);
     let auth = bearer(&emu);
@@ -385,20 +374,8 @@ fn every_answer_is_dated_by_the_emulator_clock() {
     let id = job["id"].as_str().expect("id").to_string();
     let upload_url = job["upload_url"].as_str().expect("url").to_string();
     let download_url = job["download_url"].as_str().expect("url").to_string();
-    emu.fault(
-        Route::GetJob,
-        Fault::Status {
-            status: 503,
-            times: 1,
-        },
-    );
-    emu.fault(
-        Route::Download,
-        Fault::Status {
-            status: 500,
-            times: 1,
-        },
-    );
+    emu.fault(Route::GetJob, fault::status(503));
+    emu.fault(Route::Download, fault::status(500));
     let answers = [
         api_get(&emu, &format!("/2/compliance/jobs/{id}")),
         api_get(&emu, "/2/compliance/jobs?type=tweets"),
@@ -415,7 +392,7 @@ fn every_answer_is_dated_by_the_emulator_clock() {
             &[("Authorization", &auth)],
             b"",
         ),
-        put_ids(&upload_url, &ids(10)),
+        put_ids(&upload_url, &ids(10).into_bytes()),
         send(&upload_url, "PUT", &[], b"1\n"),
         send(
             &format!("{}/other/1/x/1_1", emu.storage_url()),

@@ -3,35 +3,17 @@
 //! exists, or a wait whose job failed, is not something a closed pipe may
 //! swallow.
 
-use std::process::{Command, Stdio};
-
-use compliance_testkit::{sibling_binary, Config, Emulator, Output};
+use compliance_testkit::{emulator, finished_job, ids, Emulator, Output, Stage};
 
 /// Runs `stage` against `em` with its standard output a pipe whose reader
 /// is gone before a byte is written, as `| (exec 0<&-; ...)` makes it.
 fn with_stdout_closed(em: &Emulator, stage: &str, args: &[&str]) -> Output {
-    let mut child = Command::new(sibling_binary(stage))
-        .args(args)
-        .env_clear()
-        .env("X_API_URL", em.base_url())
-        .env("BEARER_TOKEN", em.token())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {stage}: {e}"));
-    drop(child.stdout.take());
-    let out = child.wait_with_output().expect("wait");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::new(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Stage::program(stage).at(em).stdout_closed().run(args)
 }
 
 #[test]
 fn create_job_names_the_job_it_made_when_stdout_is_closed() {
-    let em = Emulator::start(Config::default()).expect("start emulator");
+    let em = emulator();
     let out = with_stdout_closed(&em, "create-job", &["--type", "tweets", "--name", "lost"]);
     let jobs = em.jobs();
     assert_eq!(jobs.len(), 1, "the job was made: {jobs:?}");
@@ -48,7 +30,7 @@ fn create_job_names_the_job_it_made_when_stdout_is_closed() {
 
 #[test]
 fn a_wait_whose_job_failed_is_exit_1_even_when_stdout_is_closed() {
-    let em = Emulator::start(Config::default()).expect("start emulator");
+    let em = emulator();
     let job = em.create_job("users", None, false);
     em.shift_clock(16 * 60);
     let out = with_stdout_closed(&em, "list-job", &["--id", &job.id, "--wait"]);
@@ -61,16 +43,8 @@ fn a_wait_whose_job_failed_is_exit_1_even_when_stdout_is_closed() {
 
 #[test]
 fn results_on_stdout_that_a_reader_closed_end_quietly() {
-    let em = Emulator::start(Config::default()).expect("start emulator");
-    let job = em.create_job("tweets", None, false);
-    let ids: String = (0..5000u64)
-        .map(|i| format!("{}\n", 1_400_000_000_000_000_000 + i * 7919))
-        .collect();
-    assert_eq!(
-        compliance_testkit::upload(&em, &job.id, ids.as_bytes()),
-        200
-    );
-    compliance_testkit::await_status(&em, &job.id, "complete", std::time::Duration::from_secs(10));
+    let em = emulator();
+    let job = finished_job(&em, "tweets", None, ids(5000));
     let out = with_stdout_closed(
         &em,
         "download-results",

@@ -1,35 +1,20 @@
 //! The `gcs` flavour's storage origin: signed URLs, simple and resumable
 //! uploads, downloads with ranges, and the XML errors.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::Shutdown;
 
-use common::*;
+use crate::common::*;
 use compliance_emulator::Origin;
 
 const SIGNATURE_MISMATCH: &str = "<?xml version='1.0' encoding='UTF-8'?><Error><Code>SignatureDoesNotMatch</Code><Message>Access denied.</Message><Details>The request signature we calculated does not match the signature you provided. Check your Google secret key and signing method.</Details></Error>";
 
-/// A results file worth slicing: every ID has an event.
-fn completed_job(
-    emu: &compliance_emulator::Emulator,
-    n: u64,
-) -> (compliance_emulator::JobSnapshot, Vec<u8>) {
-    let job = emu.create_job("tweets", None, false);
-    let body = ids(n);
-    assert_eq!(put_ids(&job.upload_url, &body).status, 200);
-    wait_status(emu, &job.id, "complete");
-    let want = emu.expected_results("tweets", &body);
-    (job, want)
-}
-
 #[test]
 fn simple_upload_then_download() {
-    let emu = start(|c| c.event_percent = 30);
+    let emu = emulator_with(|c| c.event_percent = 30);
     let job = emu.create_job("tweets", None, false);
     // CRLF, blanks, spaces and junk lines are accepted; junk is ignored.
-    let mut body = ids(2000);
+    let mut body = ids(2000).into_bytes();
     body.extend_from_slice(b"\r\n  1425543269983784962 \r\nnot-an-id\n\n-5\n1425543269983784963");
     let r = put_ids(&job.upload_url, &body);
     assert_eq!(r.status, 200, "{}", r.text());
@@ -41,7 +26,7 @@ fn simple_upload_then_download() {
         std::fs::read(emu.uploaded_path(&job.id).expect("path")).expect("read"),
         body
     );
-    wait_status(&emu, &job.id, "complete");
+    await_status(&emu, &job.id, "complete");
 
     let r = send(&job.download_url, "GET", &[], b"");
     assert_eq!(r.status, 200);
@@ -71,15 +56,15 @@ fn simple_upload_then_download() {
 
 #[test]
 fn a_second_simple_put_overwrites_the_object_but_not_the_job() {
-    let emu = start(|c| c.event_percent = 100);
+    let emu = emulator_with(|c| c.event_percent = 100);
     let job = emu.create_job("tweets", None, false);
-    let first = ids(50);
+    let first = ids(50).into_bytes();
     assert_eq!(put_ids(&job.upload_url, &first).status, 200);
-    wait_status(&emu, &job.id, "complete");
+    await_status(&emu, &job.id, "complete");
     let results = send(&job.download_url, "GET", &[], b"");
     assert_eq!(results.body, emu.expected_results("tweets", &first));
     // Cloud Storage overwrites the object and answers for the new bytes.
-    let second = ids(80);
+    let second = ids(80).into_bytes();
     let r = put_ids(&job.upload_url, &second);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("etag"), Some(md5_etag(&second).as_str()));
@@ -96,7 +81,7 @@ fn a_second_simple_put_overwrites_the_object_but_not_the_job() {
     assert_eq!(emu.uploaded(&job.id).as_deref(), Some(&second[..]));
 
     // While the job is in progress too.
-    let slow = start(|c| c.processing_delay = std::time::Duration::from_secs(3600));
+    let slow = emulator_with(|c| c.processing_delay = std::time::Duration::from_secs(3600));
     let job = slow.create_job("users", None, false);
     assert_eq!(put_ids(&job.upload_url, b"1\n").status, 200);
     assert_eq!(put_ids(&job.upload_url, b"2\n").status, 200);
@@ -104,7 +89,7 @@ fn a_second_simple_put_overwrites_the_object_but_not_the_job() {
     assert_eq!(snap.status, "in_progress");
     assert_eq!(slow.uploaded(&job.id).as_deref(), Some(&b"2\n"[..]));
     slow.shift_clock(3600);
-    wait_status(&slow, &job.id, "complete");
+    await_status(&slow, &job.id, "complete");
     // The results are those of the upload that started the job.
     assert_eq!(
         send(&job.download_url, "GET", &[], b"").body,
@@ -122,9 +107,9 @@ const Q: usize = 262_144;
 
 #[test]
 fn a_simple_put_that_arrived_in_time_may_end_after_the_window() {
-    let emu = start(|c| c.event_percent = 100);
+    let emu = emulator_with(|c| c.event_percent = 100);
     let job = emu.create_job("tweets", None, false);
-    let body = ids(100);
+    let body = ids(100).into_bytes();
     // The signature is checked when the request arrives, as Cloud Storage
     // does; the body ends after the window closed.
     let r = put_ending_after(&emu, &job.upload_url, &body, 900, || {
@@ -134,7 +119,7 @@ fn a_simple_put_that_arrived_in_time_may_end_after_the_window() {
     });
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(emu.uploaded(&job.id).as_deref(), Some(&body[..]));
-    wait_status(&emu, &job.id, "complete");
+    await_status(&emu, &job.id, "complete");
     let results = send(&job.download_url, "GET", &[], b"");
     assert_eq!(results.body, emu.expected_results("tweets", &body));
 
@@ -148,10 +133,10 @@ fn a_simple_put_that_arrived_in_time_may_end_after_the_window() {
 
 #[test]
 fn a_session_started_in_time_lives_a_week() {
-    let emu = start(|c| c.event_percent = 100);
+    let emu = emulator_with(|c| c.event_percent = 100);
     let job = emu.create_job("users", None, true);
     let session = start_session(&job.upload_url);
-    let data = ids(30_000); // 600_000 bytes
+    let data = ids(30_000).into_bytes(); // 600_000 bytes
     let total = data.len();
     let r = put_chunk(&session, &format!("bytes 0-{}/*", Q - 1), &data[..Q]);
     assert_eq!(r.status, 308);
@@ -177,7 +162,7 @@ fn a_session_started_in_time_lives_a_week() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("x-goog-hash"), Some(goog_hash(&data).as_str()));
     assert_eq!(emu.job(&job.id).expect("job").status, "in_progress");
-    wait_status(&emu, &job.id, "complete");
+    await_status(&emu, &job.id, "complete");
     let results = send(&job.download_url, "GET", &[], b"");
     assert_eq!(results.body, emu.expected_results("users", &data));
 
@@ -216,7 +201,7 @@ fn a_session_started_in_time_lives_a_week() {
 
 #[test]
 fn sessions_of_one_object_the_last_to_complete_wins() {
-    let emu = start(|c| {
+    let emu = emulator_with(|c| {
         c.event_percent = 100;
         c.processing_delay = std::time::Duration::from_secs(3600);
     });
@@ -224,8 +209,8 @@ fn sessions_of_one_object_the_last_to_complete_wins() {
     let first = start_session(&job.upload_url);
     let second = start_session(&job.upload_url);
     assert_ne!(first, second);
-    let a = ids(20_000); // 400_000 bytes
-    let b = ids(30);
+    let a = ids(20_000).into_bytes(); // 400_000 bytes
+    let b = ids(30).into_bytes();
     let r = put_chunk(&first, &format!("bytes 0-{}/*", Q - 1), &a[..Q]);
     assert_eq!(r.status, 308);
     // The second finishes first: the job takes its object.
@@ -261,7 +246,7 @@ fn sessions_of_one_object_the_last_to_complete_wins() {
     assert_eq!(send(&third, "PUT", &[], b"9\n").status, 200);
     assert_eq!(emu.uploaded(&job.id).as_deref(), Some(&b"9\n"[..]));
     emu.shift_clock(3600);
-    wait_status(&emu, &job.id, "complete");
+    await_status(&emu, &job.id, "complete");
     let results = send(&job.download_url, "GET", &[], b"").body;
     let from = |ids: &[u8]| results == emu.expected_results("tweets", ids);
     assert!(
@@ -274,9 +259,9 @@ fn sessions_of_one_object_the_last_to_complete_wins() {
 
 #[test]
 fn objects_carry_their_generation_and_stored_form() {
-    let emu = start(|c| c.event_percent = 100);
+    let emu = emulator_with(|c| c.event_percent = 100);
     let job = emu.create_job("tweets", None, false);
-    let body = ids(300);
+    let body = ids(300).into_bytes();
     let stored = |r: &Reply, len: usize| {
         let generation: i64 = r
             .header("x-goog-generation")
@@ -296,7 +281,7 @@ fn objects_carry_their_generation_and_stored_form() {
     // Each write of the object is a new generation.
     let again = put_ids(&job.upload_url, b"1\n");
     assert!(stored(&again, 2) > first_generation);
-    wait_status(&emu, &job.id, "complete");
+    await_status(&emu, &job.id, "complete");
     let want = emu.expected_results("tweets", &body);
     let full = send(&job.download_url, "GET", &[], b"");
     let results_generation = stored(&full, want.len());
@@ -315,14 +300,14 @@ fn objects_carry_their_generation_and_stored_form() {
 
 #[test]
 fn objects_carry_their_hashes_like_cloud_storage() {
-    let emu = start(|c| c.event_percent = 100);
+    let emu = emulator_with(|c| c.event_percent = 100);
     let job = emu.create_job("tweets", None, false);
-    let body = ids(300);
+    let body = ids(300).into_bytes();
     let r = put_ids(&job.upload_url, &body);
     assert_eq!(r.status, 200);
     assert_eq!(r.header("etag"), Some(md5_etag(&body).as_str()));
     assert_eq!(r.header("x-goog-hash"), Some(goog_hash(&body).as_str()));
-    wait_status(&emu, &job.id, "complete");
+    await_status(&emu, &job.id, "complete");
     let want = emu.expected_results("tweets", &body);
     let full = send(&job.download_url, "GET", &[], b"");
     assert_eq!(full.body, want);
@@ -335,10 +320,10 @@ fn objects_carry_their_hashes_like_cloud_storage() {
     assert_eq!(part.header("etag"), full.header("etag"));
 
     // The empty object's well-known hashes.
-    let empty = start(|c| c.event_percent = 0);
+    let empty = emulator_with(|c| c.event_percent = 0);
     let job = empty.create_job("users", None, false);
-    assert_eq!(put_ids(&job.upload_url, &ids(10)).status, 200);
-    wait_status(&empty, &job.id, "complete");
+    assert_eq!(put_ids(&job.upload_url, &ids(10).into_bytes()).status, 200);
+    await_status(&empty, &job.id, "complete");
     let r = send(&job.download_url, "GET", &[], b"");
     assert_eq!(r.body, b"");
     assert_eq!(
@@ -353,10 +338,10 @@ fn objects_carry_their_hashes_like_cloud_storage() {
 
 #[test]
 fn no_events_means_an_empty_file() {
-    let emu = start(|c| c.event_percent = 0);
+    let emu = emulator_with(|c| c.event_percent = 0);
     let job = emu.create_job("users", None, false);
-    assert_eq!(put_ids(&job.upload_url, &ids(100)).status, 200);
-    wait_status(&emu, &job.id, "complete");
+    assert_eq!(put_ids(&job.upload_url, &ids(100).into_bytes()).status, 200);
+    await_status(&emu, &job.id, "complete");
     let r = send(&job.download_url, "GET", &[], b"");
     assert_eq!((r.status, r.header("content-length")), (200, Some("0")));
     check_xml(
@@ -368,11 +353,11 @@ fn no_events_means_an_empty_file() {
 
 #[test]
 fn user_results_use_user_reasons() {
-    let emu = start(|c| c.event_percent = 100);
+    let emu = emulator_with(|c| c.event_percent = 100);
     let job = emu.create_job("users", None, false);
     assert!(job.upload_url.contains("/twttr-user-compliance/"));
-    assert_eq!(put_ids(&job.upload_url, &ids(200)).status, 200);
-    wait_status(&emu, &job.id, "complete");
+    assert_eq!(put_ids(&job.upload_url, &ids(200).into_bytes()).status, 200);
+    await_status(&emu, &job.id, "complete");
     let text = send(&job.download_url, "GET", &[], b"").text();
     assert_eq!(text.lines().count(), 200);
     for line in text.lines() {
@@ -384,8 +369,8 @@ fn user_results_use_user_reasons() {
 
 #[test]
 fn range_downloads() {
-    let emu = start(|c| c.event_percent = 100);
-    let (job, want) = completed_job(&emu, 50);
+    let emu = emulator_with(|c| c.event_percent = 100);
+    let (job, want) = finished_tweets(&emu, 50);
     let len = want.len();
     let range = |h: &str| send(&job.download_url, "GET", &[("Range", h)], b"");
     let r = range("bytes=100-");
@@ -413,14 +398,14 @@ fn range_downloads() {
 
 #[test]
 fn download_before_complete_is_no_such_key() {
-    let emu = start(|c| c.processing_delay = std::time::Duration::from_secs(3600));
+    let emu = emulator_with(|c| c.processing_delay = std::time::Duration::from_secs(3600));
     let job = emu.create_job("tweets", None, false);
     let r = send(&job.download_url, "GET", &[], b"");
     check_xml(&r, 404, "NoSuchKey");
     assert!(r
         .text()
         .contains("<Message>The specified key does not exist.</Message>"));
-    assert_eq!(put_ids(&job.upload_url, &ids(10)).status, 200);
+    assert_eq!(put_ids(&job.upload_url, &ids(10).into_bytes()).status, 200);
     assert_eq!(emu.job(&job.id).expect("job").status, "in_progress");
     check_xml(&send(&job.download_url, "GET", &[], b""), 404, "NoSuchKey");
     // Cancelled while in progress: failed, and there is nothing to fetch.
@@ -433,7 +418,7 @@ fn download_before_complete_is_no_such_key() {
 
 #[test]
 fn signature_checks() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let job = emu.create_job("tweets", None, false);
     let url = &job.upload_url;
     let mismatch = |r: &Reply| {
@@ -516,10 +501,10 @@ fn signature_checks() {
 
 #[test]
 fn a_query_the_signature_does_not_cover_is_refused() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let job = emu.create_job("tweets", None, false);
     assert_eq!(put_ids(&job.upload_url, b"1\n").status, 200);
-    wait_status(&emu, &job.id, "complete");
+    await_status(&emu, &job.id, "complete");
     let mismatch = |url: &str, method: &str| {
         let r = send(url, method, &[("Content-Type", "text/plain")], b"");
         check_xml(&r, 403, "SignatureDoesNotMatch");
@@ -550,7 +535,7 @@ fn a_query_the_signature_does_not_cover_is_refused() {
 
 #[test]
 fn an_authorization_header_is_refused_by_storage() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let job = emu.create_job("tweets", None, false);
     let auth = bearer(&emu);
     let r = send(
@@ -574,7 +559,7 @@ fn an_authorization_header_is_refused_by_storage() {
     assert_eq!(leaked[0].status, 400);
     // Downloads too.
     assert_eq!(put_ids(&job.upload_url, b"1\n").status, 200);
-    wait_status(&emu, &job.id, "complete");
+    await_status(&emu, &job.id, "complete");
     check_xml(
         &send(&job.download_url, "GET", &[("Authorization", &auth)], b""),
         400,
@@ -584,7 +569,7 @@ fn an_authorization_header_is_refused_by_storage() {
 
 #[test]
 fn signed_urls_expire_on_the_emulator_clock() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let job = emu.create_job("tweets", None, false);
     let expires = job.json["upload_expires_at"]
         .as_str()
@@ -604,7 +589,7 @@ fn signed_urls_expire_on_the_emulator_clock() {
 
     let done = emu.create_job("users", None, false);
     assert_eq!(put_ids(&done.upload_url, b"1\n").status, 200);
-    wait_status(&emu, &done.id, "complete");
+    await_status(&emu, &done.id, "complete");
     assert_eq!(send(&done.download_url, "GET", &[], b"").status, 200);
     emu.shift_clock(7 * 86_400);
     check_xml(
@@ -619,7 +604,7 @@ fn signed_urls_expire_on_the_emulator_clock() {
 
 #[test]
 fn a_short_body_stores_nothing() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let job = emu.create_job("tweets", None, false);
     let (addr, target) = split_url(&job.upload_url);
     let mut s = connect(&addr);
@@ -644,7 +629,7 @@ fn a_short_body_stores_nothing() {
 
 #[test]
 fn chunked_bodies_expect_continue_and_keep_alive() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let job = emu.create_job("tweets", None, false);
     let (addr, target) = split_url(&job.upload_url);
     let mut s = connect(&addr);
@@ -672,7 +657,7 @@ fn chunked_bodies_expect_continue_and_keep_alive() {
         Some(&b"111\n222\n333\n44"[..])
     );
     // Keep-alive: a second request on the same connection.
-    wait_status(&emu, &job.id, "complete");
+    await_status(&emu, &job.id, "complete");
     let again = format!(
         "GET {} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n",
         split_url(&job.download_url).1
@@ -690,7 +675,7 @@ fn chunked_bodies_expect_continue_and_keep_alive() {
 
 #[test]
 fn resumable_upload_protocol() {
-    let emu = start(|c| c.event_percent = 10);
+    let emu = emulator_with(|c| c.event_percent = 10);
     let job = emu.create_job("tweets", Some("resumable"), true);
     let url = &job.upload_url;
     assert!(url
@@ -721,7 +706,7 @@ fn resumable_upload_protocol() {
     let upload_id = session.rsplit('=').next().expect("id");
     assert_eq!(started.header("x-guploader-uploadid"), Some(upload_id));
 
-    let data = ids(40_000); // 800_000 bytes
+    let data = ids(40_000).into_bytes(); // 800_000 bytes
     let total = data.len();
     let put = |range: &str, body: &[u8]| send(&session, "PUT", &[("Content-Range", range)], body);
     // Status query before any byte: 308 without Range.
@@ -782,7 +767,7 @@ fn resumable_upload_protocol() {
     assert_eq!(r.header("etag"), Some(md5_etag(&data).as_str()));
     assert_eq!(r.header("x-goog-hash"), Some(goog_hash(&data).as_str()));
     assert_eq!(emu.uploaded(&job.id).as_deref(), Some(&data[..]));
-    wait_status(&emu, &job.id, "complete");
+    await_status(&emu, &job.id, "complete");
     // A completed session answers 200 to a status query.
     let r = put(&format!("bytes */{total}"), b"");
     assert_eq!(r.status, 200);
@@ -802,13 +787,10 @@ fn resumable_upload_protocol() {
 
 #[test]
 fn resumable_single_shot_total_from_status_query_and_cancel() {
-    let emu = start(|_| {});
+    let emu = emulator();
     // A session cancelled with DELETE answers 499 and is gone.
     let job = emu.create_job("users", None, true);
-    let session = send(&job.upload_url, "POST", &START, b"")
-        .header("location")
-        .expect("Location")
-        .to_string();
+    let session = start_session(&job.upload_url);
     assert_eq!(send(&session, "DELETE", &[], b"").status, 499);
     check_xml(
         &send(&session, "PUT", &[("Content-Range", "bytes */*")], b""),
@@ -818,10 +800,7 @@ fn resumable_single_shot_total_from_status_query_and_cancel() {
     assert_eq!(emu.job(&job.id).expect("job").status, "created");
 
     // The whole file in one PUT without Content-Range.
-    let session = send(&job.upload_url, "POST", &START, b"")
-        .header("location")
-        .expect("Location")
-        .to_string();
+    let session = start_session(&job.upload_url);
     let r = send(
         &session,
         "PUT",
@@ -833,11 +812,8 @@ fn resumable_single_shot_total_from_status_query_and_cancel() {
 
     // Chunks with unknown total, completed by a status query with the total.
     let tweets = emu.create_job("tweets", None, true);
-    let session = send(&tweets.upload_url, "POST", &START, b"")
-        .header("location")
-        .expect("Location")
-        .to_string();
-    let mut data = ids(26_215);
+    let session = start_session(&tweets.upload_url);
+    let mut data = ids(26_215).into_bytes();
     data.truncate(524_288);
     let r = send(
         &session,

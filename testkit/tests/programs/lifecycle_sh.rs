@@ -13,12 +13,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use compliance_testkit::fault::{self, Times as _};
 use compliance_testkit::{
-    await_condition, await_status, sibling_binary, Config, Emulator, Fault, Output, Route, TempDir,
+    assert_no_requests, await_condition, await_status, emulator_with, ids_from, in_repo,
+    programs_first_path, read_in_background, Emulator, Output, Route, TempDir, STAGES,
 };
 
 fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../lifecycle.sh")
+    in_repo("lifecycle.sh")
 }
 
 /// lifecycle.sh with `args`, the built programs first on PATH, aimed at
@@ -32,16 +34,9 @@ fn command(api: &str, token: &str, args: &[&str]) -> Command {
 
 /// bash, set up as [`command`] runs lifecycle.sh, for the arguments given.
 fn bash(api: &str, token: &str) -> Command {
-    let programs = sibling_binary("create-job");
-    let programs = programs.parent().expect("target folder");
-    let path = format!(
-        "{}:{}",
-        programs.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
     let mut command = Command::new("bash");
     command
-        .env("PATH", path)
+        .env("PATH", programs_first_path())
         .env("X_API_URL", api)
         .env("BEARER_TOKEN", token)
         .stdin(Stdio::null())
@@ -61,12 +56,7 @@ fn spawn(em: &Emulator, args: &[&str]) -> Child {
 
 /// Waits for a lifecycle.sh started by [`spawn`].
 fn finish(child: Child) -> Output {
-    let out = child.wait_with_output().expect("wait for lifecycle.sh");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Output::from(child.wait_with_output().expect("wait for lifecycle.sh"))
 }
 
 /// Runs lifecycle.sh against `em`, with `stdin` on its standard input.
@@ -84,15 +74,8 @@ fn lifecycle(em: &Emulator, args: &[&str], stdin: Option<&[u8]>) -> Output {
 /// A command line lifecycle.sh printed, pasted into bash as a person would,
 /// in the environment of [`command`].
 fn pasted(em: &Emulator, line: &str) -> Output {
-    let out = bash(&em.base_url(), em.token())
-        .args(["-c", line])
-        .output()
-        .expect("run bash -c");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let out = bash(&em.base_url(), em.token()).args(["-c", line]).output();
+    Output::from(out.expect("run bash -c"))
 }
 
 /// Sends `signal` to a lifecycle.sh and every program it started (its
@@ -205,13 +188,11 @@ fn emulator() -> Emulator {
 
 /// An emulator whose jobs stay `in_progress` for `delay` after an upload.
 fn emulator_processing(delay: Duration) -> Emulator {
-    Emulator::start(Config {
-        event_percent: 30,
-        processing_delay: delay,
-        rate_limits: compliance_testkit::RateLimits::uniform(100_000),
-        ..Config::default()
+    emulator_with(|c| {
+        c.event_percent = 30;
+        c.processing_delay = delay;
+        c.rate_limits = compliance_testkit::RateLimits::uniform(100_000);
     })
-    .expect("start emulator")
 }
 
 /// 120 IDs of 19 digits: 2,400 bytes normalised, with CRLF and blank lines.
@@ -237,18 +218,11 @@ fn a_split_run_puts_every_part_in_one_results_file() {
     let results = dir.path("results.jsonl");
     let out = lifecycle(
         &em,
-        &[
-            "--type",
-            "tweets",
-            "--ids-file",
+        &run_args(
             &file,
-            "--results-file",
-            results.to_str().unwrap(),
-            "--name",
-            "monthly",
-            "--part-size",
-            "1000",
-        ],
+            &results,
+            &["--name", "monthly", "--part-size", "1000"],
+        ),
         None,
     );
     out.assert_code(0)
@@ -290,20 +264,8 @@ fn a_failure_in_the_middle_stops_and_the_re_run_finishes() {
         "1000",
     ];
     // The first part's upload goes through; the second's is refused.
-    em.fault(
-        Route::Upload,
-        Fault::Slow {
-            bytes_per_sec: 1 << 30,
-            times: 1,
-        },
-    );
-    em.fault(
-        Route::Upload,
-        Fault::Status {
-            status: 403,
-            times: 1,
-        },
-    );
+    em.fault(Route::Upload, fault::pass());
+    em.fault(Route::Upload, fault::status(403));
     let out = lifecycle(&em, &args, Some(messy.as_bytes()));
     out.assert_code(1)
         .assert_stderr("upload-ids failed (exit 1) for part 2 of 3")
@@ -334,24 +296,12 @@ fn a_failure_in_the_middle_stops_and_the_re_run_finishes() {
 #[test]
 fn a_bad_id_file_creates_no_job() {
     let em = emulator();
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\nnot an id\n");
+    let (dir, file) = TempDir::holding("ids.txt", "1\nnot an id\n");
     let results = dir.path("r.jsonl");
-    let out = lifecycle(
-        &em,
-        &[
-            "--type",
-            "tweets",
-            "--ids-file",
-            &file,
-            "--results-file",
-            results.to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = lifecycle(&em, &run_args(&file, &results, &[]), None);
     out.assert_code(2).assert_stderr("line 2 \"not an id\"");
     assert!(em.jobs().is_empty());
-    assert!(em.requests().is_empty());
+    assert_no_requests(&em);
 }
 
 #[test]
@@ -361,19 +311,7 @@ fn one_part_without_splitting() {
     let (messy, normalised) = ids();
     let file = dir.write("ids.txt", &messy);
     let results = dir.path("r.jsonl");
-    lifecycle(
-        &em,
-        &[
-            "--type",
-            "tweets",
-            "--ids-file",
-            &file,
-            "--results-file",
-            results.to_str().unwrap(),
-        ],
-        None,
-    )
-    .assert_code(0);
+    lifecycle(&em, &run_args(&file, &results, &[]), None).assert_code(0);
     assert_eq!(em.jobs().len(), 1);
     assert_results(&em, &results, "tweets", &normalised);
 }
@@ -442,20 +380,8 @@ fn a_split_csv_run_has_one_header_then_every_part_s_rows() {
         "csv",
     ];
     // The second job's results are refused: the run stops with every job done.
-    em.fault(
-        Route::Download,
-        Fault::Slow {
-            bytes_per_sec: 1 << 30,
-            times: 1,
-        },
-    );
-    em.fault(
-        Route::Download,
-        Fault::Status {
-            status: 403,
-            times: 1,
-        },
-    );
+    em.fault(Route::Download, fault::pass());
+    em.fault(Route::Download, fault::status(403));
     lifecycle(&em, &args, None)
         .assert_code(1)
         .assert_stderr("--format csv --results-file")
@@ -475,8 +401,7 @@ fn a_split_csv_run_has_one_header_then_every_part_s_rows() {
 #[test]
 fn a_bad_format_is_exit_2_before_any_job() {
     let em = emulator();
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\n");
+    let (dir, file) = TempDir::holding("ids.txt", "1\n");
     let results = dir.path("r.csv");
     let results = results.to_str().unwrap();
     let base = [
@@ -504,7 +429,7 @@ fn a_bad_format_is_exit_2_before_any_job() {
             .assert_code(2)
             .assert_stderr(says);
     }
-    assert!(em.requests().is_empty());
+    assert_no_requests(&em);
     assert_eq!(dir.names(), ["ids.txt"]);
     let help = lifecycle(&em, &["--help"], None);
     help.assert_code(0);
@@ -525,9 +450,21 @@ fn assert_results(em: &Emulator, results: &Path, kind: &str, ids: &str) {
     );
 }
 
-/// `n` IDs of 19 digits from `base`, one a line.
-fn id_lines(base: u64, n: u64) -> String {
-    (0..n).map(|i| format!("{}\n", base + i * 7_919)).collect()
+/// The first of the IDs most runs here send.
+const FIRST_ID: u64 = 1_450_000_000_000_000_000;
+
+/// The first of other IDs, none of them among those from [`FIRST_ID`].
+const OTHER_FIRST_ID: u64 = 1_460_000_000_000_000_000;
+
+/// What most runs here start from: a folder, `n` IDs from [`FIRST_ID`]
+/// in its ids.txt, that file's path, and r.jsonl there (not yet made) for
+/// the results.
+fn setup(n: u64) -> (TempDir, String, String, PathBuf) {
+    let dir = TempDir::new();
+    let all = ids_from(FIRST_ID, n);
+    let file = dir.write("ids.txt", &all);
+    let results = dir.path("r.jsonl");
+    (dir, all, file, results)
 }
 
 /// The arguments of a run of tweets from `ids` to `results`.
@@ -554,24 +491,10 @@ fn uploaded(em: &Emulator) -> String {
     String::from_utf8(sent).unwrap()
 }
 
-/// Makes the next `n` downloads fail with a 403 after `ok` of them.
+/// Makes the next download fail with a 403 after `ok` of them.
 fn refuse_downloads(em: &Emulator, ok: u32) {
-    if ok > 0 {
-        em.fault(
-            Route::Download,
-            Fault::Slow {
-                bytes_per_sec: 1 << 30,
-                times: ok,
-            },
-        );
-    }
-    em.fault(
-        Route::Download,
-        Fault::Status {
-            status: 403,
-            times: 1,
-        },
-    );
+    em.fault(Route::Download, fault::pass().times(ok));
+    em.fault(Route::Download, fault::status(403));
 }
 
 #[test]
@@ -579,7 +502,7 @@ fn an_interrupted_run_leaves_no_copy_of_standard_input_for_the_next() {
     let em = emulator();
     let dir = TempDir::new();
     let results = dir.path("results.jsonl");
-    let all = id_lines(1_450_000_000_000_000_000, 1000);
+    let all = ids_from(FIRST_ID, 1000);
     // Half the IDs, then half an ID: where the copy stops when the run does.
     let half = all.split_inclusive('\n').take(500).collect::<String>() + "14500000";
     let state = dir.path(".results.jsonl.lifecycle");
@@ -613,21 +536,13 @@ fn an_interrupted_run_leaves_no_copy_of_standard_input_for_the_next() {
 #[test]
 fn a_second_run_for_the_same_results_file_stops_at_once() {
     let em = emulator_processing(Duration::from_secs(3));
-    let dir = TempDir::new();
-    let all = id_lines(1_450_000_000_000_000_000, 1000);
-    let file = dir.write("ids.txt", &all);
-    let results = dir.path("results.jsonl");
+    let (dir, all, file, results) = setup(1000);
     let args = run_args(&file, &results, &[]);
     let first = spawn(&em, &args);
     await_condition("the first run's job", Duration::from_secs(20), || {
         em.jobs().len() == 1
     });
-    await_status(
-        &em,
-        &em.jobs()[0].id,
-        "in_progress",
-        Duration::from_secs(20),
-    );
+    await_status(&em, &em.jobs()[0].id, "in_progress");
     let second = lifecycle(&em, &args, None);
     second
         .assert_code(1)
@@ -635,15 +550,13 @@ fn a_second_run_for_the_same_results_file_stops_at_once() {
     finish(first).assert_code(0);
     assert_eq!(em.jobs().len(), 1);
     assert_results(&em, &results, "tweets", &all);
-    assert_eq!(dir.names(), ["ids.txt", "results.jsonl"]);
+    assert_eq!(dir.names(), ["ids.txt", "r.jsonl"]);
 }
 
 #[test]
 fn a_re_run_for_other_ids_starts_afresh() {
     let em = emulator();
-    let dir = TempDir::new();
-    let results = dir.path("results.jsonl");
-    let file = dir.write("ids.txt", id_lines(1_450_000_000_000_000_000, 120));
+    let (dir, _, file, results) = setup(120);
     let args = run_args(&file, &results, &["--part-size", "1000"]);
     refuse_downloads(&em, 0);
     lifecycle(&em, &args, None).assert_code(1);
@@ -651,7 +564,7 @@ fn a_re_run_for_other_ids_starts_afresh() {
     let earlier: Vec<String> = em.jobs().iter().map(|j| j.id.clone()).collect();
 
     // Other IDs in the same file: the earlier jobs are not this run's.
-    let other = id_lines(1_460_000_000_000_000_000, 120);
+    let other = ids_from(OTHER_FIRST_ID, 120);
     dir.write("ids.txt", &other);
     let out = lifecycle(&em, &args, None);
     out.assert_code(0)
@@ -659,16 +572,13 @@ fn a_re_run_for_other_ids_starts_afresh() {
         .assert_stderr(&earlier.join(" "));
     assert_eq!(em.jobs().len(), 6, "three new jobs");
     assert_results(&em, &results, "tweets", &other);
-    assert_eq!(dir.names(), ["ids.txt", "results.jsonl"]);
+    assert_eq!(dir.names(), ["ids.txt", "r.jsonl"]);
 }
 
 #[test]
 fn a_re_run_for_the_same_ids_however_written_goes_on() {
     let em = emulator();
-    let dir = TempDir::new();
-    let results = dir.path("results.jsonl");
-    let sorted = id_lines(1_450_000_000_000_000_000, 120);
-    let file = dir.write("ids.txt", &sorted);
+    let (dir, sorted, file, results) = setup(120);
     let args = run_args(&file, &results, &["--part-size", "1000"]);
     refuse_downloads(&em, 1);
     lifecycle(&em, &args, None).assert_code(1);
@@ -696,18 +606,13 @@ fn a_fifo_a_device_or_a_link_as_results_file_is_written_by_download_results_rule
     use std::os::unix::fs::FileTypeExt as _;
     let em = emulator();
     let dir = TempDir::new();
-    let all = id_lines(1_450_000_000_000_000_000, 200);
+    let all = ids_from(FIRST_ID, 200);
     let file = dir.write("ids.txt", &all);
     let mut want = Vec::new();
 
     // A FIFO gets the results, and stays a FIFO.
-    let fifo = dir.path("fifo");
-    let made = Command::new("mkfifo").arg(&fifo).status();
-    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
-    let reader = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || std::fs::read(fifo).unwrap())
-    };
+    let fifo = dir.fifo("fifo");
+    let reader = read_in_background(&fifo);
     lifecycle(&em, &run_args(&file, &fifo, &[]), None).assert_code(0);
     let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
     // Asked first: a FIFO replaced would leave the reader waiting forever.
@@ -748,8 +653,7 @@ fn a_fifo_a_device_or_a_link_as_results_file_is_written_by_download_results_rule
 #[test]
 fn a_folder_as_results_file_is_refused_before_any_job() {
     let em = emulator();
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", id_lines(1_450_000_000_000_000_000, 10));
+    let (dir, file) = TempDir::holding("ids.txt", ids_from(FIRST_ID, 10));
     std::fs::create_dir(dir.path("out")).unwrap();
     let folder = dir.path("out");
     let slash = format!("{}/", folder.display());
@@ -758,43 +662,29 @@ fn a_folder_as_results_file_is_refused_before_any_job() {
             .assert_code(2)
             .assert_stderr("folder; give a file name");
     }
-    assert!(em.requests().is_empty());
+    assert_no_requests(&em);
     assert_eq!(dir.names(), ["ids.txt", "out"]);
     assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 0);
-}
-
-/// A folder this test cannot write in: a read-only one, or, for root, who
-/// writes anywhere, /sys.
-fn unwritable_folder(dir: &TempDir) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt as _;
-    let folder = dir.path("read-only");
-    std::fs::create_dir(&folder).unwrap();
-    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555)).unwrap();
-    match std::fs::write(folder.join("probe"), b"") {
-        Err(_) => folder,
-        Ok(()) => PathBuf::from("/sys"),
-    }
 }
 
 #[cfg(unix)]
 #[test]
 fn a_folder_that_takes_no_file_is_exit_1_before_any_job() {
     let em = emulator();
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", id_lines(1_450_000_000_000_000_000, 10));
-    let folder = unwritable_folder(&dir);
+    let (dir, file) = TempDir::holding("ids.txt", ids_from(FIRST_ID, 10));
+    let folder = dir.unwritable_folder();
     let results = folder.join("results.jsonl");
     lifecycle(&em, &run_args(&file, &results, &[]), None)
         .assert_code(1)
         .assert_stderr(&format!("cannot create a file in {}", folder.display()));
-    assert!(em.requests().is_empty());
+    assert_no_requests(&em);
 }
 
 #[test]
 fn the_id_file_as_results_file_is_exit_2() {
     let em = emulator();
     let dir = TempDir::new();
-    let ids = id_lines(1_450_000_000_000_000_000, 10);
+    let ids = ids_from(FIRST_ID, 10);
     let file = dir.write("ids.txt", &ids);
     let link = dir.path("results.jsonl");
     std::os::unix::fs::symlink("ids.txt", &link).unwrap();
@@ -804,16 +694,14 @@ fn the_id_file_as_results_file_is_exit_2() {
             .assert_stderr("--ids-file and --results-file are the same file");
     }
     assert_eq!(std::fs::read_to_string(&file).unwrap(), ids);
-    assert!(em.requests().is_empty());
+    assert_no_requests(&em);
     assert_eq!(dir.names(), ["ids.txt", "results.jsonl"]);
 }
 
 #[test]
 fn a_part_size_that_is_not_a_whole_number_of_bytes_is_exit_2() {
     let em = emulator();
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", id_lines(1_450_000_000_000_000_000, 10));
-    let results = dir.path("r.jsonl");
+    let (dir, _, file, results) = setup(10);
     for size in [
         "00",
         "0",
@@ -832,16 +720,14 @@ fn a_part_size_that_is_not_a_whole_number_of_bytes_is_exit_2() {
         .assert_code(2)
         .assert_stderr("--part-size takes a whole number of bytes, 1 or more");
     }
-    assert!(em.requests().is_empty());
+    assert_no_requests(&em);
     assert_eq!(dir.names(), ["ids.txt"]);
 }
 
 #[test]
 fn a_name_too_long_for_the_last_part_is_refused_before_any_job() {
     let em = emulator();
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", id_lines(1_450_000_000_000_000_000, 120));
-    let results = dir.path("r.jsonl");
+    let (_dir, _, file, results) = setup(120);
     // Fits as it is, and as NAME-2; three parts need NAME-3 to fit too.
     let name = "n".repeat(63);
     let args = run_args(&file, &results, &["--name", &name, "--part-size", "1000"]);
@@ -859,7 +745,7 @@ fn a_name_too_long_for_the_last_part_is_refused_before_any_job() {
 fn an_id_in_two_parts_gets_its_events_once() {
     let em = emulator();
     let dir = TempDir::new();
-    let all = id_lines(1_450_000_000_000_000_000, 120);
+    let all = ids_from(FIRST_ID, 120);
     // The file holds every ID, then the first sixty again: other parts.
     let twice: String = all.clone()
         + &all
@@ -882,18 +768,9 @@ fn an_id_in_two_parts_gets_its_events_once() {
 #[test]
 fn an_interrupted_create_job_says_what_it_may_have_left() {
     let em = emulator();
-    let dir = TempDir::new();
-    let all = id_lines(1_450_000_000_000_000_000, 50);
-    let file = dir.write("ids.txt", &all);
-    let results = dir.path("r.jsonl");
+    let (_dir, all, file, results) = setup(50);
     // The job is made, and its answer withheld.
-    em.fault(
-        Route::CreateJob,
-        Fault::Stall {
-            after_bytes: 0,
-            times: 1,
-        },
-    );
+    em.fault(Route::CreateJob, fault::stall(0));
     let args = run_args(&file, &results, &["--name", "ctrl-c"]);
     let run = spawn(&em, &args);
     await_condition("the job is made", Duration::from_secs(20), || {
@@ -925,10 +802,7 @@ fn an_interrupted_create_job_says_what_it_may_have_left() {
 #[test]
 fn a_state_from_another_api_starts_afresh() {
     let first = emulator();
-    let dir = TempDir::new();
-    let all = id_lines(1_450_000_000_000_000_000, 50);
-    let file = dir.write("ids.txt", &all);
-    let results = dir.path("r.jsonl");
+    let (_dir, all, file, results) = setup(50);
     let args = run_args(&file, &results, &[]);
     refuse_downloads(&first, 0);
     lifecycle(&first, &args, None).assert_code(1);
@@ -947,10 +821,7 @@ fn a_state_from_another_api_starts_afresh() {
 #[test]
 fn expired_results_say_to_start_afresh_and_that_works() {
     let em = emulator();
-    let dir = TempDir::new();
-    let all = id_lines(1_450_000_000_000_000_000, 50);
-    let file = dir.write("ids.txt", &all);
-    let results = dir.path("r.jsonl");
+    let (dir, all, file, results) = setup(50);
     let args = run_args(&file, &results, &[]);
     refuse_downloads(&em, 0);
     lifecycle(&em, &args, None).assert_code(1);
@@ -973,18 +844,9 @@ fn expired_results_say_to_start_afresh_and_that_works() {
 #[test]
 fn an_interrupted_download_leaves_no_temporary_file() {
     let em = emulator();
-    let dir = TempDir::new();
-    let all = id_lines(1_450_000_000_000_000_000, 2000);
-    let file = dir.write("ids.txt", &all);
-    let results = dir.path("r.jsonl");
+    let (dir, all, file, results) = setup(2000);
     let args = run_args(&file, &results, &[]);
-    em.fault(
-        Route::Download,
-        Fault::Slow {
-            bytes_per_sec: 100,
-            times: 1,
-        },
-    );
+    em.fault(Route::Download, fault::slow(100));
     let mut run = spawn(&em, &args);
     // Its temporary file is made before the download starts: wait for bytes.
     let writing = || {
@@ -1034,16 +896,8 @@ fn assert_sentences_stand_alone(out: &Output) {
 #[test]
 fn a_run_of_one_part_that_stops_says_part_1_of_1() {
     let em = emulator();
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", id_lines(1_450_000_000_000_000_000, 50));
-    let results = dir.path("r.jsonl");
-    em.fault(
-        Route::Upload,
-        Fault::Status {
-            status: 403,
-            times: 1,
-        },
-    );
+    let (_dir, _, file, results) = setup(50);
+    em.fault(Route::Upload, fault::status(403));
     let out = lifecycle(&em, &run_args(&file, &results, &["--name", "one"]), None);
     let job = &em.jobs()[0].id;
     out.assert_code(1)
@@ -1055,10 +909,7 @@ fn a_run_of_one_part_that_stops_says_part_1_of_1() {
 #[test]
 fn ctrl_c_or_sigterm_while_waiting_names_the_job_and_the_command_that_goes_on() {
     let em = emulator_processing(Duration::from_secs(3600));
-    let dir = TempDir::new();
-    let all = id_lines(1_450_000_000_000_000_000, 50);
-    let file = dir.write("ids.txt", &all);
-    let results = dir.path("r.jsonl");
+    let (dir, all, file, results) = setup(50);
     let args = run_args(&file, &results, &["--name", "monthly"]);
     let state = dir.path(".r.jsonl.lifecycle");
     // Stopped while list-job waits, first by SIGTERM, then, going on with
@@ -1114,7 +965,7 @@ fn every_command_printed_pastes_into_bash_with_spaces_and_quotes_in_its_paths() 
     let dir = TempDir::new();
     let folder = dir.path("it's a \"folder\"");
     std::fs::create_dir(&folder).unwrap();
-    let all = id_lines(1_450_000_000_000_000_000, 120);
+    let all = ids_from(FIRST_ID, 120);
     let ids = folder.join("my ids $HOME.txt");
     std::fs::write(&ids, &all).unwrap();
     let results = folder.join("results `x`.jsonl");
@@ -1196,10 +1047,7 @@ fn version_and_short_usage() {
 #[test]
 fn the_totals_by_reason_over_every_part_end_the_run() {
     let em = emulator();
-    let dir = TempDir::new();
-    let all = id_lines(1_450_000_000_000_000_000, 120);
-    let file = dir.write("ids.txt", &all);
-    let results = dir.path("r.jsonl");
+    let (_dir, all, file, results) = setup(120);
     let out = lifecycle(
         &em,
         &run_args(&file, &results, &["--part-size", "1000"]),
@@ -1247,7 +1095,7 @@ fn the_totals_by_reason_over_every_part_end_the_run() {
 fn a_failed_check_leaves_no_state_and_the_corrected_re_run_works() {
     let em = emulator();
     let dir = TempDir::new();
-    let all = id_lines(1_450_000_000_000_000_000, 120);
+    let all = ids_from(FIRST_ID, 120);
     let file = dir.write("ids.txt", format!("{all}not an id\n"));
     let results = dir.path("r.jsonl");
     lifecycle(&em, &run_args(&file, &results, &[]), None)
@@ -1266,7 +1114,7 @@ fn a_failed_check_leaves_no_state_and_the_corrected_re_run_works() {
     .assert_code(2)
     .assert_stderr("part 3 would be named");
     assert_eq!(dir.names(), ["ids.txt"], "no state left");
-    assert!(em.requests().is_empty());
+    assert_no_requests(&em);
     // Corrected, the run goes through; its download refused, it stops
     // with its state, which a failed check then leaves as it is.
     let args = run_args(&file, &results, &[&split[..], &["monthly"]].concat());
@@ -1291,14 +1139,10 @@ fn a_failed_check_leaves_no_state_and_the_corrected_re_run_works() {
 #[test]
 fn a_run_that_replaces_an_earlier_results_file_says_so() {
     let em = emulator();
-    let dir = TempDir::new();
-    let all = id_lines(1_450_000_000_000_000_000, 50);
-    let file = dir.write("ids.txt", &all);
-    let results = dir.path("r.jsonl");
+    let (_dir, all, file, results) = setup(50);
     let args = run_args(&file, &results, &[]);
     let first = lifecycle(&em, &args, None);
-    first.assert_code(0);
-    assert!(!first.stderr.contains("replaces"), "{}", first.stderr);
+    first.assert_code(0).assert_stderr_lacks("replaces");
     // Next month, the same command over last month's results.
     let out = lifecycle(&em, &args, None);
     out.assert_code(0)
@@ -1314,8 +1158,7 @@ fn a_run_that_replaces_an_earlier_results_file_says_so() {
 #[test]
 fn an_unknown_or_misspelt_flag_is_named_with_the_closest_real_one() {
     let em = emulator();
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "1\n");
+    let (dir, file) = TempDir::holding("ids.txt", "1\n");
     let results = dir.path("r.jsonl");
     for (wrong, says) in [
         ("--typ", "there is no flag --typ; did you mean --type?"),
@@ -1346,7 +1189,7 @@ fn an_unknown_or_misspelt_flag_is_named_with_the_closest_real_one() {
     lifecycle(&em, &run_args(&file, &results, &["--format=xml"]), None)
         .assert_code(2)
         .assert_stderr("--format must be jsonl or csv, not 'xml'");
-    assert!(em.requests().is_empty());
+    assert_no_requests(&em);
     assert_eq!(dir.names(), ["ids.txt"]);
 }
 
@@ -1360,16 +1203,14 @@ fn without_the_programs_on_path_the_newest_build_is_used() {
     std::fs::copy(script(), &copy).unwrap();
     let debug = checkout.path("target/debug");
     std::fs::create_dir_all(&debug).unwrap();
-    for program in [
-        "create-job",
-        "upload-ids",
-        "list-job",
-        "list-jobs",
-        "download-results",
-    ] {
-        std::os::unix::fs::symlink(sibling_binary(program), debug.join(program)).unwrap();
+    for program in STAGES {
+        std::os::unix::fs::symlink(
+            compliance_testkit::sibling_binary(program),
+            debug.join(program),
+        )
+        .unwrap();
     }
-    let all = id_lines(1_450_000_000_000_000_000, 50);
+    let all = ids_from(FIRST_ID, 50);
     let file = dir.write("ids.txt", &all);
     let results = dir.path("r.jsonl");
     let out = Command::new("bash")

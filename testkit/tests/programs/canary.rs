@@ -1,11 +1,9 @@
 //! The bearer token never shows: all five stages, on success and on error,
 //! run with a canary token that must appear in no output and reach no storage.
 
-use std::time::Duration;
-
 use compliance_testkit::{
-    assert_transfers_on_the_api_origin, await_status, from_the_tools, sibling_binary, Config,
-    Emulator, Fault, Flavour, Origin, Output, Route, Stage, TempDir,
+    assert_transfers_on_the_api_origin, await_status, emulator_with, fault, from_the_tools, ids,
+    Emulator, Flavour, Origin, Output, Route, Stage, TempDir,
 };
 
 const CANARY: &str = "canary-AAAAx7Qk93fJd0token";
@@ -24,39 +22,21 @@ fn assert_clean(out: &Output) {
 
 #[test]
 fn the_token_appears_nowhere() {
-    let em = Emulator::start(Config {
-        token: CANARY.into(),
-        event_percent: 20,
-        ..Config::default()
-    })
-    .expect("start");
-    let dir = TempDir::new();
-    let ids: String = (1..=500u64)
-        .map(|i| format!("{}\n", i * 1_000_003))
-        .collect();
-    let file = dir.write("ids.txt", &ids);
+    let em = emulator_with(|c| {
+        c.token = CANARY.into();
+        c.event_percent = 20;
+    });
+    let (dir, file) = TempDir::holding("ids.txt", ids(500));
     let results = dir.path("r.jsonl");
-    let stage = |name: &str| Stage::new(sibling_binary(name), &em);
+    let stage = |name: &str| Stage::program(name).at(&em);
     let mut outs = Vec::new();
 
     outs.push(stage("create-job").run(&["--type", "tweets", "--name", "canary"]));
     outs.push(stage("list-jobs").run(&[]));
-    em.fault(
-        Route::Upload,
-        Fault::Status {
-            status: 503,
-            times: 1,
-        },
-    );
+    em.fault(Route::Upload, fault::status(503));
     outs.push(stage("upload-ids").run(&["--ids-file", &file, "--name", "canary"]));
     outs.push(stage("list-job").run(&["--name", "canary", "--wait", "--interval", "0.05"]));
-    em.fault(
-        Route::Download,
-        Fault::CloseResponseAfter {
-            bytes: 100,
-            times: 1,
-        },
-    );
+    em.fault(Route::Download, fault::close_response(100));
     outs.push(stage("download-results").run(&[
         "--name",
         "canary",
@@ -115,22 +95,26 @@ fn the_token_appears_nowhere() {
     );
 }
 
+/// An emulator of the `api` flavour (spec 2.168) whose token is the
+/// canary; a folder; and an ID file of two IDs in it.
+fn api_flavour_with_the_canary() -> (Emulator, TempDir, String) {
+    let em = emulator_with(|c| {
+        c.token = CANARY.into();
+        c.flavour = Flavour::Api;
+    });
+    let (dir, file) = TempDir::holding("ids.txt", "5\n6\n");
+    (em, dir, file)
+}
+
 #[test]
 fn the_token_goes_only_to_the_api_origin_in_the_2026_flow() {
-    let em = Emulator::start(Config {
-        token: CANARY.into(),
-        flavour: Flavour::Api,
-        ..Config::default()
-    })
-    .expect("start");
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "5\n6\n");
+    let (em, _dir, file) = api_flavour_with_the_canary();
     let job = em.create_job("users", None, false);
-    let stage = |name: &str| Stage::new(sibling_binary(name), &em);
+    let stage = |name: &str| Stage::program(name).at(&em);
     let out = stage("upload-ids").run(&["--ids-file", &file, "--id", &job.id]);
     out.assert_code(0);
     assert_clean(&out);
-    await_status(&em, &job.id, "complete", Duration::from_secs(10));
+    await_status(&em, &job.id, "complete");
     let out = stage("download-results").run(&["--id", &job.id, "--results-file", "-"]);
     out.assert_code(0);
     assert_clean(&out);
@@ -140,24 +124,9 @@ fn the_token_goes_only_to_the_api_origin_in_the_2026_flow() {
 
 #[test]
 fn a_server_that_echoes_the_token_is_scrubbed_in_every_stage() {
-    let em = Emulator::start(Config {
-        token: CANARY.into(),
-        flavour: Flavour::Api,
-        ..Config::default()
-    })
-    .expect("start");
-    let dir = TempDir::new();
-    let file = dir.write("ids.txt", "5\n6\n");
-    let stage = |name: &str| Stage::new(sibling_binary(name), &em);
-    let echo = |route| {
-        em.fault(
-            route,
-            Fault::EchoAuth {
-                status: 400,
-                times: 1,
-            },
-        )
-    };
+    let (em, _dir, file) = api_flavour_with_the_canary();
+    let stage = |name: &str| Stage::program(name).at(&em);
+    let echo = |route| em.fault(route, fault::echo_auth(400));
     let mut outs = Vec::new();
     echo(Route::CreateJob);
     outs.push(stage("create-job").run(&["--type", "users", "--name", "echo"]));
@@ -169,7 +138,7 @@ fn a_server_that_echoes_the_token_is_scrubbed_in_every_stage() {
     echo(Route::Upload);
     outs.push(stage("upload-ids").run(&["--ids-file", &file, "--id", &job.id, "--retries", "0"]));
     assert_eq!(compliance_testkit::upload(&em, &job.id, b"5\n6\n"), 200);
-    await_status(&em, &job.id, "complete", Duration::from_secs(10));
+    await_status(&em, &job.id, "complete");
     echo(Route::Download);
     outs.push(stage("download-results").run(&["--id", &job.id, "--results-file", "-"]));
     for out in &outs {
@@ -195,9 +164,8 @@ fn a_token_echoed_with_a_line_break_inside_leaves_no_piece() {
         Answer::new(401, &[("Content-Type", "application/problem+json")], body)
     });
     for _ in 0..2 {
-        let out = Stage::bare(sibling_binary("list-jobs"))
-            .env("X_API_URL", &server.origin())
-            .env("BEARER_TOKEN", token)
+        let out = Stage::program("list-jobs")
+            .api(&server.origin(), token)
             .run(&["--type", "tweets"]);
         out.assert_code(1);
         for piece in token.as_bytes().windows(12) {
@@ -222,9 +190,8 @@ fn terminal_escapes_from_a_server_are_shown_not_obeyed() {
     let server =
         Hostile::start(move |_, _| Answer::new(200, &[("Content-Type", "text/plain")], body));
     let dir = TempDir::new();
-    let out = Stage::bare(sibling_binary("download-results"))
-        .env("X_API_URL", &server.origin())
-        .env("BEARER_TOKEN", "AAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    let out = Stage::program("download-results")
+        .api(&server.origin(), "AAAAAAAAAAAAAAAAAAAAAAAAAAAA")
         .run(&[
             "--url",
             &server.url("/results"),

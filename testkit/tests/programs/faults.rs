@@ -22,42 +22,23 @@ use compliance_core::retry::RetryPolicy;
 use compliance_core::transfer::{download_results, upload_ids, Destination, UploadTo};
 use compliance_core::{Client, JobId, JobType, NewJob};
 use compliance_testkit::{
-    assert_no_auth_to_storage, await_status, from_the_tools, sibling_binary, upload, Config,
-    Emulator, Fault, Origin, Route, Stage, TempDir,
+    assert_no_auth_to_storage, emulator, emulator_with,
+    fault::{self, Times as _},
+    from_the_tools, Emulator, Fault, Origin, Route, Stage, TempDir,
 };
+use compliance_testkit::{finished_job, ids};
 
 /// Faults every request can meet; `times: 1` so that one retry cures them.
 fn common_faults() -> Vec<Fault> {
     vec![
-        Fault::Status {
-            status: 500,
-            times: 1,
-        },
-        Fault::Status {
-            status: 502,
-            times: 1,
-        },
-        Fault::Status {
-            status: 503,
-            times: 1,
-        },
-        Fault::Status {
-            status: 504,
-            times: 1,
-        },
-        Fault::RateLimited {
-            reset_after: Duration::from_secs(1),
-            times: 1,
-        },
-        Fault::CloseResponseAfter { bytes: 0, times: 1 },
-        Fault::CloseResponseAfter {
-            bytes: 10,
-            times: 1,
-        },
-        Fault::Stall {
-            after_bytes: 10,
-            times: 1,
-        },
+        fault::status(500),
+        fault::status(502),
+        fault::status(503),
+        fault::status(504),
+        fault::rate_limited(1),
+        fault::close_response(0),
+        fault::close_response(10),
+        fault::stall(10),
     ]
 }
 
@@ -65,7 +46,7 @@ fn common_faults() -> Vec<Fault> {
 fn request_faults(offsets: &[u64]) -> Vec<Fault> {
     offsets
         .iter()
-        .map(|&bytes| Fault::CloseRequestAfter { bytes, times: 1 })
+        .map(|&bytes| fault::close_request(bytes))
         .collect()
 }
 
@@ -154,7 +135,7 @@ fn create_job_makes_exactly_one_job() {
     let mut faults = common_faults();
     faults.extend(request_faults(&[0, 5]));
     each_fault(faults, |fault| {
-        let em = Emulator::start(Config::default()).expect("start");
+        let em = emulator();
         em.fault(Route::CreateJob, fault.clone());
         let new = NewJob {
             job_type: JobType::Tweets,
@@ -188,21 +169,12 @@ fn create_job_never_adopts_a_job_made_before_it_asked() {
     // it asked is never taken as its own. (The emulator loses only answers
     // without a body, and its answer here is a 409 with one.)
     let faults = vec![
-        Fault::Status {
-            status: 500,
-            times: 1,
-        },
-        Fault::Status {
-            status: 503,
-            times: 1,
-        },
-        Fault::RateLimited {
-            reset_after: Duration::from_secs(1),
-            times: 1,
-        },
+        fault::status(500),
+        fault::status(503),
+        fault::rate_limited(1),
     ];
     each_fault(faults, |fault| {
-        let em = Emulator::start(Config::default()).expect("start");
+        let em = emulator();
         let theirs = em.create_job("tweets", None, false);
         em.fault(Route::CreateJob, fault.clone());
         let new = NewJob {
@@ -222,7 +194,7 @@ fn create_job_never_adopts_a_job_made_before_it_asked() {
 #[test]
 fn list_jobs_retries_reads() {
     each_fault(common_faults(), |fault| {
-        let em = Emulator::start(Config::default()).expect("start");
+        let em = emulator();
         let job = em.create_job("users", None, false);
         em.fault(Route::ListJobs, fault.clone());
         let jobs = client(&em, RETRIES, fault)
@@ -241,7 +213,7 @@ fn list_jobs_retries_reads() {
 #[test]
 fn list_job_retries_reads() {
     each_fault(common_faults(), |fault| {
-        let em = Emulator::start(Config::default()).expect("start");
+        let em = emulator();
         let job = em.create_job("users", None, false);
         em.fault(Route::GetJob, fault.clone());
         let got = client(&em, RETRIES, fault)
@@ -251,12 +223,6 @@ fn list_job_retries_reads() {
         let path = format!("/2/compliance/jobs/{}", job.id);
         assert_eq!(api_requests(&em, "GET", &path), 2, "retried");
     });
-}
-
-fn ids(n: u64) -> String {
-    (0..n)
-        .map(|i| format!("{}\n", 1_300_000_000_000_000_000 + i * 7_777))
-        .collect()
 }
 
 /// Uploads the ID file at `file` to job `job` as upload-ids does with `--id`.
@@ -274,7 +240,7 @@ fn upload_ids_stores_the_exact_bytes() {
     let file = dir.path("ids.txt");
     std::fs::write(&file, &ids).expect("write ids");
     each_fault(faults, |fault| {
-        let em = Emulator::start(Config::default()).expect("start");
+        let em = emulator();
         let job = em.create_job("tweets", None, false);
         em.fault(Route::Upload, fault.clone());
         upload_file(&client(&em, RETRIES, fault), &job.id, &file).expect("upload");
@@ -292,12 +258,9 @@ fn upload_ids_gives_up_clearly() {
     let dir = TempDir::new();
     let file = dir.path("ids.txt");
     std::fs::write(&file, ids(100)).expect("write ids");
-    let em = Emulator::start(Config::default()).expect("start");
+    let em = emulator();
     let job = em.create_job("tweets", None, false);
-    let fault = Fault::Status {
-        status: 503,
-        times: 10,
-    };
+    let fault = fault::status(503).times(10);
     em.fault(Route::Upload, fault.clone());
     let e = upload_file(&client(&em, 2, &fault), &job.id, &file).expect_err("gives up");
     let e = format!("{e:#}");
@@ -314,14 +277,8 @@ fn upload_ids_gives_up_clearly() {
 /// An emulator with one complete tweets job of `ids` (half of them with
 /// events), and the results it should give.
 fn complete_job(ids: &str) -> (Emulator, String, Vec<u8>) {
-    let em = Emulator::start(Config {
-        event_percent: 50,
-        ..Config::default()
-    })
-    .expect("start");
-    let job = em.create_job("tweets", None, false);
-    assert_eq!(upload(&em, &job.id, ids.as_bytes()), 200);
-    await_status(&em, &job.id, "complete", Duration::from_secs(10));
+    let em = emulator_with(|c| c.event_percent = 50);
+    let job = finished_job(&em, "tweets", None, ids);
     let expected = em.expected_results("tweets", ids.as_bytes());
     (em, job.id, expected)
 }
@@ -343,16 +300,9 @@ fn download_to(client: &Client, job: &str, path: &Path) -> anyhow::Result<()> {
 fn download_results_is_byte_exact_or_absent() {
     let ids = ids(20_000);
     let mut faults = common_faults();
-    faults
-        .extend([0, 1, 4096, 1_000_000].map(|bytes| Fault::CloseResponseAfter { bytes, times: 1 }));
-    faults.push(Fault::Stall {
-        after_bytes: 500_000,
-        times: 1,
-    });
-    faults.push(Fault::CloseResponseAfter {
-        bytes: 100_000,
-        times: 3,
-    });
+    faults.extend([0, 1, 4096, 1_000_000].map(fault::close_response));
+    faults.push(fault::stall(500_000));
+    faults.push(fault::close_response(100_000).times(3));
     each_fault(faults, |fault| {
         let (em, job, expected) = complete_job(&ids);
         assert!(expected.len() > 1_000_000);
@@ -372,10 +322,7 @@ fn download_results_out_of_retries_leaves_no_file() {
     // Out of retries: an error, and no file at all. (A fault that lets some
     // bytes through each time is retried for as long as it makes progress.)
     let (em, job, _) = complete_job(&ids(1_000));
-    let fault = Fault::Status {
-        status: 503,
-        times: 10,
-    };
+    let fault = fault::status(503).times(10);
     em.fault(Route::Download, fault.clone());
     let dir = TempDir::new();
     let e = download_to(&client(&em, 2, &fault), &job, &dir.path("r.jsonl")).expect_err("gives up");
@@ -422,31 +369,23 @@ fn storage_s_own_statuses_are_called_storage_s() {
 /// stage's first backoff, half a second to a second.
 #[test]
 fn each_stage_binary_retries_a_503() {
-    let a_503 = |em: &Emulator, route| {
-        em.fault(
-            route,
-            Fault::Status {
-                status: 503,
-                times: 1,
-            },
-        )
-    };
-    let stage = |em: &Emulator, name: &str| Stage::new(sibling_binary(name), em);
+    let a_503 = |em: &Emulator, route| em.fault(route, fault::status(503));
+    let stage = |em: &Emulator, name: &str| Stage::program(name).at(em);
     let dir = TempDir::new();
     let ids = ids(1_000);
     let ids_file = dir.write("ids.txt", &ids);
     let results = dir.path("r.jsonl");
     let results = results.to_str().unwrap();
 
-    let create = Emulator::start(Config::default()).expect("start");
+    let create = emulator();
     a_503(&create, Route::CreateJob);
-    let list = Emulator::start(Config::default()).expect("start");
+    let list = emulator();
     let listed = list.create_job("users", None, false);
     a_503(&list, Route::ListJobs);
-    let get = Emulator::start(Config::default()).expect("start");
+    let get = emulator();
     let got = get.create_job("users", None, false);
     a_503(&get, Route::GetJob);
-    let up = Emulator::start(Config::default()).expect("start");
+    let up = emulator();
     let uploaded = up.create_job("tweets", None, false);
     a_503(&up, Route::Upload);
     let (down, downloaded, expected) = complete_job(&ids);

@@ -8,7 +8,7 @@
 //! altered on the way, may start any of them so.
 
 use compliance_testkit::hostile::{Answer, Hostile};
-use compliance_testkit::{sibling_binary, Output, Stage, TempDir};
+use compliance_testkit::{Output, Stage, TempDir};
 
 const BODY: &str = concat!(
     r#"{"id":"10","action":"delete","reason":"=HYPERLINK(\"http://x.test\",\"y\")","created_at":"-1+1","redacted_at":"@SUM(1)"}"#,
@@ -50,9 +50,8 @@ const ARCHIVE: &str = concat!(
 /// Downloads `body`, served by a test server, as download-results does.
 fn download(body: &'static str, to: &str, format: &str) -> Output {
     let server = Hostile::start(move |_, _| Answer::new(200, &[], body));
-    Stage::bare(sibling_binary("download-results"))
-        .env("X_API_URL", "http://127.0.0.1:1")
-        .env("BEARER_TOKEN", "AAAAAAAAAAAAAAAAAAAAAAAAcsv")
+    Stage::program("download-results")
+        .api("http://127.0.0.1:1", "AAAAAAAAAAAAAAAAAAAAAAAAcsv")
         .run(&[
             "--url",
             &server.url("/results?X-Goog-Signature=s"),
@@ -79,7 +78,7 @@ fn cells_that_a_spreadsheet_would_run_are_guarded_and_read_back_alike() {
             dir.path(&format!("{tag}.out")),
             dir.path(&format!("{tag}.rm")),
         );
-        let out = Stage::bare(sibling_binary("apply-results")).run(&[
+        let out = Stage::program("apply-results").run(&[
             "--archive",
             &archive,
             "--tweets-results",
@@ -130,13 +129,12 @@ fn cells_that_a_spreadsheet_would_run_are_guarded_and_read_back_alike() {
 #[test]
 fn an_id_that_is_not_one_is_refused_alike_in_both_formats() {
     const ODD: &str = "{\"id\":\"=1+1\",\"action\":\"delete\",\"reason\":\"deleted\"}\n";
-    let dir = TempDir::new();
-    let archive = dir.write("archive.jsonl", ARCHIVE);
+    let (dir, archive) = TempDir::holding("archive.jsonl", ARCHIVE);
     let mut said = Vec::new();
     for format in ["csv", "jsonl"] {
         let results = dir.path(&format!("r.{format}"));
         download(ODD, results.to_str().unwrap(), format).assert_code(0);
-        let out = Stage::bare(sibling_binary("apply-results")).run(&[
+        let out = Stage::program("apply-results").run(&[
             "--archive",
             &archive,
             "--tweets-results",

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use compliance_testkit::archive::{Archive, Style};
-use compliance_testkit::{Stage, TempDir};
+use compliance_testkit::{in_repo, Stage, TempDir};
 
 /// A program a recipe runs in, and how to install it.
 struct Program {
@@ -71,9 +71,7 @@ impl Program {
 }
 
 fn recipe(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../recipes")
-        .join(name)
+    in_repo("recipes").join(name)
 }
 
 /// Results as `download-results --format csv` writes them, from JSON

@@ -2,15 +2,11 @@
 //! every error body, auth, rate limits, the lifecycle, the request log,
 //! and the read timeout of its connections.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::*;
-use compliance_emulator::{
-    AccessLevel, Config, Emulator, Fault, Flavour, Origin, RateLimits, Route,
-};
+use crate::common::*;
+use compliance_emulator::{AccessLevel, Emulator, Flavour, Origin, RateLimits, Route};
 use serde_json::{json, Value};
 
 const JOBS: &str = "/2/compliance/jobs";
@@ -42,7 +38,7 @@ fn ts_secs(s: &str) -> i64 {
 
 #[test]
 fn create_get_and_list_match_the_schema() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let r = api_post(&emu, JOBS, r#"{"type":"tweets","name":"my-job"}"#);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
@@ -138,7 +134,7 @@ fn create_get_and_list_match_the_schema() {
 
 #[test]
 fn list_is_oldest_first_and_filters_by_status() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let first = emu.create_job("tweets", Some("one"), false);
     let cancelled = api_delete(&emu, &format!("{JOBS}/{}", first.id));
     assert_eq!(cancelled.status, 200);
@@ -163,7 +159,7 @@ fn list_is_oldest_first_and_filters_by_status() {
 
 #[test]
 fn every_route_requires_the_bearer_token() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let job = emu.create_job("tweets", None, false);
     let unauthorized =
         json!({"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"});
@@ -195,7 +191,7 @@ fn every_route_requires_the_bearer_token() {
 
 #[test]
 fn list_query_errors_have_the_documented_shape() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let invalid = |r: &Reply| -> Value {
         let v = check_problem(r, 400, &problem_uri("invalid-request"));
         assert_eq!(v["title"], "Invalid Request");
@@ -261,7 +257,7 @@ fn list_query_errors_have_the_documented_shape() {
 
 #[test]
 fn malformed_and_unknown_ids() {
-    let emu = start(|_| {});
+    let emu = emulator();
     for bad in ["abc", "12345678901234567890", "-1", "1.5"] {
         for method in ["GET", "DELETE"] {
             let auth = bearer(&emu);
@@ -308,7 +304,7 @@ fn malformed_and_unknown_ids() {
 
 #[test]
 fn create_body_errors() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let cases: Vec<(&str, Value)> = vec![
         ("not json", json!({"parameters": {}})),
         (
@@ -395,7 +391,7 @@ fn create_body_errors() {
 
 #[test]
 fn one_open_job_per_type_and_cancel_frees_the_slot() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let first = api_post(&emu, JOBS, r#"{"type":"tweets"}"#).json()["data"].clone();
     let id = first["id"].as_str().expect("id");
     let conflict = api_post(&emu, JOBS, r#"{"type":"tweets"}"#);
@@ -429,9 +425,9 @@ fn one_open_job_per_type_and_cancel_frees_the_slot() {
 
 #[test]
 fn lifecycle_follows_the_clock() {
-    let emu = start(|c| c.processing_delay = Duration::from_secs(60));
+    let emu = emulator_with(|c| c.processing_delay = Duration::from_secs(60));
     let job = emu.create_job("tweets", None, false);
-    let body = ids(100);
+    let body = ids(100).into_bytes();
     let r = put_ids(&job.upload_url, &body);
     assert_eq!(r.status, 200, "{}", r.text());
     let snap = emu.job(&job.id).expect("job");
@@ -447,7 +443,7 @@ fn lifecycle_follows_the_clock() {
     // An in-progress job blocks its type.
     assert_eq!(api_post(&emu, JOBS, r#"{"type":"tweets"}"#).status, 409);
     emu.shift_clock(61);
-    let done = wait_status(&emu, &job.id, "complete");
+    let done = await_status(&emu, &job.id, "complete");
     assert!(done.json.get("estimated_completion").is_none());
     check_job_schema(&done.json);
     let again = api_delete(&emu, &format!("{JOBS}/{}", job.id));
@@ -470,7 +466,7 @@ fn lifecycle_follows_the_clock() {
 
 #[test]
 fn rate_limits_count_per_endpoint_and_reset() {
-    let emu = start(|c| {
+    let emu = emulator_with(|c| {
         c.rate_limits = RateLimits::uniform(3);
         c.rate_window = Duration::from_secs(60);
     });
@@ -517,7 +513,7 @@ fn rate_limits_count_per_endpoint_and_reset() {
 
 #[test]
 fn the_basic_level_limits_each_endpoint_as_documented() {
-    let emu = start(|c| c.rate_limits = RateLimits::of_level(AccessLevel::Basic));
+    let emu = emulator_with(|c| c.rate_limits = RateLimits::of_level(AccessLevel::Basic));
     // 15 creates per window; those that find a job in progress count too.
     for n in 1..=15 {
         let r = api_post(&emu, JOBS, r#"{"type":"tweets"}"#);
@@ -560,11 +556,8 @@ fn the_basic_level_limits_each_endpoint_as_documented() {
 
 #[test]
 fn a_rate_limited_fault_reports_the_routes_own_limit() {
-    let emu = start(|c| c.rate_limits = RateLimits::of_level(AccessLevel::Basic));
-    let fault = Fault::RateLimited {
-        reset_after: Duration::from_secs(30),
-        times: 1,
-    };
+    let emu = emulator_with(|c| c.rate_limits = RateLimits::of_level(AccessLevel::Basic));
+    let fault = fault::rate_limited(30);
     emu.fault(Route::GetJob, fault.clone());
     emu.fault(Route::CreateJob, fault);
     let r = api_get(&emu, &format!("{JOBS}/1"));
@@ -578,7 +571,7 @@ fn a_rate_limited_fault_reports_the_routes_own_limit() {
 
 #[test]
 fn a_silent_connection_is_cut_after_the_read_timeout() {
-    let emu = start(|c| c.read_timeout = Duration::from_millis(200));
+    let emu = emulator_with(|c| c.read_timeout = Duration::from_millis(200));
     let (addr, _) = split_url(&emu.base_url());
     let silent = connect(&addr);
     let mut mid_head = connect(&addr);
@@ -614,7 +607,7 @@ fn a_silent_connection_is_cut_after_the_read_timeout() {
 #[test]
 fn a_slow_client_that_keeps_sending_is_not_cut() {
     let timeout = Duration::from_millis(1000);
-    let emu = start(|c| c.read_timeout = timeout);
+    let emu = emulator_with(|c| c.read_timeout = timeout);
     let url = format!("{}{JOBS}", emu.base_url());
     let auth = bearer(&emu);
     let request = request_bytes(
@@ -644,7 +637,7 @@ fn a_slow_client_that_keeps_sending_is_not_cut() {
 
 #[test]
 fn unknown_routes_and_methods() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let r = api_get(&emu, "/2/tweets");
     assert_eq!(r.status, 404);
     assert_eq!(
@@ -675,7 +668,7 @@ fn unknown_routes_and_methods() {
 
 #[test]
 fn create_job_shortcut_applies_the_rules() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let job = emu.create_job("users", Some("n"), true);
     assert_eq!(
         (job.job_type.as_str(), job.name.as_deref(), job.resumable),
@@ -691,17 +684,13 @@ fn create_job_shortcut_applies_the_rules() {
     assert!(emu
         .try_create_job("tweets", Some(&"x".repeat(65)), false)
         .is_err());
-    let api = Emulator::start(Config {
-        flavour: Flavour::Api,
-        ..Config::default()
-    })
-    .expect("start");
+    let api = emulator_with(|c| c.flavour = Flavour::Api);
     assert!(api.try_create_job("tweets", None, true).is_err());
 }
 
 #[test]
 fn the_request_log_records_both_origins() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let job = api_post(&emu, JOBS, r#"{"type":"tweets"}"#).json()["data"].clone();
     let upload = job["upload_url"].as_str().expect("url");
     assert_eq!(put_ids(upload, b"1\n2\n").status, 200);
@@ -728,7 +717,7 @@ fn the_request_log_records_both_origins() {
 
 #[test]
 fn ureq_end_to_end() {
-    let emu = start(|c| c.event_percent = 50);
+    let emu = emulator_with(|c| c.event_percent = 50);
     let agent = agent();
     let auth = bearer(&emu);
     let mut r = agent
@@ -741,7 +730,7 @@ fn ureq_end_to_end() {
     let job: Value =
         serde_json::from_str(&r.body_mut().read_to_string().expect("body")).expect("json");
     let job = &job["data"];
-    let body = ids(5000);
+    let body = ids(5000).into_bytes();
     let r = agent
         .put(job["upload_url"].as_str().expect("url"))
         .header("Content-Type", "text/plain")
@@ -785,7 +774,7 @@ fn ureq_end_to_end() {
 
 #[test]
 fn ids_are_unique_snowflakes() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let mut last = 0u64;
     for i in 0..20 {
         let kind = if i % 2 == 0 { "tweets" } else { "users" };
@@ -802,7 +791,7 @@ fn ids_are_unique_snowflakes() {
 fn the_handle_can_be_shared_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Emulator>();
-    let emu = std::sync::Arc::new(start(|_| {}));
+    let emu = std::sync::Arc::new(emulator());
     let handles: Vec<_> = (0..4)
         .map(|_| {
             let emu = std::sync::Arc::clone(&emu);

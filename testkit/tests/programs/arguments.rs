@@ -7,9 +7,8 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
-use compliance_testkit::{await_status, sibling_binary, Config, Emulator, Output, TempDir};
+use compliance_testkit::{await_status, emulator, ids, sibling_binary, Output, TempDir};
 
 /// `bytes` as an argument, text or not.
 fn arg(bytes: &[u8]) -> OsString {
@@ -28,13 +27,8 @@ fn run(stage: &str, args: &[&OsStr], env: &[(&str, &str)]) -> Output {
         .envs(env.iter().copied())
         .args(args)
         .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {stage}: {e}"));
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+        .output();
+    Output::from(out.unwrap_or_else(|e| panic!("cannot run {stage}: {e}")))
 }
 
 /// Text arguments as `OsStr`s, with `other` put in where `None` stands.
@@ -95,19 +89,12 @@ fn a_value_that_is_not_text_is_exit_2_naming_its_flag_in_every_program() {
     ];
     for (stage, args, flag) in cases {
         let out = run(stage, &with(args, &bad), &[]);
-        let first = out.stderr.lines().next().unwrap_or_default();
-        assert_eq!(out.code, 2, "{stage} {args:?}: {out:?}");
+        let first = out.assert_usage_error(stage);
         assert!(
             first.starts_with(&format!("error: {flag} ")) && first.contains("not text"),
             "{stage}: the first line names {flag}: {out:?}"
         );
         assert!(first.contains("caf\u{fffd}"), "shown as text: {first}");
-        assert_eq!(
-            out.stderr.lines().last(),
-            Some(format!("see {stage} -h for the options, --help for the manual").as_str()),
-            "{out:?}"
-        );
-        assert!(out.stdout.is_empty(), "{out:?}");
     }
 }
 
@@ -184,16 +171,14 @@ fn upload_ids_checks_an_id_file_whose_name_is_not_text() {
 
 #[test]
 fn upload_ids_sends_and_download_results_writes_files_whose_names_are_not_text() {
-    let em = Emulator::start(Config::default()).expect("start emulator");
+    let em = emulator();
     let env = [
         ("X_API_URL", em.base_url()),
         ("BEARER_TOKEN", em.token().to_string()),
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let dir = TempDir::new();
-    let ids: String = (0..500u64)
-        .map(|i| format!("{}\n", 1_400_000_000_000_000_000 + i * 7919))
-        .collect();
+    let ids = ids(500);
     let file = path_in(&dir, b"ids\xe9.txt");
     std::fs::write(&file, &ids).unwrap();
     let job = em.create_job("tweets", None, false);
@@ -208,7 +193,7 @@ fn upload_ids_sends_and_download_results_writes_files_whose_names_are_not_text()
         &env,
     );
     out.assert_code(0);
-    await_status(&em, &job.id, "complete", Duration::from_secs(10));
+    await_status(&em, &job.id, "complete");
     let expected = em.expected_results("tweets", ids.as_bytes());
     assert!(!expected.is_empty(), "pick IDs that have events");
 

@@ -1,49 +1,21 @@
 //! Injected faults: each kind, on API and storage routes, applied in order
 //! and for the number of requests asked.
 
-mod common;
-
 use std::io::{ErrorKind, Read, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::*;
-use compliance_emulator::{Emulator, Fault, Flavour, JobSnapshot, Route};
+use crate::common::*;
+use compliance_emulator::{Emulator, Flavour, Route};
 use serde_json::json;
 
 const JOBS: &str = "/2/compliance/jobs";
 
-fn complete_job(emu: &Emulator, n: u64) -> (JobSnapshot, Vec<u8>) {
-    let job = emu.create_job("tweets", None, false);
-    let body = ids(n);
-    assert_eq!(put_ids(&job.upload_url, &body).status, 200);
-    wait_status(emu, &job.id, "complete");
-    (job.clone(), emu.expected_results("tweets", &body))
-}
-
 #[test]
 fn status_faults_answer_then_run_out() {
-    let emu = start(|_| {});
-    emu.fault(
-        Route::CreateJob,
-        Fault::Status {
-            status: 503,
-            times: 2,
-        },
-    );
-    emu.fault(
-        Route::ListJobs,
-        Fault::Status {
-            status: 504,
-            times: 1,
-        },
-    );
-    emu.fault(
-        Route::CancelJob,
-        Fault::Status {
-            status: 502,
-            times: 1,
-        },
-    );
+    let emu = emulator();
+    emu.fault(Route::CreateJob, fault::status(503).times(2));
+    emu.fault(Route::ListJobs, fault::status(504));
+    emu.fault(Route::CancelJob, fault::status(502));
     for _ in 0..2 {
         let r = api_post(&emu, JOBS, r#"{"type":"tweets"}"#);
         assert_eq!(r.status, 503);
@@ -63,36 +35,18 @@ fn status_faults_answer_then_run_out() {
     assert_eq!(api_delete(&emu, &format!("{JOBS}/{id}")).status, 502);
     assert_eq!(emu.job(&id).expect("job").status, "created");
     // Faults apply before authentication, like a proxy's.
-    emu.fault(
-        Route::GetJob,
-        Fault::Status {
-            status: 500,
-            times: 1,
-        },
-    );
+    emu.fault(Route::GetJob, fault::status(500));
     let r = send(&format!("{}{JOBS}/{id}", emu.base_url()), "GET", &[], b"");
     assert_eq!(r.status, 500);
 
     // Storage answers in XML.
     let job = emu.job(&id).expect("job");
-    emu.fault(
-        Route::Upload,
-        Fault::Status {
-            status: 500,
-            times: 1,
-        },
-    );
+    emu.fault(Route::Upload, fault::status(500));
     check_xml(&put_ids(&job.upload_url, b"1\n"), 500, "InternalError");
     assert_eq!(emu.job(&id).expect("job").status, "created");
     assert_eq!(put_ids(&job.upload_url, b"1\n").status, 200);
-    wait_status(&emu, &id, "complete");
-    emu.fault(
-        Route::Download,
-        Fault::Status {
-            status: 503,
-            times: 1,
-        },
-    );
+    await_status(&emu, &id, "complete");
+    emu.fault(Route::Download, fault::status(503));
     check_xml(
         &send(&job.download_url, "GET", &[], b""),
         503,
@@ -103,14 +57,8 @@ fn status_faults_answer_then_run_out() {
 
 #[test]
 fn rate_limited_fault() {
-    let emu = start(|_| {});
-    emu.fault(
-        Route::GetJob,
-        Fault::RateLimited {
-            reset_after: Duration::from_secs(30),
-            times: 1,
-        },
-    );
+    let emu = emulator();
+    emu.fault(Route::GetJob, fault::rate_limited(30));
     let r = api_get(&emu, &format!("{JOBS}/1"));
     assert_eq!(r.status, 429);
     assert_eq!(
@@ -131,13 +79,7 @@ fn rate_limited_fault() {
     assert!((reset - now - 30).abs() <= 2, "{reset} vs {now}");
     // The emulator clock is what counts.
     emu.shift_clock(1000);
-    emu.fault(
-        Route::GetJob,
-        Fault::RateLimited {
-            reset_after: Duration::from_secs(30),
-            times: 1,
-        },
-    );
+    emu.fault(Route::GetJob, fault::rate_limited(30));
     let reset2: i64 = api_get(&emu, &format!("{JOBS}/1"))
         .header("x-rate-limit-reset")
         .expect("reset")
@@ -149,16 +91,10 @@ fn rate_limited_fault() {
 
 #[test]
 fn close_request_after_stores_nothing() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let job = emu.create_job("tweets", None, false);
-    emu.fault(
-        Route::Upload,
-        Fault::CloseRequestAfter {
-            bytes: 100,
-            times: 1,
-        },
-    );
-    let body = ids(50);
+    emu.fault(Route::Upload, fault::close_request(100));
+    let body = ids(50).into_bytes();
     let raw = exchange(
         &job.upload_url,
         &request_bytes(
@@ -174,10 +110,7 @@ fn close_request_after_stores_nothing() {
     assert_eq!(emu.job(&job.id).expect("job").status, "created");
     assert!(emu.uploaded(&job.id).is_none());
     // Requests without a body are simply dropped.
-    emu.fault(
-        Route::ListJobs,
-        Fault::CloseRequestAfter { bytes: 0, times: 1 },
-    );
+    emu.fault(Route::ListJobs, fault::close_request(0));
     let auth = bearer(&emu);
     let url = format!("{}{JOBS}?type=tweets", emu.base_url());
     assert!(exchange(
@@ -186,13 +119,7 @@ fn close_request_after_stores_nothing() {
     )
     .is_empty());
     // With Expect: 100-continue the client is invited to send first.
-    emu.fault(
-        Route::Upload,
-        Fault::CloseRequestAfter {
-            bytes: 10,
-            times: 1,
-        },
-    );
+    emu.fault(Route::Upload, fault::close_request(10));
     let raw = exchange(
         &job.upload_url,
         &request_bytes(
@@ -209,15 +136,9 @@ fn close_request_after_stores_nothing() {
 
 #[test]
 fn close_response_after_cuts_the_body() {
-    let emu = start(|c| c.event_percent = 100);
-    let (job, want) = complete_job(&emu, 100);
-    emu.fault(
-        Route::Download,
-        Fault::CloseResponseAfter {
-            bytes: 1000,
-            times: 2,
-        },
-    );
+    let emu = emulator_with(|c| c.event_percent = 100);
+    let (job, want) = finished_tweets(&emu, 100);
+    emu.fault(Route::Download, fault::close_response(1000).times(2));
     let get = request_bytes(&job.download_url, "GET", &[], b"");
     let mut cuts = Vec::new();
     for _ in 0..2 {
@@ -236,10 +157,7 @@ fn close_response_after_cuts_the_body() {
     assert_eq!(send(&job.download_url, "GET", &[], b"").body, want);
     // With no body to cut, the whole answer is lost, after the upload was stored.
     let users = emu.create_job("users", None, false);
-    emu.fault(
-        Route::Upload,
-        Fault::CloseResponseAfter { bytes: 0, times: 1 },
-    );
+    emu.fault(Route::Upload, fault::close_response(0));
     let raw = exchange(
         &users.upload_url,
         &request_bytes(
@@ -259,15 +177,9 @@ fn close_response_after_cuts_the_body() {
 
 #[test]
 fn stall_keeps_the_socket_open_without_sending() {
-    let emu = start(|c| c.event_percent = 100);
-    let (job, want) = complete_job(&emu, 100);
-    emu.fault(
-        Route::Download,
-        Fault::Stall {
-            after_bytes: 500,
-            times: 2,
-        },
-    );
+    let emu = emulator_with(|c| c.event_percent = 100);
+    let (job, want) = finished_tweets(&emu, 100);
+    emu.fault(Route::Download, fault::stall(500).times(2));
     let (addr, _) = split_url(&job.download_url);
     let mut s = connect(&addr);
     s.set_read_timeout(Some(Duration::from_millis(300)))
@@ -306,17 +218,11 @@ fn stall_keeps_the_socket_open_without_sending() {
 
 #[test]
 fn slow_paces_downloads_and_uploads() {
-    let emu = start(|c| c.event_percent = 100);
-    let (job, want) = complete_job(&emu, 20);
+    let emu = emulator_with(|c| c.event_percent = 100);
+    let (job, want) = finished_tweets(&emu, 20);
     assert!(want.len() > 2000);
     let rate = 10_000;
-    emu.fault(
-        Route::Download,
-        Fault::Slow {
-            bytes_per_sec: rate,
-            times: 1,
-        },
-    );
+    emu.fault(Route::Download, fault::slow(rate));
     let t = Instant::now();
     let r = send(&job.download_url, "GET", &[], b"");
     let took = t.elapsed();
@@ -325,14 +231,8 @@ fn slow_paces_downloads_and_uploads() {
     assert!(took >= expected, "{took:?} < {expected:?}");
 
     let users = emu.create_job("users", None, false);
-    let body = ids(1500); // 30_000 bytes
-    emu.fault(
-        Route::Upload,
-        Fault::Slow {
-            bytes_per_sec: 100_000,
-            times: 1,
-        },
-    );
+    let body = ids(1500).into_bytes(); // 30_000 bytes
+    emu.fault(Route::Upload, fault::slow(100_000));
     let t = Instant::now();
     assert_eq!(put_ids(&users.upload_url, &body).status, 200);
     // The first tenth of a second's worth goes at once.
@@ -346,29 +246,11 @@ fn slow_paces_downloads_and_uploads() {
 
 #[test]
 fn faults_apply_in_the_order_queued() {
-    let emu = start(|c| c.event_percent = 100);
-    let (job, want) = complete_job(&emu, 30);
-    emu.fault(
-        Route::Download,
-        Fault::Status {
-            status: 500,
-            times: 1,
-        },
-    );
-    emu.fault(
-        Route::Download,
-        Fault::CloseResponseAfter {
-            bytes: 10,
-            times: 1,
-        },
-    );
-    emu.fault(
-        Route::Download,
-        Fault::Status {
-            status: 502,
-            times: 0,
-        },
-    );
+    let emu = emulator_with(|c| c.event_percent = 100);
+    let (job, want) = finished_tweets(&emu, 30);
+    emu.fault(Route::Download, fault::status(500));
+    emu.fault(Route::Download, fault::close_response(10));
+    emu.fault(Route::Download, fault::status(502).times(0));
     check_xml(
         &send(&job.download_url, "GET", &[], b""),
         500,
@@ -381,13 +263,7 @@ fn faults_apply_in_the_order_queued() {
     assert_eq!(cut.body, &want[..10]);
     assert_eq!(send(&job.download_url, "GET", &[], b"").body, want);
     // Faults only touch their own route.
-    emu.fault(
-        Route::GetJob,
-        Fault::Status {
-            status: 503,
-            times: 1,
-        },
-    );
+    emu.fault(Route::GetJob, fault::status(503));
     assert_eq!(api_get(&emu, &format!("{JOBS}?type=tweets")).status, 200);
     assert_eq!(send(&job.download_url, "GET", &[], b"").status, 200);
     assert_eq!(api_get(&emu, &format!("{JOBS}/{}", job.id)).status, 503);
@@ -395,18 +271,12 @@ fn faults_apply_in_the_order_queued() {
 
 #[test]
 fn partial_serves_less_than_asked_as_a_206() {
-    let emu = start(|c| c.event_percent = 100);
-    let (job, want) = complete_job(&emu, 100);
+    let emu = emulator_with(|c| c.event_percent = 100);
+    let (job, want) = finished_tweets(&emu, 100);
     let len = want.len();
     assert!(len > 3000);
     let full = send(&job.download_url, "GET", &[], b"");
-    emu.fault(
-        Route::Download,
-        Fault::Partial {
-            bytes: 1000,
-            times: 3,
-        },
-    );
+    emu.fault(Route::Download, fault::partial(1000).times(3));
     // Without Range: a 206 nobody asked for, with the first 1000 bytes and
     // nothing more on the wire.
     let raw = exchange(
@@ -444,7 +314,7 @@ fn partial_serves_less_than_asked_as_a_206() {
     assert_eq!(send(&job.download_url, "GET", &[], b"").body, want);
     // An error answer goes out unchanged.
     let users = emu.create_job("users", None, false);
-    emu.fault(Route::Download, Fault::Partial { bytes: 5, times: 1 });
+    emu.fault(Route::Download, fault::partial(5));
     check_xml(
         &send(&users.download_url, "GET", &[], b""),
         404,
@@ -452,18 +322,12 @@ fn partial_serves_less_than_asked_as_a_206() {
     );
 
     // The api flavour's downloads too.
-    let api = start(|c| {
+    let api = emulator_with(|c| {
         c.flavour = Flavour::Api;
         c.event_percent = 100;
     });
-    let (job, want) = complete_job(&api, 50);
-    api.fault(
-        Route::Download,
-        Fault::Partial {
-            bytes: 64,
-            times: 1,
-        },
-    );
+    let (job, want) = finished_tweets(&api, 50);
+    api.fault(Route::Download, fault::partial(64));
     let r = send(&job.download_url, "GET", &[("Range", "bytes=100-")], b"");
     assert_eq!(r.status, 206);
     assert_eq!(
@@ -476,15 +340,9 @@ fn partial_serves_less_than_asked_as_a_206() {
 
 #[test]
 fn corrupt_flips_one_bit_of_one_byte() {
-    let emu = start(|c| c.event_percent = 100);
-    let (job, want) = complete_job(&emu, 100);
-    emu.fault(
-        Route::Download,
-        Fault::Corrupt {
-            offset: 777,
-            times: 1,
-        },
-    );
+    let emu = emulator_with(|c| c.event_percent = 100);
+    let (job, want) = finished_tweets(&emu, 100);
+    emu.fault(Route::Download, fault::corrupt(777));
     let r = send(&job.download_url, "GET", &[], b"");
     assert_eq!(r.status, 200);
     assert_eq!(r.body.len(), want.len());
@@ -496,33 +354,15 @@ fn corrupt_flips_one_bit_of_one_byte() {
     assert_eq!(differ, vec![777]);
     assert_eq!(r.body[777] ^ want[777], 1);
     // Past the end of the body: nothing to damage.
-    emu.fault(
-        Route::Download,
-        Fault::Corrupt {
-            offset: want.len() as u64,
-            times: 1,
-        },
-    );
+    emu.fault(Route::Download, fault::corrupt(want.len() as u64));
     assert_eq!(send(&job.download_url, "GET", &[], b"").body, want);
     // On a range answer the offset counts in the body sent.
-    emu.fault(
-        Route::Download,
-        Fault::Corrupt {
-            offset: 0,
-            times: 1,
-        },
-    );
+    emu.fault(Route::Download, fault::corrupt(0));
     let r = send(&job.download_url, "GET", &[("Range", "bytes=50-59")], b"");
     assert_eq!(r.body[0], want[50] ^ 1);
     assert_eq!(&r.body[1..], &want[51..60]);
     // And on API answers: the opening brace becomes a 'z'.
-    emu.fault(
-        Route::GetJob,
-        Fault::Corrupt {
-            offset: 0,
-            times: 1,
-        },
-    );
+    emu.fault(Route::GetJob, fault::corrupt(0));
     let r = api_get(&emu, &format!("{JOBS}/{}", job.id));
     assert_eq!(r.status, 200);
     assert_eq!(r.body[0], b'z');
@@ -531,15 +371,9 @@ fn corrupt_flips_one_bit_of_one_byte() {
 
 #[test]
 fn echo_auth_quotes_the_authorization_header() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let secret = "Bearer s3cret-token/with+chars%2F";
-    emu.fault(
-        Route::ListJobs,
-        Fault::EchoAuth {
-            status: 401,
-            times: 1,
-        },
-    );
+    emu.fault(Route::ListJobs, fault::echo_auth(401));
     let url = format!("{}{JOBS}?type=tweets", emu.base_url());
     let r = send(&url, "GET", &[("Authorization", secret)], b"");
     let v = check_problem(&r, 401, "about:blank");
@@ -552,13 +386,7 @@ fn echo_auth_quotes_the_authorization_header() {
 
     // Storage answers in XML; the job is untouched.
     let job = emu.create_job("tweets", None, false);
-    emu.fault(
-        Route::Upload,
-        Fault::EchoAuth {
-            status: 400,
-            times: 2,
-        },
-    );
+    emu.fault(Route::Upload, fault::echo_auth(400).times(2));
     let r = send(
         &job.upload_url,
         "PUT",
@@ -588,15 +416,9 @@ fn echo_auth_quotes_the_authorization_header() {
 
 #[test]
 fn trickle_paces_the_head_too() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let rate = 200;
-    emu.fault(
-        Route::ListJobs,
-        Fault::Trickle {
-            bytes_per_sec: rate,
-            times: 1,
-        },
-    );
+    emu.fault(Route::ListJobs, fault::trickle(rate));
     let url = format!("{}{JOBS}?type=tweets", emu.base_url());
     let auth = bearer(&emu);
     let (addr, _) = split_url(&url);
@@ -640,16 +462,11 @@ fn trickle_paces_the_head_too() {
 
 #[test]
 fn body_answers_exactly_what_was_given() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let page = b"<html><body>502 Bad Gateway</body></html>".to_vec();
     emu.fault(
         Route::CreateJob,
-        Fault::Body {
-            status: 502,
-            content_type: "text/html".into(),
-            body: page.clone(),
-            times: 1,
-        },
+        fault::body(502, "text/html", page.clone()),
     );
     let r = api_post(&emu, JOBS, r#"{"type":"tweets"}"#);
     assert_eq!(r.status, 502);
@@ -664,9 +481,9 @@ fn body_answers_exactly_what_was_given() {
 
 #[test]
 fn oversized_sends_valid_json_of_the_asked_length() {
-    let emu = start(|_| {});
+    let emu = emulator();
     let n = 5_000_000u64;
-    emu.fault(Route::ListJobs, Fault::Oversized { bytes: n, times: 1 });
+    emu.fault(Route::ListJobs, fault::oversized(n));
     let r = api_get(&emu, &format!("{JOBS}?type=tweets"));
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("application/json"));
@@ -680,7 +497,7 @@ fn oversized_sends_valid_json_of_the_asked_length() {
     assert_eq!(next.header("x-rate-limit-remaining"), Some("149"));
     // Tiny sizes stay valid JSON.
     for n in [1u64, 2, 19, 20] {
-        emu.fault(Route::GetJob, Fault::Oversized { bytes: n, times: 1 });
+        emu.fault(Route::GetJob, fault::oversized(n));
         let r = api_get(&emu, &format!("{JOBS}/1"));
         assert_eq!(r.body.len() as u64, n);
         r.json();
@@ -692,7 +509,7 @@ const PROCESSING_SECS: i64 = 60;
 
 /// An emulator whose jobs are `in_progress` for [`PROCESSING_SECS`].
 fn processing_emulator(flavour: Flavour) -> Emulator {
-    start(|c| {
+    emulator_with(|c| {
         c.flavour = flavour;
         c.processing_delay = Duration::from_secs(PROCESSING_SECS as u64);
         c.event_percent = 100;
@@ -710,8 +527,8 @@ fn job_json(emu: &Emulator, id: &str) -> serde_json::Value {
 fn fail_job_fails_the_job_when_processing_ends() {
     let emu = processing_emulator(Flavour::Gcs);
     let job = emu.create_job("tweets", Some("doomed"), false);
-    emu.fault(Route::Upload, Fault::FailJob { times: 1 });
-    let body = ids(100);
+    emu.fault(Route::Upload, fault::fail_job());
+    let body = ids(100).into_bytes();
     // The upload itself goes as any other: stored, and answered 200.
     let r = put_ids(&job.upload_url, &body);
     assert_eq!(r.status, 200, "{}", r.text());
@@ -745,7 +562,7 @@ fn fail_job_fails_the_job_when_processing_ends() {
     let next = emu.create_job("tweets", None, false);
     assert_eq!(put_ids(&next.upload_url, &body).status, 200);
     emu.shift_clock(PROCESSING_SECS);
-    wait_status(&emu, &next.id, "complete");
+    await_status(&emu, &next.id, "complete");
     let r = send(&next.download_url, "GET", &[], b"");
     assert_eq!(r.status, 200);
     assert_eq!(r.body, emu.expected_results("tweets", &body));
@@ -756,9 +573,9 @@ fn fail_job_fails_the_job_of_a_resumable_session_it_started() {
     let emu = processing_emulator(Flavour::Gcs);
     let job = emu.create_job("users", None, true);
     // Queued for the next upload request: the session's start.
-    emu.fault(Route::Upload, Fault::FailJob { times: 1 });
+    emu.fault(Route::Upload, fault::fail_job());
     let session = start_session(&job.upload_url);
-    let body = ids(10);
+    let body = ids(10).into_bytes();
     let r = send(
         &session,
         "PUT",
@@ -779,9 +596,9 @@ fn fail_job_fails_the_job_of_a_resumable_session_it_started() {
 #[test]
 fn fail_job_in_the_api_flavour() {
     let emu = processing_emulator(Flavour::Api);
-    emu.fault(Route::Upload, Fault::FailJob { times: 2 });
+    emu.fault(Route::Upload, fault::fail_job().times(2));
     // On other routes the fault does nothing.
-    emu.fault(Route::GetJob, Fault::FailJob { times: 1 });
+    emu.fault(Route::GetJob, fault::fail_job());
     for kind in ["tweets", "users"] {
         let job = emu.create_job(kind, None, false);
         let r = put_ids(&job.upload_url, b"1\n2\n");
@@ -798,7 +615,7 @@ fn fail_job_in_the_api_flavour() {
     let r = put_ids(&job.upload_url, b"1\n2\n");
     assert_eq!(r.status, 200, "{}", r.text());
     emu.shift_clock(PROCESSING_SECS);
-    wait_status(&emu, &job.id, "complete");
+    await_status(&emu, &job.id, "complete");
     let r = send(&job.download_url, "GET", &[], b"");
     assert_eq!(r.body, emu.expected_results("tweets", b"1\n2\n"));
 }

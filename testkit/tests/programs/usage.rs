@@ -2,26 +2,17 @@
 //! names the flag, the exit code is 2, and the last line says where the
 //! manual is. Nothing is asked of the API.
 
-use compliance_testkit::{sibling_binary, Stage};
+use compliance_testkit::{emulator, in_repo, Stage, STAGES};
 
 /// Runs `stage` with `args` and no API settings; checks the error's shape.
+#[track_caller]
 fn refused(stage: &str, args: &[&str], first_line: &str) {
-    let out = Stage::bare(sibling_binary(stage)).run(args);
-    out.assert_code(2);
-    let lines: Vec<&str> = out.stderr.lines().collect();
+    let out = Stage::program(stage).run(args);
     assert_eq!(
-        lines.first().copied(),
-        Some(first_line),
-        "{stage} {args:?}:\n{}",
-        out.stderr
+        out.assert_usage_error(stage),
+        first_line,
+        "{stage} {args:?}"
     );
-    assert_eq!(
-        lines.last().copied(),
-        Some(format!("see {stage} -h for the options, --help for the manual").as_str()),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stdout.is_empty());
 }
 
 #[test]
@@ -85,50 +76,40 @@ fn missing_and_conflicting_flags_are_named() {
 fn environment_that_is_not_text_is_named_and_nothing_is_sent() {
     use std::os::unix::ffi::OsStrExt as _;
     let not_text = |bytes: &[u8]| std::ffi::OsStr::from_bytes(bytes).to_os_string();
-    let out = Stage::bare(sibling_binary("list-jobs"))
+    let out = Stage::program("list-jobs")
         .env("BEARER_TOKEN", "AAAAAAAAAAAAAAAAAAAAAAAAAAAA")
         .env_os("X_API_URL", not_text(b"http://127.0.0.1:1/caf\xe9"))
         .run(&[]);
     out.assert_code(2)
         .assert_stderr("X_API_URL=")
         .assert_stderr("not text (not UTF-8)");
-    let out = Stage::bare(sibling_binary("list-jobs"))
+    let out = Stage::program("list-jobs")
         .env("X_API_URL", "http://127.0.0.1:1")
         .env_os("BEARER_TOKEN", not_text(b"AAAA\xe9AAAA"))
         .run(&[]);
     out.assert_code(2)
         .assert_stderr("BEARER_TOKEN holds bytes that are not text");
-    let out = Stage::bare(sibling_binary("list-jobs"))
-        .env("X_API_URL", "http://127.0.0.1:1")
-        .env("BEARER_TOKEN", "  ")
+    let out = Stage::program("list-jobs")
+        .api("http://127.0.0.1:1", "  ")
         .run(&[]);
     out.assert_code(2).assert_stderr("BEARER_TOKEN is empty");
-    let out = Stage::bare(sibling_binary("list-jobs"))
-        .env("X_API_URL", "http://me:hunter2@127.0.0.1:99999")
-        .env("BEARER_TOKEN", "AAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    let out = Stage::program("list-jobs")
+        .api(
+            "http://me:hunter2@127.0.0.1:99999",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        )
         .run(&[]);
-    out.assert_code(2);
-    assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
-    let out = Stage::bare(sibling_binary("list-jobs"))
-        .env("X_API_URL", "http://127.0.0.1:99999")
-        .env("BEARER_TOKEN", "AAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    out.assert_code(2).assert_stderr_lacks("hunter2");
+    let out = Stage::program("list-jobs")
+        .api("http://127.0.0.1:99999", "AAAAAAAAAAAAAAAAAAAAAAAAAAAA")
         .run(&[]);
     out.assert_code(2).assert_stderr("99999 is not a port");
 }
 
-const STAGES: [&str; 5] = [
-    "create-job",
-    "upload-ids",
-    "list-job",
-    "list-jobs",
-    "download-results",
-];
-
 /// The exit codes as README.md writes them: the block that starts with
 /// `Exit codes:` in its code fence.
 fn readme_exit_codes() -> String {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-        .expect("README.md");
+    let readme = std::fs::read_to_string(in_repo("README.md")).expect("README.md");
     let start = readme
         .find("```\nExit codes:\n")
         .expect("the exit codes in README.md")
@@ -142,7 +123,7 @@ fn the_readme_and_every_manual_give_the_same_exit_codes() {
     let readme = readme_exit_codes();
     assert!(readme.contains("  2  usage or input error"), "{readme}");
     for stage in STAGES {
-        let out = Stage::bare(sibling_binary(stage)).run(&["--help"]);
+        let out = Stage::program(stage).run(&["--help"]);
         out.assert_code(0);
         let manual = &out.stdout[out.stdout.find("Exit codes:\n").expect("exit codes")..];
         assert_eq!(manual.trim_end(), readme.trim_end(), "{stage} --help");
@@ -162,7 +143,7 @@ fn version_and_v_name_the_program() {
         .chain(["compliance-emulator", "apply-results"])
     {
         for flag in ["--version", "-V"] {
-            let out = Stage::bare(sibling_binary(stage)).run(&[flag]);
+            let out = Stage::program(stage).run(&[flag]);
             out.assert_code(0);
             assert_eq!(
                 out.stdout.trim(),
@@ -175,23 +156,13 @@ fn version_and_v_name_the_program() {
 
 #[test]
 fn a_closed_stdout_ends_quietly() {
-    use std::process::{Command, Stdio};
-    let em = compliance_testkit::Emulator::start(compliance_testkit::Config::default())
-        .expect("start emulator");
+    let em = emulator();
     for _ in 0..3 {
         em.create_job("tweets", None, false);
         em.shift_clock(16 * 60);
     }
-    let mut child = Command::new(sibling_binary("list-jobs"))
-        .env("X_API_URL", em.base_url())
-        .env("BEARER_TOKEN", em.token())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run list-jobs");
     // The reader goes away before a byte is read, as `| head -c0` would.
-    drop(child.stdout.take());
-    let out = child.wait_with_output().expect("wait");
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "quietly");
+    let out = Stage::program("list-jobs").at(&em).stdout_closed().run(&[]);
+    out.assert_code(0);
+    assert_eq!(out.stderr, "", "quietly");
 }
