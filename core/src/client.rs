@@ -11,13 +11,15 @@ use serde_json::Value;
 use ureq::http::Response;
 use ureq::Body;
 
-use crate::auth::{redact_in, Origin};
+use crate::auth::{redact_in, Origin, Secrets};
 use crate::config::Config;
+use crate::error::Result;
 use crate::error::{bail_usage, usage};
 use crate::error::{describe_error_item, one_line, ApiError, MAX_ERROR_BODY};
 use crate::error::{NotFound, Transient, Unreachable};
 use crate::jobs::{self, Job, JobId, JobName, JobRef, JobType, NewJob, Status};
 use crate::messages::{note, warn};
+use crate::report::Reporter;
 use crate::retry::Retrier;
 use crate::time::Timestamp;
 
@@ -38,7 +40,12 @@ const TRANSFER_BUFFER: usize = 1024 * 1024;
 
 impl Client {
     /// A client for `config`.
-    pub fn new(config: Config) -> anyhow::Result<Client> {
+    pub fn new(mut config: Config) -> Result<Client> {
+        // Whatever the reporter passes on has this client's token scrubbed.
+        config.reporter = config
+            .reporter
+            .clone()
+            .with_secrets(&Secrets::of(&config.token));
         let agent = ureq::Agent::config_builder()
             // Status codes are decoded here, into errors a person can act on.
             .http_status_as_error(false)
@@ -81,6 +88,11 @@ impl Client {
     }
 
     /// The HTTP agent, shared by API calls and transfers.
+    /// Where this client's notes, warnings and progress go.
+    pub fn reporter(&self) -> &Reporter {
+        &self.config.reporter
+    }
+
     pub(crate) fn agent(&self) -> &ureq::Agent {
         &self.agent
     }

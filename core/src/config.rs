@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::auth::{Origin, Token};
 use crate::error::{bail_usage, usage};
+use crate::report::Reporter;
 use crate::retry::RetryPolicy;
 
 /// The API base used when `X_API_URL` is not set.
@@ -29,6 +30,10 @@ pub struct Config {
     pub user_agent: String,
     /// How failed requests and transfers are retried.
     pub retry: RetryPolicy,
+    /// Where notes, warnings and progress go: nowhere by default
+    /// ([`Reporter::silent`]); the stages install the terminal's. The
+    /// client adds the token to the secrets it scrubs.
+    pub reporter: Reporter,
 }
 
 impl Config {
@@ -114,6 +119,7 @@ impl Config {
             read_timeout: Duration::from_secs(60),
             user_agent: format!("compliance-tools/{} ({tool})", env!("CARGO_PKG_VERSION")),
             retry: RetryPolicy::default(),
+            reporter: Reporter::silent(),
         })
     }
 }

@@ -41,7 +41,7 @@ pub fn warn(message: impl fmt::Display) {
 /// Prints a line on stderr, scrubbed and made safe for a terminal, above
 /// any progress bar shown.
 pub(crate) fn eprint_line(line: &str) {
-    let line = crate::auth::scrub(line);
+    let line = crate::auth::Secrets::from_env().scrub(line);
     let line = printable(&line);
     let line = line.as_ref();
     let shown = SHOWN.lock().ok().and_then(|s| s.clone());

@@ -235,7 +235,9 @@ fn run_main<T: DeserializeOwned, C: DeserializeOwned>(
         Err(e) if reader_chose_to_stop(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // `{:#}` joins the context chain into one line.
-            let text = crate::auth::scrub(&format!("{e:#}")).into_owned();
+            let text = crate::auth::Secrets::from_env()
+                .scrub(&format!("{e:#}"))
+                .into_owned();
             eprintln!("error: {}", crate::messages::printable(&text));
             code(exit_code(&e))
         }
@@ -310,7 +312,7 @@ fn wrong(usage: &str, why: &str) -> String {
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     let mut out = io::stdout().lock();
-    let text = crate::auth::scrub(&text).into_owned();
+    let text = crate::auth::Secrets::from_env().scrub(&text).into_owned();
     writeln!(out, "{}", crate::messages::printable_json(&text))
         .map_err(on_stdout)
         .context("writing to standard output")?;
@@ -352,7 +354,7 @@ pub fn client(tool: &str, flags: &CommonFlags) -> anyhow::Result<crate::Client> 
     config.retry.retries = retries;
     config.retry.budget = retry_time;
     config.read_timeout = stall;
-    crate::Client::new(config)
+    Ok(crate::Client::new(config)?)
 }
 
 #[cfg(test)]

@@ -106,7 +106,7 @@ fn render(jobs: &[Job]) -> String {
 /// token is scrubbed out and what would act on a terminal is escaped.
 fn row(job: &Job) -> [String; 6] {
     let shown = |text: &str| {
-        let text = crate::auth::scrub(text);
+        let text = crate::auth::Secrets::from_env().scrub(text);
         crate::messages::printable(&text).into_owned()
     };
     let until = match job.status() {
