@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use anyhow::Context as _;
+use crate::error::{fail, Error, ErrorKind, Result};
 use ureq::http::Uri;
 
 /// The app-only bearer token. Its `Debug` and `Display` never show it.
@@ -56,8 +56,14 @@ impl fmt::Display for Token {
 /// from every text printed: as it is, with `/` escaped as JSON may, and
 /// percent-decoded. Held by a [`Reporter`](crate::report::Reporter) and by
 /// the program that prints; none by default.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Secrets(Arc<Vec<String>>);
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secrets(<{} forms redacted>)", self.0.len())
+    }
+}
 
 /// A token shorter than this is scrubbed only after `Bearer `: a few
 /// letters alone would blot out ordinary words.
@@ -111,7 +117,7 @@ impl Secrets {
     }
 
     /// Text about to be printed, with every form of the token replaced by
-    /// `<redacted>`: see [`scrub`].
+    /// `<redacted>`, found however a server folded, wrapped or cut it.
     pub fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
         scrub(&self.0, text)
     }
@@ -257,22 +263,22 @@ pub struct Origin {
 
 impl Origin {
     /// The origin of an absolute `http` or `https` URL.
-    pub fn of(url: &str) -> anyhow::Result<Origin> {
+    pub fn of(url: &str) -> Result<Origin> {
         // Messages leave the URL out: the caller names it, redacted.
         let uri: Uri = url
             .parse()
-            .map_err(|e| anyhow::anyhow!("not a URL ({e})"))?;
+            .map_err(|e| Error::usage(format!("not a URL ({e})")))?;
         let scheme = uri.scheme_str().unwrap_or("").to_ascii_lowercase();
         let default_port = match scheme.as_str() {
             "https" => 443,
             "http" => 80,
-            "" => anyhow::bail!("not an absolute URL: it needs https://"),
-            _ => anyhow::bail!("not an http or https URL"),
+            "" => fail!(Usage, "not an absolute URL: it needs https://"),
+            _ => fail!(Usage, "not an http or https URL"),
         };
         let host = uri
             .host()
             .filter(|h| !h.is_empty())
-            .context("the URL has no host")?
+            .ok_or_else(|| Error::new(ErrorKind::Usage, "the URL has no host"))?
             .to_ascii_lowercase();
         // The port as written: the http crate drops one that is not a u16,
         // which would send the request to the default port instead.
@@ -286,7 +292,7 @@ impl Origin {
             None | Some("") => default_port,
             Some(port) => match port.parse::<u16>() {
                 Ok(n) if n > 0 => n,
-                _ => anyhow::bail!("{port} is not a port (1 to 65535)"),
+                _ => fail!(Usage, "{port} is not a port (1 to 65535)"),
             },
         };
         Ok(Origin { port, scheme, host })
@@ -389,6 +395,8 @@ mod tests {
         let short = Secrets::of(&Token::new("abc".into()));
         assert_eq!(short.scrub("a cab, abc"), "a cab, abc");
         assert_eq!(short.scrub("Bearer abc"), "Bearer <redacted>");
+        let shown = format!("{secrets:?}");
+        assert!(!shown.contains("Lvsea4JtiGRiSDSJSI"), "{shown}");
     }
 
     #[test]

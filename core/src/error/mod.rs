@@ -9,7 +9,7 @@
 //! whether a closed standard output ends a program quietly. The answers of
 //! servers are given their kind in one place too: the API's by
 //! [`ApiError::kind_of_status`], storage's by [`StorageError::kind`], and a
-//! request that got no answer by [`request_failed`].
+//! request that got no answer in one place too (the crate's `wire` module).
 //!
 //! An error carries context at every boundary (which file, which host,
 //! which job): [`Context::context`] adds it and keeps the kind. `{:#}`
@@ -22,7 +22,8 @@
 //! | [`NotFound`](ErrorKind::NotFound) | no job with that id or name, no object at a URL | 1 |
 //! | [`Conflict`](ErrorKind::Conflict) | the request clashes with the jobs there are (409) | 1 |
 //! | [`RateLimited`](ErrorKind::RateLimited) | too many requests (429): tried again once the limit resets | 1 |
-//! | [`Transient`](ErrorKind::Transient) | the connection failed or broke, a read stalled, the server failed (5xx): worth another try | 1 |
+//! | [`Transient`](ErrorKind::Transient) | the connection failed or broke, a read stalled: no answer came; worth another try | 1 |
+//! | [`Unavailable`](ErrorKind::Unavailable) | the server failed or is overloaded (500, 502, 503, 504): worth another try | 1 |
 //! | [`Unreachable`](ErrorKind::Unreachable) | nothing listens there, or no such host: worth one quick try more | 1 |
 //! | [`Refused`](ErrorKind::Refused) | a server refused for another reason (another 4xx): a retry would repeat it | 1 |
 //! | [`BadAnswer`](ErrorKind::BadAnswer) | an answer that makes no sense: not JSON, too large, not what was asked | 1 |
@@ -36,8 +37,8 @@ mod api;
 use std::fmt;
 use std::io;
 
-pub use api::ApiError;
 pub(crate) use api::{describe_error_item, one_line, MAX_ERROR_BODY};
+pub use api::{ApiError, GUESSED_RESET};
 
 use crate::time::Timestamp;
 
@@ -67,9 +68,12 @@ pub enum ErrorKind {
     Conflict,
     /// Too many requests (429): worth another try once the limit resets.
     RateLimited,
-    /// The connection failed or broke, a read stalled, or the server
-    /// failed (500, 502, 503, 504): worth another try.
+    /// The connection failed or broke, or a read stalled: no answer came
+    /// (the request may still have arrived). Worth another try.
     Transient,
+    /// The server answered that it failed or is overloaded (500, 502, 503,
+    /// 504): worth another try.
+    Unavailable,
     /// Nothing listens there, or the host name is unknown: most likely the
     /// server is not running or the name is wrong; one quick try more.
     Unreachable,
@@ -216,7 +220,7 @@ impl Error {
 
     /// The causes, outermost first: each context, then the error itself and
     /// its sources.
-    pub fn chain(&self) -> anyhow::Chain<'_> {
+    pub fn chain(&self) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
         self.chain.chain()
     }
 
@@ -250,13 +254,26 @@ impl std::error::Error for Error {
     }
 }
 
+/// Standard output's reader has gone (`| head` has read enough): the
+/// reader chose to stop. It stands inside the `io::Error` (of kind
+/// `BrokenPipe`) of a write to standard output, so that a program tells it
+/// from the broken pipe of a FIFO it was given as a file, whose output
+/// mattered.
+#[derive(Debug)]
+pub struct ReaderGone;
+
+impl fmt::Display for ReaderGone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("standard output was closed by its reader (broken pipe)")
+    }
+}
+
+impl std::error::Error for ReaderGone {}
+
 /// The kind of a local I/O error: [`ReaderGone`](ErrorKind::ReaderGone)
 /// for a standard output whose reader has gone, else [`Io`](ErrorKind::Io).
 pub(crate) fn io_kind(e: &io::Error) -> ErrorKind {
-    match e
-        .get_ref()
-        .is_some_and(|inner| inner.is::<crate::destination::ReaderGone>())
-    {
+    match e.get_ref().is_some_and(|inner| inner.is::<ReaderGone>()) {
         true => ErrorKind::ReaderGone,
         false => ErrorKind::Io,
     }
@@ -264,7 +281,8 @@ pub(crate) fn io_kind(e: &io::Error) -> ErrorKind {
 
 /// Context for a failure: added to an [`Error`], keeping its kind; to a
 /// local [`io::Error`], making it an [`Io`](ErrorKind::Io) error (or
-/// [`ReaderGone`](ErrorKind::ReaderGone), see [`io_kind`]).
+/// [`ReaderGone`](ErrorKind::ReaderGone) for a write to a standard output
+/// whose reader has gone).
 pub trait Context<T> {
     /// The failure with `context` around it.
     fn context(self, context: impl fmt::Display + Send + Sync + 'static) -> Result<T>;
@@ -315,15 +333,13 @@ impl<T, E: std::error::Error + Send + Sync + 'static> OfKind<T> for std::result:
     }
 }
 
-#[allow(unused_macros)]
 /// Returns early with an [`Error`] of `kind` (an [`ErrorKind`] variant's
 /// name) built like `format!`: `fail!(BadAnswer, "{request}: not JSON")`.
 macro_rules! fail {
     ($kind:ident, $($arg:tt)*) => {
-        return Err($crate::error::Error::new($crate::error::ErrorKind::$kind, format!($($arg)*)).into())
+        return Err($crate::error::Error::new($crate::error::ErrorKind::$kind, format!($($arg)*)))
     };
 }
-#[allow(unused_imports)]
 pub(crate) use fail;
 
 /// Returns early with a [`Usage`](ErrorKind::Usage) error built like
@@ -331,7 +347,7 @@ pub(crate) use fail;
 #[macro_export]
 macro_rules! usage_bail {
     ($($arg:tt)*) => {
-        return Err($crate::error::Error::usage(format!($($arg)*)).into())
+        return Err($crate::error::Error::usage(format!($($arg)*)))
     };
 }
 
@@ -339,65 +355,10 @@ macro_rules! usage_bail {
 /// `format!`: the crate's own [`usage_bail!`](crate::usage_bail).
 macro_rules! bail_usage {
     ($($arg:tt)*) => {
-        return Err($crate::error::Error::usage(format!($($arg)*)).into())
+        return Err($crate::error::Error::usage(format!($($arg)*)))
     };
 }
 pub(crate) use bail_usage;
-
-/// A [`Usage`](ErrorKind::Usage) error of `message`.
-pub(crate) fn usage(message: String) -> anyhow::Error {
-    Error::usage(message).into()
-}
-
-/// The exit code an error leads to.
-pub fn exit_code(e: &anyhow::Error) -> i32 {
-    let usage = e.chain().any(|c| {
-        c.is::<UsageError>()
-            || c.downcast_ref::<Error>()
-                .is_some_and(|e| e.kind == ErrorKind::Usage)
-    });
-    match usage {
-        true => EXIT_USAGE,
-        false => EXIT_FAILED,
-    }
-}
-
-/// Until every module returns [`Error`]: an `anyhow` error of the old marker
-/// types gets their kind. Removed once nothing needs it.
-impl From<anyhow::Error> for Error {
-    fn from(chain: anyhow::Error) -> Error {
-        let kind = if let Some(inner) = chain.chain().find_map(|c| c.downcast_ref::<Error>()) {
-            inner.kind
-        } else if chain.chain().any(|c| c.is::<UsageError>()) {
-            ErrorKind::Usage
-        } else if chain.chain().any(|c| c.is::<Unreachable>()) {
-            ErrorKind::Unreachable
-        } else if chain.chain().any(|c| c.is::<Transient>()) {
-            ErrorKind::Transient
-        } else if chain.chain().any(|c| c.is::<NotFound>()) {
-            ErrorKind::NotFound
-        } else {
-            ErrorKind::Io
-        };
-        Error {
-            kind,
-            retry_at: None,
-            chain,
-        }
-    }
-}
-
-/// An error in what the user asked for (old marker; going).
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
 
 /// A value that is not one of its kind: what it should be, e.g. "tweets or
 /// users". `cli` names the flag; the API's own values are read leniently.
@@ -412,44 +373,13 @@ impl fmt::Display for NotValid {
 
 impl std::error::Error for NotValid {}
 
-/// A job was not found: by id (the API's `resource-not-found`) or by name.
-#[derive(Debug)]
-pub struct NotFound(pub String);
-
-impl fmt::Display for NotFound {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+/// A value the user gave that is not of its kind is a usage error: the
+/// one conversion into [`Error`], so that `"name".parse()?` reads as it says.
+impl From<NotValid> for Error {
+    fn from(e: NotValid) -> Error {
+        Error::from_source(ErrorKind::Usage, e)
     }
 }
-
-impl std::error::Error for NotFound {}
-
-/// A failure that another attempt may cure: the connection failed or broke,
-/// or a read stalled. Put in an error's chain by the code that saw it.
-#[derive(Debug)]
-pub struct Transient(pub String);
-
-impl fmt::Display for Transient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Transient {}
-
-/// A server that cannot be reached at all: the connection was refused, or
-/// its host name is unknown. Most likely it is not running, or the name is
-/// wrong: worth one quick try more, not minutes of them.
-#[derive(Debug)]
-pub struct Unreachable(pub String);
-
-impl fmt::Display for Unreachable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Unreachable {}
 
 /// An error answer from storage, with what its XML body said.
 #[derive(Debug)]
@@ -487,6 +417,26 @@ impl fmt::Display for StorageError {
 }
 
 impl std::error::Error for StorageError {}
+
+impl StorageError {
+    /// The kind of failure storage's answer is: the one place its statuses
+    /// get their meaning. Too many requests or a failing server is worth
+    /// another try; no such object is not found; any other refusal (a
+    /// signature refused or expired) would only be repeated.
+    pub fn kind(&self) -> ErrorKind {
+        match self.status {
+            429 => ErrorKind::RateLimited,
+            500 | 502 | 503 | 504 => ErrorKind::Unavailable,
+            404 => ErrorKind::NotFound,
+            _ => ErrorKind::Refused,
+        }
+    }
+
+    /// This answer as an [`Error`] of its [`kind`](StorageError::kind).
+    pub fn into_error(self) -> Error {
+        Error::from_source(self.kind(), self)
+    }
+}
 
 /// The longest an ID may be: the API's `^[0-9]{1,19}$`.
 pub const MAX_ID_DIGITS: usize = 19;
@@ -552,3 +502,24 @@ impl fmt::Display for IdFileError {
 }
 
 impl std::error::Error for IdFileError {}
+
+/// An ID file that fails its check is a [`Usage`](ErrorKind::Usage) error
+/// that reads as the [`IdFileError`] it holds.
+impl From<IdFileError> for Error {
+    fn from(e: IdFileError) -> Error {
+        Error::from_source(ErrorKind::Usage, e)
+    }
+}
+
+impl IdFileError {
+    /// An ID file that could not be read, named as the user gave it: an
+    /// [`Io`](ErrorKind::Io) error, but for a folder given as the file,
+    /// which is the user's mistake ([`Usage`](ErrorKind::Usage), exit code 2).
+    pub(crate) fn unreadable(name: &str, e: io::Error) -> Error {
+        let kind = match e.kind() {
+            io::ErrorKind::IsADirectory => ErrorKind::Usage,
+            _ => ErrorKind::Io,
+        };
+        Error::new(kind, format!("cannot read {name}: {e}"))
+    }
+}
