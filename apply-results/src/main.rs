@@ -29,7 +29,7 @@ Options:
 );
 
 use compliance_core::apply::{self, Apply, Input, Of};
-use compliance_core::cli;
+use compliance_core::cli::{self, LocalFlags};
 use compliance_core::destination::Destination;
 use serde::Deserialize;
 
@@ -52,45 +52,45 @@ fn main() -> std::process::ExitCode {
     )
 }
 
-fn run(args: Args) -> compliance_core::anyhow::Result<()> {
+fn run(args: Args, local: LocalFlags) -> compliance_core::Result<()> {
     let results = (args.flag_tweets_results.iter().map(|f| (Of::Tweets, f)))
         .chain(args.flag_users_results.iter().map(|f| (Of::Users, f)))
-        .map(|(of, f)| (of, cli::path(f)))
+        .map(|(of, f)| (of, local.path(f)))
         .collect();
     let job = Apply {
         archive: match args.flag_archive.as_str() {
             "-" => Input::Stdin,
-            path => Input::Path(cli::path(path)),
+            path => Input::Path(local.path(path)),
         },
         results,
         output: Destination::for_path(
             "--output",
-            &cli::path(&args.flag_output),
+            &local.path(&args.flag_output),
             "archive.clean.jsonl",
         )?,
         removed: args
             .flag_removed
-            .map(|r| Destination::for_path("--removed", &cli::path(&r), "removed.jsonl"))
+            .map(|r| Destination::for_path("--removed", &local.path(&r), "removed.jsonl"))
             .transpose()?,
         id_column: args.flag_id_column,
+        reporter: local.reporter().clone(),
     };
     let summary = apply::apply(&job).map_err(|e| match &job.removed {
         // The archive's reader may stop early (| head), but a report asked
         // for in a file is then lost: that is not a quiet success.
-        Some(Destination::File(path)) => cli::mattered(
-            e,
-            format!(
-                "the report of removals was not written to {}",
-                path.display()
-            ),
-        ),
+        Some(Destination::File(path)) => e.mattered(format!(
+            "the report of removals was not written to {}",
+            path.display()
+        )),
         _ => e,
     })?;
-    cli::note(format!("{}: {}", job.output.describe(), summary.describe()));
+    local
+        .reporter()
+        .note(format!("{}: {}", job.output.describe(), summary.describe()));
     // Standard output carries the archive or the report, if either goes there.
     let stdout = Some(&Destination::Stdout);
     if ![Some(&job.output), job.removed.as_ref()].contains(&stdout) {
-        cli::print_json(&summary)?;
+        local.print_json(&summary)?;
     }
     Ok(())
 }

@@ -6,13 +6,15 @@
 //! (flat objects of `id`, `action`, `created_at`, `redacted_at` on half of
 //! them, and one of four reasons; about 130 bytes a line), and feeds them to
 //! `results::ResultsChecker` in 256 KiB pieces, as `download-results` does,
-//! with LF and with CRLF line ends. Prints the median of several passes in GB/s
-//! (10^9 bytes of input per second) and in million lines per second.
+//! with LF and with CRLF line ends: the check alone (JSON Lines), then the
+//! check with each event written as a CSV row (`--format csv`). Prints the
+//! median of several passes in GB/s (10^9 bytes of input per second) and in
+//! million lines per second.
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use compliance_core::results::{ResultsChecker, Summary};
+use compliance_core::results::{CsvWriter, ResultsChecker, Summary};
 
 const LINES: usize = 1_000_000;
 const PIECE: usize = 256 * 1024;
@@ -57,25 +59,60 @@ fn check(body: &[u8]) -> Summary {
     }
 }
 
+/// The check, each event written as a CSV row to memory (reused).
+fn check_csv(body: &[u8], csv: &mut Vec<u8>) -> Summary {
+    csv.clear();
+    let mut checker = ResultsChecker::new();
+    let mut writer = CsvWriter::new(csv);
+    for piece in body.chunks(PIECE) {
+        if let Err(e) = checker.feed_into(black_box(piece), &mut writer) {
+            panic!("the generated body did not pass: {e}");
+        }
+        if let Err(e) = writer.write_rows() {
+            panic!("writing to memory failed: {e}");
+        }
+    }
+    let summary = match checker.finish_into(&mut writer) {
+        Ok(summary) => summary,
+        Err(e) => panic!("the generated body did not pass: {e}"),
+    };
+    match writer.finish() {
+        Ok(rows) => assert_eq!(rows, summary.events),
+        Err(e) => panic!("writing to memory failed: {e}"),
+    }
+    summary
+}
+
+/// Prints the median of `ITERATIONS` timed passes of `pass` over `body`.
+fn report(label: &str, body: &[u8], mut pass: impl FnMut() -> Summary) {
+    // One untimed pass warms the caches and checks the counts.
+    assert_eq!(pass().events, LINES as u64);
+    let mut secs: Vec<f64> = (0..ITERATIONS)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(pass());
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    secs.sort_by(f64::total_cmp);
+    let median = secs[secs.len() / 2];
+    println!(
+        "{label:<26} {:>6.2} GB/s  {:>5.1} M lines/s  (median of {ITERATIONS}; {:.0} MB, {LINES} lines)",
+        body.len() as f64 / median / 1e9,
+        LINES as f64 / median / 1e6,
+        body.len() as f64 / 1e6,
+    );
+}
+
 fn main() {
     for (name, eol) in [("LF", &b"\n"[..]), ("CRLF", b"\r\n")] {
         let body = body(eol);
-        // One untimed pass warms the caches and checks the counts.
-        assert_eq!(check(&body).events, LINES as u64);
-        let mut secs: Vec<f64> = (0..ITERATIONS)
-            .map(|_| {
-                let start = Instant::now();
-                black_box(check(black_box(&body)));
-                start.elapsed().as_secs_f64()
-            })
-            .collect();
-        secs.sort_by(f64::total_cmp);
-        let median = secs[secs.len() / 2];
-        println!(
-            "results check, {name:<4}   {:>6.2} GB/s  {:>5.1} M lines/s  (median of {ITERATIONS}; {:.0} MB, {LINES} lines)",
-            body.len() as f64 / median / 1e9,
-            LINES as f64 / median / 1e6,
-            body.len() as f64 / 1e6,
-        );
+        report(&format!("results check, {name}"), &body, || {
+            check(black_box(&body))
+        });
+        let mut csv = Vec::with_capacity(body.len());
+        report(&format!("results check + CSV, {name}"), &body, || {
+            check_csv(black_box(&body), &mut csv)
+        });
     }
 }

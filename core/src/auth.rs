@@ -8,9 +8,9 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::Arc;
 
-use anyhow::Context as _;
+use crate::error::{fail, Error, ErrorKind, Result};
 use ureq::http::Uri;
 
 /// The app-only bearer token. Its `Debug` and `Display` never show it.
@@ -18,10 +18,9 @@ use ureq::http::Uri;
 pub struct Token(String);
 
 impl Token {
-    /// Wraps a token read from the environment, and registers it to be
-    /// scrubbed from everything printed ([`scrub`]).
+    /// Wraps a token read from the environment. [`Secrets::of`] it is what
+    /// is scrubbed from everything printed.
     pub fn new(token: String) -> Token {
-        register_secret(&token);
         Token(token)
     }
 
@@ -53,32 +52,74 @@ impl fmt::Display for Token {
     }
 }
 
-/// The forms of the token a server might echo back: as it is, with `/`
-/// escaped as JSON may, and percent-decoded.
-static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// The forms of a token that a server might echo back, to be scrubbed
+/// from every text printed: as it is, with `/` escaped as JSON may, and
+/// percent-decoded. Held by a [`Reporter`](crate::report::Reporter) and by
+/// the program that prints; none by default.
+#[derive(Clone, Default)]
+pub struct Secrets(Arc<Vec<String>>);
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secrets(<{} forms redacted>)", self.0.len())
+    }
+}
 
 /// A token shorter than this is scrubbed only after `Bearer `: a few
 /// letters alone would blot out ordinary words.
 const SHORTEST_SCRUBBED: usize = 8;
 
-fn register_secret(token: &str) {
-    if token.is_empty() {
-        return;
+impl Secrets {
+    /// The forms of `token`.
+    pub fn of(token: &Token) -> Secrets {
+        Secrets::default().with(&token.0)
     }
-    let mut forms = vec![format!("Bearer {token}")];
-    if token.len() >= SHORTEST_SCRUBBED {
-        forms.push(token.to_string());
-        forms.push(token.replace('/', "\\/"));
-        forms.push(percent_decoded(token));
-    }
-    if let Ok(mut secrets) = SECRETS.lock() {
-        for form in forms {
-            if !secrets.contains(&form) {
-                secrets.push(form);
-            }
+
+    /// The forms of the token in `BEARER_TOKEN`, if it is set: what a
+    /// program that reads it scrubs from all it prints.
+    pub fn from_env() -> Secrets {
+        match std::env::var("BEARER_TOKEN") {
+            Ok(token) => Secrets::default().with(token.trim()),
+            Err(_) => Secrets::default(),
         }
+    }
+
+    /// These secrets and those of `other`.
+    pub fn and(&self, other: &Secrets) -> Secrets {
+        other
+            .0
+            .iter()
+            .fold(self.clone(), |all, form| all.with_form(form))
+    }
+
+    fn with(self, token: &str) -> Secrets {
+        if token.is_empty() {
+            return self;
+        }
+        let mut forms = vec![format!("Bearer {token}")];
+        if token.len() >= SHORTEST_SCRUBBED {
+            forms.push(token.to_string());
+            forms.push(token.replace('/', "\\/"));
+            forms.push(percent_decoded(token));
+        }
+        forms.iter().fold(self, |all, form| all.with_form(form))
+    }
+
+    fn with_form(self, form: &str) -> Secrets {
+        if self.0.iter().any(|f| f == form) {
+            return self;
+        }
+        let mut forms = self.0.as_ref().clone();
+        forms.push(form.to_string());
         // Longest first, so that `Bearer <token>` goes whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        forms.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        Secrets(Arc::new(forms))
+    }
+
+    /// Text about to be printed, with every form of the token replaced by
+    /// `<redacted>`, found however a server folded, wrapped or cut it.
+    pub fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        scrub(&self.0, text)
     }
 }
 
@@ -113,10 +154,7 @@ fn percent_decoded(text: &str) -> String {
 /// escape (`\n`) was put inside them (an echo folded to one line, or wrapped),
 /// and a piece of [`FRAGMENT`] characters or more of a form counts too: no
 /// part of the token survives however a server cut or wrapped it.
-pub fn scrub(text: &str) -> Cow<'_, str> {
-    let Ok(secrets) = SECRETS.lock() else {
-        return Cow::Borrowed(text);
-    };
+fn scrub<'t>(secrets: &[String], text: &'t str) -> Cow<'t, str> {
     if secrets.is_empty() {
         return Cow::Borrowed(text);
     }
@@ -225,22 +263,22 @@ pub struct Origin {
 
 impl Origin {
     /// The origin of an absolute `http` or `https` URL.
-    pub fn of(url: &str) -> anyhow::Result<Origin> {
+    pub fn of(url: &str) -> Result<Origin> {
         // Messages leave the URL out: the caller names it, redacted.
         let uri: Uri = url
             .parse()
-            .map_err(|e| anyhow::anyhow!("not a URL ({e})"))?;
+            .map_err(|e| Error::usage(format!("not a URL ({e})")))?;
         let scheme = uri.scheme_str().unwrap_or("").to_ascii_lowercase();
         let default_port = match scheme.as_str() {
             "https" => 443,
             "http" => 80,
-            "" => anyhow::bail!("not an absolute URL: it needs https://"),
-            _ => anyhow::bail!("not an http or https URL"),
+            "" => fail!(Usage, "not an absolute URL: it needs https://"),
+            _ => fail!(Usage, "not an http or https URL"),
         };
         let host = uri
             .host()
             .filter(|h| !h.is_empty())
-            .context("the URL has no host")?
+            .ok_or_else(|| Error::new(ErrorKind::Usage, "the URL has no host"))?
             .to_ascii_lowercase();
         // The port as written: the http crate drops one that is not a u16,
         // which would send the request to the default port instead.
@@ -254,7 +292,7 @@ impl Origin {
             None | Some("") => default_port,
             Some(port) => match port.parse::<u16>() {
                 Ok(n) if n > 0 => n,
-                _ => anyhow::bail!("{port} is not a port (1 to 65535)"),
+                _ => fail!(Usage, "{port} is not a port (1 to 65535)"),
             },
         };
         Ok(Origin { port, scheme, host })
@@ -342,27 +380,29 @@ mod tests {
     #[test]
     fn echoed_tokens_are_scrubbed_in_every_form() {
         let secret = "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeid%2FULvsea4JtiGRiSDSJSI%3DEUifiRBkKG";
-        let _token = Token::new(secret.to_string());
+        let secrets = Secrets::of(&Token::new(secret.to_string()));
         let decoded = "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0+uSeid/ULvsea4JtiGRiSDSJSI=EUifiRBkKG";
         for echoed in [
             format!("bad header: Bearer {secret}"),
             format!("{{\"detail\":\"bad {}\"}}", secret.replace('/', "\\/")),
             format!("token {decoded} refused"),
         ] {
-            let clean = scrub(&echoed);
+            let clean = secrets.scrub(&echoed);
             assert!(!clean.contains("Lvsea4JtiGRiSDSJSI"), "{clean}");
             assert!(clean.contains("<redacted>"), "{clean}");
         }
-        assert_eq!(scrub("nothing secret"), "nothing secret");
-        let _short = Token::new("abc".into());
-        assert_eq!(scrub("a cab, abc"), "a cab, abc");
-        assert_eq!(scrub("Bearer abc"), "Bearer <redacted>");
+        assert_eq!(secrets.scrub("nothing secret"), "nothing secret");
+        let short = Secrets::of(&Token::new("abc".into()));
+        assert_eq!(short.scrub("a cab, abc"), "a cab, abc");
+        assert_eq!(short.scrub("Bearer abc"), "Bearer <redacted>");
+        let shown = format!("{secrets:?}");
+        assert!(!shown.contains("Lvsea4JtiGRiSDSJSI"), "{shown}");
     }
 
     #[test]
     fn a_token_cut_folded_or_wrapped_leaves_no_piece_behind() {
         let secret = "AAAAAAAAAAAAAAAAAAAAAFoldTestToken0123456789abcdefXYZ";
-        let _token = Token::new(secret.to_string());
+        let secrets = Secrets::of(&Token::new(secret.to_string()));
         let (head, tail) = secret.split_at(30);
         for echoed in [
             format!("bad: Bearer {head}\n{tail} refused"),
@@ -372,7 +412,7 @@ mod tests {
             format!("a piece: {} only", &secret[10..30]),
             format!("the end: {}", &tail[..14]),
         ] {
-            let clean = scrub(&echoed);
+            let clean = secrets.scrub(&echoed);
             for piece in secret.as_bytes().windows(FRAGMENT) {
                 let piece = std::str::from_utf8(piece).unwrap();
                 assert!(!clean.contains(piece), "{piece:?} survives in {clean:?}");
@@ -380,7 +420,7 @@ mod tests {
             assert!(clean.contains("<redacted>"), "{clean}");
         }
         assert_eq!(
-            scrub("an ordinary message, 12 chars"),
+            secrets.scrub("an ordinary message, 12 chars"),
             "an ordinary message, 12 chars"
         );
     }

@@ -6,20 +6,20 @@ use std::io::Read as _;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use serde_json::Value;
 use ureq::http::Response;
 use ureq::Body;
 
-use crate::auth::{redact_in, Origin};
+use crate::auth::{redact_in, Origin, Secrets};
 use crate::config::Config;
-use crate::error::{bail_usage, usage};
+use crate::error::bail_usage;
 use crate::error::{describe_error_item, one_line, ApiError, MAX_ERROR_BODY};
-use crate::error::{NotFound, Transient, Unreachable};
+use crate::error::{fail, Context as _, Error, ErrorKind, OfKind as _, Result};
 use crate::jobs::{self, Job, JobId, JobName, JobRef, JobType, NewJob, Status};
-use crate::messages::{note, warn};
+use crate::report::Reporter;
 use crate::retry::Retrier;
 use crate::time::Timestamp;
+use crate::wire::NoAnswer;
 
 /// A blocking client for the batch compliance API.
 #[derive(Debug)]
@@ -38,7 +38,12 @@ const TRANSFER_BUFFER: usize = 1024 * 1024;
 
 impl Client {
     /// A client for `config`.
-    pub fn new(config: Config) -> anyhow::Result<Client> {
+    pub fn new(mut config: Config) -> Result<Client> {
+        // Whatever the reporter passes on has this client's token scrubbed.
+        config.reporter = config
+            .reporter
+            .clone()
+            .with_secrets(&Secrets::of(&config.token));
         let agent = ureq::Agent::config_builder()
             // Status codes are decoded here, into errors a person can act on.
             .http_status_as_error(false)
@@ -81,6 +86,17 @@ impl Client {
     }
 
     /// The HTTP agent, shared by API calls and transfers.
+    /// Where this client's notes, warnings and progress go.
+    pub fn reporter(&self) -> &Reporter {
+        &self.config.reporter
+    }
+
+    /// A count of attempts for one operation, by this client's policy,
+    /// telling its retries to this client's reporter.
+    pub(crate) fn retrier(&self) -> Retrier {
+        Retrier::new(self.config.retry, self.reporter().clone())
+    }
+
     pub(crate) fn agent(&self) -> &ureq::Agent {
         &self.agent
     }
@@ -108,7 +124,7 @@ impl Client {
     /// first request was sent (another run's job, made earlier, is never
     /// adopted). Two such jobs cannot be told apart: that is an error
     /// naming both, not a guess.
-    pub fn create_job(&self, new: &NewJob) -> anyhow::Result<Job> {
+    pub fn create_job(&self, new: &NewJob) -> Result<Job> {
         let job_type = new.job_type;
         // Every job listed now was made before this run's request: none can be its own.
         let before = self.list_jobs(job_type, None)?;
@@ -124,24 +140,22 @@ impl Client {
                 );
             }
         }
-        let body = serde_json::to_vec(new)?;
+        let body = serde_json::to_vec(new).of_kind(ErrorKind::Io)?;
         let started = Timestamp::now();
-        let mut retrier = Retrier::new(self.config.retry);
+        let mut retrier = self.retrier();
         loop {
             let left = retrier.time_left();
             let e = match self.send("POST", "/2/compliance/jobs", &[], Some(&body), left) {
                 Ok(envelope) => return job_from(envelope),
                 Err(e) => e,
             };
-            if e.downcast_ref::<ApiError>()
-                .is_some_and(|a| a.is("conflict"))
-            {
+            if e.kind() == ErrorKind::Conflict {
                 return Err(self.explain_conflict(e, job_type));
             }
             retrier.after_failure(e)?;
             // POST is not idempotent: the job may exist though its answer was lost.
             if let Some(job) = self.made_by_this_run(new, &before, started)? {
-                note(format!(
+                self.reporter().note(format!(
                     "{} was created by this run's request, whose answer was lost; using it",
                     job.describe()
                 ));
@@ -151,7 +165,7 @@ impl Client {
     }
 
     /// Adds the active job of that type to a `conflict` error, if it can be listed.
-    fn explain_conflict(&self, e: anyhow::Error, job_type: JobType) -> anyhow::Error {
+    fn explain_conflict(&self, e: Error, job_type: JobType) -> Error {
         let active = self.list_jobs(job_type, None).ok().and_then(|jobs| {
             jobs.into_iter()
                 .find(|j| matches!(j.status(), Status::Created | Status::InProgress))
@@ -178,7 +192,7 @@ impl Client {
         new: &NewJob,
         before: &[Job],
         since: Timestamp,
-    ) -> anyhow::Result<Option<Job>> {
+    ) -> Result<Option<Job>> {
         let job_type = new.job_type;
         let check = format!("`list-jobs --type {job_type} --status created` shows it");
         let skew = 5 * 60 * 1000;
@@ -204,7 +218,8 @@ impl Client {
             0 | 1 => Ok(ours.pop()),
             _ => {
                 let found: Vec<String> = ours.iter().map(Job::describe_dated).collect();
-                anyhow::bail!(
+                fail!(
+                    Conflict,
                     "the answer to this run's request was lost, and {} {job_type} jobs like \
                      the one it asked for were created since it began: {}; any one of them may \
                      be another run's (create-job run twice at once?), so none is taken as \
@@ -220,11 +235,7 @@ impl Client {
     /// Lists the jobs of one type, newest first, optionally of one status.
     ///
     /// The API cannot filter on `expired`; that filter is applied here.
-    pub fn list_jobs(
-        &self,
-        job_type: JobType,
-        status: Option<&Status>,
-    ) -> anyhow::Result<Vec<Job>> {
+    pub fn list_jobs(&self, job_type: JobType, status: Option<&Status>) -> Result<Vec<Job>> {
         self.list_jobs_within(job_type, status, None)
     }
 
@@ -235,7 +246,7 @@ impl Client {
         job_type: JobType,
         status: Option<&Status>,
         deadline: Option<Instant>,
-    ) -> anyhow::Result<Vec<Job>> {
+    ) -> Result<Vec<Job>> {
         let mut query = vec![("type", job_type.as_str())];
         if let Some(status) = status.filter(|s| **s != Status::Expired) {
             query.push(("status", status.as_str()));
@@ -246,19 +257,20 @@ impl Client {
         let data = match envelope.get("data") {
             None | Some(Value::Null) => {
                 if let Some(why) = first_error(&envelope) {
-                    anyhow::bail!(
+                    fail!(
+                        BadAnswer,
                         "GET /2/compliance/jobs: the API answered with errors only: {why}"
                     );
                 }
                 Vec::new()
             }
             Some(Value::Array(items)) => items.clone(),
-            Some(_) => anyhow::bail!("GET /2/compliance/jobs: `data` is not a list"),
+            Some(_) => fail!(BadAnswer, "GET /2/compliance/jobs: `data` is not a list"),
         };
         let mut jobs = data
             .into_iter()
             .map(Job::from_value)
-            .collect::<anyhow::Result<Vec<_>>>()
+            .collect::<Result<Vec<_>>>()
             .context("GET /2/compliance/jobs")?;
         if let Some(status) = status {
             jobs.retain(|j| j.status() == *status);
@@ -268,11 +280,7 @@ impl Client {
     }
 
     /// Lists the jobs of the given types (both when `None`), newest first.
-    pub fn list_all(
-        &self,
-        job_type: Option<JobType>,
-        status: Option<&Status>,
-    ) -> anyhow::Result<Vec<Job>> {
+    pub fn list_all(&self, job_type: Option<JobType>, status: Option<&Status>) -> Result<Vec<Job>> {
         self.list_all_within(job_type, status, None)
     }
 
@@ -281,7 +289,7 @@ impl Client {
         job_type: Option<JobType>,
         status: Option<&Status>,
         deadline: Option<Instant>,
-    ) -> anyhow::Result<Vec<Job>> {
+    ) -> Result<Vec<Job>> {
         let types = match job_type {
             Some(t) => vec![t],
             None => JobType::ALL.to_vec(),
@@ -294,23 +302,24 @@ impl Client {
         Ok(jobs)
     }
 
-    /// Gets one job by id. An unknown id is a [`NotFound`] error.
-    pub fn get_job(&self, id: &JobId) -> anyhow::Result<Job> {
+    /// Gets one job by id. An unknown id is a
+    /// [`NotFound`](crate::ErrorKind::NotFound) error.
+    pub fn get_job(&self, id: &JobId) -> Result<Job> {
         self.get_job_within(id, None)
     }
 
     /// Gets one job by id, retries and rate-limit waits included, before
     /// `deadline` (which `--timeout` set).
-    pub fn get_job_within(&self, id: &JobId, deadline: Option<Instant>) -> anyhow::Result<Job> {
+    pub fn get_job_within(&self, id: &JobId, deadline: Option<Instant>) -> Result<Job> {
         let path = format!("/2/compliance/jobs/{id}");
         let envelope = self.get(&path, &[], deadline)?;
         if envelope.get("data").is_none_or(Value::is_null) {
             let why = first_error(&envelope).unwrap_or_else(|| "the API sent no job".into());
             let why = why.trim_end_matches('.');
-            return Err(NotFound(format!(
+            fail!(
+                NotFound,
                 "job {id} not found: {why}; list-jobs shows the jobs of both types, with their ids"
-            ))
-            .into());
+            );
         }
         job_from(envelope)
     }
@@ -320,14 +329,14 @@ impl Client {
     /// without `--type`, is a usage error naming them: a tweets job must
     /// never get user IDs. When older jobs have the name, a note on stderr
     /// says which one was taken.
-    pub fn find_job(&self, job: &JobRef) -> anyhow::Result<Job> {
+    pub fn find_job(&self, job: &JobRef) -> Result<Job> {
         self.find_job_within(job, None)
     }
 
     /// [`Client::find_job`], its requests, retries and rate-limit waits
     /// included, before `deadline` (which `--timeout` set, from the start of
     /// the run).
-    pub fn find_job_within(&self, job: &JobRef, deadline: Option<Instant>) -> anyhow::Result<Job> {
+    pub fn find_job_within(&self, job: &JobRef, deadline: Option<Instant>) -> Result<Job> {
         let (name, job_type) = match job {
             JobRef::Id(id) => return self.get_job_within(id, deadline),
             JobRef::Name { name, job_type } => (name, *job_type),
@@ -350,7 +359,7 @@ impl Client {
             );
         }
         if matches.len() > 1 {
-            note(format!(
+            self.reporter().note(format!(
                 "{} jobs are named {name:?}; taking the newest, {}",
                 matches.len(),
                 newest.describe_dated()
@@ -368,13 +377,15 @@ impl Client {
         name: &JobName,
         job_type: Option<JobType>,
         deadline: Option<Instant>,
-    ) -> anyhow::Error {
+    ) -> Error {
         let Some(asked) = job_type else {
-            return NotFound(format!(
-                "no tweets or users job named {name:?} is listed; list-jobs shows the jobs of \
-                 both types, with their names"
-            ))
-            .into();
+            return Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "no tweets or users job named {name:?} is listed; list-jobs shows the jobs \
+                     of both types, with their names"
+                ),
+            );
         };
         let other = asked.other();
         // Whether the other type has the name only adds to the message: a
@@ -393,14 +404,14 @@ impl Client {
                  list-jobs --type {asked} shows the {asked} jobs, with their names"
             ),
         };
-        NotFound(message).into()
+        Error::new(ErrorKind::NotFound, message)
     }
 
     /// The later parts of the split run whose first part is `first`: the
     /// jobs of its type named `NAME-2`, `NAME-3`, ..., as lifecycle.sh names
     /// the parts of a run it splits ([`jobs::later_parts`] says which count).
     /// One listing of the type; no request for a job without a name.
-    pub fn later_parts(&self, first: &Job) -> anyhow::Result<Vec<Job>> {
+    pub fn later_parts(&self, first: &Job) -> Result<Vec<Job>> {
         let job_type = match first.job_type().parse::<JobType>() {
             Ok(job_type) if first.name().is_some() => job_type,
             _ => return Ok(Vec::new()),
@@ -451,17 +462,18 @@ impl Client {
     /// Cancels a job that has not finished (`DELETE /2/compliance/jobs/:id`,
     /// API 2.168): it becomes `failed` and frees its type's slot. An API
     /// without the endpoint gets an error saying when the slot frees itself.
-    pub fn cancel_job(&self, job: &Job) -> anyhow::Result<Job> {
+    pub fn cancel_job(&self, job: &Job) -> Result<Job> {
         let id = JobId::from_api(job.id())?;
         let path = format!("/2/compliance/jobs/{id}");
         // Not retried blindly: a lost answer is checked by looking.
-        let sent =
-            Retrier::new(self.config.retry).run(|left| self.send("DELETE", &path, &[], None, left));
+        let sent = self
+            .retrier()
+            .run(|left| self.send("DELETE", &path, &[], None, left));
         let envelope = match sent {
             Ok(envelope) => envelope,
             Err(e) => {
                 let missing = e
-                    .downcast_ref::<ApiError>()
+                    .find::<ApiError>()
                     .is_some_and(|a| matches!(a.status, 404 | 405) && !a.is("resource-not-found"));
                 if !missing {
                     return Err(e.context(format!("cannot cancel {}", job.describe())));
@@ -473,24 +485,25 @@ impl Client {
                     (Status::Created, None) => "when its upload window closes".to_string(),
                     _ => "when it finishes".to_string(),
                 };
-                anyhow::bail!(
+                fail!(
+                    Refused,
                     "this API cannot cancel jobs (DELETE /2/compliance/jobs/{id} answered HTTP \
                      {}): {} frees its slot {frees}",
-                    e.downcast_ref::<ApiError>().map_or(0, |a| a.status),
+                    e.find::<ApiError>().map_or(0, |a| a.status),
                     job.describe()
                 );
             }
         };
         if envelope.get("data").is_none_or(Value::is_null) {
             let why = first_error(&envelope).unwrap_or_else(|| "the API sent no job".into());
-            return Err(NotFound(format!("cannot cancel {}: {why}", job.describe())).into());
+            fail!(NotFound, "cannot cancel {}: {why}", job.describe());
         }
         job_from(envelope)
     }
 
     /// Cancels the active job of `job_type`, if there is one, to make room
     /// for a new job (`create-job --replace`); returns it as cancelled.
-    pub fn cancel_active(&self, job_type: JobType) -> anyhow::Result<Option<Job>> {
+    pub fn cancel_active(&self, job_type: JobType) -> Result<Option<Job>> {
         let active = self
             .list_jobs(job_type, None)?
             .into_iter()
@@ -498,7 +511,7 @@ impl Client {
         let Some(job) = active else {
             return Ok(None);
         };
-        note(format!(
+        self.reporter().note(format!(
             "cancelling {} to make room (--replace)",
             job.describe()
         ));
@@ -507,13 +520,8 @@ impl Client {
 
     /// GETs from the API, retried by the policy (within `deadline`), and
     /// returns the JSON envelope.
-    fn get(
-        &self,
-        path: &str,
-        query: &[(&str, &str)],
-        deadline: Option<Instant>,
-    ) -> anyhow::Result<Value> {
-        Retrier::new(self.config.retry)
+    fn get(&self, path: &str, query: &[(&str, &str)], deadline: Option<Instant>) -> Result<Value> {
+        self.retrier()
             .until(deadline, "--timeout")
             .run(|left| self.send("GET", path, query, None, left))
     }
@@ -528,7 +536,7 @@ impl Client {
         query: &[(&str, &str)],
         body: Option<&[u8]>,
         limit: Option<Duration>,
-    ) -> anyhow::Result<Value> {
+    ) -> Result<Value> {
         let request = format!("{method} {path}");
         let url = format!("{}{path}", self.config.api_url);
         let auth = self.config.token.header_value();
@@ -557,45 +565,41 @@ impl Client {
                     .header("authorization", &auth)
                     .call()
             }
-            _ => anyhow::bail!("{request}: not a method this client sends"),
+            _ => fail!(Usage, "{request}: not a method this client sends"),
         };
         let mut response = sent.map_err(|e| {
             let host = self.origin.host_port();
             let api_url = &self.config.api_url;
-            if not_tls(&e) {
-                return match self.origin.is_loopback() {
-                    true => usage(format!(
-                        "{request}: {host} answered in plain HTTP, not TLS: use \
-                         X_API_URL=http://{host} (the emulator speaks plain http)"
-                    )),
-                    false => anyhow::anyhow!(
-                        "{request}: {host} answered, but not in TLS, though X_API_URL={api_url} \
-                         asks for it: is a proxy or a captive portal answering in its place? \
-                         Check the network"
-                    ),
-                };
-            }
-            match unreachable(&e) {
-                Some(Unreach::Refused) => anyhow::Error::new(Unreachable(format!(
+            let failure = NoAnswer::of(&e, &url);
+            let message = match &failure {
+                NoAnswer::NotTls if self.origin.is_loopback() => format!(
+                    "{request}: {host} answered in plain HTTP, not TLS: use \
+                     X_API_URL=http://{host} (the emulator speaks plain http)"
+                ),
+                NoAnswer::NotTls => format!(
+                    "{request}: {host} answered, but not in TLS, though X_API_URL={api_url} \
+                     asks for it: is a proxy or a captive portal answering in its place? \
+                     Check the network"
+                ),
+                NoAnswer::Refused => format!(
                     "{request}: {host} refused the connection; is the server at \
                      X_API_URL={api_url} (or the emulator) running?"
-                ))),
-                Some(Unreach::UnknownHost) => anyhow::Error::new(Unreachable(format!(
+                ),
+                NoAnswer::UnknownHost => format!(
                     "{request}: cannot find the host {} (X_API_URL={api_url}); check the \
                      name and the network",
                     self.origin.host()
-                ))),
-                None => {
-                    let why = match e {
-                        // The bound is the run's: --timeout, or the retry time.
-                        ureq::Error::Timeout(ureq::Timeout::Global) => {
-                            "no whole answer within the time left".to_string()
-                        }
-                        e => redact_in(&e.to_string(), &url),
-                    };
-                    anyhow::Error::new(Transient(format!("{request} to {host}: {why}")))
+                ),
+                // The bound is the run's: --timeout, or the retry time.
+                NoAnswer::TimeUp => {
+                    format!("{request} to {host}: no whole answer within the time left")
                 }
-            }
+                NoAnswer::Broke(why) => format!("{request} to {host}: {why}"),
+                NoAnswer::TooLarge | NoAnswer::NotJson(_) => {
+                    format!("{request} to {host}: {}", redact_in(&e.to_string(), &url))
+                }
+            };
+            Error::new(failure.kind(self.origin.is_loopback()), message)
         })?;
         let status = response.status().as_u16();
         let remaining = response
@@ -613,11 +617,12 @@ impl Client {
             let body = read_limited(&mut response, MAX_ERROR_BODY);
             let mut error = ApiError::decode(request, status, reset, &body);
             error.retry_after = retry_after;
-            return Err(error.into());
+            return Err(error.into_error());
         }
         // No answer of the API comes near this; one that does is not retried.
         if let Some(len) = response.body().content_length().filter(|n| *n > MAX_ANSWER) {
-            anyhow::bail!(
+            fail!(
+                BadAnswer,
                 "{request}: the answer is {len} bytes, over the {} MiB an API answer may be",
                 MAX_ANSWER >> 20
             );
@@ -629,64 +634,31 @@ impl Client {
             .read_json()
         {
             Ok(envelope) => envelope,
-            Err(ureq::Error::BodyExceedsLimit(_)) => anyhow::bail!(
-                "{request}: the answer is over the {} MiB an API answer may be",
-                MAX_ANSWER >> 20
-            ),
-            Err(ureq::Error::Json(e)) => anyhow::bail!("{request}: the answer is not JSON: {e}"),
-            // The connection broke while the answer came: worth another try.
             Err(e) => {
-                let why = redact_in(&e.to_string(), &url);
-                return Err(Transient(format!("{request}: reading the answer: {why}")).into());
+                let failure = NoAnswer::of(&e, &url);
+                let why = match &failure {
+                    NoAnswer::TooLarge => format!(
+                        "the answer is over the {} MiB an API answer may be",
+                        MAX_ANSWER >> 20
+                    ),
+                    NoAnswer::NotJson(why) => format!("the answer is not JSON: {why}"),
+                    // The connection broke while the answer came: worth another try.
+                    NoAnswer::Broke(why) => format!("reading the answer: {why}"),
+                    _ => format!("reading the answer: {}", redact_in(&e.to_string(), &url)),
+                };
+                let kind = failure.kind(self.origin.is_loopback());
+                return Err(Error::new(kind, format!("{request}: {why}")));
             }
         };
         if envelope.get("data").is_some_and(|d| !d.is_null()) {
             if let Some(errors) = envelope.get("errors").and_then(Value::as_array) {
                 for e in errors {
-                    warn(format!("{request}: {}", one_line(&describe_error_item(e))));
+                    let item = one_line(&describe_error_item(e));
+                    self.reporter().warn(format!("{request}: {item}"));
                 }
             }
         }
         Ok(envelope)
-    }
-}
-
-/// Why a server could not be reached at all.
-pub(crate) enum Unreach {
-    /// Nothing listens there: the connection was refused.
-    Refused,
-    /// The host name does not resolve.
-    UnknownHost,
-}
-
-/// Whether a failed request never reached a server: refused, or no such host.
-pub(crate) fn unreachable(e: &ureq::Error) -> Option<Unreach> {
-    match e {
-        ureq::Error::HostNotFound => Some(Unreach::UnknownHost),
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            Some(Unreach::Refused)
-        }
-        // The resolver's failure comes as an I/O error of no particular kind.
-        ureq::Error::Io(io) if io.to_string().contains("lookup address") => {
-            Some(Unreach::UnknownHost)
-        }
-        _ => None,
-    }
-}
-
-/// Whether a failed request reached a server that answered, but not in
-/// TLS: `https://` to one that speaks plain HTTP. rustls reads its answer
-/// (the emulator's `400` to the TLS hello, say) as a record of no known
-/// type, at once; another try would only get the same answer.
-pub(crate) fn not_tls(e: &ureq::Error) -> bool {
-    // rustls's error comes inside an I/O error; core does not depend on
-    // rustls itself, so it is known by its words.
-    match e {
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
-            io.to_string().contains("InvalidContentType")
-        }
-        ureq::Error::Rustls(tls) => tls.to_string().contains("InvalidContentType"),
-        _ => false,
     }
 }
 
@@ -699,7 +671,7 @@ fn first_error(envelope: &Value) -> Option<String> {
     Some(one_line(&describe_error_item(first)))
 }
 
-fn job_from(envelope: Value) -> anyhow::Result<Job> {
+fn job_from(envelope: Value) -> Result<Job> {
     let data = envelope.get("data").cloned().unwrap_or(Value::Null);
     Job::from_value(data)
 }
@@ -788,51 +760,6 @@ mod tests {
             "Sun, 31 Feb 2026 00:00:00 GMT",
         ] {
             assert_eq!(at(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn an_answer_that_is_not_tls_is_told_from_other_failures() {
-        let io = |kind, text: &str| ureq::Error::Io(std::io::Error::new(kind, text.to_string()));
-        let corrupt = "received corrupt message of type InvalidContentType";
-        assert!(not_tls(&io(std::io::ErrorKind::InvalidData, corrupt)));
-        for other in [
-            io(
-                std::io::ErrorKind::InvalidData,
-                "invalid peer certificate: UnknownIssuer",
-            ),
-            io(std::io::ErrorKind::ConnectionReset, corrupt),
-            ureq::Error::Timeout(ureq::Timeout::Connect),
-            ureq::Error::ConnectionFailed,
-        ] {
-            assert!(!not_tls(&other), "{other}");
-        }
-    }
-
-    #[test]
-    fn refused_and_unknown_hosts_are_unreachable_other_failures_not() {
-        let io = |kind, text: &str| ureq::Error::Io(std::io::Error::new(kind, text.to_string()));
-        assert!(matches!(
-            unreachable(&io(std::io::ErrorKind::ConnectionRefused, "refused")),
-            Some(Unreach::Refused)
-        ));
-        assert!(matches!(
-            unreachable(&io(
-                std::io::ErrorKind::Other,
-                "failed to lookup address information: Name or service not known"
-            )),
-            Some(Unreach::UnknownHost)
-        ));
-        assert!(matches!(
-            unreachable(&ureq::Error::HostNotFound),
-            Some(Unreach::UnknownHost)
-        ));
-        for other in [
-            io(std::io::ErrorKind::ConnectionReset, "reset"),
-            io(std::io::ErrorKind::TimedOut, "timed out"),
-            ureq::Error::ConnectionFailed,
-        ] {
-            assert!(unreachable(&other).is_none(), "{other}");
         }
     }
 }

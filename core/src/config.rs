@@ -8,7 +8,8 @@
 use std::time::Duration;
 
 use crate::auth::{Origin, Token};
-use crate::error::{bail_usage, usage};
+use crate::error::{bail_usage, Error, Result};
+use crate::report::Reporter;
 use crate::retry::RetryPolicy;
 
 /// The API base used when `X_API_URL` is not set.
@@ -29,22 +30,25 @@ pub struct Config {
     pub user_agent: String,
     /// How failed requests and transfers are retried.
     pub retry: RetryPolicy,
+    /// Where notes, warnings and progress go: nowhere by default
+    /// ([`Reporter::silent`]); the stages install the terminal's. The
+    /// client adds the token to the secrets it scrubs.
+    pub reporter: Reporter,
 }
 
 impl Config {
     /// Reads the configuration from the environment; `tool` names the stage
     /// in the `User-Agent`. A missing token or a bad `X_API_URL` is a usage error.
-    pub fn from_env(tool: &str) -> anyhow::Result<Config> {
+    pub fn from_env(tool: &str) -> Result<Config> {
         let token = match std::env::var_os("BEARER_TOKEN") {
             None => bail_usage!(
                 "BEARER_TOKEN is not set: export BEARER_TOKEN=<token>, the app-only bearer token \
                  from your app's \"Keys and tokens\" page in the X developer portal"
             ),
             Some(token) => token.into_string().map_err(|_| {
-                usage(
+                Error::usage(
                     "BEARER_TOKEN holds bytes that are not text (not UTF-8); copy the token again \
-                     from your app's \"Keys and tokens\" page"
-                        .into(),
+                     from your app's \"Keys and tokens\" page",
                 )
             })?,
         };
@@ -67,7 +71,7 @@ impl Config {
         let api_url = match std::env::var_os("X_API_URL") {
             None => DEFAULT_API_URL.to_string(),
             Some(url) => url.into_string().map_err(|url| {
-                usage(format!(
+                Error::usage(format!(
                     "X_API_URL={:?} holds bytes that are not text (not UTF-8); give an origin \
                      such as {DEFAULT_API_URL} or http://127.0.0.1:8080",
                     redact_userinfo(&url.to_string_lossy())
@@ -82,7 +86,7 @@ impl Config {
     /// `api_url` must be an origin: scheme, host and an optional port (a
     /// trailing `/` is fine). A path would be joined to the API's own paths
     /// and end in a 404 naming a path nobody typed.
-    pub fn new(api_url: &str, token: Token, tool: &str) -> anyhow::Result<Config> {
+    pub fn new(api_url: &str, token: Token, tool: &str) -> Result<Config> {
         let trimmed = api_url.trim();
         // A password in it is never echoed.
         let given = redact_userinfo(trimmed);
@@ -114,6 +118,7 @@ impl Config {
             read_timeout: Duration::from_secs(60),
             user_agent: format!("compliance-tools/{} ({tool})", env!("CARGO_PKG_VERSION")),
             retry: RetryPolicy::default(),
+            reporter: Reporter::silent(),
         })
     }
 }
@@ -136,7 +141,7 @@ fn redact_userinfo(url: &str) -> String {
 mod tests {
     use super::*;
 
-    fn config(url: &str) -> anyhow::Result<Config> {
+    fn config(url: &str) -> Result<Config> {
         Config::new(url, Token::new("t".into()), "test")
     }
 
@@ -149,14 +154,14 @@ mod tests {
         assert!(config("http://127.0.0.1:8080").is_ok());
         assert!(config("http://localhost:1").is_ok());
         let err = config("http://api.x.com").unwrap_err();
-        assert!(crate::error::exit_code(&err) == 2 && err.to_string().contains("https"));
+        assert!(err.exit_code() == 2 && err.to_string().contains("https"));
         assert!(config("api.x.com").is_err());
     }
 
     #[test]
     fn a_password_is_never_echoed_and_a_port_must_be_one() {
         let err = config("https://me:hunter2@api.x.com").unwrap_err();
-        assert_eq!(crate::error::exit_code(&err), 2);
+        assert_eq!(err.exit_code(), 2);
         assert!(!format!("{err:#}").contains("hunter2"), "{err:#}");
         assert!(format!("{err:#}").contains("REDACTED@api.x.com"), "{err:#}");
         let err = config("http://me:hunter2@example.com").unwrap_err();
@@ -167,7 +172,7 @@ mod tests {
             "http://127.0.0.1:x",
         ] {
             let err = config(bad).unwrap_err();
-            assert_eq!(crate::error::exit_code(&err), 2, "{bad}");
+            assert_eq!(err.exit_code(), 2, "{bad}");
         }
         assert!(config("http://127.0.0.1:65535").is_ok());
     }
@@ -190,7 +195,7 @@ mod tests {
             "https://api.x.com//",
         ] {
             let err = config(bad).unwrap_err();
-            assert_eq!(crate::error::exit_code(&err), 2, "{bad}");
+            assert_eq!(err.exit_code(), 2, "{bad}");
             assert!(
                 err.to_string().contains("must be an origin"),
                 "{bad}: {err}"

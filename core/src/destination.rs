@@ -11,17 +11,29 @@
 //! reader (`| head`) keeps its broken pipe, for the program to end quietly.
 //! `download-results` writes its results this way and `apply-results` its
 //! clean archive: the rules are these, once.
+//!
+//! They hold for every [`Destination`], however it was made:
+//! [`Destination::for_path`] applies them to a name given on a command
+//! line, and [`Destination::create`] applies them again to the path as it
+//! stands when the output starts, so that a [`Destination::File`] made by
+//! hand cannot replace a symbolic link, a FIFO or a device either.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
-
-use crate::error::bail_usage;
-use crate::messages::note;
+use crate::error::{
+    bail_usage, fail, io_kind, Context as _, Error, ErrorKind, OfKind as _, Result,
+};
+use crate::report::Reporter;
 
 /// Where output goes.
+///
+/// Whichever variant names a path, the path is written as what it is when
+/// the output starts ([`Destination::create`]): a symbolic link is followed
+/// (the link stays; the file it points to is replaced), a FIFO or character
+/// device is written straight through, and a folder or any other kind of
+/// file is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Destination {
     /// A regular file (symbolic links followed), replaced atomically once the
@@ -33,15 +45,60 @@ pub enum Destination {
     Stdout,
 }
 
+/// What a path is, by the rules, once its symbolic links are followed.
+#[derive(Debug)]
+enum Found {
+    /// A regular file, or none yet: written whole, under a temporary name.
+    Whole(PathBuf),
+    /// A FIFO or character device: written straight through.
+    Through(PathBuf),
+    /// A folder: no output goes in its place.
+    Folder,
+    /// Another kind of file (a socket, a block device).
+    Neither,
+    /// A chain of links that does not end, and where it was given up.
+    Loop(PathBuf),
+    /// What it is could not be read.
+    Unknown(io::Error),
+}
+
+impl Found {
+    /// What `given` is: the one place where the rules are decided.
+    fn at(given: &Path) -> Result<Found> {
+        let path = match follow_links(given)? {
+            Ok(path) => path,
+            Err(last) => return Ok(Found::Loop(last)),
+        };
+        Ok(match fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() => Found::Folder,
+            Ok(meta) if meta.is_file() => Found::Whole(path),
+            Ok(meta) if is_fifo_or_char_device(&meta) => Found::Through(path),
+            Ok(_) => Found::Neither,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Found::Whole(path),
+            Err(e) => Found::Unknown(e),
+        })
+    }
+}
+
+/// How output to a [`Destination`] is written, as its path stands now.
+enum Written {
+    Stdout,
+    /// Under a temporary name beside this path, then renamed into place.
+    Whole(PathBuf),
+    /// Straight to this FIFO or device.
+    Through(PathBuf),
+}
+
 impl Destination {
     /// The destination a command line names with `flag` (`--results-file`,
-    /// `--output`): `-` is standard output; a FIFO or character device is
-    /// written to directly; anything else must be a regular file, or a new
-    /// one in a folder that exists. A symbolic link is followed, so the file
-    /// it points to is the one replaced. A folder, or a path that ends in
-    /// `/`, is a usage error suggesting `example` as a file name in it.
+    /// `--output`; a library user names it as its messages should, say
+    /// `results file`): `-` is standard output; a FIFO or character device
+    /// is written to directly; anything else must be a regular file, or a
+    /// new one in a folder that exists. A symbolic link is followed, so the
+    /// file it points to is the one replaced. A folder, or a path that ends
+    /// in `/`, is a usage error suggesting `example` as a file name in it.
     /// Meant to be called before any work, rather than after a long one.
-    pub fn for_path(flag: &str, given: &Path, example: &str) -> anyhow::Result<Destination> {
+    pub fn for_path(flag: &str, given: &Path, example: &str) -> Result<Destination> {
         if given == Path::new("-") {
             return Ok(Destination::Stdout);
         }
@@ -56,20 +113,22 @@ impl Destination {
                 "{flag} {value} names a folder; give a file name, such as {value}{example}"
             );
         }
-        let path = follow_links(flag, given)?;
-        match fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => bail_usage!(
+        let path = match Found::at(given)? {
+            Found::Whole(path) => path,
+            Found::Through(path) => return Ok(Destination::Device(path)),
+            Found::Folder => bail_usage!(
                 "{flag} {value} is a folder; give a file name, such as {}",
                 given.join(example).display()
             ),
-            Ok(meta) if meta.is_file() => {}
-            Ok(meta) if is_fifo_or_char_device(&meta) => return Ok(Destination::Device(path)),
-            Ok(_) => bail_usage!(
+            Found::Neither => bail_usage!(
                 "{flag} {value} is neither a regular file, a FIFO nor a character device"
             ),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => bail_usage!("{flag} {value}: {e}"),
-        }
+            Found::Loop(last) => bail_usage!(
+                "{flag} {}: too many levels of symbolic links",
+                last.display()
+            ),
+            Found::Unknown(e) => bail_usage!("{flag} {value}: {e}"),
+        };
         let folder = folder_of(&path);
         if !folder.is_dir() {
             bail_usage!(
@@ -96,24 +155,54 @@ impl Destination {
         }
     }
 
+    /// How the output is written: by the rules, applied to the path as it
+    /// stands now, whichever variant names it (a `File` may have been made
+    /// by hand, or the path changed since [`for_path`](Self::for_path)).
+    fn written(&self) -> Result<Written> {
+        let given = match self {
+            Destination::Stdout => return Ok(Written::Stdout),
+            Destination::File(path) | Destination::Device(path) => path,
+        };
+        let shown = given.display();
+        match Found::at(given)? {
+            Found::Whole(path) => Ok(Written::Whole(path)),
+            Found::Through(path) => Ok(Written::Through(path)),
+            Found::Folder => fail!(Usage, "{shown} is a folder; the output must go to a file"),
+            Found::Neither => fail!(
+                Usage,
+                "{shown} is neither a regular file, a FIFO nor a character device"
+            ),
+            Found::Loop(last) => fail!(
+                Usage,
+                "{}: too many levels of symbolic links",
+                last.display()
+            ),
+            Found::Unknown(e) => Err(e).with_context(|| format!("cannot write to {shown}")),
+        }
+    }
+
     /// Starts writing: a temporary file of this run's own beside a regular
-    /// file, the FIFO or device itself, or standard output. What is written
-    /// reaches a regular file's path only with [`Sink::finish`]; a sink
-    /// dropped before that leaves the path as it was.
+    /// file, the FIFO or device itself, or standard output, by the rules
+    /// applied to the path as it is now (see [`Destination`]). What is
+    /// written reaches a regular file's path only with [`Sink::finish`]; a
+    /// sink dropped before that leaves the path as it was. Its notes (a
+    /// stale temporary file removed, a device written straight) go to
+    /// `reporter`.
     ///
     /// A folder where no file can be written fails here (exit 1), so a
     /// program that creates its sink before a long wait finds it at once. A
     /// FIFO or device is opened at the first write (or at `finish`): opening
     /// a FIFO waits for its reader, which must not hold up the work before.
-    pub fn create(&self) -> anyhow::Result<Sink> {
-        let to = match self {
-            Destination::Stdout => To::Stdout(io::stdout()),
-            Destination::Device(path) => To::Device {
-                path: path.clone(),
+    pub fn create(&self, reporter: &Reporter) -> Result<Sink> {
+        let to = match self.written()? {
+            Written::Stdout => To::Stdout(io::stdout()),
+            Written::Through(path) => To::Device {
+                path,
                 file: None,
+                reporter: reporter.clone(),
             },
-            Destination::File(path) => To::File {
-                part: PartFile::create(path)?,
+            Written::Whole(path) => To::File {
+                part: PartFile::create(&path, reporter)?,
                 written: 0,
                 started: 0,
             },
@@ -126,29 +215,15 @@ impl Destination {
     /// beside it and removed at once. A FIFO or device is not opened (a FIFO
     /// would wait for its reader). A folder where no file can be written is
     /// an error (exit 1).
-    pub fn check(&self) -> anyhow::Result<()> {
-        if let Destination::File(path) = self {
-            PartFile::create(path)?;
+    pub fn check(&self, reporter: &Reporter) -> Result<()> {
+        if let Written::Whole(path) = self.written()? {
+            PartFile::create(&path, reporter)?;
         }
         Ok(())
     }
 }
 
-/// Standard output's reader has gone (`| head` has read enough): the
-/// reader chose to stop. It stands inside the `io::Error` (of kind
-/// `BrokenPipe`) of a write to standard output, so that a program tells it
-/// from the broken pipe of a FIFO it was given as a file, whose output
-/// mattered.
-#[derive(Debug)]
-pub struct ReaderGone;
-
-impl std::fmt::Display for ReaderGone {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("standard output was closed by its reader (broken pipe)")
-    }
-}
-
-impl std::error::Error for ReaderGone {}
+pub use crate::error::ReaderGone;
 
 /// The error of a write to standard output: a broken pipe becomes
 /// [`ReaderGone`] (still of kind `BrokenPipe`); any other stays as it is.
@@ -170,6 +245,7 @@ enum To {
     Device {
         path: PathBuf,
         file: Option<File>,
+        reporter: Reporter,
     },
     /// A temporary file, whose data is handed to the disk every
     /// [`WRITEBACK_STEP`] bytes (`started` is where the last handing began).
@@ -183,21 +259,30 @@ enum To {
 impl Sink {
     /// Ends the output: flushed; a regular file synced and renamed into
     /// place. Call it only once the output is whole and right.
-    pub fn finish(mut self) -> anyhow::Result<()> {
+    pub fn finish(mut self) -> Result<()> {
         match self.to {
-            To::Stdout(mut out) => Ok(out.flush().map_err(on_stdout)?),
+            To::Stdout(mut out) => out.flush().map_err(on_stdout).map_err(io_error),
             // Opened even when nothing was written: its reader gets its end.
-            To::Device { .. } => Ok(self.flush()?),
+            To::Device { .. } => self.flush().map_err(io_error),
             To::File { part, .. } => part.persist(),
         }
     }
 }
 
+/// An I/O error as it is, of its kind ([`io_kind`]): the caller says where.
+fn io_error(e: io::Error) -> Error {
+    Error::from_source(io_kind(&e), e)
+}
+
 /// Opens the device at its first use.
-fn opened<'f>(file: &'f mut Option<File>, path: &Path) -> io::Result<&'f mut File> {
+fn opened<'f>(
+    file: &'f mut Option<File>,
+    path: &Path,
+    reporter: &Reporter,
+) -> io::Result<&'f mut File> {
     match file {
         Some(file) => Ok(file),
-        None => Ok(file.insert(open_device(path)?)),
+        None => Ok(file.insert(open_device(path, reporter)?)),
     }
 }
 
@@ -218,7 +303,11 @@ impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match &mut self.to {
             To::Stdout(out) => out.write(buf).map_err(on_stdout),
-            To::Device { path, file } => opened(file, path)?
+            To::Device {
+                path,
+                file,
+                reporter,
+            } => opened(file, path, reporter)?
                 .write(buf)
                 .map_err(|e| reader_gone(e, path)),
             To::File {
@@ -240,7 +329,11 @@ impl Write for Sink {
     fn flush(&mut self) -> io::Result<()> {
         match &mut self.to {
             To::Stdout(out) => out.flush().map_err(on_stdout),
-            To::Device { path, file } => opened(file, path)?
+            To::Device {
+                path,
+                file,
+                reporter,
+            } => opened(file, path, reporter)?
                 .flush()
                 .map_err(|e| reader_gone(e, path)),
             To::File { .. } => Ok(()),
@@ -257,8 +350,8 @@ pub(crate) fn folder_of(path: &Path) -> &Path {
 }
 
 /// Opens a FIFO or character device for writing, as it is.
-fn open_device(path: &Path) -> io::Result<File> {
-    note(format!(
+fn open_device(path: &Path, reporter: &Reporter) -> io::Result<File> {
+    reporter.note(format!(
         "writing straight to {} (not a regular file: no temporary file, no rename)",
         path.display()
     ));
@@ -282,17 +375,23 @@ struct PartFile {
 impl PartFile {
     /// Creates the temporary file for `path`, after removing those that runs
     /// which have died left beside it.
-    fn create(path: &Path) -> anyhow::Result<PartFile> {
+    fn create(path: &Path, reporter: &Reporter) -> Result<PartFile> {
         let name = path
             .file_name()
-            .with_context(|| format!("{}: not a file name", path.display()))?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("{}: not a file name", path.display()),
+                )
+            })?
             .to_string_lossy()
             .into_owned();
         let folder = folder_of(path);
-        remove_stale_parts(folder, &name);
+        remove_stale_parts(folder, &name, reporter);
         let (file, part) = create_unique(folder, &name)?;
         // The lock says "a live run writes this": other runs leave it alone.
         file.try_lock()
+            .of_kind(ErrorKind::Io)
             .with_context(|| format!("cannot lock {}", part.display()))?;
         // Replacing a file keeps its permissions (a 0600 file stays 0600).
         if let Some(meta) = fs::metadata(path).ok().filter(fs::Metadata::is_file) {
@@ -309,13 +408,14 @@ impl PartFile {
 
     /// Makes the temporary file the results file: its data on disk first,
     /// then the rename, then the folder's entry on disk.
-    fn persist(mut self) -> anyhow::Result<()> {
+    fn persist(mut self) -> Result<()> {
         self.file
             .sync_data()
             .with_context(|| format!("writing {}", self.part.display()))?;
         // Rename only the file this run wrote and checked.
         if !same_file(&self.file, &self.part) {
-            anyhow::bail!(
+            fail!(
+                Io,
                 "{} was replaced by another program while the results were written; \
                  nothing was renamed to {}",
                 self.part.display(),
@@ -377,7 +477,7 @@ fn is_part_of(file_name: &str, name: &str) -> bool {
     }
 }
 
-fn create_unique(folder: &Path, name: &str) -> anyhow::Result<(File, PathBuf)> {
+fn create_unique(folder: &Path, name: &str) -> Result<(File, PathBuf)> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     for _ in 0..16 {
@@ -387,13 +487,15 @@ fn create_unique(folder: &Path, name: &str) -> anyhow::Result<(File, PathBuf)> {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             // A folder that exists but takes no file: a file that cannot be
             // written (exit 1), not a usage error.
-            Err(e) => anyhow::bail!(
+            Err(e) => fail!(
+                Io,
                 "cannot create a file in {} (for {name}): {e}",
                 folder.display()
             ),
         }
     }
-    anyhow::bail!(
+    fail!(
+        Io,
         "cannot create a temporary file in {}: every name tried exists",
         folder.display()
     )
@@ -401,7 +503,7 @@ fn create_unique(folder: &Path, name: &str) -> anyhow::Result<(File, PathBuf)> {
 
 /// Removes the temporary files for `name` in `folder` that no live run holds
 /// locked: what runs that died left behind. Best effort.
-fn remove_stale_parts(folder: &Path, name: &str) {
+fn remove_stale_parts(folder: &Path, name: &str, reporter: &Reporter) {
     let Ok(entries) = fs::read_dir(folder) else {
         return;
     };
@@ -422,7 +524,7 @@ fn remove_stale_parts(folder: &Path, name: &str) {
         };
         if file.try_lock().is_ok() && same_file(&file, &path) {
             let _ = fs::remove_file(&path);
-            note(format!(
+            reporter.note(format!(
                 "removed {}, left by an interrupted download",
                 path.display()
             ));
@@ -493,8 +595,9 @@ fn start_writeback(file: &File, from: u64, to: u64) {
 fn start_writeback(_: &File, _: u64, _: u64) {}
 
 /// Follows a chain of symbolic links to the path it ends at, which need not
-/// exist yet (a link to a file the first run creates).
-fn follow_links(flag: &str, path: &Path) -> anyhow::Result<PathBuf> {
+/// exist yet (a link to a file the first run creates); `Err` holds where a
+/// chain too long to end was given up.
+fn follow_links(path: &Path) -> Result<std::result::Result<PathBuf, PathBuf>> {
     let mut path = path.to_path_buf();
     for _ in 0..40 {
         match fs::symlink_metadata(&path) {
@@ -503,13 +606,10 @@ fn follow_links(flag: &str, path: &Path) -> anyhow::Result<PathBuf> {
                     .with_context(|| format!("cannot read the link {}", path.display()))?;
                 path = folder_of(&path).join(target);
             }
-            _ => return Ok(path),
+            _ => return Ok(Ok(path)),
         }
     }
-    bail_usage!(
-        "{flag} {}: too many levels of symbolic links",
-        path.display()
-    )
+    Ok(Err(path))
 }
 
 #[cfg(unix)]
@@ -544,14 +644,14 @@ mod tests {
         let path = dir.join("out");
         let dest = Destination::File(path.clone());
         let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
-        let mut sink = dest.create().unwrap();
+        let mut sink = dest.create(&Reporter::silent()).unwrap();
         for piece in data.chunks(3000) {
             sink.write_all(piece).unwrap();
         }
         assert!(!path.exists(), "not before finish");
         sink.finish().unwrap();
         assert_eq!(fs::read(&path).unwrap(), data);
-        let mut dropped = dest.create().unwrap();
+        let mut dropped = dest.create(&Reporter::silent()).unwrap();
         dropped.write_all(b"half").unwrap();
         drop(dropped);
         assert_eq!(
@@ -571,11 +671,11 @@ mod tests {
     fn a_check_leaves_nothing_behind_and_finds_a_folder_that_takes_no_file() {
         let dir = temp_folder("check");
         let dest = Destination::File(dir.join("r.jsonl"));
-        dest.check().unwrap();
+        dest.check(&Reporter::silent()).unwrap();
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 0, "nothing left");
         let gone = Destination::File(dir.join("no-such-folder").join("r.jsonl"));
-        let err = gone.check().unwrap_err();
-        assert_eq!(crate::error::exit_code(&err), 1, "{err:#}");
+        let err = gone.check(&Reporter::silent()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Io, "{err:#}");
         assert!(
             err.to_string().starts_with("cannot create a file in "),
             "{err}"
@@ -600,10 +700,10 @@ mod tests {
         // A run that died: its file is there, unlocked.
         let stale = dir.join(part_name("r.jsonl", 1));
         fs::write(&stale, b"half").unwrap();
-        let mut first = PartFile::create(&path).unwrap();
+        let mut first = PartFile::create(&path, &Reporter::silent()).unwrap();
         assert!(!stale.exists(), "a dead run's file is removed");
         // A second run while the first lives: the first's file stays.
-        let mut second = PartFile::create(&path).unwrap();
+        let mut second = PartFile::create(&path, &Reporter::silent()).unwrap();
         assert!(first.part.exists() && second.part.exists());
         assert_ne!(first.part, second.part);
         first.file.write_all(b"one\n").unwrap();
@@ -621,7 +721,7 @@ mod tests {
     fn a_replaced_temporary_file_is_not_renamed() {
         let dir = temp_folder("swap");
         let path = dir.join("r.jsonl");
-        let part = PartFile::create(&path).unwrap();
+        let part = PartFile::create(&path, &Reporter::silent()).unwrap();
         let name = part.part.clone();
         fs::remove_file(&name).unwrap();
         fs::write(&name, b"someone else's\n").unwrap();
@@ -640,7 +740,7 @@ mod tests {
         let path = dir.join("r.jsonl");
         fs::write(&path, b"old").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-        let mut part = PartFile::create(&path).unwrap();
+        let mut part = PartFile::create(&path, &Reporter::silent()).unwrap();
         part.file.write_all(b"new").unwrap();
         part.persist().unwrap();
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -714,8 +814,122 @@ mod tests {
             String::new(),
         ] {
             let err = for_path(&bad).unwrap_err();
-            assert_eq!(crate::error::exit_code(&err), 2, "{bad}: {err}");
+            assert_eq!(err.kind(), ErrorKind::Usage, "{bad}: {err}");
         }
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// Writes `data` to `dest` as a program does: a sink, then `finish`.
+    fn write_whole(dest: &Destination, data: &[u8]) -> Result<()> {
+        let mut sink = dest.create(&Reporter::silent())?;
+        sink.write_all(data).context("writing")?;
+        sink.finish()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_made_by_hand_is_written_through_and_stays_a_link() {
+        let dir = temp_folder("link");
+        let target = dir.join("r.jsonl");
+        let link = dir.join("link.jsonl");
+        std::os::unix::fs::symlink("r.jsonl", &link).unwrap();
+        let is_link = || {
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        };
+        // A link to a file not there yet: the first run makes the file.
+        write_whole(&Destination::File(link.clone()), b"first\n").unwrap();
+        assert!(is_link(), "the link stays a link");
+        assert_eq!(fs::read(&target).unwrap(), b"first\n");
+        write_whole(&Destination::File(link.clone()), b"second\n").unwrap();
+        assert!(is_link(), "the link stays a link");
+        assert_eq!(fs::read_link(&link).unwrap(), Path::new("r.jsonl"));
+        assert_eq!(fs::read(&target).unwrap(), b"second\n");
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 2, "no temporary file");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn dev_null_made_by_hand_is_written_not_replaced() {
+        use std::os::unix::fs::FileTypeExt as _;
+        let null = Path::new("/dev/null");
+        let parts_beside = || {
+            fs::read_dir("/dev")
+                .unwrap()
+                .flatten()
+                .filter(|e| is_part_of(&e.file_name().to_string_lossy(), "null"))
+                .count()
+        };
+        for dest in [
+            Destination::File(null.to_path_buf()),
+            Destination::for_path("--output", null, "out.jsonl").unwrap(),
+        ] {
+            let mut sink = dest.create(&Reporter::silent()).unwrap();
+            // Asserted before `finish`: had a temporary file been made, the
+            // failed test drops it, and nothing is renamed over /dev/null.
+            assert_eq!(parts_beside(), 0, "{dest:?}: a temporary file in /dev");
+            sink.write_all(b"gone\n").unwrap();
+            sink.finish().unwrap();
+            let kind = fs::symlink_metadata(null).unwrap().file_type();
+            assert!(kind.is_char_device(), "{dest:?}: /dev/null was replaced");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_made_by_hand_is_streamed_to_its_reader() {
+        use std::os::unix::fs::FileTypeExt as _;
+        let dir = temp_folder("fifo");
+        let fifo = dir.join("r.jsonl");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        let reader = std::thread::spawn({
+            let fifo = fifo.clone();
+            move || fs::read(fifo)
+        });
+        let mut sink = Destination::File(fifo.clone())
+            .create(&Reporter::silent())
+            .unwrap();
+        // Before any write: a temporary file beside the FIFO would be
+        // renamed over it, and its reader would wait for ever.
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "a temporary file");
+        sink.write_all(b"streamed\n").unwrap();
+        sink.finish().unwrap();
+        let kind = fs::symlink_metadata(&fifo).unwrap().file_type();
+        assert!(kind.is_fifo(), "the FIFO was replaced");
+        assert_eq!(reader.join().unwrap().unwrap(), b"streamed\n");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_folder_made_by_hand_is_refused_before_anything_is_written() {
+        let dir = temp_folder("folder");
+        let dest = Destination::File(dir.clone());
+        let Err(err) = dest.create(&Reporter::silent()) else {
+            panic!("a sink for a folder");
+        };
+        assert_eq!(err.kind(), ErrorKind::Usage, "{err:#}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{} is a folder; the output must go to a file",
+                dir.display()
+            )
+        );
+        assert_eq!(
+            dest.check(&Reporter::silent()).unwrap_err().kind(),
+            ErrorKind::Usage
+        );
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let parts = fs::read_dir(folder_of(&dir))
+            .unwrap()
+            .flatten()
+            .filter(|e| is_part_of(&e.file_name().to_string_lossy(), &name))
+            .count();
+        assert_eq!(parts, 0, "no temporary file beside the folder");
         let _ = fs::remove_dir_all(&dir);
     }
 }

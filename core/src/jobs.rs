@@ -1,19 +1,19 @@
 //! Compliance jobs: their type, status and id, and the job object itself.
 //!
-//! A [`Job`] keeps the API's object whole, unknown fields included, so that
-//! printing it shows exactly what the API said; accessors read the fields
-//! this tool uses, leniently (an unknown status is shown as it is).
+//! A [`Job`] is read once, when it arrives: its fields typed, with what
+//! each status allows (an upload, a download) in its methods here. It keeps
+//! the API's object whole too, unknown fields included, so that printing it
+//! shows exactly what the API said (an unknown status is shown as it is).
 
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
-use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::error::NotValid;
-use crate::time::Timestamp;
+use crate::error::{fail, Error, ErrorKind, NotValid, Result};
+use crate::time::{human_duration, Timestamp};
 
 /// The longest job name the API accepts.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -158,9 +158,13 @@ impl JobId {
 
     /// Takes the id of a job the API sent; it goes into a URL, so it is
     /// checked too, but an odd one is the API's fault, not a flag's.
-    pub fn from_api(value: &str) -> anyhow::Result<JobId> {
-        JobId::parse(value)
-            .with_context(|| format!("the API sent a job id that is not 1 to 19 digits: {value:?}"))
+    pub fn from_api(value: &str) -> Result<JobId> {
+        JobId::parse(value).ok_or_else(|| {
+            Error::new(
+                ErrorKind::BadAnswer,
+                format!("the API sent a job id that is not 1 to 19 digits: {value:?}"),
+            )
+        })
     }
 
     /// The id as text.
@@ -261,89 +265,201 @@ pub struct NewJob {
     pub resumable: bool,
 }
 
-/// A compliance job as the API returned it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Job(Map<String, Value>);
+/// A compliance job as the API returned it: its fields read once, when it
+/// arrives, and the object itself kept to be printed as it came.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    id: String,
+    job_type: String,
+    status: Status,
+    name: Option<String>,
+    created_at: Option<Timestamp>,
+    upload_url: Option<String>,
+    upload_expires_at: Option<Timestamp>,
+    download_url: Option<String>,
+    download_expires_at: Option<Timestamp>,
+    estimated_completion: Option<Timestamp>,
+    resumable: bool,
+    /// The object as the API sent it, fields unknown here included.
+    sent: Map<String, Value>,
+}
 
 impl Job {
-    /// Takes a job object from the API; it must have string `id`, `type` and `status`.
-    pub fn from_value(value: Value) -> anyhow::Result<Job> {
-        let Value::Object(map) = value else {
-            anyhow::bail!("the API sent a job that is not a JSON object");
+    /// Takes a job object from the API; it must have string `id`, `type`
+    /// and `status`. Other fields are read leniently: one of the wrong
+    /// type, or a time that is not one, counts as absent.
+    pub fn from_value(value: Value) -> Result<Job> {
+        let Value::Object(sent) = value else {
+            fail!(BadAnswer, "the API sent a job that is not a JSON object");
         };
-        for field in ["id", "type", "status"] {
-            if !map.get(field).is_some_and(Value::is_string) {
-                anyhow::bail!("the API sent a job without a string {field:?}");
-            }
-        }
-        Ok(Job(map))
-    }
-
-    fn text(&self, field: &str) -> Option<&str> {
-        self.0.get(field).and_then(Value::as_str)
-    }
-
-    fn time(&self, field: &str) -> Option<Timestamp> {
-        self.text(field).and_then(Timestamp::parse)
+        let text = |field: &str| sent.get(field).and_then(Value::as_str);
+        let required = |field: &str| match text(field) {
+            Some(value) => Ok(value.to_string()),
+            None => Err(Error::new(
+                ErrorKind::BadAnswer,
+                format!("the API sent a job without a string {field:?}"),
+            )),
+        };
+        let time = |field: &str| text(field).and_then(Timestamp::parse);
+        Ok(Job {
+            id: required("id")?,
+            job_type: required("type")?,
+            status: Status::parse(&required("status")?),
+            name: text("name").map(str::to_string),
+            created_at: time("created_at"),
+            upload_url: text("upload_url").map(str::to_string),
+            upload_expires_at: time("upload_expires_at"),
+            download_url: text("download_url").map(str::to_string),
+            download_expires_at: time("download_expires_at"),
+            estimated_completion: time("estimated_completion"),
+            resumable: sent
+                .get("resumable")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            sent,
+        })
     }
 
     /// The job id.
     pub fn id(&self) -> &str {
-        self.text("id").unwrap_or_default()
+        &self.id
     }
 
     /// `tweets` or `users` (or what the API sent).
     pub fn job_type(&self) -> &str {
-        self.text("type").unwrap_or_default()
+        &self.job_type
     }
 
     /// The status.
     pub fn status(&self) -> Status {
-        Status::parse(self.text("status").unwrap_or_default())
+        self.status.clone()
     }
 
     /// The name, if the job was given one.
     pub fn name(&self) -> Option<&str> {
-        self.text("name")
+        self.name.as_deref()
     }
 
     /// When the job was created.
     pub fn created_at(&self) -> Option<Timestamp> {
-        self.time("created_at")
+        self.created_at
     }
 
     /// The signed URL to upload the ID file to.
     pub fn upload_url(&self) -> Option<&str> {
-        self.text("upload_url")
+        self.upload_url.as_deref()
     }
 
     /// When the upload window closes.
     pub fn upload_expires_at(&self) -> Option<Timestamp> {
-        self.time("upload_expires_at")
+        self.upload_expires_at
     }
 
     /// The signed URL to download the results from.
     pub fn download_url(&self) -> Option<&str> {
-        self.text("download_url")
+        self.download_url.as_deref()
     }
 
     /// When the download URL stops working.
     pub fn download_expires_at(&self) -> Option<Timestamp> {
-        self.time("download_expires_at")
+        self.download_expires_at
     }
 
     /// When the API expects processing to finish (undocumented; sent by some versions).
     pub fn estimated_completion(&self) -> Option<Timestamp> {
-        self.time("estimated_completion")
+        self.estimated_completion
     }
 
     /// Whether the upload URL takes the resumable protocol.
     pub fn resumable(&self) -> bool {
-        self.0
-            .get("resumable")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        self.resumable
+    }
+
+    /// The upload URL, if the job still takes its IDs: status `created` and
+    /// the upload window open at `now`. Otherwise a [`Job`](ErrorKind::Job)
+    /// error saying why.
+    pub fn open_upload_url(&self, now: Timestamp) -> Result<&str> {
+        let closed = |at: Option<Timestamp>| {
+            let when = match at {
+                Some(at) => format!(" at {at} ({} ago)", human_duration(at.until(now))),
+                None => String::new(),
+            };
+            Error::new(
+                ErrorKind::Job,
+                format!(
+                    "the upload window of {} closed{when}; IDs can no longer be uploaded to \
+                     it: create a new job",
+                    self.describe()
+                ),
+            )
+        };
+        match self.status() {
+            Status::Created => {}
+            Status::Expired => return Err(closed(self.upload_expires_at())),
+            Status::InProgress | Status::Complete => fail!(
+                Job,
+                "{} already has its IDs: a job takes them once; to check IDs again, \
+                 create a new job",
+                self.describe()
+            ),
+            status => fail!(
+                Job,
+                "{} is {status} and takes no IDs; to check IDs, create a new job",
+                self.describe()
+            ),
+        }
+        if let Some(at) = self.upload_expires_at().filter(|at| *at <= now) {
+            return Err(closed(Some(at)));
+        }
+        self.upload_url().ok_or_else(|| {
+            Error::new(
+                ErrorKind::BadAnswer,
+                format!("{} has no upload_url", self.describe()),
+            )
+        })
+    }
+
+    /// The download URL, if the results can be fetched at `now`: status
+    /// `complete` and the download not expired. Otherwise a
+    /// [`Job`](ErrorKind::Job) error saying why.
+    pub fn ready_download_url(&self, now: Timestamp) -> Result<&str> {
+        match self.status() {
+            Status::Complete => {}
+            Status::Created => fail!(
+                Job,
+                "{} has no IDs yet: upload them first (upload-ids --ids-file FILE --id {}), \
+                 then download its results",
+                self.describe(),
+                self.id()
+            ),
+            Status::InProgress => fail!(
+                Job,
+                "{} is not complete yet: wait with --wait, or later run list-job --id {} --wait",
+                self.describe(),
+                self.id()
+            ),
+            Status::Expired => fail!(
+                Job,
+                "{} has no results: its upload window closed without IDs; to check IDs, \
+                 create a new job",
+                self.describe()
+            ),
+            _ => fail!(Job, "{} has no results to download", self.describe()),
+        }
+        if let Some(at) = self.download_expires_at().filter(|at| *at <= now) {
+            fail!(
+                Job,
+                "the results of {} expired at {at}; they can no longer be downloaded: \
+                 create a new job and upload the IDs again",
+                self.describe()
+            );
+        }
+        self.download_url().ok_or_else(|| {
+            Error::new(
+                ErrorKind::BadAnswer,
+                format!("{} has no download_url", self.describe()),
+            )
+        })
     }
 
     /// A short name for messages: `tweets job 123 ("name")`.
@@ -395,6 +511,24 @@ impl Job {
         b.created_at()
             .cmp(&a.created_at())
             .then_with(|| by_id(b).cmp(&by_id(a)))
+    }
+}
+
+impl Serialize for Job {
+    /// The object as the API sent it.
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        self.sent.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Job {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Job, D::Error> {
+        Job::from_value(Value::deserialize(deserializer)?).map_err(serde::de::Error::custom)
     }
 }
 

@@ -12,11 +12,11 @@
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
-use crate::error::{ApiError, StorageError, Transient, Unreachable};
-use crate::messages::note;
+use crate::error::{Error, ErrorKind, Result, RetryAt, GUESSED_RESET};
+use crate::report::Reporter;
 use crate::time::{human_duration, Timestamp};
 
-/// How failures are retried.
+/// How failed requests and transfers are retried.
 #[derive(Clone, Copy, Debug)]
 pub struct RetryPolicy {
     /// Retries after the first attempt (0: never retry).
@@ -46,77 +46,33 @@ const UNREACHABLE_WAIT: Duration = Duration::from_millis(500);
 
 /// Whether an error is worth another try, and the earliest time for it.
 enum Verdict {
-    Retry(Option<Until>),
+    Retry(Option<RetryAt>),
     Unreachable,
     Final,
 }
 
-/// The earliest time for another try that an answer set, and how.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Until {
-    /// A 429's `x-rate-limit-reset` (or its `Retry-After`, if later).
-    Reset(Timestamp),
-    /// `Retry-After` alone.
-    Asked(Timestamp),
-    /// A 429 that gave no time: [`GUESSED_RESET`] from then.
-    Guessed(Timestamp),
-}
-
-impl Until {
-    fn at(self) -> Timestamp {
-        match self {
-            Until::Reset(at) | Until::Asked(at) | Until::Guessed(at) => at,
-        }
-    }
-
-    /// What to wait for, for a message: `the rate limit resets at …`.
-    fn describe(self) -> String {
-        match self {
-            Until::Reset(at) => format!("the rate limit resets at {at}"),
-            Until::Asked(at) => format!("the server asks to be tried again at {at} (Retry-After)"),
-            Until::Guessed(at) => format!(
-                "the API gave no time the rate limit resets (x-rate-limit-reset), so the next \
-                 try waits {} until {at}",
-                human_duration(GUESSED_RESET)
-            ),
-        }
+/// What to wait for, for a message: `the rate limit resets at …`.
+fn describe(until: RetryAt) -> String {
+    match until {
+        RetryAt::Reset(at) => format!("the rate limit resets at {at}"),
+        RetryAt::Asked(at) => format!("the server asks to be tried again at {at} (Retry-After)"),
+        RetryAt::Guessed(at) => format!(
+            "the API gave no time the rate limit resets (x-rate-limit-reset), so the next \
+             try waits {} until {at}",
+            human_duration(GUESSED_RESET)
+        ),
     }
 }
 
-/// How long a 429 without a reset time or `Retry-After` waits.
-const GUESSED_RESET: Duration = Duration::from_secs(60);
-
-fn judge(e: &anyhow::Error) -> Verdict {
-    for cause in e.chain() {
-        if cause.is::<Unreachable>() {
-            return Verdict::Unreachable;
+/// What the error's kind says of another try: the one place it is decided.
+fn judge(e: &Error) -> Verdict {
+    match e.kind() {
+        ErrorKind::Unreachable => Verdict::Unreachable,
+        ErrorKind::Transient | ErrorKind::Unavailable | ErrorKind::RateLimited => {
+            Verdict::Retry(e.retry_at())
         }
-        if cause.is::<Transient>() {
-            return Verdict::Retry(None);
-        }
-        if let Some(storage) = cause.downcast_ref::<StorageError>() {
-            return match storage.status {
-                429 | 500 | 502 | 503 | 504 => Verdict::Retry(None),
-                _ => Verdict::Final,
-            };
-        }
-        if let Some(api) = cause.downcast_ref::<ApiError>() {
-            return match api.status {
-                500 | 502 | 503 | 504 => Verdict::Retry(api.retry_after.map(Until::Asked)),
-                429 => Verdict::Retry(Some(match (api.rate_limit_reset, api.retry_after) {
-                    (Some(reset), asked) => Until::Reset(asked.map_or(reset, |a| a.max(reset))),
-                    (None, Some(asked)) => Until::Asked(asked),
-                    (None, None) => Until::Guessed(Timestamp::from_millis(
-                        Timestamp::now()
-                            .millis()
-                            .saturating_add(GUESSED_RESET.as_millis() as i64),
-                    )),
-                })),
-                _ => Verdict::Final,
-            };
-        }
+        _ => Verdict::Final,
     }
-    Verdict::Final
 }
 
 /// Counts the attempts of one operation and decides on each failure.
@@ -132,16 +88,19 @@ pub(crate) struct Retrier {
     retries: u32,
     /// An outer bound on the whole operation, and the flag that set it.
     deadline: Option<(Instant, &'static str)>,
+    /// Where each retry is told.
+    reporter: Reporter,
 }
 
 impl Retrier {
     /// Starts counting for one operation.
-    pub(crate) fn new(policy: RetryPolicy) -> Retrier {
+    pub(crate) fn new(policy: RetryPolicy, reporter: Reporter) -> Retrier {
         Retrier {
             policy,
             failing_since: None,
             retries: 0,
             deadline: None,
+            reporter,
         }
     }
 
@@ -177,7 +136,7 @@ impl Retrier {
     /// After a failed attempt: if the error is worth another try within the
     /// bounds, says so on stderr (one line, with the reason), waits, and returns
     /// `Ok`; otherwise returns the error, for the caller to give up with.
-    pub(crate) fn after_failure(&mut self, e: anyhow::Error) -> anyhow::Result<()> {
+    pub(crate) fn after_failure(&mut self, e: Error) -> Result<()> {
         let (until, limit) = match judge(&e) {
             Verdict::Final => return Err(e),
             Verdict::Retry(until) => (until, self.policy.retries),
@@ -193,7 +152,7 @@ impl Retrier {
         }
         let wait = match until {
             // A reset is in whole seconds: a second more is surely past it.
-            Some(Until::Reset(at)) => Timestamp::now().until(at) + Duration::from_secs(1),
+            Some(RetryAt::Reset(at)) => Timestamp::now().until(at) + Duration::from_secs(1),
             Some(until) => Timestamp::now().until(until.at()),
             None if limit < self.policy.retries => UNREACHABLE_WAIT,
             None => self.backoff(),
@@ -201,9 +160,7 @@ impl Retrier {
         if let Some((deadline, flag)) = self.deadline {
             if now + wait > deadline {
                 return Err(match until {
-                    Some(until) => {
-                        e.context(format!("{}, after {flag} runs out", until.describe()))
-                    }
+                    Some(until) => e.context(format!("{}, after {flag} runs out", describe(until))),
                     None if self.retries == 0 => e.context(format!("{flag} ran out")),
                     None => e.context(format!("{flag} ran out while retrying")),
                 });
@@ -214,7 +171,7 @@ impl Retrier {
             return Err(match until {
                 Some(until) => e.context(format!(
                     "{}, past the retry time of {}",
-                    until.describe(),
+                    describe(until),
                     human_duration(self.policy.budget)
                 )),
                 None => e.context(format!(
@@ -225,17 +182,18 @@ impl Retrier {
         }
         self.retries += 1;
         let when = match until {
-            Some(Until::Reset(at)) => format!("waiting until the rate limit resets at {at}"),
-            Some(Until::Asked(at)) => {
+            Some(RetryAt::Reset(at)) => format!("waiting until the rate limit resets at {at}"),
+            Some(RetryAt::Asked(at)) => {
                 format!("waiting until {at}, as the server asks (Retry-After)")
             }
-            Some(Until::Guessed(at)) => format!(
+            Some(RetryAt::Guessed(at)) => format!(
                 "the API gave no time the rate limit resets: waiting {} until {at}",
                 human_duration(GUESSED_RESET)
             ),
             None => format!("retrying in {}", human_duration_fine(wait)),
         };
-        note(format!("retry {}/{limit}: {e:#}; {when}", self.retries));
+        self.reporter
+            .note(format!("retry {}/{limit}: {e:#}; {when}", self.retries));
         std::thread::sleep(wait);
         Ok(())
     }
@@ -266,9 +224,10 @@ fn human_duration_fine(d: Duration) -> String {
 /// Runs `attempt` until it succeeds or the policy gives up.
 pub(crate) fn with_retries<T>(
     policy: RetryPolicy,
-    mut attempt: impl FnMut() -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
-    Retrier::new(policy).run(|_| attempt())
+    reporter: Reporter,
+    mut attempt: impl FnMut() -> Result<T>,
+) -> Result<T> {
+    Retrier::new(policy, reporter).run(|_| attempt())
 }
 
 impl Retrier {
@@ -276,8 +235,8 @@ impl Retrier {
     /// attempt is told how long it may take ([`Retrier::time_left`]).
     pub(crate) fn run<T>(
         mut self,
-        mut attempt: impl FnMut(Option<Duration>) -> anyhow::Result<T>,
-    ) -> anyhow::Result<T> {
+        mut attempt: impl FnMut(Option<Duration>) -> Result<T>,
+    ) -> Result<T> {
         loop {
             match attempt(self.time_left()) {
                 Ok(value) => return Ok(value),
@@ -290,6 +249,7 @@ impl Retrier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ApiError;
 
     fn quick() -> RetryPolicy {
         RetryPolicy {
@@ -300,8 +260,12 @@ mod tests {
         }
     }
 
-    fn api(status: u16) -> anyhow::Error {
-        ApiError::decode("GET /x".into(), status, None, b"{}").into()
+    fn api(status: u16) -> Error {
+        ApiError::decode("GET /x".into(), status, None, b"{}").into_error()
+    }
+
+    fn with_retries<T>(policy: RetryPolicy, attempt: impl FnMut() -> Result<T>) -> Result<T> {
+        super::with_retries(policy, Reporter::silent(), attempt)
     }
 
     #[test]
@@ -311,7 +275,7 @@ mod tests {
             n += 1;
             match n {
                 1 => Err(api(503)),
-                2 => Err(anyhow::Error::new(Transient("connection reset".into()))),
+                2 => Err(Error::new(ErrorKind::Transient, "connection reset")),
                 _ => Ok(n),
             }
         });
@@ -322,7 +286,7 @@ mod tests {
     fn never_retries_client_errors() {
         for status in [400, 401, 403, 404, 409] {
             let mut n = 0;
-            let out: anyhow::Result<()> = with_retries(quick(), || {
+            let out: Result<()> = with_retries(quick(), || {
                 n += 1;
                 Err(api(status))
             });
@@ -334,7 +298,7 @@ mod tests {
     #[test]
     fn gives_up_after_the_retries() {
         let mut n = 0;
-        let out: anyhow::Result<()> = with_retries(quick(), || {
+        let out: Result<()> = with_retries(quick(), || {
             n += 1;
             Err(api(500))
         });
@@ -346,9 +310,9 @@ mod tests {
     fn an_unreachable_server_is_tried_once_more_quickly() {
         let started = Instant::now();
         let mut n = 0;
-        let out: anyhow::Result<()> = with_retries(RetryPolicy::default(), || {
+        let out: Result<()> = with_retries(RetryPolicy::default(), || {
             n += 1;
-            Err(anyhow::Error::new(Unreachable("connection refused".into())))
+            Err(Error::new(ErrorKind::Unreachable, "connection refused"))
         });
         assert_eq!(n, 2);
         assert!(started.elapsed() < Duration::from_secs(2));
@@ -359,9 +323,9 @@ mod tests {
     fn a_reset_past_the_budget_fails_at_once_naming_it() {
         let reset = Timestamp::from_millis(Timestamp::now().millis() + 3_600_000);
         let mut n = 0;
-        let out: anyhow::Result<()> = with_retries(quick(), || {
+        let out: Result<()> = with_retries(quick(), || {
             n += 1;
-            Err(ApiError::decode("GET /x".into(), 429, Some(reset), b"{}").into())
+            Err(ApiError::decode("GET /x".into(), 429, Some(reset), b"{}").into_error())
         });
         assert_eq!(n, 1);
         let msg = format!("{:#}", out.unwrap_err());
@@ -379,13 +343,13 @@ mod tests {
             ..quick()
         };
         let started = Instant::now();
-        let mut retrier = Retrier::new(policy);
+        let mut retrier = Retrier::new(policy, Reporter::silent());
         let mut attempts = 0;
         let err = loop {
             attempts += 1;
             // Each attempt gets a little further, then breaks.
             retrier.progressed();
-            let broke = anyhow::Error::new(Transient("the body ended early".into()));
+            let broke = Error::new(ErrorKind::Transient, "the body ended early");
             if let Err(e) = retrier.after_failure(broke) {
                 break e;
             }
@@ -398,9 +362,9 @@ mod tests {
     #[test]
     fn a_deadline_bounds_retries_and_rate_limit_waits() {
         let reset = Timestamp::from_millis(Timestamp::now().millis() + 60_000);
-        let mut retrier = Retrier::new(RetryPolicy::default())
+        let mut retrier = Retrier::new(RetryPolicy::default(), Reporter::silent())
             .until(Some(Instant::now() + Duration::from_secs(2)), "--timeout");
-        let e = ApiError::decode("GET /x".into(), 429, Some(reset), b"{}").into();
+        let e = ApiError::decode("GET /x".into(), 429, Some(reset), b"{}").into_error();
         let msg = format!("{:#}", retrier.after_failure(e).unwrap_err());
         assert!(
             msg.contains(&format!(
@@ -409,23 +373,26 @@ mod tests {
             "{msg}"
         );
         assert!(retrier.time_left().unwrap() <= Duration::from_secs(2));
-        assert_eq!(Retrier::new(RetryPolicy::default()).time_left(), None);
+        assert_eq!(
+            Retrier::new(RetryPolicy::default(), Reporter::silent()).time_left(),
+            None
+        );
     }
 
     /// An API error of `status` with the reset and `Retry-After` given, in
     /// milliseconds from now.
-    fn asking(status: u16, reset: Option<i64>, retry_after: Option<i64>) -> anyhow::Error {
+    fn asking(status: u16, reset: Option<i64>, retry_after: Option<i64>) -> Error {
         let at = |ms: i64| Timestamp::from_millis(Timestamp::now().millis() + ms);
         let mut e = ApiError::decode("GET /x".into(), status, reset.map(at), b"{}");
         e.retry_after = retry_after.map(at);
-        e.into()
+        e.into_error()
     }
 
     #[test]
     fn retry_after_is_honoured_on_a_503_and_a_429() {
         for status in [503, 429] {
             let started = Instant::now();
-            let mut retrier = Retrier::new(quick());
+            let mut retrier = Retrier::new(quick(), Reporter::silent());
             retrier
                 .after_failure(asking(status, None, Some(300)))
                 .unwrap();
@@ -441,8 +408,9 @@ mod tests {
     #[test]
     fn a_wait_past_the_deadline_fails_at_once_saying_whose_time_it_is() {
         let deadline = || Some(Instant::now() + Duration::from_secs(2));
-        let fail = |e: anyhow::Error| {
-            let mut retrier = Retrier::new(RetryPolicy::default()).until(deadline(), "--timeout");
+        let fail = |e: Error| {
+            let mut retrier = Retrier::new(RetryPolicy::default(), Reporter::silent())
+                .until(deadline(), "--timeout");
             let started = Instant::now();
             let msg = format!("{:#}", retrier.after_failure(e).unwrap_err());
             assert!(started.elapsed() < Duration::from_secs(1), "at once: {msg}");
@@ -465,19 +433,22 @@ mod tests {
             "{msg}"
         );
         // Before any retry, the timeout has simply run out.
-        let mut retrier =
-            Retrier::new(RetryPolicy::default()).until(Some(Instant::now()), "--timeout");
+        let mut retrier = Retrier::new(RetryPolicy::default(), Reporter::silent())
+            .until(Some(Instant::now()), "--timeout");
         let msg = format!("{:#}", retrier.after_failure(api(503)).unwrap_err());
         assert!(msg.starts_with("--timeout ran out: GET /x"), "{msg}");
     }
 
     #[test]
     fn backoff_grows_and_stays_capped() {
-        let mut r = Retrier::new(RetryPolicy {
-            first_wait: Duration::from_secs(1),
-            max_wait: Duration::from_secs(8),
-            ..RetryPolicy::default()
-        });
+        let mut r = Retrier::new(
+            RetryPolicy {
+                first_wait: Duration::from_secs(1),
+                max_wait: Duration::from_secs(8),
+                ..RetryPolicy::default()
+            },
+            Reporter::silent(),
+        );
         for (retries, cap) in [(0, 1), (1, 2), (2, 4), (3, 8), (10, 8)] {
             r.retries = retries;
             let wait = r.backoff();

@@ -4,9 +4,9 @@
 use std::time::{Duration, Instant};
 
 use crate::client::Client;
+use crate::error::{fail, Result};
 use crate::jobs::{Job, JobId, Status};
-use crate::messages::{note, warn};
-use crate::progress::Progress;
+use crate::report::Progress;
 use crate::time::{human_duration, Timestamp};
 
 /// How long to wait and how often to look: `--interval` and `--timeout`,
@@ -59,14 +59,15 @@ pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// timeout, everything from the start of the run ([`Patience::started`]:
 /// polls, their retries and rate-limit waits) ends by then; a rate limit
 /// that resets later stops the wait at once, naming the reset.
-pub fn wait_for_job(client: &Client, job: Job, patience: Patience) -> anyhow::Result<Job> {
+pub fn wait_for_job(client: &Client, job: Job, patience: Patience) -> Result<Job> {
     let Patience {
         interval, started, ..
     } = patience;
     let id = JobId::from_api(job.id())?;
     let deadline = patience.deadline();
     let retry_time = client.config().retry.budget;
-    let spinner = Progress::spinner(&job.label());
+    let reporter = client.reporter();
+    let spinner = reporter.spinner(&job.label());
     let mut job = job;
     let mut last_status = None;
     let mut said_reset = None;
@@ -75,7 +76,7 @@ pub fn wait_for_job(client: &Client, job: Job, patience: Patience) -> anyhow::Re
         let status = job.status();
         let elapsed = human_duration(started.elapsed());
         if last_status.as_ref() != Some(&status) {
-            note(format!("{}: {status} after {elapsed}", job.label()));
+            reporter.note(format!("{}: {status} after {elapsed}", job.label()));
             last_status = Some(status.clone());
         }
         if status.is_final() {
@@ -100,7 +101,7 @@ pub fn wait_for_job(client: &Client, job: Job, patience: Patience) -> anyhow::Re
             Step::Poll(next) => next,
             Step::AfterReset(next, reset) => {
                 if said_reset.replace(reset) != Some(reset) {
-                    note(format!(
+                    reporter.note(format!(
                         "no API requests are left until the rate limit resets at {reset}: \
                          the next poll comes then"
                     ));
@@ -109,7 +110,7 @@ pub fn wait_for_job(client: &Client, job: Job, patience: Patience) -> anyhow::Re
             }
             Step::ResetTooFar(next, reset) => {
                 if said_reset.replace(reset) != Some(reset) {
-                    warn(format!(
+                    reporter.warn(format!(
                         "the API says no requests are left until {reset}, {} from now and past \
                          the retry time of {}: not waiting for that; polling on at the usual \
                          pace",
@@ -119,14 +120,16 @@ pub fn wait_for_job(client: &Client, job: Job, patience: Patience) -> anyhow::Re
                 }
                 next
             }
-            Step::ResetsAfterTimeout(reset) => anyhow::bail!(
+            Step::ResetsAfterTimeout(reset) => fail!(
+                Job,
                 "gave up waiting after {elapsed}: {} is still {status}, and the rate limit \
                  resets at {reset}, after --timeout runs out",
                 job.label()
             ),
             Step::TimesOut(left) => {
                 sleep_showing(&spinner, &job, &status, started, left);
-                anyhow::bail!(
+                fail!(
+                    Job,
                     "gave up waiting after {}: {} is still {status} (--timeout)",
                     human_duration(started.elapsed()),
                     job.label()

@@ -3,7 +3,7 @@
 //! checker's, against its reference, are in `ids::properties`.)
 
 use compliance_core::error::ApiError;
-use compliance_core::results::ResultsChecker;
+use compliance_core::results::{Event, ResultsChecker};
 use compliance_core::time::Timestamp;
 use proptest::prelude::*;
 
@@ -29,12 +29,17 @@ proptest! {
             format!("{{\"id\":\"{id}\",\"action\":\"delete\",\"created_at\":\"2020-01-01T00:00:00.000Z\",\"reason\":\"{reason}\"}}{}\n", if *crlf { "\r" } else { "" })
         }).collect();
         let mut checker = ResultsChecker::new();
+        let mut passed = Vec::new();
+        let mut sink = |e: &Event<'_>| passed.push((e.id.to_string(), e.reason.to_string()));
         for chunk in body.as_bytes().chunks(piece) {
-            checker.feed(chunk).unwrap();
+            checker.feed_into(chunk, &mut sink).unwrap();
         }
-        let summary = checker.finish().unwrap();
+        let summary = checker.finish_into(&mut sink).unwrap();
         prop_assert_eq!(summary.events, events.len() as u64);
         prop_assert_eq!(summary.reasons.values().sum::<u64>(), events.len() as u64);
+        // The sink gets each event the summary counts, in order.
+        let sent: Vec<(String, String)> = events.iter().map(|(id, reason, _)| (id.clone(), reason.clone())).collect();
+        prop_assert_eq!(passed, sent);
     }
 
     #[test]

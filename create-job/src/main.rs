@@ -29,7 +29,7 @@ Options:
 );
 
 use compliance_core::cli::{self, flags, CommonFlags};
-use compliance_core::NewJob;
+use compliance_core::{NewJob, Result};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -49,7 +49,7 @@ fn main() -> std::process::ExitCode {
     )
 }
 
-fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
+fn run(args: Args, common: CommonFlags) -> Result<()> {
     let new = NewJob {
         job_type: flags::value("--type", &args.flag_type)?,
         name: flags::name(args.flag_name.as_deref())?,
@@ -62,8 +62,8 @@ fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
     let job = client.create_job(&new)?;
     // The job exists now: if stdout fails, even for a reader that has gone,
     // stderr still names it and the run fails.
-    cli::print_json(&job).map_err(|e| {
+    common.print_json(&job).map_err(|e| {
         let what = format!("{} was created, but printing it failed", job.describe());
-        cli::mattered(e, format!("{what} (list-job --id {} shows it)", job.id()))
+        e.mattered(format!("{what} (list-job --id {} shows it)", job.id()))
     })
 }

@@ -32,10 +32,9 @@ Options:
 
 mod summary;
 
-use compliance_core::anyhow;
 use compliance_core::cli::{self, flags, CommonFlags};
 use compliance_core::transfer::{download_sources, Destination, Source};
-use compliance_core::JobRef;
+use compliance_core::{JobRef, Result};
 use serde::Deserialize;
 use summary::JsonSummary;
 
@@ -62,15 +61,15 @@ fn main() -> std::process::ExitCode {
     )
 }
 
-fn run(args: Args, common: CommonFlags) -> anyhow::Result<()> {
+fn run(args: Args, common: CommonFlags) -> Result<()> {
     let patience = flags::patience(&args.flag_interval, args.flag_timeout.as_deref())?;
     let format = flags::format(&args.flag_format)?;
-    let dest = flags::results_file(&args.flag_results_file)?;
+    let dest = flags::results_file(&common, &args.flag_results_file)?;
     if args.flag_check {
         // A name, when given, must be one a job can have (lifecycle.sh's
         // longest part name).
         flags::name(args.flag_name.as_deref())?;
-        return dest.check();
+        return dest.check(common.reporter());
     }
     let sources = flags::sources(
         &args.flag_url,
@@ -82,7 +81,7 @@ fn run(args: Args, common: CommonFlags) -> anyhow::Result<()> {
     let client = cli::client("download-results", &common)?;
     let (done, mut jobs) =
         download_sources(&client, &sources, &dest, format, patience, args.flag_wait)?;
-    cli::note(format!(
+    client.reporter().note(format!(
         "{}: {}",
         dest.describe(),
         done.summary.describe(format)
@@ -96,11 +95,11 @@ fn run(args: Args, common: CommonFlags) -> anyhow::Result<()> {
     if let Some(warning) =
         named.and_then(|first| client.split_run_warning(&first, &dest.describe()))
     {
-        cli::warn(warning);
+        client.reporter().warn(warning);
     }
     // On standard output the results are the data: no summary there.
     if dest != Destination::Stdout {
-        cli::print_json(&JsonSummary::new(&dest, &done))?;
+        common.print_json(&JsonSummary::new(&dest, &done))?;
     }
     Ok(())
 }

@@ -27,7 +27,7 @@ Options:
 
 use compliance_core::cli::{self, flags, CommonFlags};
 use compliance_core::wait::wait_for_job;
-use compliance_core::Status;
+use compliance_core::{Error, ErrorKind, Result, Status};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -50,7 +50,7 @@ fn main() -> std::process::ExitCode {
     )
 }
 
-fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
+fn run(args: Args, common: CommonFlags) -> Result<()> {
     let job_ref = flags::job(
         args.flag_id.as_deref(),
         args.flag_name.as_deref(),
@@ -63,12 +63,13 @@ fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
     if args.flag_wait {
         job = wait_for_job(&client, job, patience)?;
     }
-    let printed = cli::table::print_job(&job, args.flag_json);
+    let printed = cli::table::print_job(&common, &job, args.flag_json);
     // A wait that ends without results fails, even if stdout's reader has gone.
     match job.status() {
-        Status::Failed | Status::Expired if args.flag_wait => {
-            compliance_core::anyhow::bail!("{} ended without results", job.describe())
-        }
+        Status::Failed | Status::Expired if args.flag_wait => Err(Error::new(
+            ErrorKind::Job,
+            format!("{} ended without results", job.describe()),
+        )),
         _ => printed,
     }
 }

@@ -23,6 +23,7 @@ Options:
 );
 
 use compliance_core::cli::{self, flags, CommonFlags};
+use compliance_core::Result;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -41,10 +42,10 @@ fn main() -> std::process::ExitCode {
     )
 }
 
-fn run(args: Args, common: CommonFlags) -> compliance_core::anyhow::Result<()> {
+fn run(args: Args, common: CommonFlags) -> Result<()> {
     let job_type = flags::job_type(args.flag_type.as_deref())?;
     let status = flags::status(args.flag_status.as_deref())?;
     let client = cli::client("list-jobs", &common)?;
     let jobs = client.list_all(job_type, status.as_ref())?;
-    cli::table::print_jobs(&jobs, job_type, status.as_ref(), args.flag_json)
+    cli::table::print_jobs(&common, &jobs, job_type, status.as_ref(), args.flag_json)
 }

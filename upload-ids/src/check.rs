@@ -1,9 +1,8 @@
 //! What `upload-ids --check` does, and prints on stdout.
 
-use compliance_core::anyhow::Result;
-use compliance_core::cli;
+use compliance_core::cli::CommonFlags;
 use compliance_core::transfer::API_HOST_UPLOAD_LIMIT;
-use compliance_core::usage_bail;
+use compliance_core::{usage_bail, Result};
 use serde::Serialize;
 
 use crate::{open, Args};
@@ -27,7 +26,7 @@ struct CheckSummary<'a> {
 
 /// `--check`: the check of an upload, and the count of duplicates; no job,
 /// no token, no request.
-pub(crate) fn check(args: &Args) -> Result<()> {
+pub(crate) fn check(args: &Args, common: &CommonFlags) -> Result<()> {
     let job_flags = [
         &args.flag_url,
         &args.flag_id,
@@ -37,11 +36,11 @@ pub(crate) fn check(args: &Args) -> Result<()> {
     if job_flags.iter().any(|flag| flag.is_some()) {
         usage_bail!("--check takes no job: leave out --url, --id, --name and --type");
     }
-    let ids = open(&args.flag_ids_file)?;
-    let duplicate_ids = ids.count_duplicates()?;
+    let ids = open(common, &args.flag_ids_file)?;
+    let duplicate_ids = ids.count_duplicates(common.reporter())?;
     let stats = ids.stats();
     let over_api_host_limit = stats.normalised_bytes > API_HOST_UPLOAD_LIMIT;
-    cli::note(format!(
+    common.reporter().note(format!(
         "{} passes: {} IDs ({duplicate_ids} duplicate(s)), {} blank line(s) skipped, \
          {} bytes to send",
         ids.name(),
@@ -50,13 +49,13 @@ pub(crate) fn check(args: &Args) -> Result<()> {
         stats.normalised_bytes
     ));
     if over_api_host_limit {
-        cli::note(format!(
+        common.reporter().note(format!(
             "{} bytes are over the API host's limit of {API_HOST_UPLOAD_LIMIT} bytes (1 GiB) \
              for one upload (the 2026 flow): split the IDs over several jobs",
             stats.normalised_bytes
         ));
     }
-    cli::print_json(&CheckSummary {
+    common.print_json(&CheckSummary {
         file: &args.flag_ids_file,
         ids: stats.ids,
         blank_lines: stats.skipped,

@@ -30,9 +30,9 @@ Options:
 mod check;
 mod upload;
 
-use compliance_core::anyhow::Result;
-use compliance_core::cli;
+use compliance_core::cli::{self, CommonFlags};
 use compliance_core::ids::IdFile;
+use compliance_core::Result;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -51,16 +51,16 @@ fn main() -> std::process::ExitCode {
         include_str!("manual.txt"),
         env!("CARGO_PKG_VERSION"),
         |args: Args, common| match args.flag_check {
-            true => check::check(&args),
+            true => check::check(&args, &common),
             false => upload::upload(&args, &common),
         },
     )
 }
 
 /// Checks the ID file as given: a path, or "-" for standard input.
-fn open(file: &str) -> Result<IdFile> {
+fn open(common: &CommonFlags, file: &str) -> Result<IdFile> {
     match file {
-        "-" => IdFile::check_stdin(),
-        path => IdFile::check(&cli::path(path)),
+        "-" => IdFile::check_stdin(common.reporter()),
+        path => IdFile::check(&common.path(path), common.reporter()),
     }
 }

@@ -1,8 +1,8 @@
 //! What an upload does, and prints on stdout.
 
-use compliance_core::anyhow::Result;
 use compliance_core::cli::{self, flags, CommonFlags};
 use compliance_core::transfer::{nothing_uploaded, upload_ids, upload_url_job, UploadTo};
+use compliance_core::Result;
 use serde::Serialize;
 
 use crate::{open, Args};
@@ -31,7 +31,7 @@ pub(crate) fn upload(args: &Args, common: &CommonFlags) -> Result<()> {
         args.flag_type.as_deref(),
     )?;
     let client = cli::client("upload-ids", common)?;
-    let ids = open(&args.flag_ids_file).map_err(nothing_uploaded)?;
+    let ids = open(common, &args.flag_ids_file).map_err(nothing_uploaded)?;
     let job = job_ref.map(|r| client.find_job(&r)).transpose()?;
     let url = args.flag_url.as_deref().unwrap_or_default();
     let (to, label) = match &job {
@@ -40,7 +40,7 @@ pub(crate) fn upload(args: &Args, common: &CommonFlags) -> Result<()> {
     };
     upload_ids(&client, to, &ids)?;
     let stats = ids.stats();
-    cli::note(format!(
+    client.reporter().note(format!(
         "uploaded {} IDs from {} to {label}; {} blank line(s) skipped",
         stats.ids,
         ids.name(),
@@ -50,7 +50,7 @@ pub(crate) fn upload(args: &Args, common: &CommonFlags) -> Result<()> {
         Some(job) => Some(job.id().to_string()),
         None => upload_url_job(&client, url).map(|id| id.as_str().to_string()),
     };
-    cli::print_json(&UploadSummary {
+    common.print_json(&UploadSummary {
         job,
         file: &args.flag_ids_file,
         ids: stats.ids,

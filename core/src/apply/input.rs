@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread;
 
-use crate::error::{bail_usage, usage};
+use crate::error::{bail_usage, Error, ErrorKind, Result};
 
 /// The UTF-8 byte order mark, which some programs put first in a file.
 pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -55,12 +55,12 @@ pub(crate) struct Opened {
 }
 
 /// Opens `input`, inflating it if it is gzip.
-pub(crate) fn open(input: &Input) -> anyhow::Result<Box<dyn BufRead + Send>> {
+pub(crate) fn open(input: &Input) -> Result<Box<dyn BufRead + Send>> {
     open_detected(input).map(|o| o.reader)
 }
 
 /// Opens `input`, inflating it if it is gzip, and says which it was.
-pub(crate) fn open_detected(input: &Input) -> anyhow::Result<Opened> {
+pub(crate) fn open_detected(input: &Input) -> Result<Opened> {
     let name = input.describe();
     let raw: Box<dyn Read + Send> = match input {
         Input::Stdin => Box::new(io::stdin()),
@@ -69,8 +69,8 @@ pub(crate) fn open_detected(input: &Input) -> anyhow::Result<Opened> {
                 bail_usage!("{name} is a folder, not a file");
             }
             Box::new(File::open(path).map_err(|e| match e.kind() {
-                io::ErrorKind::NotFound => usage(format!("{name}: no such file")),
-                _ => usage(format!("cannot open {name}: {e}")),
+                io::ErrorKind::NotFound => Error::usage(format!("{name}: no such file")),
+                _ => Error::usage(format!("cannot open {name}: {e}")),
             })?)
         }
     };
@@ -187,10 +187,10 @@ impl Read for Inflated {
 }
 
 /// An error reading `name`, with its name; corrupt gzip is bad input.
-pub(crate) fn read_error(name: &str, e: io::Error) -> anyhow::Error {
+pub(crate) fn read_error(name: &str, e: io::Error) -> Error {
     if e.kind() == io::ErrorKind::InvalidData {
-        usage(e.to_string())
+        Error::usage(e.to_string())
     } else {
-        anyhow::Error::new(e).context(format!("reading {name}"))
+        Error::from_source(ErrorKind::Io, e).context(format!("reading {name}"))
     }
 }

@@ -42,8 +42,8 @@ use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use crate::destination::Destination;
-use crate::error::{bail_usage, usage};
-use crate::progress::Progress;
+use crate::error::{bail_usage, io_kind, Error, Result};
+use crate::report::{Progress, Reporter};
 
 pub use input::Input;
 pub use report::{Counts, Summary};
@@ -73,6 +73,9 @@ pub struct Apply {
     pub removed: Option<Destination>,
     /// The column of a CSV archive that holds the ID.
     pub id_column: String,
+    /// Where the run's progress, notes and warnings go
+    /// ([`Reporter::silent`]: nowhere).
+    pub reporter: Reporter,
 }
 
 /// The archive's shape, as read from its first bytes.
@@ -107,23 +110,24 @@ const SHAPES: &str = "JSON Lines of Tweet or user objects (twarc2 flatten), twar
 /// Nothing is written before the results are read and every path is
 /// checked; a bad archive line or results line is a usage error naming
 /// the file and line, and leaves no file at the output's path.
-pub fn apply(job: &Apply) -> anyhow::Result<Summary> {
+pub fn apply(job: &Apply) -> Result<Summary> {
     apply_in_pieces(job, input::PIECE)
 }
 
 /// [`apply`], reading the archive `piece` bytes at a time at first (the
 /// tests make pieces small, to cut lines everywhere).
-fn apply_in_pieces(job: &Apply, piece: usize) -> anyhow::Result<Summary> {
+fn apply_in_pieces(job: &Apply, piece: usize) -> Result<Summary> {
     check_paths(job)?;
     let files: Vec<(Of, &Path)> = job
         .results
         .iter()
         .map(|(of, p)| (*of, p.as_path()))
         .collect();
-    let mut verdicts = Verdicts::read(&files)?;
+    let reporter = &job.reporter;
+    let mut verdicts = Verdicts::read(&files, reporter)?;
     let archive = input::open_detected(&job.archive)?;
-    let mut output = Output::new(&job.output)?;
-    let mut report = Report::new(job.removed.as_ref())?;
+    let mut output = Output::new(&job.output, reporter)?;
+    let mut report = Report::new(job.removed.as_ref(), reporter)?;
     let mut run = Run {
         name: job.archive.describe(),
         verdicts: &mut verdicts,
@@ -143,7 +147,7 @@ fn apply_in_pieces(job: &Apply, piece: usize) -> anyhow::Result<Summary> {
             .map(|m| m.len()),
         _ => None,
     };
-    let progress = Progress::bytes("apply", total);
+    let progress = reporter.bytes("apply", total);
     run.stream(archive.reader, &mut output, &progress, piece)?;
     drop(progress);
     let shape = run.shape.unwrap_or(Shape::Records);
@@ -197,8 +201,9 @@ impl Run<'_> {
         out: &mut impl Write,
         progress: &Progress,
         piece: usize,
-    ) -> anyhow::Result<()> {
-        let write_error = |e: io::Error| anyhow::Error::new(e).context("writing the clean archive");
+    ) -> Result<()> {
+        let write_error =
+            |e: io::Error| Error::from_source(io_kind(&e), e).context("writing the clean archive");
         let mut buf = vec![0u8; piece.max(1)];
         let (mut start, mut end) = (0, 0);
         let mut line = 1u64;
@@ -284,7 +289,7 @@ impl Run<'_> {
 
     /// What becomes of one unit (without its line end), which starts on
     /// line `line`.
-    fn judge(&mut self, body: &[u8], line: u64) -> anyhow::Result<Fate> {
+    fn judge(&mut self, body: &[u8], line: u64) -> Result<Fate> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Fate::Keep);
         }
@@ -307,7 +312,7 @@ impl Run<'_> {
     }
 
     /// The shape, from the archive's first line that is not blank.
-    fn detect(&mut self, body: &[u8], line: u64) -> anyhow::Result<Shape> {
+    fn detect(&mut self, body: &[u8], line: u64) -> Result<Shape> {
         let name = &self.name;
         let first = body.trim_ascii_start();
         for (magic, what) in [
@@ -375,11 +380,11 @@ impl Run<'_> {
         Ok(Shape::Csv)
     }
 
-    fn refuse(&self, line: u64, why: impl std::fmt::Display) -> anyhow::Error {
-        usage(format!("{} line {line}: {why}", self.name))
+    fn refuse(&self, line: u64, why: impl std::fmt::Display) -> Error {
+        Error::usage(format!("{} line {line}: {why}", self.name))
     }
 
-    fn json_line(&mut self, body: &[u8], line: u64) -> anyhow::Result<Fate> {
+    fn json_line(&mut self, body: &[u8], line: u64) -> Result<Fate> {
         if let Err(fault) = json::read_line(body, &mut self.view) {
             let around = &body[fault.at.saturating_sub(20)..(fault.at + 20).min(body.len())];
             return Err(self.refuse(
@@ -432,7 +437,7 @@ impl Run<'_> {
     }
 
     /// Counts an outcome, reports its changes, and makes the edited line.
-    fn outcome(&mut self, line: u64, body: &[u8], outcome: Outcome) -> anyhow::Result<Fate> {
+    fn outcome(&mut self, line: u64, body: &[u8], outcome: Outcome) -> Result<Fate> {
         self.counts.add(&outcome, self.verdicts);
         for change in &outcome.changes {
             self.report.write(line, change, self.verdicts)?;
@@ -448,7 +453,7 @@ impl Run<'_> {
         })
     }
 
-    fn csv_row(&mut self, columns: &CsvColumns, body: &[u8], line: u64) -> anyhow::Result<Fate> {
+    fn csv_row(&mut self, columns: &CsvColumns, body: &[u8], line: u64) -> Result<Fate> {
         if memchr::memchr_iter(b'"', body).count() % 2 == 1 {
             return Err(self.refuse(
                 line,

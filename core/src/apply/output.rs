@@ -7,15 +7,14 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::thread;
 
-use anyhow::Context as _;
-
 use super::{input, Apply};
 use crate::destination::{Destination, Sink};
-use crate::error::bail_usage;
+use crate::error::{bail_usage, Context as _, Result};
+use crate::report::Reporter;
 
 /// Refuses, before anything is read, an output that is one of the inputs
 /// (the archive would be lost) or the same as the other output.
-pub(super) fn check_paths(job: &Apply) -> anyhow::Result<()> {
+pub(super) fn check_paths(job: &Apply) -> Result<()> {
     let mut inputs: Vec<(&str, &Path)> = job
         .results
         .iter()
@@ -83,8 +82,8 @@ fn is_gzip(dest: &Destination) -> bool {
 }
 
 impl Output {
-    pub(super) fn new(dest: &Destination) -> anyhow::Result<Output> {
-        let sink = BufWriter::with_capacity(input::PIECE, dest.create()?);
+    pub(super) fn new(dest: &Destination, reporter: &Reporter) -> Result<Output> {
+        let sink = BufWriter::with_capacity(input::PIECE, dest.create(reporter)?);
         Ok(match is_gzip(dest) {
             true => Output::Gzip(Compressing::start(sink)),
             false => Output::Plain(sink),
@@ -92,14 +91,14 @@ impl Output {
     }
 
     /// Ends the output: the rest compressed and written, the file in place.
-    pub(super) fn finish(self, dest: &Destination) -> anyhow::Result<()> {
+    pub(super) fn finish(self, dest: &Destination) -> Result<()> {
         let context = || format!("writing {}", dest.describe());
         let sink = match self {
             Output::Plain(w) => w,
             Output::Gzip(c) => c.finish().with_context(context)?,
         };
         sink.into_inner()
-            .map_err(|e| anyhow::Error::new(e.into_error()))
+            .map_err(|e| e.into_error())
             .with_context(context)?
             .finish()
             .with_context(context)

@@ -13,6 +13,7 @@ use super::verdicts::{Of, Verdicts};
 use super::view::{Line, LineKind};
 use super::{apply_in_pieces, json, Apply, Input};
 use crate::destination::Destination;
+use crate::report::Reporter;
 
 /// The fast reader's view, or `None` where it refuses the line.
 fn fast(line: &[u8]) -> Option<Line> {
@@ -280,8 +281,8 @@ fn streamed(archive: &[u8], piece: usize) -> Option<Run> {
         output: Destination::File(path("out.jsonl")),
         removed: Some(Destination::File(path("removed.jsonl"))),
         id_column: "id".into(),
+        reporter: Reporter::silent(),
     };
-    crate::messages::set_quiet(true);
     apply_in_pieces(&job, piece).ok()?;
     let out = std::fs::read(path("out.jsonl")).expect("output");
     let removed = std::fs::read_to_string(path("removed.jsonl")).expect("report");

@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 
-use anyhow::Context as _;
 use serde::Serialize;
 
 use super::rules::{Action, Change, Outcome};
 use super::verdicts::{Of, Verdicts};
 use super::{Apply, Shape};
 use crate::destination::{Destination, Sink};
+use crate::error::{io_kind, Context as _, Error, ErrorKind, Result};
+use crate::report::Reporter;
 
 /// What one run did, counted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -222,20 +223,15 @@ struct Entry<'a> {
 }
 
 impl Report {
-    pub(crate) fn new(dest: Option<&Destination>) -> anyhow::Result<Report> {
+    pub(crate) fn new(dest: Option<&Destination>, reporter: &Reporter) -> Result<Report> {
         let out = match dest {
-            Some(dest) => Some((BufWriter::new(dest.create()?), dest.describe())),
+            Some(dest) => Some((BufWriter::new(dest.create(reporter)?), dest.describe())),
             None => None,
         };
         Ok(Report { out })
     }
 
-    pub(crate) fn write(
-        &mut self,
-        line: u64,
-        change: &Change,
-        verdicts: &Verdicts,
-    ) -> anyhow::Result<()> {
+    pub(crate) fn write(&mut self, line: u64, change: &Change, verdicts: &Verdicts) -> Result<()> {
         let Some((out, name)) = &mut self.out else {
             return Ok(());
         };
@@ -249,19 +245,29 @@ impl Report {
             result_id: change.cause.map(|(_, named)| named.to_string()),
             results: change.cause.map(|(hit, _)| verdicts.file(hit.file)),
         };
-        serde_json::to_writer(&mut *out, &entry)
-            .map_err(anyhow::Error::new)
-            .and_then(|()| Ok(out.write_all(b"\n")?))
-            .with_context(|| format!("writing {name}"))
+        match serde_json::to_writer(&mut *out, &entry) {
+            // The write's own error is inside: it says whether standard
+            // output's reader has gone.
+            Err(e) => {
+                let write = std::error::Error::source(&e).and_then(|s| s.downcast_ref());
+                let kind = write.map_or(ErrorKind::Io, io_kind);
+                Err(Error::from_source(kind, e))
+            }
+            Ok(()) => out
+                .write_all(b"\n")
+                .map_err(|e| Error::from_source(io_kind(&e), e)),
+        }
+        .with_context(|| format!("writing {name}"))
     }
 
-    pub(crate) fn finish(self) -> anyhow::Result<()> {
+    pub(crate) fn finish(self) -> Result<()> {
         let Some((out, name)) = self.out else {
             return Ok(());
         };
         out.into_inner()
-            .map_err(|e| anyhow::Error::new(e.into_error()))
-            .and_then(Sink::finish)
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("writing {name}"))?
+            .finish()
             .with_context(|| format!("writing {name}"))
     }
 }

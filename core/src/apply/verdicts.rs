@@ -19,8 +19,8 @@ use serde::Deserialize;
 use super::csv as csv_rows;
 use super::input::{self, Input};
 use super::json::{is_id, to_id};
-use crate::error::bail_usage;
-use crate::messages::warn;
+use crate::error::{bail_usage, Error, Result};
+use crate::report::Reporter;
 use crate::results::{self, CSV_HEADER};
 
 /// The reason that keeps a Tweet and removes only its geo data.
@@ -194,18 +194,19 @@ impl Field<'_> {
 
 impl Verdicts {
     /// Reads the results files, each of job type `of`; they stay named in
-    /// the order given, for the report.
-    pub fn read(files: &[(Of, &Path)]) -> anyhow::Result<Verdicts> {
+    /// the order given, for the report. A reason the API does not document
+    /// is warned of to `reporter`, once a file.
+    pub fn read(files: &[(Of, &Path)], reporter: &Reporter) -> Result<Verdicts> {
         let mut verdicts = Verdicts::default();
         for (of, path) in files {
-            verdicts.read_file(*of, path)?;
+            verdicts.read_file(*of, path, reporter)?;
         }
         verdicts.tweets.seal();
         verdicts.users.seal();
         Ok(verdicts)
     }
 
-    fn read_file(&mut self, of: Of, path: &Path) -> anyhow::Result<()> {
+    fn read_file(&mut self, of: Of, path: &Path, reporter: &Reporter) -> Result<()> {
         let name = path.display().to_string();
         let index = self.files.len();
         if index > FILE_BITS as usize {
@@ -263,14 +264,14 @@ impl Verdicts {
                     ),
                     _ => String::new(),
                 };
-                crate::error::usage(format!("{name} line {first}: {why}{hint}"))
+                Error::usage(format!("{name} line {first}: {why}{hint}"))
             })?;
             let known = match of {
                 Of::Tweets => TWEET_REASONS.contains(&reason.as_str()),
                 Of::Users => USER_REASONS.contains(&reason.as_str()),
             };
             if !known && !unknown.contains(&reason) {
-                warn(format!(
+                reporter.warn(format!(
                     "{name} line {first}: the reason {reason:?} is not one the API documents \
                      for {} jobs; its ID is removed",
                     of.name()
@@ -510,7 +511,6 @@ mod tests {
 
     #[test]
     fn a_csv_reads_back_as_the_json_lines_it_was_written_from() {
-        use std::io::Write as _;
         let lines = [
             r#"{"id":"1","action":"delete","reason":"=cmd|' /C calc'!A0"}"#,
             r#"{"id":"2","action":"delete","reason":"-deleted"}"#,
@@ -522,8 +522,10 @@ mod tests {
         ];
         let mut csv = Vec::new();
         let mut writer = results::CsvWriter::new(&mut csv);
+        let mut checker = results::ResultsChecker::new();
         for line in lines {
-            writer.write_all(format!("{line}\n").as_bytes()).unwrap();
+            let line = format!("{line}\n");
+            checker.feed_into(line.as_bytes(), &mut writer).unwrap();
         }
         writer.finish().unwrap();
         let rows: Vec<&[u8]> = csv.split(|&b| b == b'\n').skip(1).collect();
@@ -556,7 +558,7 @@ mod tests {
             "id,action,reason,created_at,redacted_at\r\n7,delete,\"new\nreason\",,\r\n8,delete,deleted,,\r\n",
         )
         .unwrap();
-        let mut v = Verdicts::read(&[(Of::Tweets, &path)]).unwrap();
+        let mut v = Verdicts::read(&[(Of::Tweets, &path)], &Reporter::silent()).unwrap();
         let seven = v.tweet(7).unwrap();
         assert_eq!(v.reason(seven.reason), "new\nreason");
         assert!(v.tweet(8).is_some());
@@ -565,12 +567,45 @@ mod tests {
             "id,action,reason,created_at,redacted_at\n7,delete,\"open\n",
         )
         .unwrap();
-        let err = Verdicts::read(&[(Of::Tweets, &path)])
+        let err = Verdicts::read(&[(Of::Tweets, &path)], &Reporter::silent())
             .unwrap_err()
             .to_string();
         assert!(
             err.ends_with("line 2: a quoted field that does not end"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_reason_the_api_does_not_document_is_warned_of_to_the_reporter_once() {
+        use crate::report::Report;
+        use std::sync::{Arc, Mutex};
+        #[derive(Default)]
+        struct Warnings(Mutex<Vec<String>>);
+        impl Report for Arc<Warnings> {
+            fn warn(&self, line: &str) {
+                self.0.lock().unwrap().push(line.to_string());
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        let line = |id: u32, reason: &str| {
+            format!("{{\"id\":\"{id}\",\"action\":\"delete\",\"reason\":\"{reason}\"}}\n")
+        };
+        let text = [line(1, "deleted"), line(2, "mislaid"), line(3, "mislaid")].concat();
+        std::fs::write(&path, text).unwrap();
+        let warnings = Arc::new(Warnings::default());
+        let reporter = Reporter::new(warnings.clone());
+        let mut v = Verdicts::read(&[(Of::Tweets, &path)], &reporter).unwrap();
+        assert!(v.tweet(3).is_some(), "its ID is removed all the same");
+        let got = warnings.0.lock().unwrap().clone();
+        assert_eq!(
+            got,
+            [format!(
+                "{} line 2: the reason \"mislaid\" is not one the API documents for tweets \
+                 jobs; its ID is removed",
+                path.display()
+            )]
         );
     }
 }

@@ -6,9 +6,10 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::Session;
 use crate::auth::{redact_url, Origin};
 use crate::destination::Destination;
-use crate::error::{bail_usage, usage, NotValid};
+use crate::error::{bail_usage, Error, NotValid, Result};
 use crate::jobs::{JobId, JobName, JobRef, JobType, Status};
 use crate::results::Format;
 use crate::transfer::Source;
@@ -16,42 +17,39 @@ use crate::wait::Patience;
 
 /// Reads a value of `flag` by its type's `FromStr`: `--type must be tweets
 /// or users, not "tweet"`.
-pub fn value<T: FromStr<Err = NotValid>>(flag: &str, value: &str) -> anyhow::Result<T> {
+pub fn value<T: FromStr<Err = NotValid>>(flag: &str, value: &str) -> Result<T> {
     value
         .parse()
-        .map_err(|e: NotValid| usage(format!("{flag} {e}, not {value:?}")))
+        .map_err(|e: NotValid| Error::usage(format!("{flag} {e}, not {value:?}")))
 }
 
 /// An optional flag's value, read as [`value`] does.
-pub fn optional<T: FromStr<Err = NotValid>>(
-    flag: &str,
-    given: Option<&str>,
-) -> anyhow::Result<Option<T>> {
+pub fn optional<T: FromStr<Err = NotValid>>(flag: &str, given: Option<&str>) -> Result<Option<T>> {
     given.map(|v| value(flag, v)).transpose()
 }
 
 /// `--type`.
-pub fn job_type(given: Option<&str>) -> anyhow::Result<Option<JobType>> {
+pub fn job_type(given: Option<&str>) -> Result<Option<JobType>> {
     optional("--type", given)
 }
 
 /// `--status`.
-pub fn status(given: Option<&str>) -> anyhow::Result<Option<Status>> {
+pub fn status(given: Option<&str>) -> Result<Option<Status>> {
     optional("--status", given)
 }
 
 /// `--name` alone, as create-job takes it.
-pub fn name(given: Option<&str>) -> anyhow::Result<Option<JobName>> {
+pub fn name(given: Option<&str>) -> Result<Option<JobName>> {
     optional("--name", given)
 }
 
 /// `--format`.
-pub fn format(given: &str) -> anyhow::Result<Format> {
+pub fn format(given: &str) -> Result<Format> {
     value("--format", given)
 }
 
 /// The job as `--id`, or `--name` with an optional `--type`.
-pub fn job(id: Option<&str>, name: Option<&str>, job_type: Option<&str>) -> anyhow::Result<JobRef> {
+pub fn job(id: Option<&str>, name: Option<&str>, job_type: Option<&str>) -> Result<JobRef> {
     let job_type = self::job_type(job_type)?;
     match (id, name) {
         (None, None) => bail_usage!("give the job with --id or --name"),
@@ -72,7 +70,7 @@ pub fn job_or_url(
     id: Option<&str>,
     name: Option<&str>,
     job_type: Option<&str>,
-) -> anyhow::Result<Option<JobRef>> {
+) -> Result<Option<JobRef>> {
     let Some(url) = url else {
         return job(id, name, job_type).map(Some);
     };
@@ -101,7 +99,7 @@ pub fn sources(
     name: Option<&str>,
     job_type: Option<&str>,
     wait: bool,
-) -> anyhow::Result<Vec<Source>> {
+) -> Result<Vec<Source>> {
     let mut sources = Vec::new();
     for (k, url) in urls.iter().enumerate() {
         job_or_url(Some(url), None, None, job_type)?;
@@ -128,7 +126,7 @@ pub fn sources(
 /// `--interval <secs>` and `--timeout <secs>` (absent: no timeout). An
 /// interval under a second polls once a second. The timeout counts from
 /// now: read the flags first thing, and it bounds the whole run.
-pub fn patience(interval: &str, timeout: Option<&str>) -> anyhow::Result<Patience> {
+pub fn patience(interval: &str, timeout: Option<&str>) -> Result<Patience> {
     Ok(Patience::new(
         seconds("--interval", interval)?,
         timeout.map(|t| seconds("--timeout", t)).transpose()?,
@@ -136,7 +134,7 @@ pub fn patience(interval: &str, timeout: Option<&str>) -> anyhow::Result<Patienc
 }
 
 /// A number of seconds, fractions allowed, up to 7 days.
-pub fn seconds(flag: &str, value: &str) -> anyhow::Result<Duration> {
+pub fn seconds(flag: &str, value: &str) -> Result<Duration> {
     match value.trim().parse::<f64>() {
         Ok(s) if s.is_finite() && (0.0..=604_800.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
         _ => {
@@ -147,15 +145,14 @@ pub fn seconds(flag: &str, value: &str) -> anyhow::Result<Duration> {
 
 /// `--results-file`, by the rules of [`Destination::for_path`]: checked
 /// now, before any request, rather than after a long wait. A name that is
-/// not text is the file given ([`super::path`]).
-pub fn results_file(value: &str) -> anyhow::Result<Destination> {
-    Destination::for_path("--results-file", &super::path(value), "results.jsonl")
+/// not text is the file given ([`Session::path`]).
+pub fn results_file(session: &Session, value: &str) -> Result<Destination> {
+    Destination::for_path("--results-file", &session.path(value), "results.jsonl")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::exit_code;
 
     #[test]
     fn bad_values_name_their_flag() {
@@ -164,7 +161,7 @@ mod tests {
             e.to_string(),
             "--type must be tweets or users, not \"tweet\""
         );
-        assert_eq!(exit_code(&e), 2);
+        assert_eq!(e.exit_code(), 2);
         let e = job(Some("12a"), None, None).unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -186,10 +183,8 @@ mod tests {
             "http://example.com/r",
             "/relative",
         ] {
-            assert_eq!(
-                exit_code(&job_or_url(Some(url), None, None, None).unwrap_err()),
-                2
-            );
+            let e = job_or_url(Some(url), None, None, None).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
         }
         assert!(job_or_url(
             Some("https://s.test/o?X-Goog-Signature=1"),

@@ -16,6 +16,7 @@
 
 pub mod flags;
 pub mod table;
+pub mod terminal;
 mod usage;
 
 /// The options every stage takes, as lines of a docopt `Options:` section,
@@ -57,19 +58,23 @@ macro_rules! exit_codes {
 pub const STAGES_MANUAL: &str = include_str!("stages_manual.txt");
 
 use std::ffi::OsString;
+use std::fmt;
 use std::io::{self, Write};
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::OnceLock;
+use std::sync::Arc;
 
-use anyhow::Context as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::destination::{on_stdout, ReaderGone};
-use crate::error::bail_usage;
+use crate::auth::Secrets;
+use crate::destination::on_stdout;
+use crate::error::{bail_usage, Context as _, Error, ErrorKind, OfKind as _, Result};
+use crate::report::Reporter;
 
-pub use crate::error::{exit_code, UsageError, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+pub use crate::error::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+pub use terminal::{printable, printable_json, Terminal};
 
 /// What a command line asks for.
 #[derive(Debug)]
@@ -91,6 +96,9 @@ pub enum Command<T, C = CommonFlags> {
 /// and `version`. A command line that does not fit gives `error: ` and what
 /// is wrong, naming the flag, then the usage patterns and where the options
 /// and the manual are.
+///
+/// The flags shared (`C`) come with a default (silent) [`Session`]: the
+/// one a program runs in is [`main`]'s.
 pub fn parse<T: DeserializeOwned, C: DeserializeOwned>(
     usage: &str,
     manual: &[&str],
@@ -150,30 +158,30 @@ fn help(usage: &str, manual: &[&str]) -> String {
 /// `-h` prints `usage`; `--help` the manual: `usage`, then `manual` (the
 /// stage's own prose), then [`STAGES_MANUAL`].
 ///
+/// `body` gets the stage's own arguments and the [`CommonFlags`], with the
+/// [`Session`] it runs in: the terminal's reporter, the files named on the
+/// command line, the token to scrub from what it prints.
+///
 /// 0 on success; else `error: …` as one line on stderr (the token scrubbed
-/// out) and 1, or 2 for a [`UsageError`]. A standard output that its reader
-/// has closed (`| head`, [`ReaderGone`]) ends the program quietly with 0:
-/// the reader chose to stop. That is the one broken pipe that does: one of
-/// a file the program was given (a FIFO) is a failure, and so is any whose
-/// error `body` marked as losing what matters ([`mattered`]).
+/// out) and the error's [exit code](Error::exit_code): 2 for a
+/// [`Usage`](ErrorKind::Usage) error, else 1. A standard output that its
+/// reader has closed (`| head`, [`ReaderGone`](ErrorKind::ReaderGone))
+/// ends the program quietly with 0: the reader chose to stop. That is the
+/// one broken pipe that does: one of a file the program was given (a FIFO)
+/// is a failure, and so is any whose error `body` marked as losing what
+/// matters ([`Error::mattered`]).
 ///
 /// The command line may hold any bytes: a file flag's value that is not
-/// text (not UTF-8) reaches `body` as its lossy text, which [`path`] turns
-/// back into the file's name; any other is a usage error naming its flag.
+/// text (not UTF-8) reaches `body` as its lossy text, which
+/// [`Session::path`] turns back into the file's name; any other is a usage
+/// error naming its flag.
 pub fn main<T: DeserializeOwned>(
     usage: &str,
     manual: &str,
     version: &str,
-    body: impl FnOnce(T, CommonFlags) -> anyhow::Result<()>,
+    body: impl FnOnce(T, CommonFlags) -> Result<()>,
 ) -> ExitCode {
-    let manual = [manual, STAGES_MANUAL];
-    run_main(
-        usage,
-        &manual,
-        version,
-        |c: &CommonFlags| c.flag_quiet,
-        body,
-    )
+    run_main(usage, &[manual, STAGES_MANUAL], version, body)
 }
 
 /// The `main` of a program that makes no request (`apply-results`), as
@@ -183,41 +191,34 @@ pub fn main_local<T: DeserializeOwned>(
     usage: &str,
     manual: &str,
     version: &str,
-    body: impl FnOnce(T) -> anyhow::Result<()>,
+    body: impl FnOnce(T, LocalFlags) -> Result<()>,
 ) -> ExitCode {
-    run_main(
-        usage,
-        &[manual],
-        version,
-        |q: &QuietFlag| q.flag_quiet,
-        |args, _| body(args),
-    )
+    run_main(usage, &[manual], version, body)
 }
 
-/// `-q, --quiet`: the one flag shared by a program that makes no request.
-#[derive(Clone, Copy, Debug, Deserialize)]
-pub struct QuietFlag {
-    flag_quiet: bool,
+/// The flags a kind of program shares, read with its own: whether it is
+/// quiet, and where [`run_main`] puts the [`Session`] it runs in.
+trait Shared: DeserializeOwned {
+    /// `--quiet`.
+    fn quiet(&self) -> bool;
+    /// Makes `session` the one these flags carry.
+    fn attach(&mut self, session: Session);
 }
 
-fn run_main<T: DeserializeOwned, C: DeserializeOwned>(
+fn run_main<T: DeserializeOwned, C: Shared>(
     usage: &str,
     manual: &[&str],
     version: &str,
-    quiet: impl Fn(&C) -> bool,
-    body: impl FnOnce(T, C) -> anyhow::Result<()>,
+    body: impl FnOnce(T, C) -> Result<()>,
 ) -> ExitCode {
     let argv = match usage::text_argv(usage, std::env::args_os().skip(1).collect()) {
         Ok(argv) => argv,
         Err(why) => {
-            eprintln!("{}", wrong(usage, &why));
+            to_stderr(&wrong(usage, &why));
             return code(EXIT_USAGE);
         }
     };
-    // The command line is the process's own, read once: its file names
-    // stand beside it for `path`.
-    let _ = NOT_TEXT.set(argv.files);
-    let (args, common) = match parse(usage, manual, version, &argv.words) {
+    let (args, mut common) = match parse::<T, C>(usage, manual, version, &argv.words) {
         Command::Run(args, common) => (args, common),
         Command::Show(text) => {
             // A manual piped into a pager that quits early is not an error.
@@ -225,75 +226,129 @@ fn run_main<T: DeserializeOwned, C: DeserializeOwned>(
             return ExitCode::SUCCESS;
         }
         Command::Wrong(text) => {
-            eprintln!("{text}");
+            to_stderr(&text);
             return code(EXIT_USAGE);
         }
     };
-    crate::messages::set_quiet(quiet(&common));
+    // The token in the environment is scrubbed from all the program
+    // prints, whether or not it is the one a client sends.
+    let session = Session::new(common.quiet(), argv.files, Secrets::from_env());
+    let secrets = session.secrets.clone();
+    common.attach(session);
     match body(args, common) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if reader_chose_to_stop(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            // `{:#}` joins the context chain into one line.
-            let text = crate::auth::scrub(&format!("{e:#}")).into_owned();
-            eprintln!("error: {}", crate::messages::printable(&text));
-            code(exit_code(&e))
+            if let Some(line) = error_line(&e, &secrets) {
+                to_stderr(&line);
+            }
+            code(e.exit_code())
         }
     }
+}
+
+/// Writes a line on stderr; one that cannot be written has no one to tell.
+fn to_stderr(line: &str) {
+    let _ = writeln!(io::stderr(), "{line}");
 }
 
 fn code(n: i32) -> ExitCode {
     ExitCode::from(u8::try_from(n).unwrap_or(1))
 }
 
-/// Whether the run failed only because standard output's reader has gone
-/// ([`ReaderGone`]) and nothing that matters was lost with it ([`mattered`]).
-fn reader_chose_to_stop(e: &anyhow::Error) -> bool {
-    let reader_gone = e.chain().any(|cause| {
-        cause.is::<ReaderGone>()
-            || cause
-                .downcast_ref::<io::Error>()
-                .and_then(io::Error::get_ref)
-                .is_some_and(|inner| inner.is::<ReaderGone>())
-    });
-    reader_gone && e.downcast_ref::<Lost>().is_none()
+/// The line stderr gets for a failed run: `error: ` and the whole chain on
+/// one line (`{:#}`), scrubbed of `secrets` and made printable; none when
+/// standard output's reader chose to stop
+/// ([`ReaderGone`](ErrorKind::ReaderGone)) and nothing that matters was
+/// lost with it.
+fn error_line(e: &Error, secrets: &Secrets) -> Option<String> {
+    if e.kind() == ErrorKind::ReaderGone {
+        return None;
+    }
+    let text = format!("{e:#}");
+    Some(format!("error: {}", printable(&secrets.scrub(&text))))
 }
 
-/// What a failed run lost that matters (a job that now exists, say), which
-/// a closed standard output must not swallow; see [`mattered`].
-#[derive(Debug)]
-struct Lost(String);
+/// What a program is run with besides its flags: the terminal's
+/// [`Reporter`] (quiet or not), the names of the files given on its
+/// command line that are not text, and the secrets scrubbed from all it
+/// prints. Made by [`main`] for each run; the flags a program shares carry
+/// it ([`CommonFlags`], [`LocalFlags`]) and lend it their methods.
+///
+/// The default, which [`parse`] gives, reports nothing and scrubs nothing.
+/// Cloning is cheap.
+#[derive(Clone, Default)]
+pub struct Session {
+    reporter: Reporter,
+    /// The arguments that are not text, by the lossy text that stands for
+    /// each in the arguments docopt reads.
+    not_text: Arc<[(String, OsString)]>,
+    secrets: Secrets,
+}
 
-impl std::fmt::Display for Lost {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+impl Session {
+    fn new(quiet: bool, not_text: Vec<(String, OsString)>, secrets: Secrets) -> Session {
+        Session {
+            reporter: Reporter::new(Terminal::new(quiet)).with_secrets(&secrets),
+            not_text: not_text.into(),
+            secrets,
+        }
+    }
+
+    /// Where notes, warnings and progress go: the terminal's [`Terminal`]
+    /// report (notes only without `--quiet`), for a client's
+    /// [`Config`](crate::Config) and for the work done without one.
+    pub fn reporter(&self) -> &Reporter {
+        &self.reporter
+    }
+
+    /// The file a file flag's value names, as given on the command line:
+    /// also a name that is not text (not UTF-8), which reaches the
+    /// program's arguments as its lossy text (see [`main`]).
+    pub fn path(&self, value: &str) -> PathBuf {
+        match self.not_text.iter().find(|(text, _)| text == value) {
+            Some((_, bytes)) => PathBuf::from(bytes),
+            None => PathBuf::from(value),
+        }
+    }
+
+    /// Prints a value as pretty JSON on stdout, for a person and for `jq`
+    /// alike: the token scrubbed out, what would act on a terminal escaped.
+    ///
+    /// A standard output whose reader has gone fails with a
+    /// [`ReaderGone`](ErrorKind::ReaderGone) error (see [`main`]).
+    pub fn print_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<()> {
+        let text = serde_json::to_string_pretty(value)
+            .of_kind(ErrorKind::Io)
+            .context("writing JSON to standard output")?;
+        let text = self.secrets.scrub(&text);
+        write_stdout(&format!("{}\n", printable_json(&text)))
+    }
+
+    /// Text from elsewhere (a server), as a person is shown it: the token
+    /// scrubbed out, what would act on a terminal escaped.
+    pub(crate) fn shown(&self, text: &str) -> String {
+        printable(&self.secrets.scrub(text)).into_owned()
     }
 }
 
-/// `e` with `what` before it, saying what the failure loses that matters
-/// (`tweets job 123 was created, but printing it failed`): even when only
-/// a standard output whose reader has gone failed, the program then says
-/// so and exits 1, rather than ending quietly (see [`main`]).
-pub fn mattered(e: anyhow::Error, what: String) -> anyhow::Error {
-    e.context(Lost(what))
-}
-
-/// The arguments that are not text, by the lossy text that stands for each
-/// in the arguments docopt reads; set once, before the program's body runs.
-static NOT_TEXT: OnceLock<Vec<(String, OsString)>> = OnceLock::new();
-
-/// The file a file flag's value names, as given on the command line: also
-/// a name that is not text (not UTF-8), which reaches the program's
-/// arguments as its lossy text (see [`main`]).
-pub fn path(value: &str) -> PathBuf {
-    path_in(NOT_TEXT.get().map_or(&[], Vec::as_slice), value)
-}
-
-fn path_in(not_text: &[(String, OsString)], value: &str) -> PathBuf {
-    match not_text.iter().find(|(text, _)| text == value) {
-        Some((_, bytes)) => PathBuf::from(bytes),
-        None => PathBuf::from(value),
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the secrets themselves.
+        f.debug_struct("Session")
+            .field("reporter", &self.reporter)
+            .field("not_text", &self.not_text)
+            .finish_non_exhaustive()
     }
+}
+
+/// Writes `text` to standard output: a broken pipe becomes a
+/// [`ReaderGone`](ErrorKind::ReaderGone) error.
+fn write_stdout(text: &str) -> Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(on_stdout)
+        .context("writing to standard output")
 }
 
 /// What a command line that does not fit gets on stderr: `error: ` and
@@ -306,34 +361,64 @@ fn wrong(usage: &str, why: &str) -> String {
     )
 }
 
-/// Prints a value as pretty JSON on stdout, for a person and for `jq` alike.
-pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(value)?;
-    let mut out = io::stdout().lock();
-    let text = crate::auth::scrub(&text).into_owned();
-    writeln!(out, "{}", crate::messages::printable_json(&text))
-        .map_err(on_stdout)
-        .context("writing to standard output")?;
-    out.flush()
-        .map_err(on_stdout)
-        .context("writing to standard output")?;
-    Ok(())
-}
-
-pub use crate::messages::{note, warn};
-
 /// The flags every stage takes: `--retries`, `--retry-time`, `--stall` and
-/// `--quiet`, read from the same command line as the stage's own.
+/// `--quiet`, read from the same command line as the stage's own; and the
+/// [`Session`] the stage runs in, whose methods they lend
+/// (`common.path(..)`, `common.print_json(..)`).
 #[derive(Clone, Debug, Deserialize)]
 pub struct CommonFlags {
     flag_retries: String,
     flag_retry_time: String,
     flag_stall: String,
     flag_quiet: bool,
+    #[serde(skip)]
+    session: Session,
 }
 
-/// Makes the client from the environment and the flags every stage takes.
-pub fn client(tool: &str, flags: &CommonFlags) -> anyhow::Result<crate::Client> {
+impl Shared for CommonFlags {
+    fn quiet(&self) -> bool {
+        self.flag_quiet
+    }
+    fn attach(&mut self, session: Session) {
+        self.session = session;
+    }
+}
+
+impl Deref for CommonFlags {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.session
+    }
+}
+
+/// `-q, --quiet`: the one flag shared by a program that makes no request;
+/// and the [`Session`] it runs in, whose methods it lends.
+#[derive(Clone, Debug, Deserialize)]
+pub struct LocalFlags {
+    flag_quiet: bool,
+    #[serde(skip)]
+    session: Session,
+}
+
+impl Shared for LocalFlags {
+    fn quiet(&self) -> bool {
+        self.flag_quiet
+    }
+    fn attach(&mut self, session: Session) {
+        self.session = session;
+    }
+}
+
+impl Deref for LocalFlags {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.session
+    }
+}
+
+/// Makes the client from the environment and the flags every stage takes;
+/// it reports to the session's terminal.
+pub fn client(tool: &str, flags: &CommonFlags) -> Result<crate::Client> {
     let (retries, retry_time, stall) = (
         &flags.flag_retries,
         &flags.flag_retry_time,
@@ -352,44 +437,80 @@ pub fn client(tool: &str, flags: &CommonFlags) -> anyhow::Result<crate::Client> 
     config.retry.retries = retries;
     config.retry.budget = retry_time;
     config.read_timeout = stall;
+    config.reporter = flags.reporter().clone();
     crate::Client::new(config)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::Token;
 
     /// The error of a write to standard output whose reader has gone.
-    fn stdout_closed() -> anyhow::Error {
-        anyhow::Error::new(on_stdout(io::Error::from(io::ErrorKind::BrokenPipe)))
+    fn stdout_closed() -> Error {
+        Err::<(), _>(on_stdout(io::Error::from(io::ErrorKind::BrokenPipe)))
             .context("writing to standard output")
+            .unwrap_err()
     }
 
     #[test]
     fn only_a_reader_closing_stdout_with_nothing_lost_ends_quietly() {
-        assert!(reader_chose_to_stop(&stdout_closed()));
-        assert!(reader_chose_to_stop(
-            &stdout_closed().context("printing the jobs")
-        ));
+        let none = Secrets::default();
+        let quiet = |e: &Error| error_line(e, &none).is_none() && e.exit_code() == EXIT_OK;
+        assert!(quiet(&stdout_closed()));
+        assert!(quiet(&stdout_closed().context("printing the jobs")));
         // A FIFO given as a file whose reader stopped: the output mattered.
-        let fifo = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe))
-            .context("writing the results to r.fifo");
-        assert!(!reader_chose_to_stop(&fifo));
+        let fifo = Err::<(), _>(io::Error::from(io::ErrorKind::BrokenPipe))
+            .context("writing the results to r.fifo")
+            .unwrap_err();
+        assert!(!quiet(&fifo));
+        assert_eq!(fifo.exit_code(), EXIT_FAILED);
         // Standard output failing otherwise is no choice of its reader's.
-        let full = anyhow::Error::new(on_stdout(io::Error::other("no space left")));
-        assert!(!reader_chose_to_stop(&full));
+        let full = Err::<(), _>(on_stdout(io::Error::other("no space left")))
+            .context("writing to standard output")
+            .unwrap_err();
+        assert!(!quiet(&full));
         // What matters, lost with standard output: a failure that says so.
-        let made = || mattered(stdout_closed(), "tweets job 1 was created".to_string());
-        assert!(!reader_chose_to_stop(&made()));
-        assert!(!reader_chose_to_stop(&made().context("in a larger step")));
-        let text = format!("{:#}", made());
+        let made = || stdout_closed().mattered("tweets job 1 was created".to_string());
+        assert!(!quiet(&made()));
+        assert!(!quiet(&made().context("in a larger step")));
+        let line = error_line(&made(), &none).unwrap();
         assert!(
-            text.starts_with("tweets job 1 was created: writing to standard output: standard output was closed by its reader"),
-            "{text}"
+            line.starts_with("error: tweets job 1 was created: writing to standard output: standard output was closed by its reader"),
+            "{line}"
         );
-        assert_eq!(exit_code(&made()), EXIT_FAILED);
+        assert_eq!(made().exit_code(), EXIT_FAILED);
+        assert_eq!(Error::usage("bad flag").exit_code(), EXIT_USAGE);
     }
 
+    #[test]
+    fn an_error_line_is_one_printable_line_without_the_token() {
+        let secrets = Secrets::of(&Token::new("s3cr3t-t0ken-value".to_string()));
+        let e = Error::new(
+            ErrorKind::Auth,
+            "the API said \u{1b}[2J Bearer s3cr3t-t0ken-value",
+        )
+        .context("listing jobs");
+        assert_eq!(
+            error_line(&e, &secrets).unwrap(),
+            "error: listing jobs: the API said \\u{1b}[2J Bearer <redacted>"
+        );
+    }
+
+    #[test]
+    fn each_session_scrubs_and_shows_its_own() {
+        let token = Token::new("s3cr3t-t0ken-value".to_string());
+        let session = Session::new(true, Vec::new(), Secrets::of(&token));
+        assert_eq!(
+            session.shown("x s3cr3t-t0ken-value\u{7}"),
+            "x <redacted>\\u{7}"
+        );
+        // Another session, in the same process, holds nothing of it.
+        assert_eq!(
+            Session::default().shown("x s3cr3t-t0ken-value"),
+            "x s3cr3t-t0ken-value"
+        );
+    }
     const USAGE: &str = "
 Does a thing.
 
@@ -463,11 +584,13 @@ Options:
     fn a_file_name_that_is_not_text_comes_back_as_given() {
         use std::os::unix::ffi::OsStringExt as _;
         let bytes = OsString::from_vec(b"caf\xe9.txt".to_vec());
-        let not_text = [("caf\u{fffd}.txt".to_string(), bytes.clone())];
-        assert_eq!(path_in(&not_text, "caf\u{fffd}.txt"), PathBuf::from(bytes));
-        assert_eq!(path_in(&not_text, "ids.txt"), PathBuf::from("ids.txt"));
+        let not_text = vec![("caf\u{fffd}.txt".to_string(), bytes.clone())];
+        let session = Session::new(true, not_text, Secrets::default());
+        assert_eq!(session.path("caf\u{fffd}.txt"), PathBuf::from(bytes));
+        assert_eq!(session.path("ids.txt"), PathBuf::from("ids.txt"));
+        // Another run's files are not this one's.
         assert_eq!(
-            path_in(&[], "caf\u{fffd}.txt"),
+            Session::default().path("caf\u{fffd}.txt"),
             PathBuf::from("caf\u{fffd}.txt")
         );
     }

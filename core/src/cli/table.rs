@@ -1,5 +1,5 @@
 //! How `list-jobs` and `list-job` print jobs: a short table for a person at
-//! a terminal; the JSON of [`print_json`] when standard output is not a
+//! a terminal; the JSON of [`Session::print_json`] when standard output is not a
 //! terminal (a pipe, a file) or `--json` is given, so that scripts read
 //! what they always read.
 //!
@@ -9,13 +9,12 @@
 //! 1861234567890123401  users   -           in_progress  2026-12-03 10:02Z  -
 //! ```
 
-use std::io::{self, IsTerminal as _, Write as _};
+use std::io::{self, IsTerminal as _};
 
-use anyhow::Context as _;
 use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
 
-use super::print_json;
-use crate::destination::on_stdout;
+use super::{write_stdout, Session};
+use crate::error::Result;
 use crate::jobs::{Job, JobType, Status};
 use crate::time::Timestamp;
 
@@ -29,34 +28,36 @@ const HEADER: [&str; 6] = ["ID", "TYPE", "NAME", "STATUS", "CREATED", "RESULTS U
 
 /// Prints the jobs `list-jobs` found, of `job_type` (`None`: both) and
 /// `status` (`None`: any): as a table on a terminal, else (or with `json`)
-/// as the JSON array [`print_json`] prints. No jobs on a terminal is one
-/// line saying so (`no tweets jobs`); in JSON it stays `[]`.
+/// as the JSON array [`Session::print_json`] prints. No jobs on a terminal
+/// is one line saying so (`no tweets jobs`); in JSON it stays `[]`. What
+/// the server sent is shown as `session` shows it: the token scrubbed out.
 ///
-/// A standard output whose reader has gone fails as [`print_json`] does
-/// (see [`main`](super::main)).
+/// A standard output whose reader has gone fails as
+/// [`Session::print_json`] does (see [`main`](super::main)).
 pub fn print_jobs(
+    session: &Session,
     jobs: &[Job],
     job_type: Option<JobType>,
     status: Option<&Status>,
     json: bool,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     if json || !io::stdout().is_terminal() {
-        return print_json(jobs);
+        return session.print_json(jobs);
     }
     match jobs {
         [] => write_stdout(&format!("{}\n", none_found(job_type, status))),
-        _ => write_stdout(&render(jobs)),
+        _ => write_stdout(&render(session, jobs)),
     }
 }
 
 /// Prints the one job `list-job` shows: as a table of one row on a
-/// terminal, else (or with `json`) as the JSON object [`print_json`]
-/// prints.
-pub fn print_job(job: &Job, json: bool) -> anyhow::Result<()> {
+/// terminal, else (or with `json`) as the JSON object
+/// [`Session::print_json`] prints.
+pub fn print_job(session: &Session, job: &Job, json: bool) -> Result<()> {
     if json || !io::stdout().is_terminal() {
-        return print_json(job);
+        return session.print_json(job);
     }
-    write_stdout(&render(std::slice::from_ref(job)))
+    write_stdout(&render(session, std::slice::from_ref(job)))
 }
 
 /// The line a terminal gets for an empty list: `no tweets or users jobs`,
@@ -75,9 +76,9 @@ fn none_found(job_type: Option<JobType>, status: Option<&Status>) -> String {
 /// The table: the header, then a row per job, in the order given; each
 /// column as wide as its widest cell, two spaces between, no trailing
 /// blanks.
-fn render(jobs: &[Job]) -> String {
+fn render(session: &Session, jobs: &[Job]) -> String {
     let rows: Vec<[String; 6]> = std::iter::once(HEADER.map(String::from))
-        .chain(jobs.iter().map(row))
+        .chain(jobs.iter().map(|job| row(session, job)))
         .collect();
     let mut widths = [0; 6];
     for row in &rows {
@@ -104,11 +105,8 @@ fn render(jobs: &[Job]) -> String {
 
 /// One job's cells. What the server sent is shown, never obeyed: the
 /// token is scrubbed out and what would act on a terminal is escaped.
-fn row(job: &Job) -> [String; 6] {
-    let shown = |text: &str| {
-        let text = crate::auth::scrub(text);
-        crate::messages::printable(&text).into_owned()
-    };
+fn row(session: &Session, job: &Job) -> [String; 6] {
+    let shown = |text: &str| session.shown(text);
     let until = match job.status() {
         Status::Complete => job.download_expires_at(),
         _ => None,
@@ -157,16 +155,6 @@ fn minutes(at: Option<Timestamp>) -> String {
     }
 }
 
-/// Writes `text` to standard output as [`print_json`] writes its JSON: a
-/// broken pipe becomes [`ReaderGone`](crate::destination::ReaderGone).
-fn write_stdout(text: &str) -> anyhow::Result<()> {
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(on_stdout)
-        .context("writing to standard output")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,7 +178,7 @@ mod tests {
                 "created_at": "2026-12-03T09:02:59.999Z"})),
         ];
         assert_eq!(
-            render(&jobs),
+            render(&Session::default(), &jobs),
             "\
 ID                   TYPE    NAME        STATUS       CREATED            RESULTS UNTIL
 1861234567890123456  tweets  my-archive  complete     2026-12-03 10:15Z  2026-12-10 10:31Z
@@ -208,22 +196,32 @@ ID                   TYPE    NAME        STATUS       CREATED            RESULTS
             ("expired", "-"),
             ("in_progress", "-"),
         ] {
-            let cells = row(&job(
-                json!({"status": status, "download_expires_at": until}),
-            ));
+            let cells = row(
+                &Session::default(),
+                &job(json!({"status": status, "download_expires_at": until})),
+            );
             assert_eq!(cells[3], status);
             assert_eq!(cells[5], shown, "{status}");
         }
         // Complete, but the API said no time: nothing made up.
-        assert_eq!(row(&job(json!({"status": "complete"})))[5], "-");
+        assert_eq!(
+            row(&Session::default(), &job(json!({"status": "complete"})))[5],
+            "-"
+        );
     }
 
     #[test]
     fn a_missing_or_unread_time_is_a_dash() {
         let mut raw = json!({"id": "1", "type": "users", "status": "failed"});
-        assert_eq!(row(&Job::from_value(raw.clone()).unwrap())[4], "-");
+        assert_eq!(
+            row(&Session::default(), &Job::from_value(raw.clone()).unwrap())[4],
+            "-"
+        );
         raw["created_at"] = json!("yesterday");
-        assert_eq!(row(&Job::from_value(raw).unwrap())[4], "-");
+        assert_eq!(
+            row(&Session::default(), &Job::from_value(raw).unwrap())[4],
+            "-"
+        );
         assert_eq!(
             minutes(Some(Timestamp::from_millis(-1))),
             "1 ms before 1970"
@@ -233,16 +231,22 @@ ID                   TYPE    NAME        STATUS       CREATED            RESULTS
     #[test]
     fn a_long_name_is_cut_to_its_columns_and_says_so() {
         let name = "n".repeat(64);
-        let cells = row(&job(json!({ "name": name })));
+        let cells = row(&Session::default(), &job(json!({ "name": name })));
         assert_eq!(cells[2], format!("{}…", "n".repeat(NAME_COLUMNS - 1)));
         assert_eq!(cells[2].width(), NAME_COLUMNS);
         let fits = "n".repeat(NAME_COLUMNS);
-        assert_eq!(row(&job(json!({ "name": fits })))[2], fits);
+        assert_eq!(
+            row(&Session::default(), &job(json!({ "name": fits })))[2],
+            fits
+        );
         // Wide characters take two columns each; the table stays aligned.
         let wide = "名".repeat(20);
-        let cut_wide = &row(&job(json!({ "name": wide })))[2];
+        let cut_wide = &row(&Session::default(), &job(json!({ "name": wide })))[2];
         assert_eq!(cut_wide, &format!("{}…", "名".repeat(15)));
-        let table = render(&[job(json!({ "name": wide })), job(json!({"name": "x"}))]);
+        let table = render(
+            &Session::default(),
+            &[job(json!({ "name": wide })), job(json!({"name": "x"}))],
+        );
         let at = |line: &str| line[..line.find("created").unwrap()].width();
         let lines: Vec<_> = table.lines().skip(1).collect();
         assert_eq!(at(lines[0]), at(lines[1]), "{table}");
@@ -250,9 +254,25 @@ ID                   TYPE    NAME        STATUS       CREATED            RESULTS
 
     #[test]
     fn what_a_server_sent_is_shown_not_obeyed() {
-        let cells = row(&job(json!({"name": "a\u{1b}[2Jb", "status": "odd\u{7}"})));
+        let cells = row(
+            &Session::default(),
+            &job(json!({"name": "a\u{1b}[2Jb", "status": "odd\u{7}"})),
+        );
         assert_eq!(cells[2], "a\\u{1b}[2Jb");
         assert_eq!(cells[3], "odd\\u{7}");
+    }
+
+    #[test]
+    fn the_sessions_token_is_scrubbed_from_every_cell() {
+        let token = crate::auth::Token::new("s3cr3t-t0ken-value".to_string());
+        let secrets = crate::auth::Secrets::of(&token);
+        let session = Session::new(true, Vec::new(), secrets);
+        let echoed = job(json!({"name": "s3cr3t-t0ken-value", "status": "s3cr3t-t0ken-value"}));
+        let cells = row(&session, &echoed);
+        assert_eq!(
+            (cells[2].as_str(), cells[3].as_str()),
+            ("<redacted>", "<redacted>")
+        );
     }
 
     #[test]

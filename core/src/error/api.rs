@@ -11,7 +11,11 @@ use std::fmt;
 
 use serde_json::Value;
 
+use super::{Error, ErrorKind, RetryAt};
 use crate::time::{human_duration, Timestamp};
+
+/// How long a 429 without a reset time or `Retry-After` waits.
+pub const GUESSED_RESET: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The most of an error body that is read; more than any problem needs.
 pub(crate) const MAX_ERROR_BODY: u64 = 64 * 1024;
@@ -79,6 +83,40 @@ impl ApiError {
             }
         }
         err
+    }
+
+    /// The kind of failure an answer of `status` from the API is: the one
+    /// place the API's statuses get their meaning.
+    pub fn kind_of_status(status: u16) -> ErrorKind {
+        match status {
+            401 | 403 => ErrorKind::Auth,
+            404 => ErrorKind::NotFound,
+            409 => ErrorKind::Conflict,
+            429 => ErrorKind::RateLimited,
+            500 | 502 | 503 | 504 => ErrorKind::Unavailable,
+            _ => ErrorKind::Refused,
+        }
+    }
+
+    /// This answer as an [`Error`] of its status's kind, with the time the
+    /// API set for another try: a 429's reset (or its `Retry-After`, if
+    /// later; a minute from now if it gave neither), or a failing server's
+    /// `Retry-After`.
+    pub fn into_error(self) -> Error {
+        let kind = ApiError::kind_of_status(self.status);
+        let retry_at = match kind {
+            ErrorKind::RateLimited => Some(match (self.rate_limit_reset, self.retry_after) {
+                (Some(reset), asked) => RetryAt::Reset(asked.map_or(reset, |a| a.max(reset))),
+                (None, Some(asked)) => RetryAt::Asked(asked),
+                (None, None) => RetryAt::Guessed(Timestamp::from_millis(
+                    Timestamp::now()
+                        .millis()
+                        .saturating_add(GUESSED_RESET.as_millis() as i64),
+                )),
+            }),
+            _ => self.retry_after.map(RetryAt::Asked),
+        };
+        Error::from_source(kind, self).with_retry_at(retry_at)
     }
 
     /// Whether this is the problem of that kind (`conflict`, `invalid-request`, …).

@@ -7,6 +7,7 @@ use std::io::{self, Read};
 use super::check::IdFile;
 use super::scanner::Scanner;
 use super::READ_BUFFER;
+use crate::error::{Error, ErrorKind, Result};
 
 /// A reader of the bytes an upload sends: the normalised form of a checked
 /// [`IdFile`], exactly `stats.normalised_bytes` of them, read afresh from the
@@ -33,8 +34,24 @@ pub(crate) struct UploadBody<'a> {
     input: Vec<u8>,
     output: Vec<u8>,
     pos: usize,
-    failure: Option<String>,
+    /// The file's own failure, once a read failed: it could not be read
+    /// ([`Io`](ErrorKind::Io)), or it changed since its check
+    /// ([`Integrity`](ErrorKind::Integrity)).
+    failure: Option<(ErrorKind, String)>,
 }
+
+/// The file changed since its check: what [`UploadBody::changed`] says, told
+/// apart from a failure to read it.
+#[derive(Debug)]
+struct Changed(String);
+
+impl fmt::Display for Changed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Changed {}
 
 impl IdFile {
     /// A reader of the normalised bytes, from the start, for one upload attempt.
@@ -64,9 +81,9 @@ impl UploadBody<'_> {
     /// After a read failed: the file's own error (it could not be read, or it
     /// changed since its check), as opposed to one of the connection. Such
     /// an error is final: another attempt would meet the same file.
-    pub(crate) fn check(&self) -> anyhow::Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         match &self.failure {
-            Some(why) => anyhow::bail!("{why}"),
+            Some((kind, why)) => Err(Error::new(*kind, why.clone())),
             None => Ok(()),
         }
     }
@@ -85,7 +102,7 @@ impl UploadBody<'_> {
     fn changed(&self, how: impl fmt::Display) -> io::Error {
         let name = &self.ids.name;
         let why = format!("{name} changed while it was being sent: {how}; the upload was stopped");
-        io::Error::new(io::ErrorKind::InvalidData, why)
+        io::Error::new(io::ErrorKind::InvalidData, Changed(why))
     }
 
     /// Reads the next bytes of the file into `buf`, which is not empty and
@@ -225,7 +242,7 @@ impl UploadBody<'_> {
 
 impl Read for UploadBody<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if let Some(why) = &self.failure {
+        if let Some((_, why)) = &self.failure {
             return Err(io::Error::new(io::ErrorKind::InvalidData, why.clone()));
         }
         if buf.is_empty() {
@@ -236,7 +253,11 @@ impl Read for UploadBody<'_> {
             false => self.read_normalised(buf),
         };
         if let Err(e) = &read {
-            self.failure = Some(e.to_string());
+            let kind = match e.get_ref().is_some_and(|inner| inner.is::<Changed>()) {
+                true => ErrorKind::Integrity,
+                false => ErrorKind::Io,
+            };
+            self.failure = Some((kind, e.to_string()));
         }
         read
     }
@@ -251,10 +272,10 @@ mod tests {
     use std::io::Write as _;
 
     /// `contents` in a temporary file, checked.
-    fn checked(contents: &[u8]) -> (tempfile::NamedTempFile, anyhow::Result<IdFile>) {
+    fn checked(contents: &[u8]) -> (tempfile::NamedTempFile, Result<IdFile>) {
         let mut tmp = tempfile::NamedTempFile::new().unwrap();
         tmp.write_all(contents).unwrap();
-        let ids = IdFile::check(tmp.path());
+        let ids = IdFile::check(tmp.path(), &crate::report::Reporter::silent());
         (tmp, ids)
     }
 
@@ -404,7 +425,13 @@ mod tests {
                 assert!(err.contains(expected), "{err}");
                 let again = body.read(&mut buf).unwrap_err().to_string();
                 assert_eq!(again, err, "a failed body stays failed");
-                assert_eq!(body.check().unwrap_err().to_string(), err);
+                let failure = body.check().unwrap_err();
+                assert_eq!(failure.to_string(), err);
+                assert_eq!(
+                    failure.kind(),
+                    ErrorKind::Integrity,
+                    "changed, not unreadable"
+                );
             }
         }
     }

@@ -8,8 +8,8 @@ use std::path::Path;
 use super::scanner::Scanner;
 use super::spool;
 use super::{IdStats, READ_BUFFER};
-use crate::error::usage;
-use crate::progress::Progress;
+use crate::error::{Error, IdFileError, Result};
+use crate::report::{Progress, Reporter};
 
 /// An ID file that passed its check: every line an ID or blank, at least one
 /// ID. It keeps the file open (or, for a pipe, its private copy): each
@@ -27,31 +27,41 @@ impl IdFile {
     /// process substitution, a device) is read once into a private temporary
     /// copy, which is checked and sent instead.
     ///
-    /// An unreadable file, a bad line or a file without IDs is an input
-    /// error (exit code 2) naming the file as given.
-    pub fn check(path: &Path) -> anyhow::Result<IdFile> {
+    /// A file that cannot be opened, a bad line or a file without IDs is a
+    /// [`Usage`](ErrorKind::Usage) error (exit code 2) naming the file as
+    /// given; the bad lines are in its [`IdFileError`](super::IdFileError)
+    /// (`e.find::<IdFileError>()`). A file that opens but cannot be read is
+    /// an [`Io`](ErrorKind::Io) error. The progress of a big file's check
+    /// goes to `reporter`.
+    pub fn check(path: &Path, reporter: &Reporter) -> Result<IdFile> {
         let name = path.display().to_string();
-        let file = File::open(path).map_err(|e| usage(format!("cannot open {name}: {e}")))?;
+        // A path that does not open is a bad value of the user's: exit 2.
+        let file =
+            File::open(path).map_err(|e| Error::usage(format!("cannot open {name}: {e}")))?;
         let meta = file
             .metadata()
-            .map_err(|e| usage(format!("cannot read {name}: {e}")))?;
+            .map_err(|e| IdFileError::unreadable(&name, e))?;
         if !meta.is_file() {
-            return Self::copy_of(&name, file);
+            return Self::copy_of(&name, file, reporter);
         }
-        Self::check_regular(name, file, meta.len())
+        Self::check_regular(name, file, meta.len(), reporter)
     }
 
     /// Reads an ID file from standard input into a private temporary copy,
     /// checking it on the way, as [`IdFile::check`] does with a pipe. Messages
     /// call it "standard input".
-    pub fn check_stdin() -> anyhow::Result<IdFile> {
-        Self::copy_of("standard input", io::stdin().lock())
+    pub fn check_stdin(reporter: &Reporter) -> Result<IdFile> {
+        Self::copy_of("standard input", io::stdin().lock(), reporter)
     }
 
     /// Checks what `source` gives into a private temporary copy, named
     /// `name` in messages.
-    pub(crate) fn copy_of(name: &str, source: impl io::Read) -> anyhow::Result<IdFile> {
-        let (file, stats) = spool::check_copy(name, source)?;
+    pub(crate) fn copy_of(
+        name: &str,
+        source: impl io::Read,
+        reporter: &Reporter,
+    ) -> Result<IdFile> {
+        let (file, stats) = spool::check_copy(name, source, reporter)?;
         Ok(IdFile {
             name: name.to_string(),
             file,
@@ -63,9 +73,14 @@ impl IdFile {
     /// on two threads, since this pass is time the upload waits for; any
     /// failure is checked again in one pass, so that the error counts lines
     /// from the start of the file.
-    pub(crate) fn check_regular(name: String, file: File, len: u64) -> anyhow::Result<IdFile> {
+    pub(crate) fn check_regular(
+        name: String,
+        file: File,
+        len: u64,
+        reporter: &Reporter,
+    ) -> Result<IdFile> {
         // A file of gigabytes off a slow disk takes a while: show it on a terminal.
-        let progress = Progress::bytes("checking", Some(len));
+        let progress = reporter.bytes("checking", Some(len));
         let stats = match check_halves(&file, len, &progress) {
             Some(stats) => stats,
             None => {
@@ -95,13 +110,12 @@ impl IdFile {
 /// Files smaller than this are checked on one thread.
 pub(crate) const PARALLEL_CHECK_MIN: u64 = 16 * 1024 * 1024;
 
-fn check_whole(file: &File, name: &str, progress: &Progress) -> anyhow::Result<IdStats> {
+fn check_whole(file: &File, name: &str, progress: &Progress) -> Result<IdStats> {
     let mut scanner = Scanner::new();
     let mut buf = vec![0; READ_BUFFER];
     let mut at = 0;
     loop {
-        let n =
-            read_at(file, &mut buf, at).map_err(|e| usage(format!("cannot read {name}: {e}")))?;
+        let n = read_at(file, &mut buf, at).map_err(|e| IdFileError::unreadable(name, e))?;
         if n == 0 {
             break;
         }
@@ -109,7 +123,7 @@ fn check_whole(file: &File, name: &str, progress: &Progress) -> anyhow::Result<I
         progress.inc(n as u64);
         at += n as u64;
     }
-    scanner.finish(name, None).map_err(|e| usage(e.to_string()))
+    scanner.finish(name, None).map_err(Error::from)
 }
 
 /// The stats of a large file of `len` bytes that passes, checked in two
@@ -199,13 +213,14 @@ pub(crate) fn read_at(_: &File, _: &mut [u8], _: u64) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use crate::ids::reference::reference;
     use crate::ids::testing::normal_lines;
 
     /// A file of about `PARALLEL_CHECK_MIN` plus a little of normal lines,
     /// with `edit` applied; checked in two halves and in one pass, both
     /// compared with the reference.
-    fn check_big(edit: impl FnOnce(&mut Vec<u8>)) -> (Vec<u8>, anyhow::Result<IdFile>) {
+    fn check_big(edit: impl FnOnce(&mut Vec<u8>)) -> (Vec<u8>, Result<IdFile>) {
         let mut contents = Vec::with_capacity(PARALLEL_CHECK_MIN as usize + (1 << 20));
         let mut seed = 1;
         while (contents.len() as u64) < PARALLEL_CHECK_MIN + 100_000 {
@@ -217,7 +232,7 @@ mod tests {
         io::Write::write_all(&mut tmp, &contents).unwrap();
         let r = reference(&contents);
         let file = tmp.reopen().unwrap();
-        let progress = Progress::bytes("test", None);
+        let progress = Progress::hidden();
         let halves = check_halves(&file, contents.len() as u64, &progress);
         let whole = check_whole(&file, "big.txt", &progress);
         let expected = IdStats {
@@ -238,13 +253,52 @@ mod tests {
                 assert!(msg.contains(&format!("line {} ", r.bad[0].0)), "{msg}");
             }
         }
-        let checked = IdFile::check(tmp.path());
+        let checked = IdFile::check(tmp.path(), &Reporter::silent());
         (contents, checked)
     }
 
     /// The byte offset just after the first newline at or after `at`.
     fn line_start(c: &[u8], at: usize) -> usize {
         at + memchr::memchr(b'\n', &c[at..]).unwrap() + 1
+    }
+
+    #[test]
+    fn a_bad_file_is_a_usage_error_holding_its_bad_lines_and_a_read_failure_io() {
+        let dir = tempfile::tempdir().unwrap();
+        let silent = Reporter::silent();
+        let bad = dir.path().join("bad.txt");
+        std::fs::write(&bad, b"1\nx\n2\ny\n").unwrap();
+        let e = IdFile::check(&bad, &silent).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Usage);
+        let name = bad.display();
+        assert_eq!(
+            e.to_string(),
+            format!(r#"{name}: 2 lines not an ID (1 to 19 digits): line 2 "x", line 4 "y""#)
+        );
+        let lines = e.find::<crate::ids::IdFileError>().expect("the bad lines");
+        assert_eq!((lines.bad_total(), lines.bad_lines()[1].line), (2, 4));
+        // No ID at all: the same, with no bad line.
+        let blank = dir.path().join("blank.txt");
+        std::fs::write(&blank, b"\n \n").unwrap();
+        let e = IdFile::check(&blank, &silent).unwrap_err();
+        assert_eq!(e.find::<crate::ids::IdFileError>().unwrap().bad_total(), 0);
+        // A path that does not open, or a folder: the user's mistake.
+        let missing = IdFile::check(&dir.path().join("missing.txt"), &silent).unwrap_err();
+        assert_eq!(missing.kind(), ErrorKind::Usage);
+        assert!(missing.to_string().starts_with("cannot open "), "{missing}");
+        let folder = IdFile::check(dir.path(), &silent).unwrap_err();
+        assert_eq!(folder.kind(), ErrorKind::Usage, "{folder}");
+        assert!(folder.to_string().starts_with("cannot read "), "{folder}");
+        // A file that opens but cannot be read (no memory at address 0).
+        #[cfg(target_os = "linux")]
+        {
+            let e = IdFile::check(Path::new("/proc/self/mem"), &silent).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+            assert!(
+                e.to_string().starts_with("cannot read /proc/self/mem: "),
+                "{e}"
+            );
+        }
     }
 
     #[test]

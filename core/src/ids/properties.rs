@@ -52,7 +52,7 @@ fn agrees_with_the_reference(bytes: &[u8], piece: usize) -> Result<(), TestCaseE
         tempfile::NamedTempFile::new().map_err(|e| TestCaseError::fail(e.to_string()))?;
     file.write_all(bytes)
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let checked = IdFile::check(file.path());
+    let checked = IdFile::check(file.path(), &crate::report::Reporter::silent());
     prop_assert_eq!(checked.is_ok(), r.passes());
     if let Ok(ids) = checked {
         prop_assert_eq!(ids.stats().normal, r.is_normal(bytes));

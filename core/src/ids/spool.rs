@@ -10,17 +10,19 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 
-use anyhow::Context as _;
-
 use super::scanner::Scanner;
 use super::{IdStats, READ_BUFFER};
-use crate::error::usage;
-use crate::progress::Progress;
+use crate::error::{Context as _, Error, IdFileError, Result};
+use crate::report::Reporter;
 
 /// Reads `source` to its end into a temporary copy, checking each piece
 /// before it is written; the checked copy and what its check found. `name`
-/// names `source` in messages.
-pub(crate) fn check_copy(name: &str, mut source: impl Read) -> anyhow::Result<(File, IdStats)> {
+/// names `source` in messages; the progress goes to `reporter`.
+pub(crate) fn check_copy(
+    name: &str,
+    mut source: impl Read,
+    reporter: &Reporter,
+) -> Result<(File, IdStats)> {
     let folder = std::env::temp_dir();
     let mut copy = tempfile::tempfile_in(&folder).with_context(|| {
         format!(
@@ -28,7 +30,7 @@ pub(crate) fn check_copy(name: &str, mut source: impl Read) -> anyhow::Result<(F
             folder.display()
         )
     })?;
-    let progress = Progress::bytes("reading", None);
+    let progress = reporter.bytes("reading", None);
     let mut scanner = Scanner::new();
     let mut buf = vec![0; READ_BUFFER];
     loop {
@@ -36,7 +38,7 @@ pub(crate) fn check_copy(name: &str, mut source: impl Read) -> anyhow::Result<(F
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(usage(format!("cannot read {name}: {e}"))),
+            Err(e) => return Err(IdFileError::unreadable(name, e)),
         };
         scanner.feed(&buf[..n], None);
         // Once a line is bad nothing will be sent: read on only to count.
@@ -47,9 +49,7 @@ pub(crate) fn check_copy(name: &str, mut source: impl Read) -> anyhow::Result<(F
         }
         progress.inc(n as u64);
     }
-    let stats = scanner
-        .finish(name, None)
-        .map_err(|e| usage(e.to_string()))?;
+    let stats = scanner.finish(name, None).map_err(Error::from)?;
     Ok((copy, stats))
 }
 
@@ -78,7 +78,7 @@ mod tests {
     fn copies_as_the_reference_says(file: &[u8], piece: usize) {
         let r = reference(file);
         let source = Pieces { bytes: file, piece };
-        match crate::ids::IdFile::copy_of("standard input", source) {
+        match crate::ids::IdFile::copy_of("standard input", source, &Reporter::silent()) {
             Ok(ids) => {
                 assert!(r.passes());
                 assert_eq!(ids.stats.normalised_bytes, r.normalised.len() as u64);
@@ -91,7 +91,13 @@ mod tests {
                 assert!(!r.passes(), "{e}");
                 let msg = format!("{e:#}");
                 assert!(msg.starts_with("standard input: "), "{msg}");
-                assert_eq!(crate::error::exit_code(&e), crate::error::EXIT_USAGE);
+                assert_eq!(e.kind(), crate::ErrorKind::Usage);
+                let bad = e.find::<crate::ids::IdFileError>().expect("the bad lines");
+                assert_eq!(bad.bad_total(), r.bad.len() as u64);
+                assert_eq!(
+                    bad.bad_lines().first().map(|b| b.line),
+                    r.bad.first().map(|b| b.0)
+                );
             }
         }
     }

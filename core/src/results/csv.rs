@@ -1,13 +1,13 @@
-//! Results as CSV: one row per compliance event, converted from lines the
-//! [`ResultsChecker`](super::ResultsChecker) has already checked.
+//! Results as CSV: one row per compliance event, written from the
+//! [`Event`]s the [`ResultsChecker`](super::ResultsChecker) passes on.
 //!
 //! The header is `id,action,reason,created_at,redacted_at` and every row
 //! ends in LF (`\n`), as Unix tools expect; readers of RFC 4180 take LF as
 //! well. A field is quoted only when it holds `,`, `"`, CR or LF, and a
 //! quote inside is doubled (RFC 4180). A missing or `null` field is empty;
 //! a value that is not a string (a number, say) is written as its JSON
-//! text. Records that are not events (a JSON object without string `id`,
-//! `action` and `reason`) are left out; the checker counts them.
+//! text. Records that are not events never reach the writer; the checker
+//! counts them.
 //!
 //! No cell is a formula to a spreadsheet: a value that starts with `=`,
 //! `+`, `-`, `@`, a tab, CR or NUL (OWASP's advice on CSV injection, NUL as
@@ -17,33 +17,28 @@
 //! start a cell so (IDs are digits, actions and reasons words, times
 //! digits); a server that is not the API, or a body altered on the way, may.
 
-use std::borrow::Cow;
-use std::fmt;
 use std::io::{self, Write};
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use super::event::{Event, EventSink, Field};
 
 /// The first row of every CSV file of results.
 pub const CSV_HEADER: &str = "id,action,reason,created_at,redacted_at\n";
 
-/// Converts a checked JSON Lines body, fed in pieces of any size, to CSV
-/// written to `W`: only whole lines are converted, and a line split across
-/// pieces is carried to the next one.
+/// Writes CSV to `W`: a row for each [`Event`] it takes, as an
+/// [`EventSink`] of a [`ResultsChecker`](super::ResultsChecker), so that
+/// the rows are exactly the events the checker counts.
 ///
-/// It is a [`Write`] so that it stands where the body would be written:
-/// feed it only bytes the checker has passed, and call [`CsvWriter::finish`]
-/// once the checker has passed the last line too. The header is written
-/// with the first row, or by `finish` for a body without one.
+/// The rows are kept until [`CsvWriter::write_rows`]: call it once the
+/// checker has passed a piece, so that no row of a piece with a bad line is
+/// written. The header is written with the first rows, or by
+/// [`CsvWriter::finish`] for results without one. The results of several
+/// bodies (several jobs) go under one header, one after another.
 #[derive(Debug)]
 pub struct CsvWriter<W: Write> {
     inner: W,
-    /// The start of a line whose end has not come yet.
-    carry: Vec<u8>,
-    /// The rows of one piece, written to `inner` at once.
+    /// The rows not written yet.
     rows: Vec<u8>,
-    /// Lines seen, for messages.
-    line: u64,
-    /// Events written as rows.
+    /// Events taken as rows.
     events: u64,
     header: bool,
 }
@@ -53,40 +48,39 @@ impl<W: Write> CsvWriter<W> {
     pub fn new(inner: W) -> CsvWriter<W> {
         CsvWriter {
             inner,
-            carry: Vec::new(),
             rows: Vec::with_capacity(64 * 1024),
-            line: 0,
             events: 0,
             header: false,
         }
     }
 
-    /// Converts the last line (which needs no newline), writes the header
-    /// if nothing was written yet, flushes, and returns how many events
-    /// became rows. Call it only once the checker has passed the whole body.
+    /// Writes the rows taken so far (after the header, the first time).
+    pub fn write_rows(&mut self) -> io::Result<()> {
+        self.start();
+        if !self.rows.is_empty() {
+            self.inner.write_all(&self.rows)?;
+            self.rows.clear();
+        }
+        Ok(())
+    }
+
+    /// Flushes what was written; rows not written yet stay.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+
+    /// Writes the rows left (the header if nothing was written yet),
+    /// flushes, and returns how many events became rows. Call it once the
+    /// checker has passed the whole of the results.
     pub fn finish(self) -> io::Result<u64> {
         self.finish_into_inner().map(|(events, _)| events)
     }
 
     /// As [`CsvWriter::finish`], giving back the writer too.
     pub fn finish_into_inner(mut self) -> io::Result<(u64, W)> {
-        self.end_body()?;
+        self.write_rows()?;
         self.inner.flush()?;
         Ok((self.events, self.inner))
-    }
-
-    /// Ends one of several bodies written as one CSV, one after another
-    /// (the results of several jobs, under one header): its last line,
-    /// which needs no newline, becomes a row now rather than the start of
-    /// the next body's first line. Call it once the checker has passed the
-    /// whole body.
-    pub fn end_body(&mut self) -> io::Result<()> {
-        self.start();
-        let last = std::mem::take(&mut self.carry);
-        self.convert(&last)?;
-        self.inner.write_all(&self.rows)?;
-        self.rows.clear();
-        Ok(())
     }
 
     /// Puts the header before the first row.
@@ -96,84 +90,24 @@ impl<W: Write> CsvWriter<W> {
             self.rows.extend_from_slice(CSV_HEADER.as_bytes());
         }
     }
-
-    /// Converts one line, its `\n` stripped, into a row in `self.rows`.
-    fn convert(&mut self, line: &[u8]) -> io::Result<()> {
-        self.line += 1;
-        let line = line.strip_suffix(b"\r").unwrap_or(line).trim_ascii();
-        if line.is_empty() {
-            return Ok(());
-        }
-        if push_row(line, &mut self.rows).map_err(|e| self.unconvertible(e))? {
-            self.events += 1;
-        }
-        Ok(())
-    }
-
-    fn unconvertible(&self, e: serde_json::Error) -> io::Error {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("results line {} cannot be written as CSV: {e}", self.line),
-        )
-    }
 }
 
-impl<W: Write> Write for CsvWriter<W> {
-    /// Converts every line that `piece` ends, carrying the rest; always
-    /// takes the whole piece.
-    fn write(&mut self, piece: &[u8]) -> io::Result<usize> {
+impl<W: Write> EventSink for CsvWriter<W> {
+    /// Appends the event's row: `id`, `action`, `reason`, `created_at`,
+    /// `redacted_at`.
+    fn event(&mut self, event: &Event<'_>) {
         self.start();
-        let mut at = 0;
-        while let Some(nl) = memchr::memchr(b'\n', &piece[at..]) {
-            let end = at + nl;
-            if self.carry.is_empty() {
-                self.convert(&piece[at..end])?;
-            } else {
-                let mut line = std::mem::take(&mut self.carry);
-                line.extend_from_slice(&piece[at..end]);
-                self.convert(&line)?;
-                // Keep the allocation for the next split line.
-                line.clear();
-                self.carry = line;
-            }
-            at = end + 1;
+        let out = &mut self.rows;
+        for text in [&event.id, &event.action, &event.reason] {
+            push_field(out, text.as_bytes());
+            out.push(b',');
         }
-        self.carry.extend_from_slice(&piece[at..]);
-        if !self.rows.is_empty() {
-            self.inner.write_all(&self.rows)?;
-            self.rows.clear();
-        }
-        Ok(piece.len())
-    }
-
-    /// Flushes the rows written so far; a line not yet ended stays carried.
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// Appends the row of `line`, a checked JSON object, to `out` if it is an
-/// event; returns whether it was.
-///
-/// An event is what the checker counts as one: `id`, `action` and `reason`
-/// each once and each a string. `created_at` and `redacted_at` may be
-/// missing; given twice, the last one counts.
-fn push_row(line: &[u8], out: &mut Vec<u8>) -> Result<bool, serde_json::Error> {
-    let record: Record = serde_json::from_slice(line)?;
-    let (Once(Field::Text(id)), Once(Field::Text(action)), Once(Field::Text(reason))) =
-        (&record.id, &record.action, &record.reason)
-    else {
-        return Ok(false);
-    };
-    for text in [id, action, reason] {
-        push_field(out, text.as_bytes());
+        push_value(out, event.created_at.as_ref());
         out.push(b',');
+        push_value(out, event.redacted_at.as_ref());
+        out.push(b'\n');
+        self.events += 1;
     }
-    push_value(out, record.created_at.as_ref());
-    out.push(b',');
-    push_value(out, record.redacted_at.as_ref());
-    out.push(b'\n');
-    Ok(true)
 }
 
 /// Appends a field that may be missing, `null` or not a string.
@@ -237,195 +171,41 @@ fn push_field(out: &mut Vec<u8>, field: &[u8]) {
     out.push(b'"');
 }
 
-/// The fields of a line the CSV needs, each as often as it came.
-#[derive(Default)]
-struct Record<'a> {
-    id: Seen<'a>,
-    action: Seen<'a>,
-    reason: Seen<'a>,
-    created_at: Option<Field<'a>>,
-    redacted_at: Option<Field<'a>>,
-}
-
-/// How often a field that must come once came.
-#[derive(Default)]
-enum Seen<'a> {
-    #[default]
-    Never,
-    Once(Field<'a>),
-    Twice,
-}
-use Seen::Once;
-
-impl<'a> Seen<'a> {
-    fn see(&mut self, field: Field<'a>) {
-        *self = match self {
-            Seen::Never => Once(field),
-            _ => Seen::Twice,
-        };
-    }
-}
-
-/// A value of a field, as the CSV writes it.
-enum Field<'a> {
-    /// A string, borrowed from the line unless it held escapes.
-    Text(Cow<'a, str>),
-    /// `null`: an empty field.
-    Null,
-    /// Any other value, as compact JSON.
-    Json(String),
-}
-
-impl<'de> Deserialize<'de> for Field<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(FieldVisitor)
-    }
-}
-
-struct FieldVisitor;
-
-impl FieldVisitor {
-    fn json<E: de::Error>(value: serde_json::Value) -> Result<Field<'static>, E> {
-        serde_json::to_string(&value)
-            .map(Field::Json)
-            .map_err(E::custom)
-    }
-}
-
-impl<'de> Visitor<'de> for FieldVisitor {
-    type Value = Field<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Field::Text(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Field::Text(Cow::Owned(v.to_string())))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Field::Text(Cow::Owned(v)))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Field::Null)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Field::Null)
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        FieldVisitor::json(v.into())
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        FieldVisitor::json(v.into())
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        FieldVisitor::json(v.into())
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        FieldVisitor::json(v.into())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        let value = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-        FieldVisitor::json(value)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let value = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
-        FieldVisitor::json(value)
-    }
-}
-
-/// The keys the CSV reads; any other is skipped.
-enum Key {
-    Id,
-    Action,
-    Reason,
-    CreatedAt,
-    RedactedAt,
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl Visitor<'_> for KeyVisitor {
-            type Value = Key;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a key")
-            }
-
-            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
-                Ok(match key {
-                    "id" => Key::Id,
-                    "action" => Key::Action,
-                    "reason" => Key::Reason,
-                    "created_at" => Key::CreatedAt,
-                    "redacted_at" => Key::RedactedAt,
-                    _ => Key::Other,
-                })
-            }
-        }
-        deserializer.deserialize_identifier(KeyVisitor)
-    }
-}
-
-impl<'de> Deserialize<'de> for Record<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct RecordVisitor;
-        impl<'de> Visitor<'de> for RecordVisitor {
-            type Value = Record<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record<'de>, A::Error> {
-                let mut record = Record::default();
-                while let Some(key) = map.next_key::<Key>()? {
-                    match key {
-                        Key::Id => record.id.see(map.next_value()?),
-                        Key::Action => record.action.see(map.next_value()?),
-                        Key::Reason => record.reason.see(map.next_value()?),
-                        Key::CreatedAt => record.created_at = Some(map.next_value()?),
-                        Key::RedactedAt => record.redacted_at = Some(map.next_value()?),
-                        Key::Other => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(record)
-            }
-        }
-        deserializer.deserialize_map(RecordVisitor)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::event::{parse, Fields, Record};
     use crate::results::ResultsChecker;
 
-    /// The CSV of `body` fed in pieces of `piece` bytes.
+    /// The CSV of `body` checked in pieces of `piece` bytes, and its rows,
+    /// which are the events the checker counts.
     fn csv(body: &[u8], piece: usize) -> (String, u64) {
         let mut out = Vec::new();
         let mut w = CsvWriter::new(&mut out);
+        let mut checker = ResultsChecker::new();
         for chunk in body.chunks(piece.max(1)) {
-            w.write_all(chunk).unwrap();
+            checker.feed_into(chunk, &mut w).unwrap();
+            w.write_rows().unwrap();
         }
-        let events = w.finish().unwrap();
-        (String::from_utf8(out).unwrap(), events)
+        let summary = checker.finish_into(&mut w).unwrap();
+        let rows = w.finish().unwrap();
+        assert_eq!(rows, summary.events);
+        (String::from_utf8(out).unwrap(), rows)
+    }
+
+    /// The CSV of `body` as the parser alone reads its lines: the
+    /// reference of what the fast path gives.
+    fn csv_parsed(body: &[u8]) -> String {
+        let mut out = Vec::new();
+        let mut w = CsvWriter::new(&mut out);
+        for line in body.split(|&b| b == b'\n') {
+            let line = line.trim_ascii();
+            if let Ok(Record::Event(event)) = parse(line).as_ref().map(Fields::record) {
+                w.event(&event);
+            }
+        }
+        w.finish().unwrap();
+        String::from_utf8(out).unwrap()
     }
 
     #[test]
@@ -563,7 +343,7 @@ mod tests {
     }
 
     #[test]
-    fn events_are_what_the_checker_counts() {
+    fn the_rows_are_the_events_the_parser_reads() {
         // Valid JSON objects the checker takes, events and not.
         let lines = [
             r#"{"id":"1","action":"delete","reason":"deleted"}"#,
@@ -578,6 +358,10 @@ mod tests {
             r#"{"id":"1","action":"delete","reason":"é","other":"\ud83d\ude00"}"#,
             r#"{}"#,
             r#"{"error":{"id":"1","action":"delete","reason":"x"}}"#,
+            // Flat lines, the fast path's.
+            r#"{"id":"8","action":"delete","created_at":"2021-10-04T19:11:41.540Z","reason":"deleted"}"#,
+            r#"{"reason":"=x","redacted_at":"b","id":"9","action":"-","redacted_at":"c"}"#,
+            r#"{"id":"10","action":"delete","reason":"a,b","created_at":"'@x"}"#,
         ];
         let mut next = crate::xorshift::xorshift(0x2545_F491_4F6C_DD1D);
         for _ in 0..200 {
@@ -590,9 +374,11 @@ mod tests {
             let mut checker = ResultsChecker::new();
             checker.feed(body.as_bytes()).unwrap();
             let summary = checker.finish().unwrap();
-            let (text, events) = csv(body.as_bytes(), 7);
-            assert_eq!(events, summary.events, "{body}");
-            assert_eq!(text.matches(",delete,").count() as u64, events, "{body}");
+            for piece in [7, 4096] {
+                let (text, events) = csv(body.as_bytes(), piece);
+                assert_eq!(events, summary.events, "{body}");
+                assert_eq!(text, csv_parsed(body.as_bytes()), "{body}");
+            }
         }
     }
 
@@ -608,7 +394,14 @@ mod tests {
             }
         }
         let mut w = CsvWriter::new(Full);
-        assert!(w.write_all(b"{\"id\":\"1\",").is_err(), "the header");
+        let mut checker = ResultsChecker::new();
+        checker
+            .feed_into(
+                b"{\"id\":\"1\",\"action\":\"delete\",\"reason\":\"x\"}\n",
+                &mut w,
+            )
+            .unwrap();
+        assert!(w.write_rows().is_err(), "a row");
         assert!(CsvWriter::new(Full).finish().is_err(), "the header alone");
     }
 }

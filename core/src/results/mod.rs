@@ -13,24 +13,29 @@
 //! CRLF endings, empty lines and a missing final newline are tolerated. An
 //! empty file means every ID is compliant.
 //!
-//! The results are written as they came ([`Format::Jsonl`]) or as CSV
-//! ([`Format::Csv`], by a [`CsvWriter`] fed the checked lines).
+//! What an event is, is said once ([`Event`]): the check makes one of each
+//! event line, by its fast path or its parser, and passes it on to the
+//! summary's count and to an [`EventSink`], such as the [`CsvWriter`]. The
+//! results are written as they came ([`Format::Jsonl`]) or as CSV
+//! ([`Format::Csv`]: a row for each event the check passed, and so for each
+//! event the summary counts).
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::IgnoredAny;
-use serde::Deserialize;
 
-use crate::error::{describe_error_item, one_line, NotValid};
+use crate::error::{describe_error_item, one_line, Error, ErrorKind, NotValid, Result};
 
 mod csv;
+mod event;
 mod flat;
 
+use event::Record;
 use flat::Marks;
 
 pub use csv::{unguard, CsvWriter, CSV_HEADER};
+pub use event::{Event, EventSink, Field, Text};
 
 /// How the results are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,7 +51,7 @@ impl std::str::FromStr for Format {
     type Err = NotValid;
 
     /// `jsonl` or `csv`.
-    fn from_str(value: &str) -> Result<Format, NotValid> {
+    fn from_str(value: &str) -> std::result::Result<Format, NotValid> {
         match value {
             "jsonl" => Ok(Format::Jsonl),
             "csv" => Ok(Format::Csv),
@@ -151,18 +156,6 @@ impl fmt::Display for InWords<'_> {
     }
 }
 
-/// The fields of an event this tool reads; the rest are left in the file.
-/// Strings borrow from the line unless they hold escapes.
-#[derive(Deserialize)]
-struct EventFields<'a> {
-    #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    action: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    reason: Option<Cow<'a, str>>,
-}
-
 /// The length and first 16 bytes of a reason: for the usual short reasons,
 /// comparing tags compares the names, without a call to compare bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,16 +170,76 @@ impl ReasonTag {
     }
 }
 
-/// Checks a results body fed in pieces of any size.
+/// Events per reason, counted as they pass: the summary's count.
 #[derive(Debug, Default)]
-pub struct ResultsChecker {
-    line: u64,
-    carry: Vec<u8>,
-    summary: Summary,
+struct Tally {
+    events: u64,
+    other_records: u64,
     /// Events per reason, as [`MAX_REASONS`] names and the rest: a short
     /// list is quicker to search than a map, with four or five reasons.
     reasons: Vec<(ReasonTag, Vec<u8>, u64)>,
     other_reasons: u64,
+}
+
+impl Tally {
+    /// Counts another record, not an event.
+    fn other(&mut self) {
+        self.other_records += 1;
+    }
+
+    /// The summary of what was counted.
+    fn summary(self) -> Summary {
+        let mut summary = Summary {
+            lines: self.events + self.other_records,
+            events: self.events,
+            reasons: BTreeMap::new(),
+            other_records: self.other_records,
+        };
+        for (_, reason, n) in self.reasons {
+            let reason = String::from_utf8_lossy(&reason).into_owned();
+            *summary.reasons.entry(reason).or_default() += n;
+        }
+        if self.other_reasons > 0 {
+            *summary.reasons.entry("(other reasons)".into()).or_default() += self.other_reasons;
+        }
+        summary
+    }
+}
+
+impl EventSink for Tally {
+    /// Counts an event under its reason. Inlined on the fast path, so that
+    /// an event no sink keeps is never made whole.
+    #[inline(always)]
+    fn event(&mut self, event: &Event<'_>) {
+        self.events += 1;
+        let reason = event.reason.as_bytes();
+        let tag = ReasonTag::of(reason);
+        let known = self
+            .reasons
+            .iter_mut()
+            .find(|(t, name, _)| *t == tag && (reason.len() <= 16 || name == reason));
+        if let Some((_, _, n)) = known {
+            *n += 1;
+        } else if self.reasons.len() < MAX_REASONS {
+            self.reasons.push((tag, reason.to_vec(), 1));
+        } else {
+            self.other_reasons += 1;
+        }
+    }
+}
+
+/// Checks a results body fed in pieces of any size, and counts its events
+/// and other records; each event goes on to an [`EventSink`] too, if given
+/// one ([`ResultsChecker::feed_into`]).
+///
+/// A line that is not a result is an [`Integrity`](ErrorKind::Integrity)
+/// error: the body is corrupt. One that is an error from the server is a
+/// [`BadAnswer`](ErrorKind::BadAnswer): the body is not results at all.
+#[derive(Debug, Default)]
+pub struct ResultsChecker {
+    line: u64,
+    carry: Vec<u8>,
+    tally: Tally,
     marks: Marks,
 }
 
@@ -196,8 +249,15 @@ impl ResultsChecker {
         ResultsChecker::default()
     }
 
-    /// Checks the next piece; fails on the first line that is not a JSON object.
-    pub fn feed(&mut self, chunk: &[u8]) -> anyhow::Result<()> {
+    /// Checks the next piece; fails on the first line that is not a result.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<()> {
+        self.feed_into(chunk, &mut |_: &Event<'_>| {})
+    }
+
+    /// Checks the next piece, as [`ResultsChecker::feed`] does, passing each
+    /// event of the lines it ends to `sink`, in order. Those of a piece
+    /// with a bad line may have been passed before the failure.
+    pub fn feed_into(&mut self, chunk: &[u8], sink: &mut impl EventSink) -> Result<()> {
         let mut at = 0;
         if !self.carry.is_empty() {
             let Some(nl) = memchr::memchr(b'\n', chunk) else {
@@ -205,56 +265,69 @@ impl ResultsChecker {
             };
             self.carry.extend_from_slice(&chunk[..nl]);
             let line = std::mem::take(&mut self.carry);
-            self.check_line(&line)?;
+            self.check_line(&line, sink)?;
             at = nl + 1;
         }
         self.marks.compute(chunk);
         loop {
-            // The fast path takes the flat lines; the full check the others.
-            while let Some((next, reason)) = self.marks.flat_line(chunk, at) {
+            // The fast path takes the flat lines; the parser the others.
+            while let Some((next, record)) = self.marks.flat_line(chunk, at) {
                 self.line += 1;
-                self.count(reason);
+                self.pass(record, sink);
                 at = next;
             }
             let Some(nl) = memchr::memchr(b'\n', &chunk[at..]) else {
                 break;
             };
-            self.check_line(&chunk[at..at + nl])?;
+            self.check_line(&chunk[at..at + nl], sink)?;
             at += nl + 1;
         }
         self.push_carry(&chunk[at..])
     }
 
-    fn push_carry(&mut self, rest: &[u8]) -> anyhow::Result<()> {
+    fn push_carry(&mut self, rest: &[u8]) -> Result<()> {
         if self.carry.len() + rest.len() > MAX_LINE {
-            anyhow::bail!(
-                "results line {} is over {MAX_LINE} bytes long: the body is corrupt",
-                self.line + 1
-            );
+            return Err(Error::new(
+                ErrorKind::Integrity,
+                format!(
+                    "results line {} is over {MAX_LINE} bytes long: the body is corrupt",
+                    self.line + 1
+                ),
+            ));
         }
         self.carry.extend_from_slice(rest);
         Ok(())
     }
 
     /// Ends the body (a last line needs no newline) and returns the summary.
-    pub fn finish(mut self) -> anyhow::Result<Summary> {
-        let last = std::mem::take(&mut self.carry);
-        if !last.is_empty() {
-            self.check_line(&last)?;
-        }
-        let mut summary = self.summary;
-        summary.lines = summary.events + summary.other_records;
-        for (_, reason, n) in self.reasons {
-            let reason = String::from_utf8_lossy(&reason).into_owned();
-            *summary.reasons.entry(reason).or_default() += n;
-        }
-        if self.other_reasons > 0 {
-            *summary.reasons.entry("(other reasons)".into()).or_default() += self.other_reasons;
-        }
-        Ok(summary)
+    pub fn finish(self) -> Result<Summary> {
+        self.finish_into(&mut |_: &Event<'_>| {})
     }
 
-    fn check_line(&mut self, line: &[u8]) -> anyhow::Result<()> {
+    /// Ends the body as [`ResultsChecker::finish`] does, passing the event
+    /// of its last line, if it is one, to `sink`.
+    pub fn finish_into(mut self, sink: &mut impl EventSink) -> Result<Summary> {
+        let last = std::mem::take(&mut self.carry);
+        if !last.is_empty() {
+            self.check_line(&last, sink)?;
+        }
+        Ok(self.tally.summary())
+    }
+
+    /// Counts a line that passed, and passes its event on to `sink`: what
+    /// the summary counts is what the sink gets.
+    #[inline]
+    fn pass(&mut self, record: Record<'_>, sink: &mut impl EventSink) {
+        match record {
+            Record::Event(event) => {
+                self.tally.event(&event);
+                sink.event(&event);
+            }
+            Record::Other => self.tally.other(),
+        }
+    }
+
+    fn check_line(&mut self, line: &[u8], sink: &mut impl EventSink) -> Result<()> {
         self.line += 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
@@ -272,16 +345,12 @@ impl ResultsChecker {
             let at = e.valid_up_to() + 1;
             return Err(self.not_text(line, &format!("byte {at} is not UTF-8")));
         }
-        let event = match serde_json::from_slice::<EventFields>(line) {
-            Ok(EventFields {
-                id: Some(_),
-                action: Some(_),
-                reason: Some(reason),
-            }) => Some(reason),
-            Ok(_) => None,
-            // Valid JSON whose fields are not all strings is a record, not corruption.
+        let parsed = event::parse(line);
+        let record = match &parsed {
+            Ok(fields) => fields.record(),
+            // Valid JSON whose fields are not an event's is a record, not corruption.
             Err(_) => match serde_json::from_slice::<IgnoredAny>(line) {
-                Ok(_) => None,
+                Ok(_) => Record::Other,
                 Err(_) => return Err(self.corrupt(line)),
             },
         };
@@ -289,52 +358,40 @@ impl ResultsChecker {
             let why = format!("it escapes half a surrogate pair alone (\\u{half:04x})");
             return Err(self.not_text(line, &why));
         }
-        if event.is_none() {
+        if matches!(record, Record::Other) {
             if let Some(said) = server_error(line) {
-                anyhow::bail!(
-                    "results line {} is an error from the server, not a result: {said}",
-                    self.line
-                );
+                return Err(Error::new(
+                    ErrorKind::BadAnswer,
+                    format!(
+                        "results line {} is an error from the server, not a result: {said}",
+                        self.line
+                    ),
+                ));
             }
         }
-        self.count(event.as_deref().map(str::as_bytes));
+        self.pass(record, sink);
         Ok(())
     }
 
-    /// Counts an event with its reason, or another record.
-    fn count(&mut self, reason: Option<&[u8]>) {
-        let Some(reason) = reason else {
-            self.summary.other_records += 1;
-            return;
-        };
-        self.summary.events += 1;
-        let tag = ReasonTag::of(reason);
-        let known = self
-            .reasons
-            .iter_mut()
-            .find(|(t, name, _)| *t == tag && (reason.len() <= 16 || name == reason));
-        if let Some((_, _, n)) = known {
-            *n += 1;
-        } else if self.reasons.len() < MAX_REASONS {
-            self.reasons.push((tag, reason.to_vec(), 1));
-        } else {
-            self.other_reasons += 1;
-        }
-    }
-
-    fn corrupt(&self, line: &[u8]) -> anyhow::Error {
-        anyhow::anyhow!(
-            "results line {} is not a JSON object ({}): the body is corrupt",
-            self.line,
-            quoted(line)
+    fn corrupt(&self, line: &[u8]) -> Error {
+        Error::new(
+            ErrorKind::Integrity,
+            format!(
+                "results line {} is not a JSON object ({}): the body is corrupt",
+                self.line,
+                quoted(line)
+            ),
         )
     }
 
-    fn not_text(&self, line: &[u8], why: &str) -> anyhow::Error {
-        anyhow::anyhow!(
-            "results line {} is not text: {why} ({}): the body is corrupt",
-            self.line,
-            quoted(line)
+    fn not_text(&self, line: &[u8], why: &str) -> Error {
+        Error::new(
+            ErrorKind::Integrity,
+            format!(
+                "results line {} is not text: {why} ({}): the body is corrupt",
+                self.line,
+                quoted(line)
+            ),
         )
     }
 }
@@ -423,12 +480,25 @@ fn error_document(object: &serde_json::Map<String, serde_json::Value>) -> Option
 mod tests {
     use super::*;
 
-    fn check(body: &[u8], piece: usize) -> anyhow::Result<Summary> {
+    fn check(body: &[u8], piece: usize) -> Result<Summary> {
         let mut c = ResultsChecker::new();
         for chunk in body.chunks(piece.max(1)) {
             c.feed(chunk)?;
         }
         c.finish()
+    }
+
+    /// The summary of `body` fed in pieces of `piece` bytes, and the events
+    /// passed on, in order (as their `Debug`, which shows every field).
+    fn check_events(body: &[u8], piece: usize) -> Result<(Summary, Vec<String>)> {
+        let mut events = Vec::new();
+        let mut sink = |e: &Event<'_>| events.push(format!("{e:?}"));
+        let mut c = ResultsChecker::new();
+        for chunk in body.chunks(piece.max(1)) {
+            c.feed_into(chunk, &mut sink)?;
+        }
+        let summary = c.finish_into(&mut sink)?;
+        Ok((summary, events))
     }
 
     const BODY: &[u8] = b"{\"id\":\"1\",\"action\":\"delete\",\"created_at\":\"2019-10-29T17:02:47.000Z\",\"reason\":\"deleted\"}\r\n\
@@ -483,14 +553,20 @@ mod tests {
                 0,
             ),
         ];
-        // What the fast path says of a line alone, with its `\n`.
+        // The reason the fast path finds in a line alone, with its `\n`;
+        // any record it makes is the parser's.
         fn flat_alone(line: &str) -> Option<Option<String>> {
             let body = format!("{line}\n");
             let mut marks = Marks::default();
             marks.compute(body.as_bytes());
-            let (next, reason) = marks.flat_line(body.as_bytes(), 0)?;
+            let (next, record) = marks.flat_line(body.as_bytes(), 0)?;
             assert_eq!(next, body.len());
-            Some(reason.map(|r| String::from_utf8_lossy(r).into_owned()))
+            let parsed = event::parse(line.as_bytes()).ok();
+            assert_eq!(Some(record), parsed.as_ref().map(event::Fields::record));
+            Some(match record {
+                Record::Event(event) => Some(event.reason.to_string()),
+                Record::Other => None,
+            })
         }
         for (line, fast, events) in lines {
             let fast = fast.map(|f| f.map(str::to_string));
@@ -511,9 +587,10 @@ mod tests {
     }
 
     /// What the checker must say of a body, judged line by line by the
-    /// full parser alone.
-    fn reference(body: &[u8]) -> Result<Summary, u64> {
+    /// full parser alone: its summary and its events, or the first bad line.
+    fn reference(body: &[u8]) -> std::result::Result<(Summary, Vec<String>), u64> {
         let mut summary = Summary::default();
+        let mut events = Vec::new();
         for (i, line) in body.split(|&b| b == b'\n').enumerate() {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.is_empty() {
@@ -528,21 +605,19 @@ mod tests {
             let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(line) else {
                 return Err(i as u64 + 1);
             };
-            match serde_json::from_slice::<EventFields>(line) {
-                Ok(EventFields {
-                    id: Some(_),
-                    action: Some(_),
-                    reason: Some(reason),
-                }) => {
+            let parsed = event::parse(line);
+            match parsed.as_ref().map(event::Fields::record) {
+                Ok(Record::Event(event)) => {
                     summary.events += 1;
-                    *summary.reasons.entry(reason.into_owned()).or_default() += 1;
+                    *summary.reasons.entry(event.reason.to_string()).or_default() += 1;
+                    events.push(format!("{event:?}"));
                 }
                 _ if error_document(&object).is_some() => return Err(i as u64 + 1),
                 _ => summary.other_records += 1,
             }
         }
         summary.lines = summary.events + summary.other_records;
-        Ok(summary)
+        Ok((summary, events))
     }
 
     #[test]
@@ -620,7 +695,7 @@ mod tests {
             }
             let want = reference(&body);
             for piece in [1, 7, 64, 100, 4096] {
-                let got = check(&body, piece);
+                let got = check_events(&body, piece);
                 match (&want, got) {
                     (Ok(want), Ok(got)) => assert_eq!(&got, want, "piece {piece}"),
                     (Err(line), Err(e)) => assert!(
@@ -656,8 +731,16 @@ mod tests {
         let mut marks = Marks::default();
         marks.compute(&body);
         let (mut at, mut lines) = (0, 0);
-        while let Some((next, reason)) = marks.flat_line(&body, at) {
-            assert_eq!(reason, Some(&b"deleted"[..]));
+        while let Some((next, record)) = marks.flat_line(&body, at) {
+            let line = body[at..next].trim_ascii_end();
+            let parsed = event::parse(line).ok();
+            assert_eq!(Some(record), parsed.as_ref().map(event::Fields::record));
+            let Record::Event(event) = record else {
+                panic!("not an event: {}", String::from_utf8_lossy(line));
+            };
+            assert_eq!(event.reason, Text::from("deleted"));
+            let redacted = event.redacted_at.map(|_| ());
+            assert_eq!(redacted, (lines % 3 == 0).then_some(()), "line {lines}");
             (at, lines) = (next, lines + 1);
         }
         assert_eq!((at, lines), (body.len(), 100));
@@ -764,6 +847,52 @@ mod tests {
         ] {
             assert_eq!(check(record.as_bytes(), 3).unwrap().other_records, 1);
         }
+    }
+
+    #[test]
+    fn a_corrupt_line_is_an_integrity_error_and_an_error_from_the_server_a_bad_answer() {
+        for (body, kind) in [
+            (&b"{\"id\":\"1\",\n"[..], ErrorKind::Integrity),
+            (b"{\"reason\":\"caf\xe9\"}\n", ErrorKind::Integrity),
+            (&[b'{'; MAX_LINE + 1][..], ErrorKind::Integrity),
+            (
+                b"{\"errors\":[{\"message\":\"x\"}]}\n",
+                ErrorKind::BadAnswer,
+            ),
+        ] {
+            assert_eq!(check(body, 4096).unwrap_err().kind(), kind);
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_the_events_the_sink_gets() {
+        let mut events = Vec::new();
+        let mut checker = ResultsChecker::new();
+        let mut sink = |e: &Event<'_>| {
+            let created_at = match e.created_at {
+                Some(Field::Text(text)) => Some(text.to_string()),
+                _ => None,
+            };
+            events.push((e.id.to_string(), e.reason.to_string(), created_at));
+        };
+        for piece in BODY.chunks(5) {
+            checker.feed_into(piece, &mut sink).unwrap();
+        }
+        let summary = checker.finish_into(&mut sink).unwrap();
+        assert_eq!(summary.events, events.len() as u64);
+        let at = |s: &str| Some(s.to_string());
+        assert_eq!(
+            events,
+            [
+                ("1".into(), "deleted".into(), at("2019-10-29T17:02:47.000Z")),
+                (
+                    "2".into(),
+                    "protected".into(),
+                    at("2013-03-26T02:46:15+00:00")
+                ),
+                ("3".into(), "bounced".into(), None),
+            ]
+        );
     }
 
     #[test]

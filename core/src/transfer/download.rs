@@ -6,7 +6,6 @@
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use ureq::http::Response;
 use ureq::Body;
 
@@ -15,11 +14,10 @@ use super::storage::{unredirected, Target};
 use crate::auth::{redact_url, Origin};
 use crate::client::{bounded, Client};
 use crate::destination::{Destination, Sink};
+use crate::error::{fail, Context as _, Error, ErrorKind, Result};
 use crate::jobs::{Job, JobRef, Status};
-use crate::messages::note;
-use crate::progress::Progress;
+use crate::report::Reporter;
 use crate::results::{CsvWriter, Format, ResultsChecker, Summary};
-use crate::retry::Retrier;
 use crate::time::Timestamp;
 use crate::wait::{wait_for_job, Patience};
 
@@ -35,47 +33,11 @@ const STALL_MIN_BYTES: u64 = 1024;
 /// The most redirects followed on the way to the results.
 const MAX_REDIRECTS: usize = 5;
 
-impl Job {
-    /// The download URL, if the results can be fetched at `now`: status
-    /// `complete` and the download not expired. Otherwise an error saying why.
-    pub fn ready_download_url(&self, now: Timestamp) -> anyhow::Result<&str> {
-        match self.status() {
-            Status::Complete => {}
-            Status::Created => anyhow::bail!(
-                "{} has no IDs yet: upload them first (upload-ids --ids-file FILE --id {}), \
-                 then download its results",
-                self.describe(),
-                self.id()
-            ),
-            Status::InProgress => anyhow::bail!(
-                "{} is not complete yet: wait with --wait, or later run list-job --id {} --wait",
-                self.describe(),
-                self.id()
-            ),
-            Status::Expired => anyhow::bail!(
-                "{} has no results: its upload window closed without IDs; to check IDs, \
-                 create a new job",
-                self.describe()
-            ),
-            _ => anyhow::bail!("{} has no results to download", self.describe()),
-        }
-        if let Some(at) = self.download_expires_at().filter(|at| *at <= now) {
-            anyhow::bail!(
-                "the results of {} expired at {at}; they can no longer be downloaded: \
-                 create a new job and upload the IDs again",
-                self.describe()
-            );
-        }
-        self.download_url()
-            .with_context(|| format!("{} has no download_url", self.describe()))
-    }
-}
-
 /// The download URL of a job looked up by `--id` or `--name`: at once, or
 /// (with `wait`) once the job is done. A job that has no IDs yet has nothing
 /// to wait for unless someone uploads them: that is said before waiting,
 /// and the wait ends when its upload window closes.
-pub fn results_url(client: &Client, job: Job, wait: Option<Patience>) -> anyhow::Result<String> {
+pub fn results_url(client: &Client, job: Job, wait: Option<Patience>) -> Result<String> {
     let Some(patience) = wait else {
         return job.ready_download_url(Timestamp::now()).map(str::to_string);
     };
@@ -83,7 +45,7 @@ pub fn results_url(client: &Client, job: Job, wait: Option<Patience>) -> anyhow:
         let until = job
             .upload_expires_at()
             .map_or(String::new(), |at| format!(" at {at}"));
-        note(format!(
+        client.reporter().note(format!(
             "{} has no IDs yet: waiting for them to be uploaded (someone else may be \
              uploading), at most until its upload window closes{until}",
             job.describe()
@@ -116,8 +78,8 @@ pub fn download_sources(
     format: Format,
     patience: Patience,
     wait: bool,
-) -> anyhow::Result<(Downloaded, Vec<Job>)> {
-    let mut download = ResultsDownload::start(dest, format)?;
+) -> Result<(Downloaded, Vec<Job>)> {
+    let mut download = ResultsDownload::start(dest, format, client.reporter())?;
     let mut jobs = Vec::new();
     for source in sources {
         if let Source::Job(job_ref) = source {
@@ -129,7 +91,9 @@ pub fn download_sources(
         let (url, which) = match source {
             Source::Url(url) => (url.clone(), format!("--url {} of {count}", k + 1)),
             Source::Job(_) => {
-                let job = found.next().context("a job looked up for each --id")?;
+                let job = found
+                    .next()
+                    .ok_or_else(|| Error::new(ErrorKind::Usage, "a job looked up for each --id"))?;
                 let url = results_url(client, job.clone(), wait.then_some(patience))?;
                 (url, format!("{} ({} of {count})", job.describe(), k + 1))
             }
@@ -169,8 +133,8 @@ pub fn download_results(
     url: &str,
     dest: &Destination,
     format: Format,
-) -> anyhow::Result<Downloaded> {
-    let mut download = ResultsDownload::start(dest, format)?;
+) -> Result<Downloaded> {
+    let mut download = ResultsDownload::start(dest, format, client.reporter())?;
     download.add(client, url)?;
     download.finish()
 }
@@ -201,9 +165,13 @@ impl<'d> ResultsDownload<'d> {
     /// Starts writing to `dest`: a regular file's temporary file is created
     /// now, so a folder where no file can be written fails before any
     /// request or wait (exit 1).
-    pub fn start(dest: &'d Destination, format: Format) -> anyhow::Result<ResultsDownload<'d>> {
+    pub fn start(
+        dest: &'d Destination,
+        format: Format,
+        reporter: &Reporter,
+    ) -> Result<ResultsDownload<'d>> {
         let sink = Counted {
-            inner: dest.create()?,
+            inner: dest.create(reporter)?,
             bytes: 0,
             last: None,
         };
@@ -220,46 +188,34 @@ impl<'d> ResultsDownload<'d> {
     }
 
     /// Downloads the results at `url` after those already written.
-    pub fn add(&mut self, client: &Client, url: &str) -> anyhow::Result<()> {
+    pub fn add(&mut self, client: &Client, url: &str) -> Result<()> {
         let target = Target::new(client, url)?;
         let dest = self.dest;
         let writing = || format!("writing the results to {}", dest.describe());
-        let summary = match &mut self.out {
-            Out::Jsonl(out) => {
-                // The next body's first line must not join the last one's.
-                if out.last.is_some_and(|b| b != b'\n') {
-                    out.write_all(b"\n").with_context(writing)?;
-                }
-                fetch_checked(client, &target, out, dest)?
+        if let Out::Jsonl(out) = &mut self.out {
+            // The next body's first line must not join the last one's.
+            if out.last.is_some_and(|b| b != b'\n') {
+                out.write_all(b"\n").with_context(writing)?;
             }
-            Out::Csv(csv) => {
-                let summary = fetch_checked(client, &target, csv, dest)?;
-                // The last line is checked now: it may become a row.
-                csv.end_body().with_context(writing)?;
-                summary
-            }
-        };
+        }
+        let summary = fetch_checked(client, &target, &mut self.out, dest)?;
+        if let Out::Csv(csv) = &mut self.out {
+            // The last line is checked now: it may be a row.
+            csv.write_rows().with_context(writing)?;
+        }
         self.summary.add(summary);
         Ok(())
     }
 
     /// Ends the output once every body is whole: a regular file is renamed
     /// into place. Returns what was written, all bodies together.
-    pub fn finish(self) -> anyhow::Result<Downloaded> {
+    pub fn finish(self) -> Result<Downloaded> {
         let writing = || format!("writing the results to {}", self.dest.describe());
         let out = match self.out {
             Out::Jsonl(out) => out,
-            Out::Csv(csv) => {
-                let (rows, out) = csv.finish_into_inner().with_context(writing)?;
-                if rows != self.summary.events {
-                    anyhow::bail!(
-                        "the CSV has {rows} rows for {} compliance events: this is a bug; \
-                         download the results with --format jsonl",
-                        self.summary.events
-                    );
-                }
-                out
-            }
+            // A row for each event the summary counts: both take the
+            // checker's events.
+            Out::Csv(csv) => csv.finish_into_inner().with_context(writing)?.1,
         };
         out.inner.finish().with_context(writing)?;
         Ok(Downloaded {
@@ -376,18 +332,20 @@ fn parse_content_range(value: &str) -> Option<(u64, u64, Option<u64>)> {
 fn fetch_checked(
     client: &Client,
     target: &Target,
-    out: &mut dyn Write,
+    out: &mut Out,
     dest: &Destination,
-) -> anyhow::Result<Summary> {
+) -> Result<Summary> {
     let stall = client.config().read_timeout;
-    let mut retrier = Retrier::new(client.config().retry);
+    let mut retrier = client.retrier();
     let mut checker = ResultsChecker::new();
     let mut verifier = Verifier::new();
     let mut buffer = vec![0; COPY_BUFFER];
     let mut written = 0u64;
     let mut total = None;
     let mut progress = None;
-    let refuse = |why: String| anyhow::anyhow!("download from {}: {why}", target.host);
+    let refuse = |kind: ErrorKind, why: String| {
+        Error::new(kind, format!("download from {}: {why}", target.host))
+    };
     // Whether the first answer's hashes cover the whole body.
     let mut hashed = None;
     while total != Some(written) {
@@ -398,34 +356,41 @@ fn fetch_checked(
                 continue;
             }
         };
-        let span = Span::of(&response, written).map_err(refuse)?;
+        let span = Span::of(&response, written).map_err(|why| refuse(ErrorKind::BadAnswer, why))?;
         let hashes = Hashes::from_headers(response.headers());
         let hashed = *hashed.get_or_insert(hashes != Hashes::default());
         if span.len.is_none() && !delimited(&response) && !hashed {
-            return Err(refuse(format!(
-                "the answer has neither a length nor chunks: its body ends wherever the \
+            return Err(refuse(
+                ErrorKind::Integrity,
+                format!(
+                    "the answer has neither a length nor chunks: its body ends wherever the \
                  connection closes, so a body cut short would look whole, and no hash \
                  covers it to tell; it is not trusted: {}",
-                not_whole(dest)
-            )));
+                    not_whole(dest)
+                ),
+            ));
         }
         match (total, span.total) {
             (Some(before), Some(now)) if before != now => {
-                return Err(refuse(format!(
-                    "the results changed on the server during the download (they were \
-                     {before} bytes, now {now}); run download-results again"
-                )))
+                return Err(refuse(
+                    ErrorKind::Integrity,
+                    format!(
+                        "the results changed on the server during the download (they were \
+                         {before} bytes, now {now}); run download-results again"
+                    ),
+                ))
             }
             _ => total = total.or(span.total),
         }
         if let Err(Mismatch::Changed) = verifier.expect(hashes) {
             return Err(refuse(
+                ErrorKind::Integrity,
                 "the results changed on the server during the download (their hashes \
                  differ between answers); run download-results again"
                     .into(),
             ));
         }
-        let progress = progress.get_or_insert_with(|| Progress::bytes("download", total));
+        let progress = progress.get_or_insert_with(|| client.reporter().bytes("download", total));
         progress.set_position(written);
         // The bytes of this body before `written` were written already.
         let mut skip = written - span.start;
@@ -449,9 +414,17 @@ fn fetch_checked(
             }
             // Checked, then written (or converted): a piece with a corrupt
             // line is not written.
-            checker.feed(piece)?;
-            out.write_all(piece)
-                .with_context(|| format!("writing the results to {}", dest.describe()))?;
+            let wrote = match out {
+                Out::Jsonl(out) => {
+                    checker.feed(piece)?;
+                    out.write_all(piece)
+                }
+                Out::Csv(csv) => {
+                    checker.feed_into(piece, csv)?;
+                    csv.write_rows()
+                }
+            };
+            wrote.with_context(|| format!("writing the results to {}", dest.describe()))?;
             verifier.update(piece);
             written += piece.len() as u64;
             progress.inc(piece.len() as u64);
@@ -490,16 +463,25 @@ fn fetch_checked(
             }
         }
     }
-    out.flush()
-        .with_context(|| format!("writing the results to {}", dest.describe()))?;
-    if let Err(Mismatch::Corrupt { hash, ours, theirs }) = verifier.verify() {
-        return Err(refuse(format!(
-            "the download was corrupted in transit: its {hash} is {ours}, storage says \
-             {theirs}; {}; run download-results again",
-            not_whole(dest)
-        )));
+    match out {
+        Out::Jsonl(out) => out.flush(),
+        Out::Csv(csv) => csv.flush(),
     }
-    checker.finish()
+    .with_context(|| format!("writing the results to {}", dest.describe()))?;
+    if let Err(Mismatch::Corrupt { hash, ours, theirs }) = verifier.verify() {
+        return Err(refuse(
+            ErrorKind::Integrity,
+            format!(
+                "the download was corrupted in transit: its {hash} is {ours}, storage says \
+                 {theirs}; {}; run download-results again",
+                not_whole(dest)
+            ),
+        ));
+    }
+    match out {
+        Out::Jsonl(_) => checker.finish(),
+        Out::Csv(csv) => checker.finish_into(csv),
+    }
 }
 
 /// What became of the output of a download that failed.
@@ -519,7 +501,7 @@ fn get(
     target: &Target,
     written: u64,
     left: Option<Duration>,
-) -> anyhow::Result<Response<Body>> {
+) -> Result<Response<Body>> {
     let mut hop = Target {
         url: target.url.clone(),
         host: target.host.clone(),
@@ -543,22 +525,28 @@ fn get(
             .headers()
             .get("location")
             .and_then(|v| v.to_str().ok())
-            .with_context(|| {
-                format!(
-                    "download from {}: a redirect (HTTP {status}) without a Location",
-                    hop.host
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::BadAnswer,
+                    format!(
+                        "download from {}: a redirect (HTTP {status}) without a Location",
+                        hop.host
+                    ),
                 )
             })?;
         let next = resolve(&hop.url, location);
-        let origin = Origin::of(&next).with_context(|| {
-            format!(
-                "download from {}: a redirect (HTTP {status}) to {:?}",
-                hop.host,
-                redact_url(&next)
-            )
-        })?;
+        let origin = Origin::of(&next)
+            .map_err(|e| e.into_kind(ErrorKind::BadAnswer))
+            .with_context(|| {
+                format!(
+                    "download from {}: a redirect (HTTP {status}) to {:?}",
+                    hop.host,
+                    redact_url(&next)
+                )
+            })?;
         if !origin.is_https() && !origin.is_loopback() {
-            anyhow::bail!(
+            fail!(
+                Refused,
                 "download from {}: redirected (HTTP {status}) to plain http:// on {}, which \
                  is not this machine; refused: results are fetched over https:// only",
                 hop.host,
@@ -571,7 +559,8 @@ fn get(
             auth: None,
         };
     }
-    anyhow::bail!(
+    fail!(
+        BadAnswer,
         "download from {}: more than {MAX_REDIRECTS} redirects",
         target.host
     )

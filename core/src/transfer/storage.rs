@@ -1,13 +1,13 @@
 //! The signed URL a transfer talks to, and what storage answers.
 
-use anyhow::Context as _;
 use ureq::http::Response;
 use ureq::{Body, SendBody};
 
 use crate::auth::{redact_in, redact_url, Origin};
-use crate::client::{not_tls, rate_limit_reset, read_limited, unreachable, Client, Unreach};
-use crate::error::{one_line, usage, ApiError, MAX_ERROR_BODY};
-use crate::error::{StorageError, Transient, Unreachable};
+use crate::client::{rate_limit_reset, read_limited, Client};
+use crate::error::{fail, one_line, ApiError, Context as _, MAX_ERROR_BODY};
+use crate::error::{Error, ErrorKind, Result, StorageError};
+use crate::wire::NoAnswer;
 
 /// A signed URL to talk to, with what may be said about it in messages.
 pub(super) struct Target {
@@ -22,10 +22,13 @@ impl Target {
     /// fails here came from the API: a failure, not a usage error.
     ///
     /// [`JobRef::from_flags_or_url`]: crate::JobRef::from_flags_or_url
-    pub(super) fn new(client: &Client, url: &str) -> anyhow::Result<Target> {
-        let origin = Origin::of(url).context("the job's URL from the API is unusable")?;
+    pub(super) fn new(client: &Client, url: &str) -> Result<Target> {
+        let origin = Origin::of(url)
+            .map_err(|e| e.into_kind(ErrorKind::BadAnswer))
+            .context("the job's URL from the API is unusable")?;
         if !origin.is_https() && !origin.is_loopback() {
-            anyhow::bail!(
+            fail!(
+                BadAnswer,
                 "the job's URL from the API is plain http:// on a host that is not this \
                  machine ({}); refusing to send or fetch the IDs over it",
                 redact_url(url)
@@ -39,26 +42,16 @@ impl Target {
     }
 
     /// Passes a response with one of the `ok` statuses; anything else becomes
-    /// an error naming the host and what storage (or the API) said. A failed
-    /// connection is [`Transient`]: worth another try.
+    /// an error naming the host and what storage (or the API) said, of the
+    /// kind its status or failure is ([`NoAnswer`], [`StorageError::kind`],
+    /// [`ApiError::kind_of_status`]).
     pub(super) fn expect_success(
         &self,
         what: &str,
-        sent: Result<Response<Body>, ureq::Error>,
+        sent: std::result::Result<Response<Body>, ureq::Error>,
         ok: &[u16],
-    ) -> anyhow::Result<Response<Body>> {
-        let mut response = sent.map_err(|e| match unreachable(&e) {
-            _ if not_tls(&e) => self.not_tls(what),
-            Some(Unreach::Refused) => anyhow::Error::new(Unreachable(format!(
-                "{what} {}: the connection was refused; is the server running?",
-                self.host
-            ))),
-            Some(Unreach::UnknownHost) => anyhow::Error::new(Unreachable(format!(
-                "{what} {}: cannot find the host; check the network",
-                self.host
-            ))),
-            None => self.transient(what, &e.to_string()),
-        })?;
+    ) -> Result<Response<Body>> {
+        let mut response = sent.map_err(|e| self.no_answer(what, &e))?;
         let status = response.status().as_u16();
         if ok.contains(&status) {
             return Ok(response);
@@ -76,7 +69,7 @@ impl Target {
                 status,
                 said,
             }
-            .into()),
+            .into_error()),
             // Only the API host (the 2026 flow, where the token goes) is the
             // API: anywhere else the answer is storage's own, whatever its body.
             None if self.auth.is_none() => Err(StorageError {
@@ -84,33 +77,47 @@ impl Target {
                 status,
                 said: storage_text(&body),
             }
-            .into()),
-            None => Err(ApiError::decode(request, status, reset, &body).into()),
+            .into_error()),
+            None => Err(ApiError::decode(request, status, reset, &body).into_error()),
         }
     }
 
-    /// An `https://` URL whose server answered, but not in TLS: not retried.
-    /// On this machine that is a URL given with the wrong scheme, such as
-    /// an emulator's with `https://`; elsewhere, something in the way.
-    /// Names the host only, never the URL with its signature.
-    fn not_tls(&self, what: &str) -> anyhow::Error {
+    /// A request that got no answer, as an error naming the host only,
+    /// never the URL with its signature. An `https://` URL whose server
+    /// answered, but not in TLS, is on this machine a URL given with the
+    /// wrong scheme (an emulator's with `https://`); elsewhere, something
+    /// in the way.
+    pub(super) fn no_answer(&self, what: &str, e: &ureq::Error) -> Error {
         let host = &self.host;
-        match Origin::of(&self.url).is_ok_and(|o| o.is_loopback()) {
-            true => usage(format!(
+        let loopback = Origin::of(&self.url).is_ok_and(|o| o.is_loopback());
+        let failure = NoAnswer::of(e, &self.url);
+        let message = match &failure {
+            NoAnswer::NotTls if loopback => format!(
                 "{what} {host}: the server answered in plain HTTP, not TLS: give the URL \
                  with http:// in place of https:// (the emulator speaks plain http)"
-            )),
-            false => anyhow::anyhow!(
+            ),
+            NoAnswer::NotTls => format!(
                 "{what} {host}: the server answered, but not in TLS, though the URL is https://: \
                  is a proxy or a captive portal answering in its place? Check the network"
             ),
-        }
+            NoAnswer::Refused => {
+                format!("{what} {host}: the connection was refused; is the server running?")
+            }
+            NoAnswer::UnknownHost => {
+                format!("{what} {host}: cannot find the host; check the network")
+            }
+            NoAnswer::Broke(why) => format!("{what} {host}: {why}"),
+            NoAnswer::TimeUp | NoAnswer::TooLarge | NoAnswer::NotJson(_) => {
+                format!("{what} {host}: {}", redact_in(&e.to_string(), &self.url))
+            }
+        };
+        Error::new(failure.kind(loopback), message)
     }
 
     /// A redirect where none is followed: a transfer goes to the job's own
     /// URL only (an upload sent on elsewhere, or turned into a `GET` as
     /// `301`-`303` do, stores nothing). Names where it pointed, redacted.
-    fn redirected(&self, request: &str, status: u16, location: Option<&str>) -> anyhow::Error {
+    fn redirected(&self, request: &str, status: u16, location: Option<&str>) -> Error {
         let who = match self.auth {
             Some(_) => "the API",
             None => "storage",
@@ -122,9 +129,12 @@ impl Target {
             },
             None => "nowhere (no Location)".to_string(),
         };
-        anyhow::anyhow!(
-            "{request}: {who} answered HTTP {status}, a redirect to {to}; a transfer is not \
-             sent on to another address, so nothing was stored or fetched there"
+        Error::new(
+            ErrorKind::Refused,
+            format!(
+                "{request}: {who} answered HTTP {status}, a redirect to {to}; a transfer is \
+                 not sent on to another address, so nothing was stored or fetched there"
+            ),
         )
     }
 
@@ -135,7 +145,7 @@ impl Target {
         range: &str,
         len: u64,
         body: SendBody,
-    ) -> anyhow::Result<Response<Body>> {
+    ) -> Result<Response<Body>> {
         // 308 here is Cloud Storage's "Resume Incomplete", not a redirect.
         let mut request = unredirected(client.agent().put(&self.url))
             .header("content-type", "text/plain")
@@ -150,10 +160,11 @@ impl Target {
         self.expect_success("upload to", request.send(body), &[200, 201, 308])
     }
 
-    /// A failure of the connection, for the retry policy, with the URL's secrets redacted.
-    pub(super) fn transient(&self, what: &str, why: &str) -> anyhow::Error {
+    /// A failure of the connection while a body moved: worth another try.
+    /// Told with the URL's secrets redacted.
+    pub(super) fn transient(&self, what: &str, why: &str) -> Error {
         let why = redact_in(why, &self.url);
-        anyhow::Error::new(Transient(format!("{what} {}: {why}", self.host)))
+        Error::new(ErrorKind::Transient, format!("{what} {}: {why}", self.host))
     }
 }
 

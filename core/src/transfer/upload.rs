@@ -4,19 +4,17 @@
 use std::io::{self, Read};
 use std::time::Instant;
 
-use anyhow::Context as _;
 use ureq::http::{Response, Uri};
 use ureq::{Body, SendBody};
 
 use super::storage::{unredirected, Target};
 use crate::client::Client;
-use crate::error::{bail_usage, exit_code, one_line, usage, Transient, EXIT_USAGE};
+use crate::error::{bail_usage, fail, one_line, Error, ErrorKind, Result};
 use crate::ids::IdFile;
 use crate::jobs::{Job, JobId, Status};
-use crate::messages::note;
-use crate::progress::{Counted, Progress};
-use crate::retry::{with_retries, Retrier};
-use crate::time::{human_duration, Timestamp};
+use crate::report::Counted;
+use crate::retry::with_retries;
+use crate::time::Timestamp;
 
 /// The size of each chunk of a resumable upload: a multiple of 256 KiB, as
 /// Cloud Storage requires of every chunk but the last.
@@ -24,42 +22,6 @@ pub(crate) const RESUMABLE_CHUNK: u64 = 8 * 1024 * 1024;
 
 /// The largest single upload the API host takes in the 2026 flow.
 pub const API_HOST_UPLOAD_LIMIT: u64 = 1024 * 1024 * 1024;
-
-impl Job {
-    /// The upload URL, if the job still takes its IDs: status `created` and
-    /// the upload window open at `now`. Otherwise an error saying why.
-    pub fn open_upload_url(&self, now: Timestamp) -> anyhow::Result<&str> {
-        let closed = |at: Option<Timestamp>| {
-            let when = match at {
-                Some(at) => format!(" at {at} ({} ago)", human_duration(at.until(now))),
-                None => String::new(),
-            };
-            anyhow::anyhow!(
-                "the upload window of {} closed{when}; IDs can no longer be uploaded to it: \
-                 create a new job",
-                self.describe()
-            )
-        };
-        match self.status() {
-            Status::Created => {}
-            Status::Expired => return Err(closed(self.upload_expires_at())),
-            Status::InProgress | Status::Complete => anyhow::bail!(
-                "{} already has its IDs: a job takes them once; to check IDs again, \
-                 create a new job",
-                self.describe()
-            ),
-            status => anyhow::bail!(
-                "{} is {status} and takes no IDs; to check IDs, create a new job",
-                self.describe()
-            ),
-        }
-        if let Some(at) = self.upload_expires_at().filter(|at| *at <= now) {
-            return Err(closed(Some(at)));
-        }
-        self.upload_url()
-            .with_context(|| format!("{} has no upload_url", self.describe()))
-    }
-}
 
 /// Whether an upload URL takes the resumable protocol: a job created with
 /// `resumable: true`, or a URL signed for the `x-goog-resumable` header.
@@ -69,15 +31,11 @@ pub(crate) fn is_resumable_url(url: &str) -> bool {
 }
 
 /// An error met before an upload began (the ID file's check, above all),
-/// as the upload reports it: with "nothing was uploaded" added, its exit
-/// code kept. A check alone (`upload-ids --check`) reports its errors
-/// without it, since no upload was going to happen.
-pub fn nothing_uploaded(e: anyhow::Error) -> anyhow::Error {
-    let message = format!("{e:#}; nothing was uploaded");
-    match exit_code(&e) {
-        EXIT_USAGE => usage(message),
-        _ => anyhow::Error::msg(message),
-    }
+/// as the upload reports it: with "nothing was uploaded" added, its kind
+/// kept. A check alone (`upload-ids --check`) reports its errors without
+/// it, since no upload was going to happen.
+pub fn nothing_uploaded(e: Error) -> Error {
+    Error::new(e.kind(), format!("{e:#}; nothing was uploaded"))
 }
 
 /// Where an upload goes: a raw upload URL, or a job looked up by id or name.
@@ -109,7 +67,7 @@ pub enum UploadTo<'a> {
 /// reached it meanwhile, this one stops short of its end and fails. Storage
 /// is held to what was sent: a redirect, a `200` before the last byte, or a
 /// session that claims more than it was sent is a failure.
-pub fn upload_ids(client: &Client, to: UploadTo, ids: &IdFile) -> anyhow::Result<()> {
+pub fn upload_ids(client: &Client, to: UploadTo, ids: &IdFile) -> Result<()> {
     let (url, job) = match to {
         UploadTo::Url(url) => (url, None),
         UploadTo::Job(job) => (job.open_upload_url(Timestamp::now())?, Some(job)),
@@ -159,7 +117,7 @@ pub fn upload_ids(client: &Client, to: UploadTo, ids: &IdFile) -> anyhow::Result
     };
     match client.get_job(&id) {
         Ok(now) if !matches!(now.status(), Status::Created | Status::Expired) => {
-            note(format!(
+            client.reporter().note(format!(
                 "{} is {}: the upload arrived though its answer was lost",
                 now.label(),
                 now.status()
@@ -209,8 +167,8 @@ fn named_job(url: &str) -> Option<JobId> {
 
 /// Whether a failed request may have been received: the connection failed,
 /// so no answer said otherwise.
-fn no_answer(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.is::<Transient>())
+fn no_answer(e: &Error) -> bool {
+    e.kind() == ErrorKind::Transient
 }
 
 /// The last look at an upload's job, just before the byte that completes
@@ -229,7 +187,7 @@ impl LastLook<'_> {
     /// `Ok` when the job still waits for its IDs, or is not known. A job
     /// that cannot be looked up within `--stall` (the upload's connection
     /// waits meanwhile) stops the upload too: it cannot be told to be free.
-    fn check(&self) -> anyhow::Result<()> {
+    fn check(&self) -> Result<()> {
         let Some(id) = self.job else {
             return Ok(());
         };
@@ -238,15 +196,21 @@ impl LastLook<'_> {
             .client
             .get_job_within(id, Some(deadline))
             .map_err(|e| {
-                anyhow::anyhow!(
-                    "job {id} could not be looked at before the last byte of the upload ({e:#}), \
-                 so whether another upload reached it meanwhile is not known; this upload was \
-                 stopped before its end and the job still waits for its IDs: run it again"
+                // Not retried: whether the job is free is not known.
+                Error::new(
+                    ErrorKind::Job,
+                    format!(
+                        "job {id} could not be looked at before the last byte of the upload \
+                         ({e:#}), so whether another upload reached it meanwhile is not known; \
+                         this upload was stopped before its end and the job still waits for its \
+                         IDs: run it again"
+                    ),
                 )
             })?;
         match job.status() {
             Status::Created => job.open_upload_url(Timestamp::now()).map(|_| ()),
-            Status::InProgress | Status::Complete => anyhow::bail!(
+            Status::InProgress | Status::Complete => fail!(
+                Job,
                 "{} took the IDs of another upload while this one was being sent (two \
                  uploads to one job at once?); this one was stopped before its last byte. The \
                  job's results will be for the other upload's IDs: to check {}, create a new \
@@ -268,7 +232,7 @@ struct HoldLast<'a, R> {
     left: u64,
     look: Option<&'a LastLook<'a>>,
     /// Why the last byte was held back, when it was.
-    refused: Option<anyhow::Error>,
+    refused: Option<Error>,
 }
 
 impl<'a, R> HoldLast<'a, R> {
@@ -318,11 +282,11 @@ fn upload_simple(
     job: Option<&Job>,
     look: &LastLook,
     unanswered: &mut bool,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let total = ids.stats().normalised_bytes;
-    let progress = Progress::bytes("upload", Some(total));
+    let progress = client.reporter().bytes("upload", Some(total));
     let mut attempt = 0;
-    with_retries(client.config().retry, || {
+    with_retries(client.config().retry, client.reporter().clone(), || {
         attempt += 1;
         progress.set_position(0);
         if let Some(job) = job.filter(|_| attempt > 1) {
@@ -355,7 +319,8 @@ fn upload_simple(
         if !body.is_complete() {
             // Answered before the body was all sent (in place of `100
             // Continue`, say): storage cannot hold the file.
-            anyhow::bail!(
+            fail!(
+                Refused,
                 "upload to {}: storage answered HTTP {} before the upload was sent whole; it \
                  cannot hold the {total} bytes of {}",
                 target.host,
@@ -381,10 +346,9 @@ fn upload_resumable(
     ids: &IdFile,
     look: &LastLook,
     unanswered: &mut bool,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let total = ids.stats().normalised_bytes;
-    let policy = client.config().retry;
-    let session = with_retries(policy, || {
+    let session = with_retries(client.config().retry, client.reporter().clone(), || {
         let mut start = unredirected(client.agent().post(&target.url))
             .header("content-type", "text/plain")
             .header("content-length", "0")
@@ -399,7 +363,12 @@ fn upload_resumable(
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
-            .with_context(|| format!("{}: the upload session start gave no Location", target.host))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::BadAnswer,
+                    format!("{}: the upload session start gave no Location", target.host),
+                )
+            })
     })?;
     let session = Target::new(client, &session)?;
     let mut body = ids.body();
@@ -409,8 +378,8 @@ fn upload_resumable(
         held: 0,
         total,
     };
-    let mut retrier = Retrier::new(policy);
-    let progress = Progress::bytes("upload", Some(total));
+    let mut retrier = client.retrier();
+    let progress = client.reporter().bytes("upload", Some(total));
     loop {
         let offset = sent.held;
         progress.set_position(offset);
@@ -420,7 +389,8 @@ fn upload_resumable(
             body = ids.body();
             if let Err(e) = io::copy(&mut (&mut body).take(offset), &mut io::sink()) {
                 body.check()?;
-                return Err(e.into());
+                return Err(Error::from_source(ErrorKind::Io, e)
+                    .context(format!("reading {} again", ids.name())));
             }
             position = offset;
         }
@@ -430,7 +400,8 @@ fn upload_resumable(
             let status = session.put(client, &query, 0, SendBody::from_reader(&mut io::empty()));
             match status.and_then(|r| sent.answer(&session, &r)) {
                 Ok(None) => return Ok(()),
-                Ok(Some(_)) => anyhow::bail!(
+                Ok(Some(_)) => fail!(
+                    Integrity,
                     "upload to {}: storage holds all {total} bytes but does not finish the upload",
                     session.host
                 ),
@@ -460,12 +431,15 @@ fn upload_resumable(
             Ok(Some(held)) => {
                 // An answer, but no progress: as good as a failed attempt, or
                 // a session that keeps nothing would be sent to forever.
-                let e = Transient(format!(
-                    "upload to {}: storage kept none of the {len} bytes sent (it holds {held} \
-                     of {total})",
-                    session.host
-                ));
-                retrier.after_failure(e.into())?;
+                let e = Error::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "upload to {}: storage kept none of the {len} bytes sent (it holds \
+                         {held} of {total})",
+                        session.host
+                    ),
+                );
+                retrier.after_failure(e)?;
             }
             Err(e) => {
                 retrier.after_failure(e)?;
@@ -499,15 +473,12 @@ impl Sent {
     /// the bytes it holds (from `Range: bytes=0-LAST`; none without one),
     /// which become `held`. A claim that what was sent cannot back is an
     /// error saying what storage claimed.
-    fn answer(
-        &mut self,
-        session: &Target,
-        response: &Response<Body>,
-    ) -> anyhow::Result<Option<u64>> {
+    fn answer(&mut self, session: &Target, response: &Response<Body>) -> Result<Option<u64>> {
         let (host, total, furthest) = (&session.host, self.total, self.furthest);
         if response.status().as_u16() != 308 {
             if furthest < total {
-                anyhow::bail!(
+                fail!(
+                    Integrity,
                     "upload to {host}: storage called the upload complete (HTTP {}) when only \
                      {furthest} of its {total} bytes had been sent; it cannot hold the file",
                     response.status().as_u16()
@@ -524,23 +495,28 @@ impl Sent {
                     .strip_prefix("bytes=0-")
                     .and_then(|last| last.trim().parse::<u64>().ok())
                     .map(|last| last + 1)
-                    .with_context(|| {
-                        format!(
-                            "upload to {host}: storage claims to hold the bytes {:?} of the \
-                             upload; a session holds the first bytes of a file, from byte 0",
-                            one_line(range)
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Integrity,
+                            format!(
+                                "upload to {host}: storage claims to hold the bytes {:?} of the \
+                                 upload; a session holds the first bytes of a file, from byte 0",
+                                one_line(range)
+                            ),
                         )
                     })?
             }
         };
         if held > furthest {
-            anyhow::bail!(
+            fail!(
+                Integrity,
                 "upload to {host}: storage claims to hold {held} bytes of the upload, but only \
                  {furthest} of its {total} had been sent"
             );
         }
         if held < self.held {
-            anyhow::bail!(
+            fail!(
+                Integrity,
                 "upload to {host}: storage claims to hold {held} bytes of the upload, after it \
                  had said it held {}: it lost bytes it had confirmed",
                 self.held
@@ -560,17 +536,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ids.txt");
         std::fs::write(&path, "1\nabc\n").unwrap();
-        let checked = IdFile::check(&path).unwrap_err();
+        let checked = IdFile::check(&path, &crate::report::Reporter::silent()).unwrap_err();
         assert!(!format!("{checked:#}").contains("uploaded"), "{checked:#}");
         let e = nothing_uploaded(checked);
-        assert_eq!(exit_code(&e), EXIT_USAGE);
+        assert_eq!(e.kind(), ErrorKind::Usage);
         let msg = format!("{e:#}");
         assert!(
             msg.contains("line 2 \"abc\"") && msg.ends_with("; nothing was uploaded"),
             "{msg}"
         );
-        let other = nothing_uploaded(anyhow::anyhow!("cannot make a temporary file"));
-        assert_eq!(exit_code(&other), crate::error::EXIT_FAILED);
+        let other = nothing_uploaded(Error::new(ErrorKind::Io, "cannot make a temporary file"));
+        assert_eq!(other.kind(), ErrorKind::Io);
     }
 
     #[test]

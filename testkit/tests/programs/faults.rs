@@ -14,7 +14,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use compliance_core::anyhow;
 use compliance_core::auth::Token;
 use compliance_core::ids::IdFile;
 use compliance_core::results::Format;
@@ -226,9 +225,13 @@ fn list_job_retries_reads() {
 }
 
 /// Uploads the ID file at `file` to job `job` as upload-ids does with `--id`.
-fn upload_file(client: &Client, job: &str, file: &Path) -> anyhow::Result<()> {
+fn upload_file(client: &Client, job: &str, file: &Path) -> compliance_core::Result<()> {
     let job = client.get_job(&id(job))?;
-    upload_ids(client, UploadTo::Job(&job), &IdFile::check(file)?)
+    upload_ids(
+        client,
+        UploadTo::Job(&job),
+        &IdFile::check(file, client.reporter())?,
+    )
 }
 
 #[test]
@@ -284,15 +287,11 @@ fn complete_job(ids: &str) -> (Emulator, String, Vec<u8>) {
 }
 
 /// Downloads job `job`'s results to `path` as download-results does with `--id`.
-fn download_to(client: &Client, job: &str, path: &Path) -> anyhow::Result<()> {
+fn download_to(client: &Client, job: &str, path: &Path) -> compliance_core::Result<()> {
     let job = client.get_job(&id(job))?;
     let url = job.download_url().expect("a download URL");
-    download_results(
-        client,
-        url,
-        &Destination::File(path.to_path_buf()),
-        Format::Jsonl,
-    )?;
+    let dest = Destination::for_path("results file", path, "results.jsonl")?;
+    download_results(client, url, &dest, Format::Jsonl)?;
     Ok(())
 }
 

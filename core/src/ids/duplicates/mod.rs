@@ -19,17 +19,14 @@
 
 mod runs;
 
-use std::io::{BufWriter, Write};
-
-use anyhow::Context as _;
-
 use runs::{merge, Spill};
 
 use super::check::IdFile;
 use super::grammar::MAX_ID_DIGITS;
 use super::scanner::Scanner;
 use super::READ_BUFFER;
-use crate::progress::Progress;
+use crate::error::{fail, Context as _, Error, ErrorKind, Result};
+use crate::report::Reporter;
 
 /// How many IDs a run holds: sorted in memory, 8 bytes each (4 MiB). With
 /// the rest of `upload-ids --check`, the peak is about 10 MiB resident; runs
@@ -126,28 +123,33 @@ impl DuplicateCounter {
     }
 
     /// Adds one ID: 1 to 19 ASCII digits, as a checked file's normalised
-    /// lines hold (anything else is an error). Fails if a full run cannot be
-    /// written to the temporary file.
-    pub fn add(&mut self, id: &[u8]) -> anyhow::Result<()> {
-        let key = id_key(id).with_context(|| {
-            format!(
-                "counting the duplicate IDs of {}: {:?} is not an ID",
-                self.name,
-                String::from_utf8_lossy(id)
+    /// lines hold (anything else is an [`Integrity`](ErrorKind::Integrity)
+    /// error). Fails ([`Io`](ErrorKind::Io)) if a full run cannot be written
+    /// to the temporary file.
+    pub fn add(&mut self, id: &[u8]) -> Result<()> {
+        let key = id_key(id).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Integrity,
+                format!(
+                    "counting the duplicate IDs of {}: {:?} is not an ID",
+                    self.name,
+                    String::from_utf8_lossy(id)
+                ),
             )
         })?;
         self.add_key(key)
     }
 
     /// Adds the IDs of normalised lines: each ID followed by `\n`.
-    pub(crate) fn add_lines(&mut self, lines: &[u8]) -> anyhow::Result<()> {
+    pub(crate) fn add_lines(&mut self, lines: &[u8]) -> Result<()> {
         let mut from = 0;
         for nl in memchr::memchr_iter(b'\n', lines) {
             self.add(&lines[from..nl])?;
             from = nl + 1;
         }
         if from < lines.len() {
-            anyhow::bail!(
+            fail!(
+                Integrity,
                 "counting the duplicate IDs of {}: a normalised line lacks its newline",
                 self.name
             );
@@ -155,7 +157,7 @@ impl DuplicateCounter {
         Ok(())
     }
 
-    fn add_key(&mut self, key: u64) -> anyhow::Result<()> {
+    fn add_key(&mut self, key: u64) -> Result<()> {
         self.ids += 1;
         self.run.push(key);
         if self.run.len() == self.run_ids {
@@ -179,40 +181,30 @@ impl DuplicateCounter {
 
     /// Sorts the run and writes it to the temporary file, made on the first
     /// run that fills.
-    fn spill_run(&mut self) -> anyhow::Result<()> {
+    fn spill_run(&mut self) -> Result<()> {
         self.sort_run();
         let spill = match &mut self.spill {
             Some(spill) => spill,
             None => self.spill.insert(Spill::new(&self.name)?),
         };
-        let mut out = BufWriter::with_capacity(WRITE_BUFFER, &spill.file);
-        let written = self
-            .run
-            .iter()
-            .try_for_each(|key| out.write_all(&key.to_le_bytes()))
-            .and_then(|()| out.flush());
-        drop(out);
-        written.map_err(|e| spill.write_error(&self.name, e))?;
-        spill.push_run(self.run.len() as u64);
+        spill.write_run(&self.name, &self.run)?;
         self.run.clear();
         Ok(())
     }
 
     /// The number of IDs added that repeat an earlier one.
-    pub fn finish(mut self) -> anyhow::Result<u64> {
-        if self.spill.is_none() {
+    pub fn finish(mut self) -> Result<u64> {
+        let Some(mut spill) = self.spill.take() else {
             self.sort_run();
             return Ok(self.repeats);
-        }
+        };
         if !self.run.is_empty() {
-            self.spill_run()?;
+            self.sort_run();
+            spill.write_run(&self.name, &self.run)?;
         }
         // The run's memory goes back before the merge buffers take as much.
         let budget = self.run_ids * 8;
         self.run = Vec::new();
-        let Some(mut spill) = self.spill.take() else {
-            anyhow::bail!("counting the duplicate IDs of {}: no runs", self.name);
-        };
         while spill.runs.len() > self.fan_in {
             spill = spill.merge_groups(&self.name, self.fan_in, budget)?;
         }
@@ -229,16 +221,21 @@ impl IdFile {
     /// The file is read again and normalised by the same scanner as
     /// its check; the IDs are counted by an external sort, in flat
     /// memory and up to 8 bytes an ID of temporary disk. A file that changed
-    /// since its check fails (exit code 1), as an upload would.
-    pub fn count_duplicates(&self) -> anyhow::Result<u64> {
+    /// since its check fails, as an upload would
+    /// ([`Integrity`](ErrorKind::Integrity), exit code 1); the progress goes
+    /// to `reporter`.
+    pub fn count_duplicates(&self, reporter: &Reporter) -> Result<u64> {
         let name = &self.name;
         let len = self.stats.bytes;
         let changed = |how: String| {
-            anyhow::anyhow!(
-                "{name} changed after its check, while its duplicate IDs were counted: {how}"
+            Error::new(
+                ErrorKind::Integrity,
+                format!(
+                    "{name} changed after its check, while its duplicate IDs were counted: {how}"
+                ),
             )
         };
-        let progress = Progress::bytes("counting duplicates", Some(len));
+        let progress = reporter.bytes("counting duplicates", Some(len));
         let mut counter = DuplicateCounter::new(name);
         let mut scanner = Scanner::new();
         let mut input = vec![0; READ_BUFFER];
@@ -293,7 +290,7 @@ impl IdFile {
         let _merging = counter
             .spill
             .is_some()
-            .then(|| Progress::spinner("counting duplicates: merging the sorted runs of IDs"));
+            .then(|| reporter.spinner("counting duplicates: merging the sorted runs of IDs"));
         counter.finish()
     }
 }
@@ -304,6 +301,7 @@ mod tests {
     use crate::ids::reference::reference;
     use crate::ids::testing::{edge_case_files, id_files};
     use proptest::prelude::*;
+    use std::io::Write as _;
 
     /// The keys of every ID of up to `n` digits, in order of length, then value.
     fn all_ids(n: usize) -> Vec<String> {
@@ -438,18 +436,20 @@ mod tests {
     }
 
     /// `contents` in a temporary file, checked, and its duplicates counted.
-    fn counted(contents: &[u8]) -> anyhow::Result<u64> {
+    fn counted(contents: &[u8]) -> Result<u64> {
+        let silent = Reporter::silent();
         let mut tmp = tempfile::NamedTempFile::new().unwrap();
         tmp.write_all(contents).unwrap();
-        IdFile::check(tmp.path())?.count_duplicates()
+        IdFile::check(tmp.path(), &silent)?.count_duplicates(&silent)
     }
 
     #[test]
     fn counts_checked_files_and_pipes() {
         let file = b"\xEF\xBB\xBF 7\r\n\r\n07\n7\t\n007\n7";
         assert_eq!(counted(file).unwrap(), 2);
-        let piped = IdFile::copy_of("standard input", &file[..]).unwrap();
-        assert_eq!(piped.count_duplicates().unwrap(), 2);
+        let silent = Reporter::silent();
+        let piped = IdFile::copy_of("standard input", &file[..], &silent).unwrap();
+        assert_eq!(piped.count_duplicates(&silent).unwrap(), 2);
         // Bigger than a run: 1.5 runs of IDs, each there twice.
         let n = RUN_IDS as u64 * 3 / 4;
         let mut big = Vec::new();
@@ -467,7 +467,8 @@ mod tests {
         let mut tmp = tempfile::NamedTempFile::new().unwrap();
         tmp.write_all(b"1\n2\n3\n").unwrap();
         let name = tmp.path().display().to_string();
-        let ids = IdFile::check(tmp.path()).unwrap();
+        let silent = Reporter::silent();
+        let ids = IdFile::check(tmp.path(), &silent).unwrap();
         for (now, how) in [
             (&b"1\n2\n"[..], "shorter than the 6 bytes"),
             (b"1\n2\n3\n4\n", "longer than the 6 bytes"),
@@ -475,14 +476,15 @@ mod tests {
             (b"1\n\n23\n", "2 IDs, not the 3 checked"),
         ] {
             std::fs::write(tmp.path(), now).unwrap();
-            let e = format!("{:#}", ids.count_duplicates().unwrap_err());
+            let e = format!("{:#}", ids.count_duplicates(&silent).unwrap_err());
             assert!(
                 e.starts_with(&format!("{name} changed after its check")),
                 "{e}"
             );
             assert!(e.contains(how), "{e}");
         }
-        let e = ids.count_duplicates().unwrap_err();
-        assert_eq!(crate::error::exit_code(&e), crate::error::EXIT_FAILED);
+        let e = ids.count_duplicates(&silent).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Integrity);
+        assert_eq!(e.exit_code(), crate::error::EXIT_FAILED);
     }
 }

@@ -7,10 +7,9 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-
 use super::super::check::read_at;
 use super::WRITE_BUFFER;
+use crate::error::{Context as _, Error, ErrorKind, Result};
 
 /// Sorted runs of distinct keys in a temporary file, one after the other.
 #[derive(Debug)]
@@ -30,7 +29,7 @@ pub(super) struct Run {
 }
 
 impl Spill {
-    pub(super) fn new(name: &str) -> anyhow::Result<Spill> {
+    pub(super) fn new(name: &str) -> Result<Spill> {
         let folder = temp_folder();
         let file = tempfile::tempfile_in(&folder).with_context(|| {
             format!(
@@ -51,28 +50,42 @@ impl Spill {
         self.end += keys * 8;
     }
 
-    pub(super) fn write_error(&self, name: &str, e: io::Error) -> anyhow::Error {
-        anyhow::anyhow!(
-            "cannot write to the temporary file in {} that counts the duplicate IDs of {name} \
-             (it takes up to 8 bytes an ID): {e}",
-            temp_folder().display()
+    /// Writes `keys`, a sorted run, at the end of the file.
+    pub(super) fn write_run(&mut self, name: &str, keys: &[u64]) -> Result<()> {
+        let mut out = BufWriter::with_capacity(WRITE_BUFFER, &self.file);
+        let written = keys
+            .iter()
+            .try_for_each(|key| out.write_all(&key.to_le_bytes()))
+            .and_then(|()| out.flush());
+        drop(out);
+        written.map_err(|e| self.write_error(name, e))?;
+        self.push_run(keys.len() as u64);
+        Ok(())
+    }
+
+    pub(super) fn write_error(&self, name: &str, e: io::Error) -> Error {
+        Error::new(
+            ErrorKind::Io,
+            format!(
+                "cannot write to the temporary file in {} that counts the duplicate IDs of \
+                 {name} (it takes up to 8 bytes an ID): {e}",
+                temp_folder().display()
+            ),
         )
     }
 
-    pub(super) fn read_error(name: &str, e: io::Error) -> anyhow::Error {
-        anyhow::anyhow!(
-            "cannot read back the temporary file that counts the duplicate IDs of {name}: {e}"
+    pub(super) fn read_error(name: &str, e: io::Error) -> Error {
+        Error::new(
+            ErrorKind::Io,
+            format!(
+                "cannot read back the temporary file that counts the duplicate IDs of {name}: {e}"
+            ),
         )
     }
 
     /// Merges the runs `fan_in` at a time into longer runs of distinct keys,
     /// in a new temporary file; this one is gone when dropped.
-    pub(super) fn merge_groups(
-        &self,
-        name: &str,
-        fan_in: usize,
-        budget: usize,
-    ) -> anyhow::Result<Spill> {
+    pub(super) fn merge_groups(&self, name: &str, fan_in: usize, budget: usize) -> Result<Spill> {
         let mut merged = Spill::new(name)?;
         for group in self.runs.chunks(fan_in) {
             let mut out = BufWriter::with_capacity(WRITE_BUFFER, &merged.file);
