@@ -91,11 +91,6 @@ impl Reporter {
         self
     }
 
-    /// The secrets this reporter scrubs.
-    pub fn secrets(&self) -> &Secrets {
-        &self.secrets
-    }
-
     /// Passes on a note.
     pub fn note(&self, message: impl fmt::Display) {
         if let Some(to) = &self.to {
